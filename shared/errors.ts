@@ -1,0 +1,66 @@
+/**
+ * Stable error codes. The transport carries codes, never user-facing text; the UI maps each to words.
+ * Adding a code is a protocol change: document it in docs/PROTOCOL.md.
+ */
+export const ERROR_CODES = [
+  /** The message is not JSON, or does not match its schema. */
+  'BAD_MESSAGE',
+  /** The message is a JSON object whose `type` this server does not know. */
+  'UNKNOWN_TYPE',
+  /** The connection sent more messages than its rate allows; the message was dropped. */
+  'RATE_LIMITED',
+  /** An announce listed more files than allowed, or the peer would hold more than allowed. */
+  'TOO_MANY_FILES',
+  /** A signal payload was larger than allowed. */
+  'SIGNAL_TOO_LARGE',
+  /** The digest is not in the catalog (no peer holds it), or its manifest is not known. */
+  'FILE_NOT_FOUND',
+  /** The announced size or chunk count disagrees with what the catalog holds for that digest. */
+  'FILE_CONFLICT',
+  /** A chunk report names a file this peer has not announced. */
+  'NOT_ANNOUNCED',
+  /** A chunk index or bitfield does not fit the file's chunk count. */
+  'CHUNK_OUT_OF_RANGE',
+  /** The manifest does not hash to the digest it was sent for, or is not a valid manifest. */
+  'MANIFEST_MISMATCH',
+  /** The target of a signal is not connected. */
+  'PEER_NOT_FOUND',
+  /** The target of a signal is not reading its messages fast enough; try again later. */
+  'PEER_BUSY',
+  /** Signalling to oneself. */
+  'SELF_SIGNAL',
+  /** The server failed while handling a valid message. */
+  'INTERNAL',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** The one error class of Swarmdrop: a stable code, a developer-facing message, optional cause. */
+export class SwarmError extends Error {
+  override readonly name = 'SwarmError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string = code,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** WebSocket close codes the server uses (4000–4999 is the application range of RFC 6455). */
+export const CLOSE_CODES = {
+  /** Normal closure after a `bye`. */
+  NORMAL: 1000,
+  /** The server is shutting down. */
+  GOING_AWAY: 1001,
+  /** Policy violation: kept flooding after rate-limit errors. */
+  POLICY: 1008,
+  /** Message too big (ws closes with this on its own when `maxPayload` is exceeded). */
+  TOO_BIG: 1009,
+  /** Too many connections from one address. */
+  TRY_AGAIN_LATER: 1013,
+  /** Missed a heartbeat. */
+  HEARTBEAT_TIMEOUT: 4000,
+  /** Did not read its own messages; the server stops buffering for it. */
+  SLOW_CONSUMER: 4001,
+} as const

@@ -1,0 +1,303 @@
+/**
+ * The tracker and signalling protocol between a browser and the server: JSON text messages over one
+ * WebSocket, one schema per message. docs/PROTOCOL.md describes each message; keep the two in step.
+ */
+import { z } from 'zod'
+import { ERROR_CODES, SwarmError } from './errors.js'
+import {
+  MAX_CHUNK_BYTES,
+  MAX_CHUNK_COUNT,
+  MAX_FILE_BYTES,
+  MAX_MIME_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_NAMES_PER_FILE,
+  MAX_QUERY_LENGTH,
+  MIN_CHUNK_BYTES,
+} from './limits.js'
+import { chunkCountOf, DigestSchema, ManifestSchema } from './manifest.js'
+
+/** Peer ids: 12 random bytes in base64url, minted by the server and bound to one connection. */
+export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{16}$/
+export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'a peer id is 16 base64url characters')
+
+/** A client's correlation token, echoed in the reply (`ack`, `error`, or the answer itself). */
+const RefSchema = z.string().min(1).max(64)
+
+// C0 controls and DEL: names are shown to people and used for downloads; a control character in one is
+// either a mistake or an attack. Everything else, markup included, is allowed and rendered as text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+export const FileNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_NAME_LENGTH)
+  .refine((name) => !CONTROL_CHARACTERS.test(name), 'a file name has no control characters')
+const MimeSchema = z
+  .string()
+  .max(MAX_MIME_LENGTH)
+  .regex(/^[\x21-\x7e]*$/, 'a MIME type is printable ASCII')
+
+const ChunkSizeSchema = z
+  .number()
+  .int()
+  .min(MIN_CHUNK_BYTES)
+  .max(MAX_CHUNK_BYTES)
+  .refine((n) => (n & (n - 1)) === 0, 'chunkSize must be a power of two')
+
+const ChunkIndexSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_CHUNK_COUNT - 1)
+
+/** Which chunks a peer holds: `all`, or a bitfield in canonical base64 (docs/PROTOCOL.md, "Bitfield"). */
+export const HaveSchema = z.union([
+  z.literal('all'),
+  z
+    .string()
+    .max(Math.ceil(Math.ceil(MAX_CHUNK_COUNT / 8) / 3) * 4)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/),
+])
+export type Have = z.infer<typeof HaveSchema>
+
+export const AnnouncedFileSchema = z
+  .strictObject({
+    digest: DigestSchema,
+    name: FileNameSchema,
+    mime: MimeSchema.optional(),
+    size: z.number().int().min(0).max(MAX_FILE_BYTES),
+    chunkSize: ChunkSizeSchema,
+    have: HaveSchema,
+  })
+  .refine((f) => chunkCountOf(f.size, f.chunkSize) <= MAX_CHUNK_COUNT, {
+    message: `a file has at most ${MAX_CHUNK_COUNT} chunks`,
+    path: ['chunkSize'],
+  })
+export type AnnouncedFile = z.infer<typeof AnnouncedFileSchema>
+
+const IceServerSchema = z.strictObject({
+  urls: z.union([
+    z.string().regex(/^(stun|stuns|turn|turns):/),
+    z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1),
+  ]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+})
+export const IceServersSchema = z.array(IceServerSchema)
+export type IceServer = z.infer<typeof IceServerSchema>
+
+/** A WebRTC signal is relayed opaquely, but it is always a JSON object (an SDP or an ICE candidate). */
+const SignalDataSchema = z.record(z.string(), z.unknown())
+
+// ---------------------------------------------------------------- client → server
+
+export const ClientMessageSchemas = {
+  /** Adds files (complete or partial) to what this peer holds; repeats replace the earlier entry. */
+  announce: z.strictObject({
+    type: z.literal('announce'),
+    ref: RefSchema.optional(),
+    files: z.array(AnnouncedFileSchema),
+  }),
+  /** Newly verified chunks, batched by the client (at most one message a second). */
+  have: z.strictObject({
+    type: z.literal('have'),
+    ref: RefSchema.optional(),
+    updates: z
+      .array(
+        z.strictObject({
+          digest: DigestSchema,
+          chunks: z.array(ChunkIndexSchema).min(1).max(MAX_CHUNK_COUNT),
+        }),
+      )
+      .min(1),
+  }),
+  /** Stops sharing these files. */
+  leave: z.strictObject({
+    type: z.literal('leave'),
+    ref: RefSchema.optional(),
+    digests: z.array(DigestSchema).min(1),
+  }),
+  /** Goodbye: the server forgets this peer at once and closes the connection normally. */
+  bye: z.strictObject({ type: z.literal('bye') }),
+  /** One page of the catalog, optionally filtered; `watch` asks for `catalog-changed` notices. */
+  catalog: z.strictObject({
+    type: z.literal('catalog'),
+    ref: RefSchema.optional(),
+    query: z.string().max(MAX_QUERY_LENGTH).optional(),
+    offset: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).optional(),
+    watch: z.boolean().optional(),
+  }),
+  /** The peers holding one file, with the chunks each holds. */
+  peers: z.strictObject({ type: z.literal('peers'), ref: RefSchema.optional(), digest: DigestSchema }),
+  /** Gives the server a file's manifest to cache; it is checked against the digest. */
+  'put-manifest': z.strictObject({
+    type: z.literal('put-manifest'),
+    ref: RefSchema.optional(),
+    digest: DigestSchema,
+    manifest: ManifestSchema,
+  }),
+  /** Asks for a cached manifest. */
+  'get-manifest': z.strictObject({
+    type: z.literal('get-manifest'),
+    ref: RefSchema.optional(),
+    digest: DigestSchema,
+  }),
+  /** An opaque WebRTC signal (offer, answer, candidate) for another connected peer. */
+  signal: z.strictObject({
+    type: z.literal('signal'),
+    ref: RefSchema.optional(),
+    to: PeerIdSchema,
+    data: SignalDataSchema,
+  }),
+} as const
+
+export type ClientMessageType = keyof typeof ClientMessageSchemas
+export type ClientMessage = {
+  [K in ClientMessageType]: z.infer<(typeof ClientMessageSchemas)[K]>
+}[ClientMessageType]
+export type ClientMessageOf<K extends ClientMessageType> = Extract<ClientMessage, { type: K }>
+
+// ---------------------------------------------------------------- server → client
+
+export const CatalogEntrySchema = z.strictObject({
+  digest: DigestSchema,
+  names: z.array(FileNameSchema).min(1).max(MAX_NAMES_PER_FILE),
+  mime: MimeSchema.optional(),
+  size: z.number().int().min(0).max(MAX_FILE_BYTES),
+  chunkSize: ChunkSizeSchema,
+  chunkCount: z.number().int().min(0).max(MAX_CHUNK_COUNT),
+  seeders: z.number().int().min(0),
+  leechers: z.number().int().min(0),
+})
+export type CatalogEntry = z.infer<typeof CatalogEntrySchema>
+
+export const SwarmPeerSchema = z.strictObject({ peerId: PeerIdSchema, have: HaveSchema })
+export type SwarmPeer = z.infer<typeof SwarmPeerSchema>
+
+const LimitsSchema = z.strictObject({
+  maxMessageBytes: z.number().int().positive(),
+  messagesPerSecond: z.number().positive(),
+  messageBurst: z.number().int().positive(),
+  filesPerAnnounce: z.number().int().positive(),
+  filesPerPeer: z.number().int().positive(),
+  catalogPageSize: z.number().int().positive(),
+  peersPerReply: z.number().int().positive(),
+  maxSignalBytes: z.number().int().positive(),
+  connectionsPerAddress: z.number().int().positive(),
+})
+
+export const ServerMessageSchemas = {
+  welcome: z.strictObject({
+    type: z.literal('welcome'),
+    protocol: z.number().int(),
+    peerId: PeerIdSchema,
+    iceServers: IceServersSchema,
+    heartbeatMs: z.number().int().positive(),
+    limits: LimitsSchema,
+  }),
+  ack: z.strictObject({ type: z.literal('ack'), ref: RefSchema }),
+  error: z.strictObject({
+    type: z.literal('error'),
+    code: z.enum(ERROR_CODES),
+    message: z.string().max(1000),
+    ref: RefSchema.optional(),
+    /** Set when the error concerns one file of a message that named several. */
+    digest: DigestSchema.optional(),
+  }),
+  catalog: z.strictObject({
+    type: z.literal('catalog'),
+    ref: RefSchema.optional(),
+    revision: z.number().int().min(0),
+    total: z.number().int().min(0),
+    offset: z.number().int().min(0),
+    files: z.array(CatalogEntrySchema),
+  }),
+  'catalog-changed': z.strictObject({
+    type: z.literal('catalog-changed'),
+    revision: z.number().int().min(0),
+  }),
+  peers: z.strictObject({
+    type: z.literal('peers'),
+    ref: RefSchema.optional(),
+    digest: DigestSchema,
+    chunkCount: z.number().int().min(0).max(MAX_CHUNK_COUNT),
+    peers: z.array(SwarmPeerSchema),
+  }),
+  manifest: z.strictObject({
+    type: z.literal('manifest'),
+    ref: RefSchema.optional(),
+    digest: DigestSchema,
+    manifest: ManifestSchema,
+  }),
+  signal: z.strictObject({ type: z.literal('signal'), from: PeerIdSchema, data: SignalDataSchema }),
+} as const
+
+export type ServerMessageType = keyof typeof ServerMessageSchemas
+export type ServerMessage = {
+  [K in ServerMessageType]: z.infer<(typeof ServerMessageSchemas)[K]>
+}[ServerMessageType]
+export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>
+
+// ---------------------------------------------------------------- parse and encode
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: SwarmError; ref?: string }
+
+/** Longest schema complaint quoted back to a sender: enough to debug, too short to echo a payload. */
+const MAX_COMPLAINT_LENGTH = 300
+
+function parseWith<T>(schemas: Record<string, z.ZodType>, raw: unknown): ParseResult<T> {
+  let value: unknown = raw
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      return { ok: false, error: new SwarmError('BAD_MESSAGE', 'message is not valid JSON') }
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new SwarmError('BAD_MESSAGE', 'message is not a JSON object') }
+  }
+  const record = value as Record<string, unknown>
+  const ref =
+    typeof record.ref === 'string' && RefSchema.safeParse(record.ref).success ? record.ref : undefined
+  const type = record.type
+  if (typeof type !== 'string') {
+    return { ok: false, error: new SwarmError('BAD_MESSAGE', 'message has no string "type"'), ref }
+  }
+  const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined
+  if (!schema) {
+    return {
+      ok: false,
+      error: new SwarmError('UNKNOWN_TYPE', `unknown message type "${type.slice(0, 40)}"`),
+      ref,
+    }
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.length ? issue.path.join('.') : type
+    const complaint = `${type}: ${where}: ${issue?.message ?? 'invalid'}`.slice(0, MAX_COMPLAINT_LENGTH)
+    return { ok: false, error: new SwarmError('BAD_MESSAGE', complaint), ref }
+  }
+  return { ok: true, message: parsed.data as T }
+}
+
+/** Parses what a client sent: a JSON string or an already-decoded value. Never throws. */
+export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
+  return parseWith<ClientMessage>(ClientMessageSchemas, raw)
+}
+
+/** Parses what the server sent. Never throws. */
+export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
+  return parseWith<ServerMessage>(ServerMessageSchemas, raw)
+}
+
+export function encodeClientMessage(message: ClientMessage): string {
+  return JSON.stringify(message)
+}
+
+/** The server trusts its own messages: they are built from typed values, so they are not validated again. */
+export function encodeServerMessage(message: ServerMessage): string {
+  return JSON.stringify(message)
+}

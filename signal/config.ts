@@ -1,0 +1,140 @@
+/**
+ * Configuration from environment variables, validated once at start-up. A bad value is reported in one
+ * line naming the variable, and the process exits with code 2 (signal/main.ts).
+ */
+import { isIP } from 'node:net'
+import { z } from 'zod'
+import { type IceServer, IceServersSchema } from '../shared/tracker-protocol.js'
+import { LOG_LEVELS, type LogLevel } from './logger.js'
+
+export interface Config {
+  port: number
+  host: string
+  /** 0 disables the embedded STUN responder. */
+  stunPort: number
+  /** Name or address browsers use to reach this server's STUN; undefined: the Host header of the request. */
+  publicHost: string | undefined
+  /** Replaces the default ICE servers (the embedded STUN) when set. */
+  iceServers: IceServer[] | undefined
+  turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined
+  logLevel: LogLevel
+  connectionsPerAddress: number
+  /** Take the client address from X-Forwarded-For (set when behind a reverse proxy). */
+  trustProxy: boolean
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+const HOSTNAME_PATTERN =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+/** A host name or an IP address, the forms a STUN URL can carry. */
+export function isHostOrAddress(value: string): boolean {
+  return isIP(value) !== 0 || HOSTNAME_PATTERN.test(value)
+}
+
+const port = (name: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= 0 && n <= 65_535, `${name} must be a port number, 0 to 65535`)
+
+const positiveInteger = (name: string) =>
+  z
+    .string()
+    .regex(/^[1-9]\d*$/, `${name} must be a positive whole number`)
+    .transform(Number)
+
+const EnvSchema = z
+  .object({
+    PORT: port('PORT').default(8080),
+    HOST: z
+      .string()
+      .refine(
+        (v) => isIP(v) !== 0 || v === 'localhost',
+        'HOST must be an IP address to listen on (or localhost)',
+      )
+      .default('0.0.0.0'),
+    STUN_PORT: port('STUN_PORT').default(3478),
+    PUBLIC_HOST: z
+      .string()
+      .refine(isHostOrAddress, 'PUBLIC_HOST must be a host name or an IP address')
+      .optional(),
+    ICE_SERVERS: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'ICE_SERVERS must be JSON' })
+          return z.NEVER
+        }
+      })
+      .pipe(IceServersSchema)
+      .optional(),
+    TURN_URLS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((url) => url.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.string().regex(/^turns?:/, 'TURN_URLS must be turn: or turns: URLs, comma-separated'))
+          .min(1),
+      )
+      .optional(),
+    TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
+    TURN_TTL_S: positiveInteger('TURN_TTL_S').default(3600),
+    LOG_LEVEL: z
+      .enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+      .default('info'),
+    MAX_CONNECTIONS_PER_ADDRESS: positiveInteger('MAX_CONNECTIONS_PER_ADDRESS').optional(),
+    TRUST_PROXY: z
+      .enum(['true', 'false', '1', '0'], { message: 'TRUST_PROXY must be true or false' })
+      .optional(),
+  })
+  .refine((env) => (env.TURN_URLS === undefined) === (env.TURN_SECRET === undefined), {
+    message: 'TURN_URLS and TURN_SECRET go together: set both or neither',
+    path: ['TURN_URLS'],
+  })
+
+/** Reads the configuration; throws ConfigError with one readable line when a value is bad. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  defaultConnectionsPerAddress: number,
+): Config {
+  // An empty variable means unset, as shells make it easy to export one by accident.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  )
+  const parsed = EnvSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const variable = String(issue.path[0] ?? 'environment')
+    const value = present[variable]
+    const shown =
+      value === undefined || variable === 'TURN_SECRET' ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`
+    throw new ConfigError(`${variable}: ${issue.message}${shown}`)
+  }
+  const e = parsed.data
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    stunPort: e.STUN_PORT,
+    publicHost: e.PUBLIC_HOST,
+    iceServers: e.ICE_SERVERS,
+    turn:
+      e.TURN_URLS && e.TURN_SECRET
+        ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlSeconds: e.TURN_TTL_S }
+        : undefined,
+    logLevel: e.LOG_LEVEL,
+    connectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS ?? defaultConnectionsPerAddress,
+    trustProxy: e.TRUST_PROXY === 'true' || e.TRUST_PROXY === '1',
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * One peer's WebSocket connection: parses every message with the shared schema, dispatches it, and
+ * answers bad input with a typed error. The peer id is minted by the server and bound to this
+ * connection; no message carries a sender id, so nobody can act as someone else.
+ */
+import type { RawData, WebSocket } from 'ws'
+import { assertNever } from '../shared/assert-never.js'
+import { CLOSE_CODES, type ErrorCode } from '../shared/errors.js'
+import { DEFAULT_CATALOG_PAGE_SIZE, type TrackerLimits } from '../shared/limits.js'
+import {
+  type ClientMessage,
+  type ClientMessageOf,
+  encodeServerMessage,
+  parseClientMessage,
+  type ServerMessage,
+} from '../shared/tracker-protocol.js'
+import type { Logger } from './logger.js'
+import { manifestDigestSync } from './manifest-digest.js'
+import type { SwarmRegistry } from './registry.js'
+import { TokenBucket } from './token-bucket.js'
+
+/** What a connection needs from the tracker that owns it. */
+export interface TrackerContext {
+  readonly registry: SwarmRegistry
+  readonly limits: TrackerLimits
+  readonly logger: Logger
+  now(): number
+  find(peerId: string): PeerConnection | undefined
+  /** Counts one message for the server's messages/s figure. */
+  countMessage(): void
+  /** Called once, when the connection is gone. */
+  onClosed(connection: PeerConnection): void
+}
+
+/**
+ * Bytes queued to a client beyond which it is not reading: the server stops buffering for it. A manifest
+ * (~270 KiB) and a full catalog page (~100 KiB) fit many times over.
+ */
+const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024
+/** Bytes queued to a signal's target beyond which the sender is told to retry instead of queuing more. */
+const BUSY_TARGET_BYTES = 1024 * 1024
+
+export class PeerConnection {
+  /** Set by each heartbeat; a connection that has not answered since the last one is dead. */
+  alive = true
+  /** Wants `catalog-changed` notices, and the revision it last heard of. */
+  watching = false
+  notifiedRevision = 0
+  #destroyed = false
+  readonly #messages: TokenBucket
+  /** Dropped messages a flooder may send before it is disconnected: same rate and burst as messages. */
+  readonly #strikes: TokenBucket
+
+  constructor(
+    readonly peerId: string,
+    readonly address: string,
+    private readonly socket: WebSocket,
+    private readonly context: TrackerContext,
+  ) {
+    const { messagesPerSecond, messageBurst } = context.limits
+    this.#messages = new TokenBucket(messagesPerSecond, messageBurst, context.now())
+    this.#strikes = new TokenBucket(messagesPerSecond, messageBurst, context.now())
+    socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
+    socket.on('pong', () => {
+      this.alive = true
+    })
+    socket.on('close', () => this.destroy())
+    socket.on('error', (error) => {
+      context.logger.debug('socket error', { peerId, error })
+      this.destroy()
+    })
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.bufferedAmount
+  }
+
+  send(message: ServerMessage): void {
+    if (this.#destroyed) return
+    if (this.socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
+      this.context.logger.warn('dropping slow consumer', {
+        peerId: this.peerId,
+        buffered: this.socket.bufferedAmount,
+      })
+      this.destroy(CLOSE_CODES.SLOW_CONSUMER, 'not reading its messages')
+      return
+    }
+    this.socket.send(encodeServerMessage(message))
+  }
+
+  sendError(code: ErrorCode, message: string, ref?: string, digest?: string): void {
+    const error: ServerMessage = { type: 'error', code, message }
+    if (ref !== undefined) error.ref = ref
+    if (digest !== undefined) error.digest = digest
+    this.send(error)
+  }
+
+  ping(): void {
+    if (this.#destroyed) return
+    this.alive = false
+    this.socket.ping()
+  }
+
+  /** Closes the connection (once) and removes the peer from the swarm. */
+  destroy(code?: number, reason?: string): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    this.socket.removeAllListeners('message')
+    if (code === undefined) this.socket.terminate()
+    else this.socket.close(code, reason)
+    this.context.onClosed(this)
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#destroyed) return
+    this.context.countMessage()
+    const now = this.context.now()
+    if (!this.#messages.take(now)) {
+      if (!this.#strikes.take(now)) {
+        this.context.logger.warn('closing flooding connection', {
+          peerId: this.peerId,
+          address: this.address,
+        })
+        this.destroy(CLOSE_CODES.POLICY, 'rate limit exceeded')
+        return
+      }
+      this.sendError('RATE_LIMITED', `at most ${this.context.limits.messagesPerSecond} messages a second`)
+      return
+    }
+    if (isBinary) {
+      this.sendError('BAD_MESSAGE', 'the tracker speaks JSON text messages only')
+      return
+    }
+    const text = data.toString()
+    const parsed = parseClientMessage(text)
+    if (!parsed.ok) {
+      this.context.logger.debug('bad message', { peerId: this.peerId, code: parsed.error.code })
+      this.sendError(parsed.error.code, parsed.error.message, parsed.ref)
+      return
+    }
+    try {
+      this.#dispatch(parsed.message, text.length)
+    } catch (error) {
+      this.context.logger.error('handler failed', { peerId: this.peerId, type: parsed.message.type, error })
+      this.sendError(
+        'INTERNAL',
+        'the server failed on this message',
+        'ref' in parsed.message ? parsed.message.ref : undefined,
+      )
+    }
+  }
+
+  #dispatch(message: ClientMessage, textLength: number): void {
+    switch (message.type) {
+      case 'announce':
+        return this.#onAnnounce(message)
+      case 'have':
+        return this.#onHave(message)
+      case 'leave':
+        this.context.registry.leave(this.peerId, message.digests)
+        return this.#ack(message.ref)
+      case 'bye':
+        return this.destroy(CLOSE_CODES.NORMAL, 'bye')
+      case 'catalog':
+        return this.#onCatalog(message)
+      case 'peers':
+        return this.#onPeers(message)
+      case 'put-manifest':
+        return this.#onPutManifest(message)
+      case 'get-manifest':
+        return this.#onGetManifest(message)
+      case 'signal':
+        return this.#onSignal(message, textLength)
+      default:
+        return assertNever(message)
+    }
+  }
+
+  #ack(ref: string | undefined): void {
+    if (ref !== undefined) this.send({ type: 'ack', ref })
+  }
+
+  #onAnnounce(message: ClientMessageOf<'announce'>): void {
+    const { filesPerAnnounce } = this.context.limits
+    if (message.files.length > filesPerAnnounce) {
+      this.sendError('TOO_MANY_FILES', `at most ${filesPerAnnounce} files in one announce`, message.ref)
+      return
+    }
+    for (const rejection of this.context.registry.announce(this.peerId, message.files)) {
+      this.sendError(rejection.code, rejection.message, message.ref, rejection.digest)
+    }
+    this.#ack(message.ref)
+  }
+
+  #onHave(message: ClientMessageOf<'have'>): void {
+    const { filesPerAnnounce } = this.context.limits
+    if (message.updates.length > filesPerAnnounce) {
+      this.sendError('TOO_MANY_FILES', `at most ${filesPerAnnounce} files in one report`, message.ref)
+      return
+    }
+    for (const rejection of this.context.registry.reportChunks(this.peerId, message.updates)) {
+      this.sendError(rejection.code, rejection.message, message.ref, rejection.digest)
+    }
+    this.#ack(message.ref)
+  }
+
+  #onCatalog(message: ClientMessageOf<'catalog'>): void {
+    const limit = Math.min(message.limit ?? DEFAULT_CATALOG_PAGE_SIZE, this.context.limits.catalogPageSize)
+    const page = this.context.registry.catalog(message.query, message.offset ?? 0, limit)
+    if (message.watch !== undefined) this.watching = message.watch
+    this.notifiedRevision = page.revision
+    const reply: ServerMessage = { type: 'catalog', ...page }
+    if (message.ref !== undefined) reply.ref = message.ref
+    this.send(reply)
+  }
+
+  #onPeers(message: ClientMessageOf<'peers'>): void {
+    const swarm = this.context.registry.peers(message.digest, this.peerId, this.context.limits.peersPerReply)
+    if (!swarm) {
+      this.sendError('FILE_NOT_FOUND', 'no peer holds this file', message.ref, message.digest)
+      return
+    }
+    const reply: ServerMessage = { type: 'peers', digest: message.digest, ...swarm }
+    if (message.ref !== undefined) reply.ref = message.ref
+    this.send(reply)
+  }
+
+  #onPutManifest(message: ClientMessageOf<'put-manifest'>): void {
+    const { registry } = this.context
+    if (!registry.entry(message.digest)) {
+      this.sendError(
+        'FILE_NOT_FOUND',
+        'announce the file before giving its manifest',
+        message.ref,
+        message.digest,
+      )
+      return
+    }
+    if (manifestDigestSync(message.manifest) !== message.digest) {
+      this.sendError(
+        'MANIFEST_MISMATCH',
+        'the manifest does not hash to this digest',
+        message.ref,
+        message.digest,
+      )
+      return
+    }
+    const dropped = registry.putManifest(message.digest, message.manifest)
+    if (dropped.length > 0) {
+      this.context.logger.info('dropped holders that announced a false shape', {
+        digest: message.digest,
+        dropped,
+      })
+    }
+    this.#ack(message.ref)
+  }
+
+  #onGetManifest(message: ClientMessageOf<'get-manifest'>): void {
+    const manifest = this.context.registry.manifest(message.digest)
+    if (!manifest) {
+      this.sendError(
+        'FILE_NOT_FOUND',
+        'the server has no manifest for this digest',
+        message.ref,
+        message.digest,
+      )
+      return
+    }
+    const reply: ServerMessage = { type: 'manifest', digest: message.digest, manifest }
+    if (message.ref !== undefined) reply.ref = message.ref
+    this.send(reply)
+  }
+
+  #onSignal(message: ClientMessageOf<'signal'>, textLength: number): void {
+    const { maxSignalBytes } = this.context.limits
+    if (textLength > maxSignalBytes) {
+      this.sendError('SIGNAL_TOO_LARGE', `a signal is at most ${maxSignalBytes} bytes`, message.ref)
+      return
+    }
+    if (message.to === this.peerId) {
+      this.sendError('SELF_SIGNAL', 'a peer cannot signal itself', message.ref)
+      return
+    }
+    const target = this.context.find(message.to)
+    if (!target) {
+      this.sendError('PEER_NOT_FOUND', 'the target peer is not connected', message.ref)
+      return
+    }
+    if (target.bufferedBytes > BUSY_TARGET_BYTES) {
+      this.sendError('PEER_BUSY', 'the target peer is not keeping up; try again later', message.ref)
+      return
+    }
+    target.send({ type: 'signal', from: this.peerId, data: message.data })
+    this.#ack(message.ref)
+  }
+}

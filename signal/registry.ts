@@ -1,0 +1,348 @@
+/**
+ * The swarm registry: which peers hold which files, and which chunks of them. Plain data and no sockets,
+ * so every rule of the catalog is unit-testable. All state is soft: after a restart, peers re-announce.
+ */
+import { Bitfield } from '../shared/bitfield.js'
+import type { ErrorCode } from '../shared/errors.js'
+import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
+import { chunkCountOf, type Manifest } from '../shared/manifest.js'
+import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+
+/** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
+type Holding = Bitfield | null
+
+interface FileRecord {
+  readonly digest: string
+  readonly names: string[]
+  mime: string | undefined
+  size: number
+  chunkSize: number
+  chunkCount: number
+  readonly holders: Map<string, Holding>
+  seeders: number
+  manifest: Manifest | undefined
+}
+
+export interface FileRejection {
+  digest: string
+  code: ErrorCode
+  message: string
+}
+
+export interface CatalogPage {
+  revision: number
+  total: number
+  offset: number
+  files: CatalogEntry[]
+}
+
+export interface RegistryStats {
+  peers: number
+  files: number
+  /** Files with at least one leecher: where a download is under way. */
+  swarms: number
+  holdings: number
+  cachedManifests: number
+}
+
+/** Digest prefixes shorter than this match too much to be what a user meant. */
+const MIN_DIGEST_PREFIX = 4
+
+export class SwarmRegistry {
+  readonly #files = new Map<string, FileRecord>()
+  /** peer id → digests it holds. */
+  readonly #peers = new Map<string, Set<string>>()
+  #revision = 0
+  #sorted: FileRecord[] | undefined
+  #leechingFiles = 0
+
+  constructor(private readonly filesPerPeer: number) {}
+
+  /** Grows whenever anything a catalog page shows changes. */
+  get revision(): number {
+    return this.#revision
+  }
+
+  addPeer(peerId: string): void {
+    if (!this.#peers.has(peerId)) this.#peers.set(peerId, new Set())
+  }
+
+  hasPeer(peerId: string): boolean {
+    return this.#peers.has(peerId)
+  }
+
+  /** Forgets a peer and everything it held. */
+  removePeer(peerId: string): void {
+    const digests = this.#peers.get(peerId)
+    if (!digests) return
+    for (const digest of digests) this.#drop(peerId, digest)
+    this.#peers.delete(peerId)
+  }
+
+  /**
+   * Records files a peer holds. Valid entries are applied; each invalid one is returned with its reason.
+   * Announcing a file again replaces the chunk set held before (a reconnect re-announces everything).
+   */
+  announce(peerId: string, files: readonly AnnouncedFile[]): FileRejection[] {
+    const held = this.#peers.get(peerId)
+    if (!held) throw new Error(`announce from unknown peer ${peerId}`)
+    const rejections: FileRejection[] = []
+    for (const file of files) {
+      const rejection = this.#announceOne(peerId, held, file)
+      if (rejection) rejections.push(rejection)
+    }
+    return rejections
+  }
+
+  #announceOne(peerId: string, held: Set<string>, file: AnnouncedFile): FileRejection | undefined {
+    const reject = (code: ErrorCode, message: string) => ({ digest: file.digest, code, message })
+    const chunkCount = chunkCountOf(file.size, file.chunkSize)
+    let holding: Holding = null
+    if (file.have !== 'all') {
+      try {
+        holding = Bitfield.fromBase64(chunkCount, file.have)
+      } catch (error) {
+        return reject(
+          'CHUNK_OUT_OF_RANGE',
+          `have does not fit ${chunkCount} chunks: ${(error as Error).message}`,
+        )
+      }
+      if (holding.complete) holding = null
+    }
+    const existing = this.#files.get(file.digest)
+    if (existing && (existing.size !== file.size || existing.chunkSize !== file.chunkSize)) {
+      return reject(
+        'FILE_CONFLICT',
+        `the catalog has this digest as ${existing.size} bytes in chunks of ${existing.chunkSize}`,
+      )
+    }
+    if (!held.has(file.digest) && held.size >= this.filesPerPeer) {
+      return reject('TOO_MANY_FILES', `a peer holds at most ${this.filesPerPeer} files`)
+    }
+    const record = existing ?? this.#createFile(file, chunkCount)
+    if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
+      record.names.push(file.name)
+      this.#touch()
+    }
+    this.#setHolding(record, peerId, holding)
+    held.add(file.digest)
+    return undefined
+  }
+
+  /** Marks newly verified chunks. Returns rejections for files not held or indices out of range. */
+  reportChunks(
+    peerId: string,
+    updates: readonly { digest: string; chunks: readonly number[] }[],
+  ): FileRejection[] {
+    const rejections: FileRejection[] = []
+    for (const { digest, chunks } of updates) {
+      const record = this.#files.get(digest)
+      if (!record?.holders.has(peerId)) {
+        rejections.push({
+          digest,
+          code: 'NOT_ANNOUNCED',
+          message: 'announce a file before reporting its chunks',
+        })
+        continue
+      }
+      const outOfRange = chunks.find((index) => index >= record.chunkCount)
+      if (outOfRange !== undefined) {
+        rejections.push({
+          digest,
+          code: 'CHUNK_OUT_OF_RANGE',
+          message: `chunk ${outOfRange} is outside 0..${record.chunkCount - 1}`,
+        })
+        continue
+      }
+      const holding = record.holders.get(peerId)
+      if (holding === null || holding === undefined) continue // a seeder already has everything
+      for (const index of chunks) holding.set(index)
+      if (holding.complete) this.#setHolding(record, peerId, null)
+    }
+    return rejections
+  }
+
+  /** Stops sharing files. Leaving a file one does not hold is not an error: the outcome is the same. */
+  leave(peerId: string, digests: readonly string[]): void {
+    const held = this.#peers.get(peerId)
+    if (!held) return
+    for (const digest of digests) {
+      if (held.delete(digest)) this.#drop(peerId, digest)
+    }
+  }
+
+  holds(peerId: string, digest: string): boolean {
+    return this.#files.get(digest)?.holders.has(peerId) ?? false
+  }
+
+  filesOf(peerId: string): number {
+    return this.#peers.get(peerId)?.size ?? 0
+  }
+
+  entry(digest: string): CatalogEntry | undefined {
+    const record = this.#files.get(digest)
+    return record && toEntry(record)
+  }
+
+  /**
+   * One page of the catalog, most-held first, then by name. `query` matches names (case-insensitive
+   * substring) or, when it looks like one, a digest prefix.
+   */
+  catalog(query: string | undefined, offset: number, limit: number): CatalogPage {
+    let records = this.#sortedFiles()
+    const needle = query?.trim().toLowerCase()
+    if (needle) {
+      const digestPrefix = needle.length >= MIN_DIGEST_PREFIX && /^[0-9a-f]+$/.test(needle)
+      records = records.filter(
+        (r) =>
+          (digestPrefix && r.digest.startsWith(needle)) ||
+          r.names.some((n) => n.toLowerCase().includes(needle)),
+      )
+    }
+    return {
+      revision: this.#revision,
+      total: records.length,
+      offset,
+      files: records.slice(offset, offset + limit).map(toEntry),
+    }
+  }
+
+  /**
+   * Up to `limit` holders of a file other than `exceptPeerId`, with their chunk sets. When there are
+   * more, a random sample, so that every holder gets asked and load spreads.
+   */
+  peers(
+    digest: string,
+    exceptPeerId: string,
+    limit: number,
+  ): { chunkCount: number; peers: SwarmPeer[] } | undefined {
+    const record = this.#files.get(digest)
+    if (!record) return undefined
+    const ids = [...record.holders.keys()].filter((id) => id !== exceptPeerId)
+    for (let i = 0; i < Math.min(limit, ids.length); i++) {
+      const j = i + Math.floor(Math.random() * (ids.length - i))
+      ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
+    }
+    const peers = ids.slice(0, limit).map((peerId) => {
+      const holding = record.holders.get(peerId)
+      return { peerId, have: holding ? holding.toBase64() : 'all' }
+    })
+    return { chunkCount: record.chunkCount, peers }
+  }
+
+  /**
+   * Caches a manifest already checked against its digest. A verified manifest is the truth about the
+   * file's shape: if the catalog had it otherwise (a peer lied first), the shape is corrected and the
+   * holders that announced the wrong shape are dropped. Returns the peers dropped.
+   */
+  putManifest(digest: string, manifest: Manifest): string[] {
+    const record = this.#files.get(digest)
+    if (!record) return []
+    record.manifest = manifest
+    if (record.size === manifest.size && record.chunkSize === manifest.chunkSize) return []
+    const liars = [...record.holders.keys()]
+    for (const peerId of liars) {
+      this.#peers.get(peerId)?.delete(digest)
+      this.#drop(peerId, digest)
+    }
+    return liars
+  }
+
+  manifest(digest: string): Manifest | undefined {
+    return this.#files.get(digest)?.manifest
+  }
+
+  stats(): RegistryStats {
+    let holdings = 0
+    let cachedManifests = 0
+    for (const record of this.#files.values()) {
+      holdings += record.holders.size
+      if (record.manifest) cachedManifests++
+    }
+    return {
+      peers: this.#peers.size,
+      files: this.#files.size,
+      swarms: this.#leechingFiles,
+      holdings,
+      cachedManifests,
+    }
+  }
+
+  #createFile(file: AnnouncedFile, chunkCount: number): FileRecord {
+    const record: FileRecord = {
+      digest: file.digest,
+      names: [],
+      mime: file.mime,
+      size: file.size,
+      chunkSize: file.chunkSize,
+      chunkCount,
+      holders: new Map(),
+      seeders: 0,
+      manifest: undefined,
+    }
+    this.#files.set(file.digest, record)
+    this.#touch()
+    return record
+  }
+
+  #setHolding(record: FileRecord, peerId: string, holding: Holding): void {
+    const hadLeechers = record.holders.size > record.seeders
+    const before = record.holders.get(peerId)
+    if (before === null) record.seeders--
+    record.holders.set(peerId, holding)
+    if (holding === null) record.seeders++
+    this.#countLeeching(record, hadLeechers)
+    this.#touch()
+  }
+
+  #drop(peerId: string, digest: string): void {
+    const record = this.#files.get(digest)
+    if (!record) return
+    const hadLeechers = record.holders.size > record.seeders
+    const holding = record.holders.get(peerId)
+    if (holding === undefined) return
+    if (holding === null) record.seeders--
+    record.holders.delete(peerId)
+    if (record.holders.size === 0) this.#files.delete(digest)
+    this.#countLeeching(record, hadLeechers)
+    this.#touch()
+  }
+
+  #countLeeching(record: FileRecord, hadLeechers: boolean): void {
+    const hasLeechers = record.holders.size > record.seeders
+    if (hasLeechers !== hadLeechers) this.#leechingFiles += hasLeechers ? 1 : -1
+  }
+
+  #touch(): void {
+    this.#revision++
+    this.#sorted = undefined
+  }
+
+  #sortedFiles(): FileRecord[] {
+    this.#sorted ??= [...this.#files.values()].sort(
+      (a, b) =>
+        b.holders.size - a.holders.size ||
+        compareText(a.names[0]!, b.names[0]!) ||
+        compareText(a.digest, b.digest),
+    )
+    return this.#sorted
+  }
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function toEntry(record: FileRecord): CatalogEntry {
+  const entry: CatalogEntry = {
+    digest: record.digest,
+    names: [...record.names],
+    size: record.size,
+    chunkSize: record.chunkSize,
+    chunkCount: record.chunkCount,
+    seeders: record.seeders,
+    leechers: record.holders.size - record.seeders,
+  }
+  if (record.mime !== undefined) entry.mime = record.mime
+  return entry
+}

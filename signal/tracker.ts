@@ -1,0 +1,160 @@
+/**
+ * The tracker and signalling endpoint: accepts WebSocket connections, mints and binds peer ids, keeps
+ * them alive with heartbeats, limits connections per address, and tells catalog watchers of changes.
+ */
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import { CLOSE_CODES } from '../shared/errors.js'
+import { TRACKER_PROTOCOL_VERSION, type TrackerLimits } from '../shared/limits.js'
+import type { IceServer } from '../shared/tracker-protocol.js'
+import { PeerConnection, type TrackerContext } from './connection.js'
+import type { Logger } from './logger.js'
+import { MessageRate } from './message-rate.js'
+import { SwarmRegistry } from './registry.js'
+
+export interface TrackerOptions {
+  limits: TrackerLimits
+  heartbeatMs: number
+  /** ICE servers for one new peer: the embedded STUN, TURN credentials minted for it, or a configured list. */
+  iceServersFor(peerId: string, request: IncomingMessage): IceServer[]
+  /** The client's address, for the per-address connection limit. */
+  clientAddress(request: IncomingMessage): string
+  logger: Logger
+  now?: () => number
+}
+
+export interface TrackerStats {
+  peersOnline: number
+  files: number
+  swarms: number
+  messagesPerSecond: number
+}
+
+/** How often watchers of the catalog may hear that it changed: a catalog page is worth one fetch a second. */
+const CATALOG_NOTICE_MS = 1000
+/** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
+const PEER_ID_BYTES = 12
+
+export class Tracker {
+  readonly registry: SwarmRegistry
+  readonly #wss: WebSocketServer
+  readonly #connections = new Map<string, PeerConnection>()
+  readonly #perAddress = new Map<string, number>()
+  readonly #rate: MessageRate
+  readonly #context: TrackerContext
+  readonly #heartbeat: NodeJS.Timeout
+  readonly #notices: NodeJS.Timeout
+  #closed = false
+
+  constructor(private readonly options: TrackerOptions) {
+    const now = options.now ?? Date.now
+    this.registry = new SwarmRegistry(options.limits.filesPerPeer)
+    this.#rate = new MessageRate(now)
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.limits.maxMessageBytes,
+      // Browsers offer permessage-deflate; compressing costs CPU and memory per connection for little gain on
+      // short JSON, and compressed bombs are a known hazard.
+      perMessageDeflate: false,
+      clientTracking: false,
+    })
+    this.#context = {
+      registry: this.registry,
+      limits: options.limits,
+      logger: options.logger,
+      now,
+      find: (peerId) => this.#connections.get(peerId),
+      countMessage: () => this.#rate.count(),
+      onClosed: (connection) => this.#onClosed(connection),
+    }
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs)
+    this.#notices = setInterval(() => this.#noticeCatalogChanges(), CATALOG_NOTICE_MS)
+    this.#heartbeat.unref()
+    this.#notices.unref()
+  }
+
+  /** Hands an HTTP upgrade request for `/ws` to the tracker. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#closed) {
+      socket.destroy()
+      return
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const address = this.options.clientAddress(request)
+      const open = this.#perAddress.get(address) ?? 0
+      if (open >= this.options.limits.connectionsPerAddress) {
+        this.options.logger.warn('too many connections from one address', { address, open })
+        ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too many connections from your address')
+        return
+      }
+      this.#perAddress.set(address, open + 1)
+      const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
+      const connection = new PeerConnection(peerId, address, ws, this.#context)
+      this.#connections.set(peerId, connection)
+      this.registry.addPeer(peerId)
+      connection.send({
+        type: 'welcome',
+        protocol: TRACKER_PROTOCOL_VERSION,
+        peerId,
+        iceServers: this.options.iceServersFor(peerId, request),
+        heartbeatMs: this.options.heartbeatMs,
+        limits: { ...this.options.limits },
+      })
+      this.options.logger.debug('peer connected', { peerId, address })
+    })
+  }
+
+  stats(): TrackerStats {
+    const registry = this.registry.stats()
+    return {
+      peersOnline: this.#connections.size,
+      files: registry.files,
+      swarms: registry.swarms,
+      messagesPerSecond: this.#rate.perSecond(),
+    }
+  }
+
+  /** Closes every connection with 1001 (going away) and stops the timers. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#heartbeat)
+    clearInterval(this.#notices)
+    for (const connection of [...this.#connections.values()]) {
+      connection.destroy(CLOSE_CODES.GOING_AWAY, 'server shutting down')
+    }
+    this.#wss.close()
+  }
+
+  #onClosed(connection: PeerConnection): void {
+    if (this.#connections.get(connection.peerId) !== connection) return
+    this.#connections.delete(connection.peerId)
+    this.registry.removePeer(connection.peerId)
+    const open = (this.#perAddress.get(connection.address) ?? 1) - 1
+    if (open > 0) this.#perAddress.set(connection.address, open)
+    else this.#perAddress.delete(connection.address)
+    this.options.logger.debug('peer left', { peerId: connection.peerId })
+  }
+
+  #beat(): void {
+    for (const connection of [...this.#connections.values()]) {
+      if (!connection.alive) {
+        this.options.logger.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
+        connection.destroy(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeat')
+        continue
+      }
+      connection.ping()
+    }
+  }
+
+  #noticeCatalogChanges(): void {
+    const revision = this.registry.revision
+    for (const connection of this.#connections.values()) {
+      if (!connection.watching || connection.notifiedRevision >= revision) continue
+      connection.notifiedRevision = revision
+      connection.send({ type: 'catalog-changed', revision })
+    }
+  }
+}

@@ -221,7 +221,7 @@ export class PeerConnection {
   #onPeers(message: ClientMessageOf<'peers'>): void {
     const swarm = this.context.registry.peers(message.digest, this.peerId, this.context.limits.peersPerReply)
     if (!swarm) {
-      this.sendError('FILE_NOT_FOUND', 'no peer holds this file', message.ref, message.digest)
+      this.sendError('FILE_NOT_FOUND', 'no peer holds this file', message.ref)
       return
     }
     const reply: ServerMessage = { type: 'peers', digest: message.digest, ...swarm }
@@ -232,21 +232,11 @@ export class PeerConnection {
   #onPutManifest(message: ClientMessageOf<'put-manifest'>): void {
     const { registry } = this.context
     if (!registry.entry(message.digest)) {
-      this.sendError(
-        'FILE_NOT_FOUND',
-        'announce the file before giving its manifest',
-        message.ref,
-        message.digest,
-      )
+      this.sendError('FILE_NOT_FOUND', 'announce the file before giving its manifest', message.ref)
       return
     }
     if (manifestDigestSync(message.manifest) !== message.digest) {
-      this.sendError(
-        'MANIFEST_MISMATCH',
-        'the manifest does not hash to this digest',
-        message.ref,
-        message.digest,
-      )
+      this.sendError('MANIFEST_MISMATCH', 'the manifest does not hash to this digest', message.ref)
       return
     }
     const dropped = registry.putManifest(message.digest, message.manifest)
@@ -262,12 +252,7 @@ export class PeerConnection {
   #onGetManifest(message: ClientMessageOf<'get-manifest'>): void {
     const manifest = this.context.registry.manifest(message.digest)
     if (!manifest) {
-      this.sendError(
-        'FILE_NOT_FOUND',
-        'the server has no manifest for this digest',
-        message.ref,
-        message.digest,
-      )
+      this.sendError('FILE_NOT_FOUND', 'the server has no manifest for this digest', message.ref)
       return
     }
     const reply: ServerMessage = { type: 'manifest', digest: message.digest, manifest }

@@ -1,0 +1,427 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { Bitfield } from '../../shared/bitfield.js'
+import { CLOSE_CODES } from '../../shared/errors.js'
+import { manifestDigest, manifestOf } from '../../shared/manifest.js'
+import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
+import type { RunningServer } from '../../signal/server.js'
+import { startTestServer } from '../support/server.js'
+import { TestClient } from '../support/tracker-client.js'
+
+const CHUNK = 16 * 1024
+const servers: RunningServer[] = []
+const clients: TestClient[] = []
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.socket.terminate()
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+async function serve(overrides: Parameters<typeof startTestServer>[0] = {}) {
+  const server = await startTestServer(overrides)
+  servers.push(server)
+  return server
+}
+
+async function connect(url: string, options?: WebSocket.ClientOptions) {
+  const client = await TestClient.connect(url, options)
+  clients.push(client)
+  return client
+}
+
+/** A real file of `size` pseudo-random bytes, with its manifest and digest. */
+async function fileOf(size: number, seed: number) {
+  const bytes = new Uint8Array(size).map((_, i) => (i * 31 + seed * 17) & 255)
+  const manifest = await manifestOf(bytes, CHUNK)
+  return { bytes, manifest, digest: await manifestDigest(manifest) }
+}
+
+function announced(
+  file: { digest: string; manifest: { size: number } },
+  name: string,
+  have: AnnouncedFile['have'] = 'all',
+): AnnouncedFile {
+  return { digest: file.digest, name, size: file.manifest.size, chunkSize: CHUNK, have }
+}
+
+describe('tracker', () => {
+  it('lets two peers announce, a third list the catalog, find the peers of a digest, and exchange offer and answer', async () => {
+    const server = await serve()
+    const a = await connect(server.url)
+    const b = await connect(server.url)
+    const c = await connect(server.url)
+    const film = await fileOf(5 * CHUNK + 7, 1)
+    const notes = await fileOf(100, 2)
+
+    expect(
+      await a.request({
+        type: 'announce',
+        files: [announced(film, 'film.mkv'), announced(notes, 'notes.txt')],
+      }),
+    ).toMatchObject({ type: 'ack' })
+    expect(
+      await b.request({
+        type: 'announce',
+        files: [announced(film, 'movie.mkv', new Bitfield(6).toBase64())],
+      }),
+    ).toMatchObject({ type: 'ack' })
+
+    const catalog = await c.request({ type: 'catalog' })
+    expect(catalog).toMatchObject({ type: 'catalog', total: 2, offset: 0 })
+    if (catalog.type !== 'catalog') throw new Error('unreachable')
+    const filmEntry = catalog.files.find((f) => f.digest === film.digest)
+    expect(filmEntry).toEqual({
+      digest: film.digest,
+      names: ['film.mkv', 'movie.mkv'],
+      size: 5 * CHUNK + 7,
+      chunkSize: CHUNK,
+      chunkCount: 6,
+      seeders: 1,
+      leechers: 1,
+    })
+    // most-held first
+    expect(catalog.files[0]!.digest).toBe(film.digest)
+
+    const peers = await c.request({ type: 'peers', digest: film.digest })
+    expect(peers).toMatchObject({ type: 'peers', digest: film.digest, chunkCount: 6 })
+    if (peers.type !== 'peers') throw new Error('unreachable')
+    expect(new Map(peers.peers.map((p) => [p.peerId, p.have]))).toEqual(
+      new Map([
+        [a.peerId, 'all'],
+        [b.peerId, 'AA=='],
+      ]),
+    )
+
+    const offer = { type: 'offer', sdp: 'v=0 fake offer' }
+    c.send({ type: 'signal', to: a.peerId, data: offer })
+    expect(await a.next('signal')).toEqual({ type: 'signal', from: c.peerId, data: offer })
+    const answer = { type: 'answer', sdp: 'v=0 fake answer' }
+    a.send({ type: 'signal', to: c.peerId, data: answer })
+    expect(await c.next('signal')).toEqual({ type: 'signal', from: a.peerId, data: answer })
+    expect(b.received.some((m) => m.type === 'signal')).toBe(false)
+  })
+
+  it('changes what peers returns as chunk reports arrive, and counts a peer that completes as a seeder', async () => {
+    const server = await serve()
+    const seeder = await connect(server.url)
+    const leecher = await connect(server.url)
+    const asker = await connect(server.url)
+    const file = await fileOf(3 * CHUNK, 3)
+    await seeder.request({ type: 'announce', files: [announced(file, 'f.bin')] })
+    await leecher.request({ type: 'announce', files: [announced(file, 'f.bin', new Bitfield(3).toBase64())] })
+
+    const haveOf = async () => {
+      const reply = await asker.request({ type: 'peers', digest: file.digest })
+      if (reply.type !== 'peers') throw new Error(JSON.stringify(reply))
+      return reply.peers.find((p) => p.peerId === leecher.peerId)!.have
+    }
+    expect(await haveOf()).toBe('AA==')
+    expect(
+      await leecher.request({ type: 'have', updates: [{ digest: file.digest, chunks: [0, 2] }] }),
+    ).toMatchObject({ type: 'ack' })
+    expect(Bitfield.fromBase64(3, await haveOf()).has(2)).toBe(true)
+    expect(await haveOf()).toBe('oA==') // 0b1010_0000: chunks 0 and 2
+    await leecher.request({ type: 'have', updates: [{ digest: file.digest, chunks: [1] }] })
+    expect(await haveOf()).toBe('all')
+    const catalog = await asker.request({ type: 'catalog' })
+    expect(catalog).toMatchObject({ files: [{ seeders: 2, leechers: 0 }] })
+  })
+
+  it('binds the peer id to the connection: nobody can announce, leave or receive signals as another', async () => {
+    const server = await serve()
+    const alice = await connect(server.url)
+    const mallory = await connect(server.url)
+    const file = await fileOf(CHUNK, 4)
+    await alice.request({ type: 'announce', files: [announced(file, 'alice.txt')] })
+
+    // No message carries a sender id; one that tries is refused by the strict schema.
+    const forged = await mallory.request({
+      type: 'announce',
+      peerId: alice.peerId,
+      files: [announced(file, 'x')],
+    })
+    expect(forged).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' })
+    const forgedLeave = await mallory.request({ type: 'leave', peerId: alice.peerId, digests: [file.digest] })
+    expect(forgedLeave).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' })
+    const forgedSignal = await mallory.request({
+      type: 'signal',
+      from: alice.peerId,
+      to: alice.peerId,
+      data: { x: 1 },
+    })
+    expect(forgedSignal).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' })
+
+    // Leaving acts only on one's own holdings: alice still holds her file.
+    expect(await mallory.request({ type: 'leave', digests: [file.digest] })).toMatchObject({ type: 'ack' })
+    const peers = await mallory.request({ type: 'peers', digest: file.digest })
+    expect(peers).toMatchObject({ type: 'peers', peers: [{ peerId: alice.peerId, have: 'all' }] })
+
+    // A signal for alice reaches alice only, stamped with the true sender.
+    const bob = await connect(server.url)
+    bob.send({ type: 'signal', to: alice.peerId, data: { type: 'offer', sdp: 'o' } })
+    expect(await alice.next('signal')).toMatchObject({ from: bob.peerId })
+    await mallory.request({ type: 'catalog' })
+    expect(mallory.received.some((m) => m.type === 'signal')).toBe(false)
+  })
+
+  it('drops a connection that misses heartbeats, and its files leave the catalog', async () => {
+    const server = await serve({ heartbeatMs: 100 })
+    const silent = await connect(server.url, { autoPong: false })
+    const healthy = await connect(server.url)
+    const file = await fileOf(CHUNK, 5)
+    await silent.request({ type: 'announce', files: [announced(file, 'ghost.bin')] })
+    expect(await healthy.request({ type: 'catalog' })).toMatchObject({ total: 1 })
+
+    expect(await silent.closed).toMatchObject({ code: CLOSE_CODES.HEARTBEAT_TIMEOUT })
+    expect(await healthy.request({ type: 'catalog' })).toMatchObject({ total: 0 })
+    // the one that answers pings stays through several beats
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    expect(healthy.socket.readyState).toBe(WebSocket.OPEN)
+    expect(server.tracker.stats().peersOnline).toBe(1)
+  })
+
+  it('closes a connection that sends an oversized message with 1009 and keeps serving others', async () => {
+    const server = await serve({ limits: { maxMessageBytes: 4096 } })
+    const big = await connect(server.url)
+    const other = await connect(server.url)
+    big.send({ type: 'catalog', query: 'x'.repeat(8000) })
+    expect(await big.closed).toMatchObject({ code: 1009 })
+    expect(await other.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
+  })
+
+  it('answers a flood with typed rate-limit errors, then closes it, while another client is served normally', async () => {
+    const server = await serve({ limits: { messagesPerSecond: 20, messageBurst: 40 } })
+    const flooder = await connect(server.url)
+    const neighbour = await connect(server.url)
+    for (let i = 0; i < 60; i++) flooder.send({ type: 'catalog', ref: `f${i}` })
+    const limited = await flooder.next('error')
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED' })
+    expect(await neighbour.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
+
+    for (let i = 0; i < 200; i++) flooder.send({ type: 'catalog' })
+    expect(await flooder.closed).toMatchObject({ code: CLOSE_CODES.POLICY })
+    expect(await neighbour.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
+  })
+
+  it('makes the catalog whole again after a restart, once clients reconnect and re-announce', async () => {
+    const first = await serve()
+    const port = first.port
+    const files = await Promise.all([fileOf(CHUNK, 6), fileOf(2 * CHUNK, 7)])
+    const holdings = [
+      announced(files[0]!, 'one.bin'),
+      announced(files[1]!, 'two.bin', new Bitfield(2).toBase64()),
+    ]
+    const a = await connect(first.url)
+    const b = await connect(first.url)
+    await a.request({ type: 'announce', files: [holdings[0]] })
+    await b.request({ type: 'announce', files: [holdings[1]] })
+    const before = await a.request({ type: 'catalog' })
+
+    await first.close()
+    servers.splice(servers.indexOf(first), 1)
+    expect((await a.closed).code).toBe(CLOSE_CODES.GOING_AWAY)
+    await b.closed
+
+    const second = await serve({ port })
+    const reconnect = async (have: AnnouncedFile) => {
+      const client = await connect(second.url)
+      await client.request({ type: 'announce', files: [have] })
+      return client
+    }
+    const [a2] = await Promise.all([reconnect(holdings[0]!), reconnect(holdings[1]!)])
+    const after = await a2!.request({ type: 'catalog' })
+    if (before.type !== 'catalog' || after.type !== 'catalog') throw new Error('unreachable')
+    expect(after.files).toEqual(before.files)
+  })
+
+  it('forgets a peer that says bye and closes it normally', async () => {
+    const server = await serve()
+    const leaving = await connect(server.url)
+    const staying = await connect(server.url)
+    const file = await fileOf(CHUNK, 8)
+    await leaving.request({ type: 'announce', files: [announced(file, 'bye.bin')] })
+    leaving.send({ type: 'bye' })
+    expect(await leaving.closed).toMatchObject({ code: CLOSE_CODES.NORMAL })
+    expect(await staying.request({ type: 'catalog' })).toMatchObject({ total: 0 })
+  })
+
+  it('answers bad input with typed errors and keeps the connection usable', async () => {
+    const server = await serve()
+    const client = await connect(server.url)
+    client.send('not json')
+    expect(await client.next('error')).toMatchObject({ code: 'BAD_MESSAGE' })
+    client.send({ type: 'teleport', ref: 't1' })
+    expect(await client.next('error')).toMatchObject({ code: 'UNKNOWN_TYPE', ref: 't1' })
+    client.socket.send(new Uint8Array([1, 2, 3]))
+    expect(await client.next('error')).toMatchObject({ code: 'BAD_MESSAGE' })
+    expect(await client.request({ type: 'peers', digest: 'f'.repeat(64) })).toMatchObject({
+      code: 'FILE_NOT_FOUND',
+    })
+    expect(await client.request({ type: 'signal', to: 'AAAAAAAAAAAAAAAA', data: {} })).toMatchObject({
+      code: 'PEER_NOT_FOUND',
+    })
+    expect(await client.request({ type: 'signal', to: client.peerId, data: {} })).toMatchObject({
+      code: 'SELF_SIGNAL',
+    })
+    expect(
+      await client.request({ type: 'have', updates: [{ digest: 'a'.repeat(64), chunks: [0] }] }),
+    ).toMatchObject({ type: 'ack' })
+    expect(client.received.at(-2)).toMatchObject({
+      type: 'error',
+      code: 'NOT_ANNOUNCED',
+      digest: 'a'.repeat(64),
+    })
+    expect(await client.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
+  })
+
+  it('rejects file entries that do not fit, one by one, and keeps the valid ones', async () => {
+    const server = await serve({ limits: { filesPerPeer: 2 } })
+    const first = await connect(server.url)
+    const second = await connect(server.url)
+    const [f1, f2, f3] = await Promise.all([fileOf(2 * CHUNK, 9), fileOf(CHUNK, 10), fileOf(CHUNK, 11)])
+    await first.request({ type: 'announce', files: [announced(f1!, 'a')] })
+
+    const ref = second.newRef()
+    second.send({
+      type: 'announce',
+      ref,
+      files: [
+        { ...announced(f1!, 'a'), size: 3 * CHUNK }, // disagrees with the catalog
+        announced(f2!, 'b', 'AAAA'), // bitfield of the wrong length
+        announced(f3!, 'c'),
+      ],
+    })
+    await second.next('ack')
+    expect(second.errorsFor(ref).map((e) => [e.digest, e.code])).toEqual([
+      [f1!.digest, 'FILE_CONFLICT'],
+      [f2!.digest, 'CHUNK_OUT_OF_RANGE'],
+    ])
+    const peers = await first.request({ type: 'peers', digest: f3!.digest })
+    expect(peers).toMatchObject({ type: 'peers', peers: [{ peerId: second.peerId }] })
+
+    const many = await first.request({ type: 'announce', files: [announced(f2!, 'b'), announced(f3!, 'c')] })
+    expect(many).toMatchObject({ type: 'ack' })
+    expect(first.received.filter((m) => m.type === 'error').map((m) => m.type === 'error' && m.code)).toEqual(
+      ['TOO_MANY_FILES'],
+    )
+    expect(
+      await first.request({ type: 'have', updates: [{ digest: f1!.digest, chunks: [2] }] }),
+    ).toMatchObject({ type: 'ack' })
+    expect(first.received.at(-2)).toMatchObject({ code: 'CHUNK_OUT_OF_RANGE' })
+  })
+
+  it('caches a manifest only when it hashes to the digest, and serves it back', async () => {
+    const server = await serve()
+    const seeder = await connect(server.url)
+    const fetcher = await connect(server.url)
+    const file = await fileOf(3 * CHUNK + 1, 12)
+    expect(
+      await seeder.request({ type: 'put-manifest', digest: file.digest, manifest: file.manifest }),
+    ).toMatchObject({ code: 'FILE_NOT_FOUND' })
+    await seeder.request({ type: 'announce', files: [announced(file, 'm.bin')] })
+    const tampered = { ...file.manifest, hashes: [...file.manifest.hashes].reverse() }
+    expect(
+      await seeder.request({ type: 'put-manifest', digest: file.digest, manifest: tampered }),
+    ).toMatchObject({ code: 'MANIFEST_MISMATCH' })
+    expect(await fetcher.request({ type: 'get-manifest', digest: file.digest })).toMatchObject({
+      code: 'FILE_NOT_FOUND',
+    })
+    expect(
+      await seeder.request({ type: 'put-manifest', digest: file.digest, manifest: file.manifest }),
+    ).toMatchObject({ type: 'ack' })
+    expect(await fetcher.request({ type: 'get-manifest', digest: file.digest })).toMatchObject({
+      type: 'manifest',
+      digest: file.digest,
+      manifest: file.manifest,
+    })
+  })
+
+  it('corrects a shape a liar announced first once the true manifest arrives', async () => {
+    const server = await serve()
+    const liar = await connect(server.url)
+    const honest = await connect(server.url)
+    const file = await fileOf(2 * CHUNK, 13)
+    await liar.request({ type: 'announce', files: [{ ...announced(file, 'fake'), size: 9 * CHUNK }] })
+    const ref = honest.newRef()
+    honest.send({ type: 'announce', ref, files: [announced(file, 'real')] })
+    await honest.next('ack')
+    expect(honest.errorsFor(ref)).toMatchObject([{ code: 'FILE_CONFLICT' }])
+
+    expect(
+      await honest.request({ type: 'put-manifest', digest: file.digest, manifest: file.manifest }),
+    ).toMatchObject({ type: 'ack' })
+    expect(await honest.request({ type: 'announce', files: [announced(file, 'real')] })).toMatchObject({
+      type: 'ack',
+    })
+    const catalog = await honest.request({ type: 'catalog' })
+    expect(catalog).toMatchObject({ files: [{ names: ['real'], size: 2 * CHUNK, seeders: 1 }] })
+  })
+
+  it('pages and searches the catalog, and notifies watchers of changes at most once a second', async () => {
+    const server = await serve()
+    const seeder = await connect(server.url)
+    const watcher = await connect(server.url)
+    const files = await Promise.all(Array.from({ length: 12 }, (_, i) => fileOf(CHUNK, 100 + i)))
+    await seeder.request({
+      type: 'announce',
+      files: files.map((f, i) => announced(f, i % 3 === 0 ? `Holiday photo ${i}.jpg` : `report-${i}.pdf`)),
+    })
+    const page1 = await watcher.request({ type: 'catalog', limit: 5, watch: true })
+    const page3 = await watcher.request({ type: 'catalog', limit: 5, offset: 10 })
+    expect(page1).toMatchObject({ total: 12, offset: 0 })
+    expect(page3).toMatchObject({ total: 12, offset: 10 })
+    if (page1.type !== 'catalog' || page3.type !== 'catalog') throw new Error('unreachable')
+    expect(page1.files).toHaveLength(5)
+    expect(page3.files).toHaveLength(2)
+
+    const search = await watcher.request({ type: 'catalog', query: 'holiday' })
+    expect(search).toMatchObject({ total: 4 })
+    const byDigest = await watcher.request({ type: 'catalog', query: files[5]!.digest.slice(0, 10) })
+    expect(byDigest).toMatchObject({ total: 1, files: [{ digest: files[5]!.digest }] })
+    const capped = await watcher.request({ type: 'catalog', limit: 10_000 })
+    expect(capped.type === 'catalog' && capped.files.length).toBe(12)
+
+    const extra = await fileOf(CHUNK, 999)
+    await seeder.request({ type: 'announce', files: [announced(extra, 'new.bin')] })
+    await seeder.request({ type: 'leave', digests: [files[0]!.digest] })
+    const notice = await watcher.next('catalog-changed')
+    expect(notice.revision).toBeGreaterThan(page1.revision)
+    // two changes in the same second make one notice
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(watcher.received.filter((m) => m.type === 'catalog-changed')).toHaveLength(1)
+  })
+
+  it('refuses connections beyond the per-address limit with 1013', async () => {
+    const server = await serve({ limits: { connectionsPerAddress: 2 } })
+    await connect(server.url)
+    await connect(server.url)
+    const third = new WebSocket(server.url)
+    const closed = await new Promise<number>((resolve) => third.on('close', (code) => resolve(code)))
+    expect(closed).toBe(CLOSE_CODES.TRY_AGAIN_LATER)
+  })
+
+  it('tells each peer its ICE servers: the embedded STUN at the host it used, and TURN credentials of its own', async () => {
+    const server = await serve({
+      stunPort: 0,
+      turn: { urls: ['turn:turn.example.test:3478'], secret: 'a-secret-of-sixteen+', ttlSeconds: 600 },
+      now: () => Date.UTC(2026, 0, 1),
+    })
+    const client = await connect(server.url, { headers: { host: `swarm.example.test:${server.port}` } })
+    const [stun, turn] = client.welcome.iceServers
+    expect(stun).toEqual({ urls: `stun:swarm.example.test:${server.stunPort}` })
+    expect(turn).toMatchObject({
+      urls: ['turn:turn.example.test:3478'],
+      username: `${Date.UTC(2026, 0, 1) / 1000 + 600}:${client.peerId}`,
+    })
+    expect(JSON.stringify(client.welcome)).not.toContain('a-secret-of-sixteen+')
+
+    const configured = await serve({ iceServers: [{ urls: 'stun:stun.example.test:3478' }], stunPort: 0 })
+    const other = await connect(configured.url)
+    expect(other.welcome.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }])
+    expect(other.welcome).toMatchObject({
+      protocol: 1,
+      heartbeatMs: 30_000,
+      limits: { maxMessageBytes: 512 * 1024 },
+    })
+  })
+})

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../signal/config.js'
+import { hostOfHeader } from '../../signal/ice-servers.js'
+
+const load = (env: Record<string, string>) => loadConfig(env, 64)
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(load({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      stunPort: 3478,
+      publicHost: undefined,
+      iceServers: undefined,
+      turn: undefined,
+      logLevel: 'info',
+      connectionsPerAddress: 64,
+      trustProxy: false,
+    })
+  })
+
+  it('reads every variable', () => {
+    expect(
+      load({
+        PORT: '9000',
+        HOST: '::',
+        STUN_PORT: '0',
+        PUBLIC_HOST: 'swarm.example.org',
+        ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]',
+        TURN_URLS: 'turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349',
+        TURN_SECRET: 'sixteen-chars-at-least',
+        TURN_TTL_S: '600',
+        LOG_LEVEL: 'debug',
+        MAX_CONNECTIONS_PER_ADDRESS: '500',
+        TRUST_PROXY: 'true',
+      }),
+    ).toEqual({
+      port: 9000,
+      host: '::',
+      stunPort: 0,
+      publicHost: 'swarm.example.org',
+      iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+      turn: {
+        urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'],
+        secret: 'sixteen-chars-at-least',
+        ttlSeconds: 600,
+      },
+      logLevel: 'debug',
+      connectionsPerAddress: 500,
+      trustProxy: true,
+    })
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT: PORT must be a whole number (got "eighty")'],
+    [{ PORT: '70000' }, 'PORT: PORT must be a port number, 0 to 65535 (got "70000")'],
+    [{ STUN_PORT: '-1' }, 'STUN_PORT: STUN_PORT must be a whole number (got "-1")'],
+    [
+      { HOST: 'example.org' },
+      'HOST: HOST must be an IP address to listen on (or localhost) (got "example.org")',
+    ],
+    [
+      { PUBLIC_HOST: 'bad host!' },
+      'PUBLIC_HOST: PUBLIC_HOST must be a host name or an IP address (got "bad host!")',
+    ],
+    [{ ICE_SERVERS: '{not json' }, 'ICE_SERVERS: ICE_SERVERS must be JSON (got "{not json")'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL: LOG_LEVEL must be one of debug, info, warn, error, silent (got "loud")',
+    ],
+    [
+      { TURN_URLS: 'turn:x.example:3478' },
+      'TURN_URLS: TURN_URLS and TURN_SECRET go together: set both or neither (got "turn:x.example:3478")',
+    ],
+    [{ TURN_TTL_S: '0' }, 'TURN_TTL_S: TURN_TTL_S must be a positive whole number (got "0")'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: TRUST_PROXY must be true or false (got "maybe")'],
+  ])('refuses %j in one line naming the variable', (env, line) => {
+    expect(() => load(env)).toThrow(new ConfigError(line))
+  })
+
+  it('refuses ICE servers that are not RTCIceServer-shaped', () => {
+    expect(() => load({ ICE_SERVERS: '[{"urls":"http://example.org"}]' })).toThrow(/^ICE_SERVERS: /)
+  })
+
+  it('never prints the TURN secret', () => {
+    expect(() => load({ TURN_URLS: 'turn:t.example:3478', TURN_SECRET: 'short' })).toThrow(ConfigError)
+    try {
+      load({ TURN_URLS: 'turn:t.example:3478', TURN_SECRET: 'short' })
+    } catch (error) {
+      expect((error as Error).message).not.toContain('short')
+    }
+  })
+
+  it('treats an empty variable as unset', () => {
+    expect(load({ PORT: '', TURN_URLS: '', TURN_SECRET: '' })).toMatchObject({ port: 8080, turn: undefined })
+  })
+})
+
+describe('host of a Host header', () => {
+  it.each([
+    ['example.org:8080', 'example.org'],
+    ['example.org', 'example.org'],
+    ['127.0.0.1:8080', '127.0.0.1'],
+    ['[::1]:8080', '::1'],
+    ['[2001:db8::1]', '2001:db8::1'],
+    ['evil.example/../x', undefined],
+    ['a b', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('%s → %s', (header, host) => {
+    expect(hostOfHeader(header)).toBe(host)
+  })
+})

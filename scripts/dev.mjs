@@ -8,6 +8,8 @@ const signal = spawn(process.execPath, ['--import', 'tsx', '--watch', 'signal/ma
   stdio: 'inherit',
   env: { ...process.env, PORT: SIGNAL_PORT, SWARMDROP_WEB_ROOT: 'dist/web' },
 })
+// vite.config.ts reads this to proxy /ws, /stats and /healthz to the signal server started above.
+process.env.SWARMDROP_SIGNAL_URL = `http://127.0.0.1:${SIGNAL_PORT}`
 const vite = await createServer({ server: { port: Number(process.env.DEV_PORT ?? 5173) } })
 await vite.listen()
 vite.printUrls()

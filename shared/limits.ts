@@ -47,7 +47,7 @@ export interface TrackerLimits {
   catalogPageSize: number
   /** Peers returned for one digest. */
   peersPerReply: number
-  /** Largest opaque signal payload, in bytes of its JSON. */
+  /** Largest `signal` message, in bytes of its UTF-8 text, envelope included. */
   maxSignalBytes: number
   /** WebSocket connections from one address at once. */
   connectionsPerAddress: number
@@ -59,10 +59,17 @@ export const DEFAULT_TRACKER_LIMITS: Readonly<TrackerLimits> = Object.freeze({
   // A browser sends a few messages a second (chunk reports are batched to one a second, ICE trickles a
   // dozen candidates per connection attempt); 50/s leaves room for connecting to many peers at once.
   messagesPerSecond: 50,
+  // Connecting to a swarm sends a burst (announce, catalog, peers, then an offer and a dozen candidates
+  // for each of up to ~10 peers); 200 covers it without letting a client queue seconds of work at once.
   messageBurst: 200,
+  // A browser re-announces everything it holds after each reconnect; 1,000 files is one message of at most
+  // ~200 KiB, within maxMessageBytes.
   filesPerAnnounce: 1000,
+  // What one peer can make the server remember: 10,000 holdings cost ~1.5 MiB of server memory.
   filesPerPeer: 10_000,
+  // A page of 200 entries is ~80 KiB of JSON: a screenful many times over, small enough to send at once.
   catalogPageSize: 200,
+  // A download keeps a few dozen sources at most (SPEC §5 caps sources per file); 50 leaves room to choose.
   peersPerReply: 50,
   // An SDP offer with many candidates is a few KiB; 64 KiB is generous and still bounded.
   maxSignalBytes: 64 * KiB,

@@ -23,10 +23,11 @@ export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'a peer id is 16 b
 /** A client's correlation token, echoed in the reply (`ack`, `error`, or the answer itself). */
 const RefSchema = z.string().min(1).max(64)
 
-// C0 controls and DEL: names are shown to people and used for downloads; a control character in one is
-// either a mistake or an attack. Everything else, markup included, is allowed and rendered as text.
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: names are shown to people and
+// used for downloads; such a character in one is a mistake or an attack (U+202E makes "exe.txt" read
+// "txt.exe"). Everything else, markup included, is allowed and rendered as text.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 export const FileNameSchema = z
   .string()
   .min(1)
@@ -56,7 +57,7 @@ export const HaveSchema = z.union([
   z
     .string()
     .max(Math.ceil(Math.ceil(MAX_CHUNK_COUNT / 8) / 3) * 4)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/),
+    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'have is "all" or base64'),
 ])
 export type Have = z.infer<typeof HaveSchema>
 
@@ -202,7 +203,10 @@ export const ServerMessageSchemas = {
     code: z.enum(ERROR_CODES),
     message: z.string().max(1000),
     ref: RefSchema.optional(),
-    /** Set when the error concerns one file of a message that named several. */
+    /**
+     * Set only on the per-file errors of a batch (`announce`, `have`): the batch is applied in part and
+     * still ends with its `ack`. Without it, an error is the final reply to its `ref`.
+     */
     digest: DigestSchema.optional(),
   }),
   catalog: z.strictObject({
@@ -276,8 +280,8 @@ function parseWith<T>(schemas: Record<string, z.ZodType>, raw: unknown): ParseRe
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    const where = issue?.path.length ? issue.path.join('.') : type
-    const complaint = `${type}: ${where}: ${issue?.message ?? 'invalid'}`.slice(0, MAX_COMPLAINT_LENGTH)
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
+    const complaint = `${type}: ${where}${issue?.message ?? 'invalid'}`.slice(0, MAX_COMPLAINT_LENGTH)
     return { ok: false, error: new SwarmError('BAD_MESSAGE', complaint), ref }
   }
   return { ok: true, message: parsed.data as T }

@@ -135,7 +135,8 @@ export class PeerConnection {
       this.sendError('BAD_MESSAGE', 'the tracker speaks JSON text messages only')
       return
     }
-    const text = data.toString()
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+    const text = bytes.toString()
     const parsed = parseClientMessage(text)
     if (!parsed.ok) {
       this.context.logger.debug('bad message', { peerId: this.peerId, code: parsed.error.code })
@@ -143,7 +144,7 @@ export class PeerConnection {
       return
     }
     try {
-      this.#dispatch(parsed.message, text.length)
+      this.#dispatch(parsed.message, bytes.length)
     } catch (error) {
       this.context.logger.error('handler failed', { peerId: this.peerId, type: parsed.message.type, error })
       this.sendError(
@@ -154,7 +155,7 @@ export class PeerConnection {
     }
   }
 
-  #dispatch(message: ClientMessage, textLength: number): void {
+  #dispatch(message: ClientMessage, messageBytes: number): void {
     switch (message.type) {
       case 'announce':
         return this.#onAnnounce(message)
@@ -174,7 +175,7 @@ export class PeerConnection {
       case 'get-manifest':
         return this.#onGetManifest(message)
       case 'signal':
-        return this.#onSignal(message, textLength)
+        return this.#onSignal(message, messageBytes)
       default:
         return assertNever(message)
     }
@@ -209,7 +210,16 @@ export class PeerConnection {
   }
 
   #onCatalog(message: ClientMessageOf<'catalog'>): void {
-    const limit = Math.min(message.limit ?? DEFAULT_CATALOG_PAGE_SIZE, this.context.limits.catalogPageSize)
+    const { catalogPageSize } = this.context.limits
+    if (message.limit !== undefined && message.limit > catalogPageSize) {
+      this.sendError(
+        'BAD_MESSAGE',
+        `catalog: limit: a page holds at most ${catalogPageSize} files`,
+        message.ref,
+      )
+      return
+    }
+    const limit = message.limit ?? Math.min(DEFAULT_CATALOG_PAGE_SIZE, catalogPageSize)
     const page = this.context.registry.catalog(message.query, message.offset ?? 0, limit)
     if (message.watch !== undefined) this.watching = message.watch
     this.notifiedRevision = page.revision
@@ -260,9 +270,9 @@ export class PeerConnection {
     this.send(reply)
   }
 
-  #onSignal(message: ClientMessageOf<'signal'>, textLength: number): void {
+  #onSignal(message: ClientMessageOf<'signal'>, messageBytes: number): void {
     const { maxSignalBytes } = this.context.limits
-    if (textLength > maxSignalBytes) {
+    if (messageBytes > maxSignalBytes) {
       this.sendError('SIGNAL_TOO_LARGE', `a signal is at most ${maxSignalBytes} bytes`, message.ref)
       return
     }

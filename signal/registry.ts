@@ -20,7 +20,6 @@ interface FileRecord {
   chunkCount: number
   readonly holders: Map<string, Holding>
   seeders: number
-  manifest: Manifest | undefined
 }
 
 export interface FileRejection {
@@ -45,6 +44,14 @@ export interface RegistryStats {
   cachedManifests: number
 }
 
+/**
+ * Memory for cached manifests: a manifest costs about 80 bytes a chunk in memory, so 64 MiB holds some
+ * 800,000 chunks' worth, e.g. every file of a 10,000-peer swarm that averages 80 chunks.
+ */
+export const DEFAULT_MANIFEST_CACHE_BYTES = 64 * 1024 * 1024
+const MANIFEST_BYTES_PER_CHUNK = 80
+const MANIFEST_OVERHEAD_BYTES = 200
+
 /** Digest prefixes shorter than this match too much to be what a user meant. */
 const MIN_DIGEST_PREFIX = 4
 
@@ -52,11 +59,20 @@ export class SwarmRegistry {
   readonly #files = new Map<string, FileRecord>()
   /** peer id → digests it holds. */
   readonly #peers = new Map<string, Set<string>>()
+  /**
+   * Verified manifests, least recently used first. Kept apart from the catalog so that a manifest
+   * outlives the moment its file has no holder (a liar dropped, a seeder reconnecting).
+   */
+  readonly #manifests = new Map<string, Manifest>()
+  #manifestBytes = 0
   #revision = 0
   #sorted: FileRecord[] | undefined
   #leechingFiles = 0
 
-  constructor(private readonly filesPerPeer: number) {}
+  constructor(
+    private readonly filesPerPeer: number,
+    private readonly manifestCacheBytes: number = DEFAULT_MANIFEST_CACHE_BYTES,
+  ) {}
 
   /** Grows whenever anything a catalog page shows changes. */
   get revision(): number {
@@ -110,10 +126,11 @@ export class SwarmRegistry {
       if (holding.complete) holding = null
     }
     const existing = this.#files.get(file.digest)
-    if (existing && (existing.size !== file.size || existing.chunkSize !== file.chunkSize)) {
+    const known = this.#manifests.get(file.digest) ?? existing
+    if (known && (known.size !== file.size || known.chunkSize !== file.chunkSize)) {
       return reject(
         'FILE_CONFLICT',
-        `the catalog has this digest as ${existing.size} bytes in chunks of ${existing.chunkSize}`,
+        `the catalog has this digest as ${known.size} bytes in chunks of ${known.chunkSize}`,
       )
     }
     if (!held.has(file.digest) && held.size >= this.filesPerPeer) {
@@ -232,14 +249,14 @@ export class SwarmRegistry {
 
   /**
    * Caches a manifest already checked against its digest. A verified manifest is the truth about the
-   * file's shape: if the catalog had it otherwise (a peer lied first), the shape is corrected and the
-   * holders that announced the wrong shape are dropped. Returns the peers dropped.
+   * file's shape: if the catalog had it otherwise (a peer lied first), every holder of the false shape is
+   * dropped (the entry goes with them) and announces of the true shape are accepted from then on.
+   * Returns the peers dropped.
    */
   putManifest(digest: string, manifest: Manifest): string[] {
+    this.#cacheManifest(digest, manifest)
     const record = this.#files.get(digest)
-    if (!record) return []
-    record.manifest = manifest
-    if (record.size === manifest.size && record.chunkSize === manifest.chunkSize) return []
+    if (!record || (record.size === manifest.size && record.chunkSize === manifest.chunkSize)) return []
     const liars = [...record.holders.keys()]
     for (const peerId of liars) {
       this.#peers.get(peerId)?.delete(digest)
@@ -249,22 +266,35 @@ export class SwarmRegistry {
   }
 
   manifest(digest: string): Manifest | undefined {
-    return this.#files.get(digest)?.manifest
+    const manifest = this.#manifests.get(digest)
+    if (manifest) {
+      // refresh its place in the LRU order
+      this.#manifests.delete(digest)
+      this.#manifests.set(digest, manifest)
+    }
+    return manifest
+  }
+
+  #cacheManifest(digest: string, manifest: Manifest): void {
+    if (this.#manifests.has(digest)) return
+    this.#manifests.set(digest, manifest)
+    this.#manifestBytes += manifestCost(manifest)
+    for (const [oldest, evicted] of this.#manifests) {
+      if (this.#manifestBytes <= this.manifestCacheBytes) break
+      this.#manifests.delete(oldest)
+      this.#manifestBytes -= manifestCost(evicted)
+    }
   }
 
   stats(): RegistryStats {
     let holdings = 0
-    let cachedManifests = 0
-    for (const record of this.#files.values()) {
-      holdings += record.holders.size
-      if (record.manifest) cachedManifests++
-    }
+    for (const record of this.#files.values()) holdings += record.holders.size
     return {
       peers: this.#peers.size,
       files: this.#files.size,
       swarms: this.#leechingFiles,
       holdings,
-      cachedManifests,
+      cachedManifests: this.#manifests.size,
     }
   }
 
@@ -278,7 +308,6 @@ export class SwarmRegistry {
       chunkCount,
       holders: new Map(),
       seeders: 0,
-      manifest: undefined,
     }
     this.#files.set(file.digest, record)
     this.#touch()
@@ -327,6 +356,10 @@ export class SwarmRegistry {
     )
     return this.#sorted
   }
+}
+
+function manifestCost(manifest: Manifest): number {
+  return MANIFEST_OVERHEAD_BYTES + manifest.hashes.length * MANIFEST_BYTES_PER_CHUNK
 }
 
 function compareText(a: string, b: string): number {

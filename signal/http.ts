@@ -69,12 +69,16 @@ export interface HttpHandlerOptions {
 export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const cache = new Map<string, CachedFile | null>()
+  // Keyed by the resolved file, not the URL: the URL space is unbounded (encodings, misses), the files are not.
+  const cache = new Map<string, CachedFile>()
 
   const load = async (urlPath: string): Promise<CachedFile | null> => {
-    if (cache.has(urlPath)) return cache.get(urlPath)!
-    const file = await readStatic(options.webRoot, urlPath)
-    cache.set(urlPath, file)
+    const path = await resolveStatic(options.webRoot, urlPath)
+    if (!path) return null
+    const cached = cache.get(path)
+    if (cached) return cached
+    const file = await readStatic(path)
+    if (file) cache.set(path, file)
     return file
   }
 
@@ -115,8 +119,8 @@ export function createHttpHandler(
   }
 }
 
-/** Reads a file under `root`, refusing anything that resolves outside it (`..`, encoded or through links). */
-async function readStatic(root: string, urlPath: string): Promise<CachedFile | null> {
+/** The real path of a file under `root`, refusing anything that resolves outside it (`..`, encoded or through links). */
+async function resolveStatic(root: string, urlPath: string): Promise<string | null> {
   let decoded: string
   try {
     decoded = decodeURIComponent(urlPath)
@@ -127,12 +131,19 @@ async function readStatic(root: string, urlPath: string): Promise<CachedFile | n
   try {
     const realRoot = await realpath(root)
     const resolved = await realpath(join(realRoot, decoded))
-    if (!resolved.startsWith(realRoot + sep)) return null
-    const body = await readFile(resolved)
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-    return { body, etag, type: CONTENT_TYPES[extname(resolved)] ?? 'application/octet-stream' }
+    return resolved.startsWith(realRoot + sep) ? resolved : null
   } catch {
     return null
+  }
+}
+
+async function readStatic(path: string): Promise<CachedFile | null> {
+  try {
+    const body = await readFile(path)
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+    return { body, etag, type: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' }
+  } catch {
+    return null // a directory, or gone since it was resolved
   }
 }
 

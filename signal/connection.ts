@@ -65,9 +65,11 @@ export class PeerConnection {
       this.alive = true
     })
     socket.on('close', () => this.destroy())
+    // ws emits 'error' for a frame it refuses (too big, not UTF-8) after it has begun closing with the
+    // right code (1009, 1007); 'close' follows. Terminating here would cut that close frame and the
+    // replies still queued before it.
     socket.on('error', (error) => {
       context.logger.debug('socket error', { peerId, error })
-      this.destroy()
     })
   }
 

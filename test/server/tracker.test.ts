@@ -184,8 +184,11 @@ describe('tracker', () => {
     const server = await serve({ limits: { maxMessageBytes: 4096 } })
     const big = await connect(server.url)
     const other = await connect(server.url)
+    // replies already queued are delivered before the close, which carries its code
+    for (let i = 0; i < 100; i++) big.send({ type: 'catalog', ref: `q${i}` })
     big.send({ type: 'catalog', query: 'x'.repeat(8000) })
     expect(await big.closed).toMatchObject({ code: 1009 })
+    expect(big.received.filter((m) => m.type === 'catalog')).toHaveLength(100)
     expect(await other.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
   })
 
@@ -271,6 +274,9 @@ describe('tracker', () => {
       code: 'NOT_ANNOUNCED',
       digest: 'a'.repeat(64),
     })
+    // a message with a huge number of values is refused before any schema walks them
+    const flood = await client.request({ type: 'leave', digests: new Array(100_000).fill(0) })
+    expect(flood).toMatchObject({ code: 'BAD_MESSAGE', message: 'message has more than 32768 values' })
     expect(await client.request({ type: 'catalog' })).toMatchObject({ type: 'catalog' })
   })
 

@@ -44,7 +44,8 @@ step('type check (tsc)', node, ['node_modules/typescript/bin/tsc', '--noEmit', '
 step('build (vite, esbuild)', node, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'])
 step('build server', node, ['scripts/build-server.mjs'])
 
-const report = join(mkdtempSync(join(tmpdir(), 'swarmdrop-test-')), 'vitest.json')
+const reports = mkdtempSync(join(tmpdir(), 'swarmdrop-test-'))
+const report = join(reports, 'vitest.json')
 console.log('\n▶ unit and server tests (vitest)')
 const vitest = spawnSync(
   node,
@@ -57,9 +58,41 @@ const vitest = spawnSync(
   ],
   { stdio: 'inherit' },
 )
-if (existsSync(report)) {
-  const results = JSON.parse(readFileSync(report, 'utf8'))
-  const skipped = results.numPendingTests + results.numTodoTests
-  console.log(`\n${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped`)
+
+// Browser tests in Chromium (web-test-runner.config.mjs). SPEC §8: they run inside a network namespace
+// that has only `lo`, so nothing they start can reach beyond this machine; that needs root.
+const browserReport = join(reports, 'browser.json')
+console.log('\n▶ browser tests (web-test-runner, Chromium)')
+const wtrCommand = [
+  node,
+  'node_modules/@web/test-runner/dist/bin.js',
+  '--config',
+  'web-test-runner.config.mjs',
+]
+const wtrOptions = { stdio: 'inherit', env: { ...process.env, SWARMDROP_WTR_SUMMARY: browserReport } }
+let browser
+if (process.getuid?.() === 0) {
+  const inNamespace = ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...wtrCommand]
+  browser = spawnSync('unshare', inNamespace, wtrOptions)
+} else {
+  console.log('browser tests run without a network namespace (only lo): not root, so none can be made')
+  browser = spawnSync(wtrCommand[0], wtrCommand.slice(1), wtrOptions)
 }
-process.exit(vitest.status ?? 1)
+
+/** A suite's counts; a suite that wrote no report counts as one failure, so it cannot pass unseen. */
+function countsOf(path, read) {
+  return existsSync(path)
+    ? read(JSON.parse(readFileSync(path, 'utf8')))
+    : { passed: 0, failed: 1, skipped: 0 }
+}
+const suites = [
+  countsOf(report, (r) => ({
+    passed: r.numPassedTests,
+    failed: r.numFailedTests,
+    skipped: r.numPendingTests + r.numTodoTests,
+  })),
+  countsOf(browserReport, (r) => r),
+]
+const total = (key) => suites.reduce((sum, counts) => sum + counts[key], 0)
+console.log(`\n${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`)
+process.exit(vitest.status === 0 && browser.status === 0 ? 0 : vitest.status || browser.status || 1)

@@ -31,6 +31,19 @@ export const ERROR_CODES = [
   'SELF_SIGNAL',
   /** The server failed while handling a valid message. */
   'INTERNAL',
+  // ---- local storage (browser): never sent over the wire, mapped to words by the UI
+  /** Storage has no room for the file (checked before work starts, or hit mid-way). */
+  'QUOTA_EXCEEDED',
+  /** The file is larger than a manifest can describe (MAX_FILE_BYTES). */
+  'FILE_TOO_LARGE',
+  /** The user cancelled the work. */
+  'CANCELLED',
+  /** The file changed on disk while it was being shared: its bytes no longer match its manifest. */
+  'SOURCE_CHANGED',
+  /** A chunk does not match its hash in the manifest. */
+  'CHUNK_CORRUPT',
+  /** IndexedDB or the file failed in a way that is not one of the above. */
+  'STORAGE_FAILED',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -1,0 +1,27 @@
+/**
+ * Where chunks live: one value per chunk, keyed `<digest>.<index>` (SPEC §3). Values are Blobs so that
+ * a file is assembled for saving from stored Blobs without its bytes passing through JS memory.
+ * Implementations store and return bytes as given; checking them against the manifest is the job of
+ * verified-chunks.ts, so that no path can hand out an unverified chunk.
+ */
+export interface ChunkStore {
+  put(digest: string, index: number, bytes: Uint8Array): Promise<void>
+  get(digest: string, index: number): Promise<Blob | undefined>
+  has(digest: string, index: number): Promise<boolean>
+  delete(digest: string, index: number): Promise<void>
+  /** Indices of the chunks of one file that are stored, in ascending order. */
+  indices(digest: string): Promise<number[]>
+  /** Deletes every chunk of one file. */
+  deleteFile(digest: string): Promise<void>
+}
+
+export function chunkKey(digest: string, index: number): string {
+  return `${digest}.${index}`
+}
+
+/** The index of a key of `digest`'s chunks, or undefined if the key is not one (untrusted storage). */
+export function indexOfKey(digest: string, key: unknown): number | undefined {
+  if (typeof key !== 'string' || !key.startsWith(`${digest}.`)) return undefined
+  const tail = key.slice(digest.length + 1)
+  return /^(0|[1-9]\d{0,8})$/.test(tail) ? Number(tail) : undefined
+}

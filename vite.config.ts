@@ -1,4 +1,5 @@
 import { defineConfig } from 'vite'
+import { nodePolyfills } from 'vite-plugin-node-polyfills'
 
 /** Where `npm run dev` finds the signal server it proxies /ws to. */
 const DEV_SIGNAL_URL = process.env.SWARMDROP_SIGNAL_URL ?? 'http://127.0.0.1:8080'
@@ -6,6 +7,16 @@ const DEV_SIGNAL_URL = process.env.SWARMDROP_SIGNAL_URL ?? 'http://127.0.0.1:808
 export default defineConfig({
   root: 'web',
   publicDir: false,
+  plugins: [
+    // simple-peer (web/peer/simple-peer-link.ts) is a Node-style module: it requires `buffer`, and its
+    // readable-stream base requires `events` and reads `process.nextTick`. Only these are polyfilled; our
+    // own code uses none of them (data goes through peer.send() and the channel, never the stream).
+    nodePolyfills({
+      include: ['buffer', 'process', 'events', 'stream'],
+      globals: { Buffer: true, global: true, process: true },
+      protocolImports: false,
+    }),
+  ],
   build: {
     outDir: '../dist/web',
     emptyOutDir: true,

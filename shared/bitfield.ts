@@ -57,6 +57,14 @@ export class Bitfield {
     return true
   }
 
+  /** Returns whether the bit was set before. */
+  clear(index: number): boolean {
+    if (!this.has(index)) return false
+    this.bytes[index >> 3]! &= ~(0x80 >> (index & 7))
+    this.#count--
+    return true
+  }
+
   toBase64(): string {
     return toBase64(this.bytes)
   }

@@ -118,3 +118,30 @@ export async function manifestOf(
   }
   return { size: bytes.length, chunkSize, hashes }
 }
+
+/**
+ * Parses canonical manifest bytes (the form peers send, since it is what the digest covers). Throws a
+ * RangeError when they are not a valid canonical manifest.
+ */
+export function parseCanonicalManifest(bytes: Uint8Array): Manifest {
+  const header = CANONICAL_MAGIC.length + 8 + 4 + 4
+  if (bytes.length < header) throw new RangeError('manifest bytes are too short')
+  for (let i = 0; i < CANONICAL_MAGIC.length; i++) {
+    if (bytes[i] !== CANONICAL_MAGIC[i]) throw new RangeError('manifest bytes have the wrong magic')
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const size = view.getBigUint64(CANONICAL_MAGIC.length)
+  if (size > BigInt(MAX_FILE_BYTES)) throw new RangeError('manifest size is too large')
+  const chunkSize = view.getUint32(CANONICAL_MAGIC.length + 8)
+  const count = view.getUint32(CANONICAL_MAGIC.length + 12)
+  if (count > MAX_CHUNK_COUNT || bytes.length !== header + count * HASH_BYTES) {
+    throw new RangeError('manifest bytes do not hold exactly their chunk hashes')
+  }
+  const hashes: string[] = []
+  for (let i = 0; i < count; i++) {
+    hashes.push(toHex(bytes.subarray(header + i * HASH_BYTES, header + (i + 1) * HASH_BYTES)))
+  }
+  const parsed = ManifestSchema.safeParse({ size: Number(size), chunkSize, hashes })
+  if (!parsed.success) throw new RangeError(`not a valid manifest: ${parsed.error.issues[0]?.message}`)
+  return parsed.data
+}

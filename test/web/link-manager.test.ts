@@ -1,0 +1,522 @@
+/**
+ * The link manager: one link per pair of peers, glare, caps, timeouts and teardown. First fast, over
+ * in-memory links and signalling; then for real, over WebRTC (@roamhq/wrtc) on loopback and the real
+ * tracker relaying the signals.
+ */
+import wrtc from '@roamhq/wrtc'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { SwarmError } from '../../shared/errors.js'
+import { parseServerMessage } from '../../shared/tracker-protocol.js'
+import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
+import { type LinkFactory, LinkManager, type LinkOptions } from '../../web/peer/link-manager.js'
+import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
+import type { PeerLink, Signaller } from '../../web/peer/peer-link.js'
+import {
+  connectionTypeFromStats,
+  HIGH_WATER_BYTES,
+  linkError,
+  SimplePeerLink,
+  type SimplePeerLinkOptions,
+  simplePeerLinkFactory,
+} from '../../web/peer/simple-peer-link.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { startTestServer } from '../support/server.js'
+import { TestClient } from '../support/tracker-client.js'
+
+const MiB = 1024 * 1024
+
+async function tasks(n = 10): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now()
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition')
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+}
+
+/** Records every event a manager emits, to check what fired and that nothing fires after destroy. */
+function record(manager: LinkManager): string[] {
+  const events: string[] = []
+  manager.on('link', (link) => events.push(`link ${link.remotePeerId}`))
+  manager.on('link-closed', ({ peerId }) => events.push(`link-closed ${peerId}`))
+  manager.on('declined', ({ peerId, reason }) => events.push(`declined ${peerId} ${reason}`))
+  return events
+}
+
+/** Sends a frame over `from` and resolves with the next frame `to` receives. */
+async function roundTrip(from: PeerLink, to: PeerLink, tag: number): Promise<number> {
+  const received = new Promise<Uint8Array>((resolve) => {
+    const off = to.on('frame', (frame) => {
+      off()
+      resolve(frame)
+    })
+  })
+  await from.send(new Uint8Array([tag]))
+  return (await received)[0]!
+}
+
+describe('LinkManager over in-memory links', () => {
+  const managers: LinkManager[] = []
+  afterEach(() => {
+    for (const manager of managers.splice(0)) manager.destroy()
+  })
+
+  function peer(
+    network: MemoryLinkNetwork,
+    peerId: string,
+    extra: { maxLinks?: number; connectTimeoutMs?: number } = {},
+  ) {
+    const manager = new LinkManager({
+      peerId,
+      signaller: network.signaller(peerId),
+      createLink: network.linkFactory(peerId),
+      ...extra,
+    })
+    managers.push(manager)
+    return manager
+  }
+
+  it('connects two peers with one link, announced on both sides, and returns it again', async () => {
+    const network = new MemoryLinkNetwork()
+    const a = peer(network, 'aaaa')
+    const b = peer(network, 'bbbb')
+    const aEvents = record(a)
+    const bEvents = record(b)
+    const linkAtB = b.once('link')
+    const [first, second] = await Promise.all([a.connect('bbbb'), a.connect('bbbb')])
+    expect(first).toBe(second)
+    expect(await a.connect('bbbb')).toBe(first)
+    const atB = await linkAtB
+    expect(atB.remotePeerId).toBe('aaaa')
+    expect(await b.connect('aaaa')).toBe(atB)
+    expect(await roundTrip(first, atB, 7)).toBe(7)
+    expect(await roundTrip(atB, first, 8)).toBe(8)
+    expect(aEvents).toEqual(['link bbbb'])
+    expect(bEvents).toEqual(['link aaaa'])
+    expect([network.createdBy('aaaa'), network.createdBy('bbbb')]).toEqual([1, 1])
+    expect(a.links).toEqual([first])
+    expect(a.get('bbbb')).toBe(first)
+  })
+
+  it('resolves glare to one link: the smaller id keeps offering, the other answers', async () => {
+    const network = new MemoryLinkNetwork()
+    const small = peer(network, 'aaaa')
+    const large = peer(network, 'zzzz')
+    const [atSmall, atLarge] = await Promise.all([small.connect('zzzz'), large.connect('aaaa')])
+    expect(await roundTrip(atSmall, atLarge, 1)).toBe(1)
+    expect(await roundTrip(atLarge, atSmall, 2)).toBe(2)
+    expect([small.linkCount, large.linkCount]).toEqual([1, 1])
+    // The larger id built its own offer and then the answering link; the smaller only its offer.
+    expect([network.createdBy('aaaa'), network.createdBy('zzzz')]).toEqual([1, 2])
+  })
+
+  it('declines an offer over its cap before building a link, and the offerer gets PEER_BUSY', async () => {
+    const network = new MemoryLinkNetwork()
+    const capped = peer(network, 'cccc', { maxLinks: 1 })
+    const first = peer(network, 'aaaa')
+    const surplus = peer(network, 'bbbb')
+    const events = record(capped)
+    await first.connect('cccc')
+    const built = network.createdBy('cccc')
+    const error = await surplus.connect('cccc').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SwarmError)
+    expect((error as SwarmError).code).toBe('PEER_BUSY')
+    expect(network.createdBy('cccc')).toBe(built)
+    expect(events).toEqual(['link aaaa', 'declined bbbb busy'])
+    expect(surplus.linkCount).toBe(0)
+    // Its own connect over the cap is refused at once, without building anything.
+    await expect(capped.connect('bbbb')).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    expect(network.createdBy('cccc')).toBe(built)
+  })
+
+  it('rejects a connect that does not open within the timeout and tears the attempt down', async () => {
+    const clock = new FakeClock()
+    const built: MemoryLink[] = []
+    const silent: Signaller = { send: () => {}, onSignal: () => () => {} }
+    const manager = new LinkManager({
+      peerId: 'aaaa',
+      signaller: silent,
+      clock,
+      connectTimeoutMs: 1000,
+      createLink: (options) => {
+        const link = new MemoryLink(options.remotePeerId)
+        built.push(link)
+        return link
+      },
+    })
+    managers.push(manager)
+    const connecting = manager.connect('bbbb').catch((e: unknown) => e)
+    clock.advance(999)
+    await tasks()
+    expect(built[0]!.destroyed).toBe(false)
+    clock.advance(1)
+    const error = await connecting
+    expect(error).toMatchObject({ code: 'PEER_NOT_FOUND' })
+    expect(built[0]!.destroyed).toBe(true)
+    expect(manager.linkCount).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
+  })
+
+  it('ignores malformed and stray signals, and still connects afterwards', async () => {
+    const network = new MemoryLinkNetwork()
+    const a = peer(network, 'aaaa')
+    peer(network, 'bbbb')
+    const raw = network.signaller('mallory')
+    const junk: unknown[] = [
+      {},
+      { type: 'offer' },
+      { type: 'offer', sid: 'x', sdp: 42 },
+      { type: 'offer', sid: '', sdp: 'v=0' },
+      { type: 'offer', sid: 'x'.repeat(65), sdp: 'v=0' },
+      { type: 'answer', sid: 'nope', sdp: 'v=0' },
+      { type: 'candidate', sid: 'nope', candidate: 'not an object' },
+      { type: 'candidate', sid: 'nope', candidate: { candidate: 'x', sdpMLineIndex: -1 } },
+      { type: 'decline', sid: 'nope', reason: 'busy' },
+      { type: 'renegotiate', renegotiate: true },
+      { type: '__proto__' },
+      { type: 'offer', sid: 'x', sdp: 'x'.repeat(70 * 1024) },
+    ]
+    for (const data of junk) raw.send('aaaa', data as Record<string, unknown>)
+    await tasks()
+    expect(a.linkCount).toBe(0)
+    const link = await a.connect('bbbb')
+    // Stray answers and candidates for the wrong attempt, from the right peer, change nothing.
+    const fromB = network.signaller('bbbb')
+    fromB.send('aaaa', { type: 'answer', sid: 'other', sdp: 'memory:x' })
+    fromB.send('aaaa', { type: 'candidate', sid: 'other', candidate: { candidate: 'c' } })
+    fromB.send('aaaa', { type: 'decline', sid: 'other', reason: 'busy' })
+    await tasks()
+    expect(a.get('bbbb')).toBe(link)
+    expect(link.destroyed).toBe(false)
+  })
+
+  it('reports a link closed by the other side, and connects again afterwards', async () => {
+    const network = new MemoryLinkNetwork()
+    const a = peer(network, 'aaaa')
+    const b = peer(network, 'bbbb')
+    const closedAtA = a.once('link-closed')
+    const closedAtB = b.once('link-closed')
+    const link = await a.connect('bbbb')
+    await until(() => b.get('aaaa') !== undefined)
+    b.get('aaaa')!.destroy()
+    expect(await closedAtB).toEqual({ peerId: 'aaaa' })
+    expect(await closedAtA).toEqual({ peerId: 'bbbb' })
+    expect(link.destroyed).toBe(true)
+    expect([a.linkCount, b.linkCount]).toEqual([0, 0])
+    const again = await b.connect('aaaa')
+    expect(again).not.toBe(link)
+    await until(() => a.get('bbbb') !== undefined)
+    expect(await roundTrip(again, a.get('bbbb')!, 3)).toBe(3)
+  })
+
+  it('refuses its own id', async () => {
+    const network = new MemoryLinkNetwork()
+    await expect(peer(network, 'aaaa').connect('aaaa')).rejects.toMatchObject({ code: 'SELF_SIGNAL' })
+  })
+
+  it('destroys every link once, rejects pending connects, and emits nothing afterwards', async () => {
+    const network = new MemoryLinkNetwork()
+    const a = peer(network, 'aaaa')
+    const b = peer(network, 'bbbb', { connectTimeoutMs: 200 })
+    peer(network, 'cccc')
+    const events = record(a)
+    const link = await a.connect('bbbb')
+    let closes = 0
+    link.on('close', () => closes++)
+    const pending = a.connect('cccc').catch((e: unknown) => e)
+    const bClosed = b.once('link-closed')
+    a.destroy()
+    a.destroy()
+    expect(await pending).toMatchObject({ code: 'CANCELLED' })
+    expect(link.destroyed).toBe(true)
+    await bClosed
+    await tasks()
+    expect(closes).toBe(1)
+    expect(events).toEqual(['link bbbb'])
+    await expect(a.connect('bbbb')).rejects.toMatchObject({ code: 'CANCELLED' })
+    // An offer reaching a destroyed manager builds nothing, and goes unanswered.
+    const built = network.createdBy('aaaa')
+    await expect(b.connect('aaaa')).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' })
+    expect(network.createdBy('aaaa')).toBe(built)
+    expect(events).toEqual(['link bbbb'])
+  })
+})
+
+describe('SimplePeerLink helpers', () => {
+  /** A stats report as browsers give it: a map of id → stats object. */
+  function report(local: string, remote: string, style: 'transport' | 'selected-pair' = 'transport') {
+    const entries: Record<string, unknown>[] = [
+      { id: 'L', type: 'local-candidate', candidateType: local },
+      { id: 'R', type: 'remote-candidate', candidateType: remote },
+      { id: 'X', type: 'local-candidate', candidateType: 'relay' }, // not selected: never counts
+      { id: 'P0', type: 'candidate-pair', localCandidateId: 'X', remoteCandidateId: 'R', state: 'failed' },
+      style === 'transport'
+        ? {
+            id: 'P',
+            type: 'candidate-pair',
+            localCandidateId: 'L',
+            remoteCandidateId: 'R',
+            state: 'succeeded',
+          }
+        : {
+            id: 'P',
+            type: 'candidate-pair',
+            localCandidateId: 'L',
+            remoteCandidateId: 'R',
+            state: 'succeeded',
+            selected: true,
+          },
+    ]
+    if (style === 'transport') entries.push({ id: 'T', type: 'transport', selectedCandidatePairId: 'P' })
+    return new Map(entries.map((e) => [e.id as string, e])) as unknown as RTCStatsReport
+  }
+
+  it('names the connection type from the selected candidate pair', () => {
+    expect(connectionTypeFromStats(report('host', 'host'))).toBe('direct')
+    expect(connectionTypeFromStats(report('srflx', 'host'))).toBe('hole-punched')
+    expect(connectionTypeFromStats(report('host', 'prflx'))).toBe('hole-punched')
+    expect(connectionTypeFromStats(report('srflx', 'relay'))).toBe('relayed')
+    expect(connectionTypeFromStats(report('relay', 'host', 'selected-pair'))).toBe('relayed')
+    expect(connectionTypeFromStats(new Map() as unknown as RTCStatsReport)).toBe('unknown')
+  })
+
+  it("maps simple-peer's error codes to stable codes, keeping the original", () => {
+    const ice = Object.assign(new Error('Ice connection failed.'), { code: 'ERR_ICE_CONNECTION_FAILURE' })
+    expect(linkError(ice)).toMatchObject({ code: 'PEER_NOT_FOUND', cause: ice })
+    expect(linkError(ice).message).toContain('ERR_ICE_CONNECTION_FAILURE')
+    for (const code of ['ERR_CONNECTION_FAILURE', 'ERR_DATA_CHANNEL']) {
+      expect(linkError(Object.assign(new Error(), { code })).code).toBe('PEER_NOT_FOUND')
+    }
+    expect(linkError(Object.assign(new Error(), { code: 'ERR_SET_REMOTE_DESCRIPTION' })).code).toBe(
+      'BAD_MESSAGE',
+    )
+    expect(linkError(Object.assign(new Error(), { code: 'ERR_WEBRTC_SUPPORT' })).code).toBe('INTERNAL')
+    expect(linkError(new Error('no code')).code).toBe('INTERNAL')
+  })
+})
+
+// ------------------------------------------------------------------ real WebRTC and the real tracker
+
+interface TrackerPeer {
+  peerId: string
+  signaller: Signaller
+  client: TestClient
+}
+
+/** A minimal Signaller over the tracker's WebSocket (`signal` messages), as the tracker client will be. */
+async function trackerPeer(url: string): Promise<TrackerPeer> {
+  const client = await TestClient.connect(url)
+  const listeners = new Set<(from: string, data: Record<string, unknown>) => void>()
+  client.socket.on('message', (raw) => {
+    const parsed = parseServerMessage(raw.toString())
+    if (parsed.ok && parsed.message.type === 'signal') {
+      for (const listener of listeners) listener(parsed.message.from, parsed.message.data)
+    }
+  })
+  const signaller: Signaller = {
+    send: (to, data) => client.send({ type: 'signal', to, data }),
+    onSignal: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+  return { peerId: client.peerId, signaller, client }
+}
+
+/** SimplePeerLinks over @roamhq/wrtc, counting what it builds (each one an RTCPeerConnection). */
+function countingFactory(): LinkFactory & { built: SimplePeerLink[] } {
+  const built: SimplePeerLink[] = []
+  const factory = (options: LinkOptions) => {
+    const link = new SimplePeerLink({ ...options, wrtc: wrtc as SimplePeerLinkOptions['wrtc'] })
+    built.push(link)
+    return link
+  }
+  return Object.assign(factory, { built })
+}
+
+describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopback', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>
+  const managers: LinkManager[] = []
+  const peers: TrackerPeer[] = []
+
+  beforeAll(async () => {
+    server = await startTestServer()
+  })
+  afterEach(() => {
+    for (const manager of managers.splice(0)) manager.destroy()
+    for (const p of peers.splice(0)) {
+      expect(p.client.received.filter((m) => m.type === 'error')).toEqual([])
+      p.client.close()
+    }
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  async function peer(options: { maxLinks?: number } = {}) {
+    const tracker = await trackerPeer(server.url)
+    peers.push(tracker)
+    const factory = countingFactory()
+    const manager = new LinkManager({
+      peerId: tracker.peerId,
+      signaller: tracker.signaller,
+      iceServers: [],
+      createLink: factory,
+      ...options,
+    })
+    managers.push(manager)
+    return { manager, factory, peerId: tracker.peerId }
+  }
+
+  it('links two peers directly and moves 32 MiB each way at once with bounded buffers', async () => {
+    const a = await peer()
+    const b = await peer()
+    const linkAtB = b.manager.once('link')
+    const started = performance.now()
+    const atA = (await a.manager.connect(b.peerId)) as SimplePeerLink
+    const connectMs = performance.now() - started
+    const atB = (await linkAtB) as SimplePeerLink
+    expect(atA.remotePeerId).toBe(b.peerId)
+    expect(atB.remotePeerId).toBe(a.peerId)
+    expect(await atA.connectionType()).toBe('direct')
+    expect(await atB.connectionType()).toBe('direct')
+    expect(atA.maxFrameBytes).toBeLessThanOrEqual(MAX_FRAME_BYTES)
+    expect(atA.maxFrameBytes).toBeGreaterThanOrEqual(16 * 1024)
+
+    const total = 32 * MiB
+    const frameBytes = atA.maxFrameBytes
+    const frames = Math.ceil(total / frameBytes)
+
+    /** Sends `frames` numbered frames, awaiting each send; returns the most ever queued on the channel. */
+    async function pump(link: SimplePeerLink): Promise<number> {
+      let maxBuffered = 0
+      const frame = new Uint8Array(frameBytes)
+      const view = new DataView(frame.buffer)
+      for (let i = 0; i < frames; i++) {
+        view.setUint32(0, i)
+        const sending = link.send(frame)
+        maxBuffered = Math.max(maxBuffered, link.bufferedAmount)
+        await sending
+      }
+      return maxBuffered
+    }
+    /** Counts frames and bytes arriving, checking they come in order. */
+    function sink(link: SimplePeerLink) {
+      const state = { frames: 0, bytes: 0, outOfOrder: 0 }
+      link.on('frame', (frame) => {
+        const index = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0)
+        if (index !== state.frames) state.outOfOrder++
+        state.frames++
+        state.bytes += frame.byteLength
+      })
+      return state
+    }
+
+    const intoB = sink(atB)
+    const intoA = sink(atA)
+    const t0 = performance.now()
+    const [maxAtA, maxAtB] = await Promise.all([pump(atA), pump(atB)])
+    await until(() => intoA.bytes === frames * frameBytes && intoB.bytes === frames * frameBytes, 15_000)
+    const seconds = (performance.now() - t0) / 1000
+    const mbPerSecondEachWay = (frames * frameBytes) / 1e6 / seconds
+    console.log(
+      `SimplePeerLink over @roamhq/wrtc, loopback: connected in ${connectMs.toFixed(0)} ms; ` +
+        `${((frames * frameBytes) / MiB).toFixed(0)} MiB each way at once in ${seconds.toFixed(2)} s: ` +
+        `${mbPerSecondEachWay.toFixed(1)} MB/s each way; most queued ${maxAtA} / ${maxAtB} bytes`,
+    )
+    expect(intoA).toEqual({ frames, bytes: frames * frameBytes, outOfOrder: 0 })
+    expect(intoB).toEqual({ frames, bytes: frames * frameBytes, outOfOrder: 0 })
+    expect(maxAtA).toBeLessThanOrEqual(HIGH_WATER_BYTES + frameBytes)
+    expect(maxAtB).toBeLessThanOrEqual(HIGH_WATER_BYTES + frameBytes)
+    expect([a.factory.built.length, b.factory.built.length]).toEqual([1, 1])
+  })
+
+  it('carries a frame that is a view into a larger buffer as just its bytes', async () => {
+    const a = await peer()
+    const b = await peer()
+    const linkAtB = b.manager.once('link')
+    const atA = await a.manager.connect(b.peerId)
+    const atB = await linkAtB
+    const received = atB.once('frame')
+    const backing = new Uint8Array([9, 9, 1, 2, 3, 9])
+    await atA.send(backing.subarray(2, 5))
+    expect([...(await received)]).toEqual([1, 2, 3])
+  })
+
+  it('resolves glare to exactly one link between the two peers', async () => {
+    const a = await peer()
+    const b = await peer()
+    const [atA, atB] = await Promise.all([a.manager.connect(b.peerId), b.manager.connect(a.peerId)])
+    expect(await roundTrip(atA, atB, 5)).toBe(5)
+    expect(await roundTrip(atB, atA, 6)).toBe(6)
+    expect([a.manager.linkCount, b.manager.linkCount]).toEqual([1, 1])
+    const [small, large] = a.peerId < b.peerId ? [a, b] : [b, a]
+    expect(small.factory.built.length).toBe(1)
+    expect(large.factory.built.length).toBe(2)
+    expect(large.factory.built[0]!.destroyed).toBe(true)
+  })
+
+  it('declines a third peer over a cap of one before building any RTCPeerConnection', async () => {
+    const capped = await peer({ maxLinks: 1 })
+    const first = await peer()
+    const third = await peer()
+    const declined = capped.manager.once('declined')
+    await first.manager.connect(capped.peerId)
+    expect(capped.factory.built.length).toBe(1)
+    const error = await third.manager.connect(capped.peerId).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SwarmError)
+    expect((error as SwarmError).code).toBe('PEER_BUSY')
+    expect(await declined).toEqual({ peerId: third.peerId, reason: 'busy' })
+    expect(capped.factory.built.length).toBe(1)
+    expect(third.factory.built[0]!.destroyed).toBe(true)
+    expect(third.manager.linkCount).toBe(0)
+  })
+
+  it('closes everything on destroy, tells the other side, and fires nothing afterwards', async () => {
+    const a = await peer()
+    const b = await peer()
+    const c = await peer()
+    const events = record(a.manager)
+    const linkToB = await a.manager.connect(b.peerId)
+    const linkToC = await a.manager.connect(c.peerId)
+    let frames = 0
+    let closes = 0
+    for (const link of [linkToB, linkToC]) {
+      link.on('frame', () => frames++)
+      link.on('close', () => closes++)
+    }
+    await until(() => b.manager.get(a.peerId) !== undefined && c.manager.get(a.peerId) !== undefined)
+    const atB = b.manager.get(a.peerId)!
+    const closedAtB = b.manager.once('link-closed')
+    const closedAtC = c.manager.once('link-closed')
+    a.manager.destroy()
+    a.manager.destroy()
+    expect([linkToB.destroyed, linkToC.destroyed]).toEqual([true, true])
+    expect(await closedAtB).toEqual({ peerId: a.peerId })
+    expect(await closedAtC).toEqual({ peerId: a.peerId })
+    await expect(atB.send(new Uint8Array([1]))).rejects.toMatchObject({ code: 'CANCELLED' })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(closes).toBe(2)
+    expect(frames).toBe(0)
+    expect(events).toEqual([`link ${b.peerId}`, `link ${c.peerId}`])
+  })
+
+  it('builds links through the default-style factory helper too', async () => {
+    // simplePeerLinkFactory is what the Node peer will pass: the same link, with wrtc.
+    const make = simplePeerLinkFactory({ wrtc: wrtc as SimplePeerLinkOptions['wrtc'] })
+    const signals: Record<string, unknown>[] = []
+    const link = make({
+      initiator: true,
+      remotePeerId: 'x',
+      iceServers: [],
+      sendSignal: (s) => signals.push(s),
+    })
+    await until(() => signals.some((s) => s.type === 'offer'))
+    link.destroy()
+    expect(link.destroyed).toBe(true)
+    await expect(link.opened).rejects.toMatchObject({ code: 'CANCELLED' })
+  })
+})

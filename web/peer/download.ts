@@ -1,0 +1,423 @@
+/**
+ * One file being downloaded from every source that has pieces of it (SPEC §5): a few chunks in flight
+ * per source, rarest first, a request that stalls goes elsewhere, an endgame for the last chunks, and a
+ * source that sends three chunks failing their hash is banned. Every chunk is verified before it is
+ * stored (LocalFiles.write), and each stored chunk is announced to others by the swarm at once.
+ */
+import { Bitfield } from '../../shared/bitfield.js'
+import { SwarmError } from '../../shared/errors.js'
+import { chunkLength } from '../../shared/manifest.js'
+import type { ControlMessage } from '../../shared/wire-protocol.js'
+import { pickChunk } from './chunk-picker.js'
+import type { Clock } from './clock.js'
+import type { LocalFile, LocalFiles } from './local-files.js'
+import type { PeerSession } from './peer-session.js'
+import { TypedEventTarget } from './typed-events.js'
+
+/** Chunks requested from one source at once: enough to keep a fast link busy while one is verified. */
+export const IN_FLIGHT_PER_SOURCE = 4
+/** Sources one download talks to at once (SPEC §5 cap). */
+export const MAX_SOURCES_PER_FILE = 8
+/** A request that brings no byte for this long is given up and asked of another source. */
+export const REQUEST_STALL_MS = 10_000
+/** Bad chunks after which a source is banned for the session (SPEC §5). */
+export const MAX_BAD_CHUNKS = 3
+/** Stalls after which a source is dropped from this download (it advertises but does not answer). */
+export const MAX_STALLS = 3
+/** In the endgame, how many sources may be asked for the same chunk at once. */
+export const ENDGAME_REQUESTS_PER_CHUNK = 2
+/** How long a source that said it is busy is left alone. */
+export const BUSY_BACKOFF_MS = 2_000
+/** How often stalls are looked for and idle sources given work. */
+export const TICK_MS = 500
+/** Window over which speed is measured. */
+const SPEED_WINDOW_MS = 5_000
+
+export type DownloadState = 'downloading' | 'paused' | 'complete' | 'error'
+
+export interface DownloadProgress {
+  state: DownloadState
+  bytesHere: number
+  bytesTotal: number
+  chunksHere: number
+  chunkCount: number
+  /** Bytes a second over the last few seconds. */
+  bytesPerSecond: number
+  sources: number
+  error?: SwarmError
+}
+
+export type DownloadEvents = {
+  progress: DownloadProgress
+  /** A chunk changed state, for the chunk map: requested from a peer, stored (from whom), or failed. */
+  chunk: { index: number; state: 'in-flight' | 'here' | 'missing'; peerId?: string }
+  complete: LocalFile
+  /** A source sent bad data three times and is banned for the session. */
+  ban: { peerId: string }
+}
+
+interface Request {
+  readonly id: number
+  readonly index: number
+  readonly source: Source
+  readonly buffer: Uint8Array
+  received: number
+  lastProgressMs: number
+}
+
+interface Source {
+  readonly session: PeerSession
+  /** null until the source says which chunks it has. */
+  have: Bitfield | null
+  readonly requests: Map<number, Request>
+  /** Chunks this source failed or refused: asked of others instead. */
+  readonly avoid: Set<number>
+  badChunks: number
+  stalls: number
+  busyUntilMs: number
+  readonly unsubscribe: (() => void)[]
+}
+
+export interface DownloadOptions {
+  file: LocalFile
+  local: LocalFiles
+  clock: Clock
+  random?: () => number
+  /** Called when a source must be banned for the session (three bad chunks). */
+  ban(peerId: string): void
+}
+
+export class Download extends TypedEventTarget<DownloadEvents> {
+  readonly digest: string
+  #state: DownloadState = 'paused'
+  #error: SwarmError | undefined
+  readonly #sources = new Map<string, Source>()
+  /** Requests out per chunk index. */
+  readonly #requestsByIndex = new Map<number, Request[]>()
+  /** Chunks received in full and being checked and stored: not to be asked for again meanwhile. */
+  readonly #verifying = new Set<number>()
+  #tick: unknown
+  #destroyed = false
+  readonly #delivered: { atMs: number; bytes: number }[] = []
+  readonly #random: () => number
+
+  constructor(private readonly options: DownloadOptions) {
+    super()
+    this.digest = options.file.record.digest
+    this.#random = options.random ?? Math.random
+  }
+
+  get state(): DownloadState {
+    return this.#state
+  }
+
+  get file(): LocalFile {
+    return this.options.local.get(this.digest) ?? this.options.file
+  }
+
+  get sourceIds(): string[] {
+    return [...this.#sources.keys()]
+  }
+
+  start(): void {
+    if (this.#destroyed || this.#state === 'complete') return
+    if (this.file.have.complete) return this.#complete()
+    this.#state = 'downloading'
+    this.#error = undefined
+    this.#scheduleTick()
+    this.#fill()
+    this.#report()
+  }
+
+  /** Stops requesting; requests out are cancelled. Stored chunks stay. */
+  pause(error?: SwarmError): void {
+    if (this.#destroyed || this.#state === 'complete') return
+    this.#state = error ? 'error' : 'paused'
+    this.#error = error
+    this.options.clock.clearTimeout(this.#tick)
+    for (const source of this.#sources.values()) {
+      for (const request of [...source.requests.values()]) this.#cancel(request)
+    }
+    this.#report()
+  }
+
+  /** Adds a source: a peer session that has (or may have) chunks of this file. */
+  addSource(session: PeerSession): void {
+    if (this.#destroyed || this.#sources.has(session.peerId) || this.#sources.size >= MAX_SOURCES_PER_FILE)
+      return
+    if (session.destroyed) return
+    const source: Source = {
+      session,
+      have: null,
+      requests: new Map(),
+      avoid: new Set(),
+      badChunks: 0,
+      stalls: 0,
+      busyUntilMs: 0,
+      unsubscribe: [],
+    }
+    source.unsubscribe.push(
+      session.on('control', (message) => this.#onControl(source, message)),
+      session.on('chunk', (frame) => this.#onChunkFrame(source, frame)),
+      session.on('close', () => this.#removeSource(source)),
+    )
+    this.#sources.set(session.peerId, source)
+    session.send({ type: 'interested', digest: this.digest }).catch(() => this.#removeSource(source))
+    this.#report()
+  }
+
+  get wantsSources(): boolean {
+    return this.#state === 'downloading' && this.#sources.size < MAX_SOURCES_PER_FILE
+  }
+
+  hasSource(peerId: string): boolean {
+    return this.#sources.has(peerId)
+  }
+
+  progress(): DownloadProgress {
+    const file = this.file
+    const now = this.options.clock.now()
+    while (this.#delivered.length > 0 && this.#delivered[0]!.atMs < now - SPEED_WINDOW_MS)
+      this.#delivered.shift()
+    const recent = this.#delivered.reduce((sum, d) => sum + d.bytes, 0)
+    const progress: DownloadProgress = {
+      state: this.#state,
+      bytesHere: this.options.local.bytesHere(this.digest),
+      bytesTotal: file.record.manifest.size,
+      chunksHere: file.have.count,
+      chunkCount: file.have.length,
+      bytesPerSecond: recent / (SPEED_WINDOW_MS / 1000),
+      sources: this.#sources.size,
+    }
+    if (this.#error) progress.error = this.#error
+    return progress
+  }
+
+  /** Stops everything, once. Stored chunks stay. */
+  destroy(): void {
+    if (this.#destroyed) return
+    this.pause()
+    this.#destroyed = true
+    for (const source of [...this.#sources.values()]) this.#removeSource(source, false)
+  }
+
+  // ---------------------------------------------------------------- events from sources
+
+  #onControl(source: Source, message: Exclude<ControlMessage, { type: 'hello' }>): void {
+    switch (message.type) {
+      case 'have': {
+        if (message.digest !== this.digest) return
+        const chunkCount = this.file.have.length
+        if (message.chunkCount !== chunkCount) return this.#removeSource(source) // another shape: not a source
+        try {
+          source.have =
+            message.have === 'all' ? Bitfield.full(chunkCount) : Bitfield.fromBase64(chunkCount, message.have)
+        } catch {
+          return this.#removeSource(source)
+        }
+        return this.#fill()
+      }
+      case 'have-chunk':
+        if (message.digest !== this.digest || !source.have || message.index >= source.have.length) return
+        source.have.set(message.index)
+        return this.#fill()
+      case 'reject': {
+        const request = source.requests.get(message.id)
+        if (!request) return
+        this.#forget(request)
+        if (message.reason === 'busy') source.busyUntilMs = this.options.clock.now() + BUSY_BACKOFF_MS
+        else source.avoid.add(request.index)
+        this.#emitChunk(request.index, 'missing')
+        return this.#fill()
+      }
+      default:
+        return // interest, requests and manifests are the swarm's business (serving)
+    }
+  }
+
+  #onChunkFrame(source: Source, frame: { requestId: number; offset: number; bytes: Uint8Array }): void {
+    const request = source.requests.get(frame.requestId)
+    if (!request) return // cancelled, or another download's request on the same link
+    if (frame.offset + frame.bytes.length > request.buffer.length) {
+      source.session.fail(new SwarmError('BAD_MESSAGE', 'chunk frame runs past the chunk'))
+      return
+    }
+    request.buffer.set(frame.bytes, frame.offset)
+    request.received += frame.bytes.length
+    request.lastProgressMs = this.options.clock.now()
+    if (request.received >= request.buffer.length) void this.#verify(request)
+  }
+
+  async #verify(request: Request): Promise<void> {
+    this.#forget(request)
+    const { index, source } = request
+    if (this.file.have.has(index) || this.#verifying.has(index)) return this.#fill() // another copy won (endgame)
+    this.#verifying.add(index)
+    try {
+      await this.options.local.write(this.digest, index, request.buffer)
+    } catch (error) {
+      this.#verifying.delete(index)
+      if (this.#destroyed) return
+      const swarmError = error instanceof SwarmError ? error : new SwarmError('STORAGE_FAILED', String(error))
+      if (swarmError.code === 'CHUNK_CORRUPT') return this.#onBadChunk(source, index)
+      // Storage full or failing: stop cleanly; what is stored stays (SPEC §3).
+      return this.pause(swarmError)
+    }
+    this.#verifying.delete(index)
+    if (this.#destroyed) return
+    this.#delivered.push({ atMs: this.options.clock.now(), bytes: request.buffer.length })
+    this.#emitChunk(index, 'here', source.session.peerId)
+    for (const duplicate of this.#requestsByIndex.get(index) ?? []) this.#cancel(duplicate)
+    if (this.file.have.complete) return this.#complete()
+    this.#report()
+    this.#fill()
+  }
+
+  #onBadChunk(source: Source, index: number): void {
+    source.badChunks++
+    source.avoid.add(index)
+    this.#emitChunk(index, 'missing')
+    if (source.badChunks >= MAX_BAD_CHUNKS) {
+      const peerId = source.session.peerId
+      this.#removeSource(source)
+      this.options.ban(peerId)
+      this.emit('ban', { peerId })
+    }
+    this.#fill()
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /** Gives every idle source work, rarest chunks first. */
+  #fill(): void {
+    if (this.#state !== 'downloading' || this.#destroyed) return
+    const file = this.file
+    const now = this.options.clock.now()
+    const endgame = this.#unrequestedMissing(file) === 0
+    for (const source of this.#sources.values()) {
+      if (!source.have || source.busyUntilMs > now || source.session.destroyed) continue
+      while (source.requests.size < IN_FLIGHT_PER_SOURCE) {
+        const have = source.have
+        const index = pickChunk({
+          chunkCount: file.have.length,
+          here: file.have,
+          sourceHas: (i) => have.has(i),
+          availability: (i) => this.#availability(i),
+          inFlight: (i) => this.#requestsByIndex.get(i)?.length ?? 0,
+          excluded: (i) =>
+            this.#verifying.has(i) ||
+            source.avoid.has(i) ||
+            (this.#requestsByIndex.get(i) ?? []).some((r) => r.source === source),
+          maxRequestsPerChunk: endgame ? ENDGAME_REQUESTS_PER_CHUNK : 1,
+          random: this.#random,
+        })
+        if (index === undefined) break
+        this.#request(source, index)
+      }
+    }
+  }
+
+  #request(source: Source, index: number): void {
+    const id = source.session.nextRequestId()
+    const request: Request = {
+      id,
+      index,
+      source,
+      buffer: new Uint8Array(chunkLength(this.file.record.manifest, index)),
+      received: 0,
+      lastProgressMs: this.options.clock.now(),
+    }
+    source.requests.set(id, request)
+    const siblings = this.#requestsByIndex.get(index) ?? []
+    siblings.push(request)
+    this.#requestsByIndex.set(index, siblings)
+    this.#emitChunk(index, 'in-flight', source.session.peerId)
+    source.session
+      .send({ type: 'request', id, digest: this.digest, index })
+      .catch(() => this.#removeSource(source))
+  }
+
+  #cancel(request: Request): void {
+    this.#forget(request)
+    request.source.session.send({ type: 'cancel', id: request.id }).catch(() => {})
+  }
+
+  #forget(request: Request): void {
+    request.source.requests.delete(request.id)
+    const siblings = (this.#requestsByIndex.get(request.index) ?? []).filter((r) => r !== request)
+    if (siblings.length > 0) this.#requestsByIndex.set(request.index, siblings)
+    else this.#requestsByIndex.delete(request.index)
+  }
+
+  #availability(index: number): number {
+    let count = 0
+    for (const source of this.#sources.values()) if (source.have?.has(index)) count++
+    return count
+  }
+
+  #unrequestedMissing(file: LocalFile): number {
+    let count = 0
+    for (let index = 0; index < file.have.length; index++) {
+      if (!file.have.has(index) && !this.#requestsByIndex.has(index) && !this.#verifying.has(index)) count++
+    }
+    return count
+  }
+
+  #scheduleTick(): void {
+    this.options.clock.clearTimeout(this.#tick)
+    this.#tick = this.options.clock.setTimeout(() => {
+      if (this.#state !== 'downloading' || this.#destroyed) return
+      this.#checkStalls()
+      this.#fill()
+      this.#report()
+      this.#scheduleTick()
+    }, TICK_MS)
+  }
+
+  /** A request with no byte for REQUEST_STALL_MS goes to another source; a source that keeps stalling is dropped. */
+  #checkStalls(): void {
+    const now = this.options.clock.now()
+    for (const source of [...this.#sources.values()]) {
+      for (const request of [...source.requests.values()]) {
+        if (now - request.lastProgressMs < REQUEST_STALL_MS) continue
+        this.#cancel(request)
+        source.avoid.add(request.index)
+        source.stalls++
+        this.#emitChunk(request.index, 'missing')
+      }
+      if (source.stalls >= MAX_STALLS) this.#removeSource(source)
+    }
+  }
+
+  #removeSource(source: Source, refill = true): void {
+    if (this.#sources.get(source.session.peerId) !== source) return
+    this.#sources.delete(source.session.peerId)
+    for (const off of source.unsubscribe) off()
+    for (const request of [...source.requests.values()]) {
+      this.#forget(request)
+      this.#emitChunk(request.index, 'missing')
+    }
+    if (!source.session.destroyed)
+      source.session.send({ type: 'not-interested', digest: this.digest }).catch(() => {})
+    if (refill) {
+      this.#report()
+      this.#fill()
+    }
+  }
+
+  #complete(): void {
+    this.#state = 'complete'
+    this.options.clock.clearTimeout(this.#tick)
+    for (const source of [...this.#sources.values()]) this.#removeSource(source, false)
+    this.#report()
+    this.emit('complete', this.file)
+  }
+
+  #emitChunk(index: number, state: 'in-flight' | 'here' | 'missing', peerId?: string): void {
+    this.emit('chunk', peerId === undefined ? { index, state } : { index, state, peerId })
+  }
+
+  #report(): void {
+    this.emit('progress', this.progress())
+  }
+}

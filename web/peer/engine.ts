@@ -1,0 +1,261 @@
+/**
+ * The engine: one browser's membership of the swarm. It ties the tracker client, the links, the swarm and
+ * local storage together: announces what is here, downloads what the user picks from every peer that has
+ * it, resumes unfinished downloads on start, and shares everything it holds. Nothing here touches the DOM
+ * or IndexedDB directly: storage, sockets, links, time and saving come in as options (SPEC §9).
+ */
+import { Bitfield } from '../../shared/bitfield.js'
+import { SwarmError } from '../../shared/errors.js'
+import type { Manifest } from '../../shared/manifest.js'
+import type { CatalogEntry } from '../../shared/tracker-protocol.js'
+import type { ChunkStore } from '../storage/chunk-store.js'
+import type { FileStore, StoredFile } from '../storage/file-store.js'
+import { scanInventory } from '../storage/inventory.js'
+import { type Clock, systemClock } from './clock.js'
+import type { Download, DownloadProgress } from './download.js'
+import { type LinkFactory, LinkManager } from './link-manager.js'
+import { type LocalFile, LocalFiles } from './local-files.js'
+import type { PeerLink } from './peer-link.js'
+import { Swarm } from './swarm.js'
+import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
+import { TypedEventTarget } from './typed-events.js'
+
+/** How often a download short of sources asks the tracker for more. */
+export const SOURCE_REFRESH_MS = 5_000
+
+export type EngineEvents = {
+  status: TrackerStatus
+  /** A file this browser holds was added, changed state or progressed. */
+  file: { digest: string; progress: DownloadProgress | undefined }
+  /** A download finished: every chunk is here and verified. */
+  complete: LocalFile
+  /** Something the user should hear about. */
+  problem: { digest?: string; error: SwarmError }
+}
+
+export interface EngineOptions {
+  trackerUrl: string
+  createSocket(url: string): WebSocketLike
+  chunks: ChunkStore
+  files: FileStore
+  /** Default SimplePeerLink (the browser's WebRTC); the Node peer passes one built on @roamhq/wrtc. */
+  createLink?: LinkFactory
+  clock?: Clock
+  random?: () => number
+  /** Called once per finished download (the browser saves it through a normal download). */
+  onComplete?(file: LocalFile): void
+}
+
+export class SwarmEngine extends TypedEventTarget<EngineEvents> {
+  readonly tracker: TrackerClient
+  readonly local: LocalFiles
+  readonly swarm: Swarm
+  #links: LinkManager | undefined
+  readonly #linkListeners = new Set<(link: PeerLink) => void>()
+  /** Downloads whose events are relayed already. */
+  readonly #watched = new Set<string>()
+  /** Downloads whose events are relayed already. */ readonly #refreshTimers = new Map<string, unknown>()
+  /** Names and types of files seen in the catalog, for downloads picked from it. */
+  readonly #catalogEntries = new Map<string, CatalogEntry>()
+  readonly #clock: Clock
+  #destroyed = false
+
+  private constructor(
+    private readonly options: EngineOptions,
+    local: LocalFiles,
+  ) {
+    super()
+    this.#clock = options.clock ?? systemClock
+    this.local = local
+    this.tracker = new TrackerClient({
+      url: options.trackerUrl,
+      createSocket: options.createSocket,
+      holdings: () => local.holdings(),
+      clock: this.#clock,
+      ...(options.random ? { random: options.random } : {}),
+    })
+    this.swarm = new Swarm({
+      local,
+      clock: this.#clock,
+      ...(options.random ? { random: options.random } : {}),
+      links: {
+        connect: (peerId) => this.#linkManager().connect(peerId),
+        on: (_type, listener) => {
+          this.#linkListeners.add(listener)
+          return () => this.#linkListeners.delete(listener)
+        },
+      },
+    })
+    this.tracker.on('status', (status) => this.#onStatus(status))
+    local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
+  }
+
+  /** Scans storage, connects to the tracker, and resumes unfinished downloads. */
+  static async open(options: EngineOptions): Promise<SwarmEngine> {
+    const inventory = await scanInventory(options.files, options.chunks)
+    const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
+    engine.tracker.start()
+    for (const { record, have } of inventory.files) {
+      if (!have.complete && record.origin === 'downloaded') void engine.#resume(record.digest)
+    }
+    return engine
+  }
+
+  /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
+  async catalog(query?: Parameters<TrackerClient['catalog']>[0]) {
+    const page = await this.tracker.catalog(query)
+    for (const entry of page.files) this.#catalogEntries.set(entry.digest, entry)
+    return page
+  }
+
+  /** Starts sharing a file whose manifest the ingest has just built, from the dropped File itself. */
+  share(record: StoredFile, source?: Blob): void {
+    if (source) this.local.addLiveSource(record, source)
+    else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
+    this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    this.emit('file', { digest: record.digest, progress: undefined })
+  }
+
+  /** The ingest has stored every chunk: serve them from storage from now on. */
+  stored(record: StoredFile): void {
+    this.local.dropLiveSource(record.digest)
+  }
+
+  /** Downloads a file by digest from every peer that has it. */
+  async fetch(digest: string): Promise<Download> {
+    const held = this.local.get(digest)
+    if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
+    if (!held) {
+      const manifest = await this.#manifestOf(digest)
+      const entry = this.#catalogEntries.get(digest)
+      const record: StoredFile = {
+        digest,
+        name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+        mime: entry?.mime ?? '',
+        manifest,
+        origin: 'downloaded',
+        addedAtMs: this.#clock.now(),
+      }
+      await this.options.files.put(record)
+      this.local.add(record)
+    }
+    return this.#resume(digest)
+  }
+
+  pause(digest: string): void {
+    this.swarm.getDownload(digest)?.pause()
+  }
+
+  /** Stops sharing a file and deletes it from this browser. */
+  async remove(digest: string): Promise<void> {
+    this.swarm.removeDownload(digest)
+    this.#clock.clearTimeout(this.#refreshTimers.get(digest))
+    this.#refreshTimers.delete(digest)
+    this.tracker.leave([digest])
+    await this.local.remove(digest)
+    this.emit('file', { digest, progress: undefined })
+  }
+
+  /** Says goodbye to the tracker and closes every link, once. */
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    for (const timer of this.#refreshTimers.values()) this.#clock.clearTimeout(timer)
+    this.swarm.destroy()
+    this.#links?.destroy()
+    this.tracker.destroy()
+  }
+
+  async #resume(digest: string): Promise<Download> {
+    const download = this.swarm.download(digest)
+    if (download.state === 'complete') return download
+    if (!this.#watched.has(digest)) {
+      this.#watched.add(digest)
+      download.on('progress', (progress) => this.emit('file', { digest, progress }))
+      download.on('complete', (file) => {
+        this.#clock.clearTimeout(this.#refreshTimers.get(digest))
+        this.#refreshTimers.delete(digest)
+        this.emit('complete', file)
+        this.options.onComplete?.(file)
+      })
+    }
+    download.start()
+    await this.#findSources(digest)
+    return download
+  }
+
+  /** Asks the tracker who holds the file and connects to them; again every few seconds while short. */
+  async #findSources(digest: string): Promise<void> {
+    const download = this.swarm.getDownload(digest)
+    if (!download || this.#destroyed) return
+    this.#clock.clearTimeout(this.#refreshTimers.get(digest))
+    if (download.wantsSources && this.tracker.status.state === 'online') {
+      try {
+        const { peers } = await this.tracker.peers(digest)
+        await Promise.all(
+          peers
+            .filter((p) => !download.hasSource(p.peerId) && !this.swarm.isBanned(p.peerId))
+            .map((p) =>
+              this.swarm.session(p.peerId).then(
+                (session) => download.addSource(session),
+                () => {},
+              ),
+            ),
+        )
+      } catch (error) {
+        if (error instanceof SwarmError && error.code === 'FILE_NOT_FOUND') {
+          this.emit('problem', {
+            digest,
+            error: new SwarmError('FILE_NOT_FOUND', 'no peer holds this file now'),
+          })
+        }
+      }
+    }
+    if (download.state === 'downloading') {
+      this.#refreshTimers.set(
+        digest,
+        this.#clock.setTimeout(() => void this.#findSources(digest), SOURCE_REFRESH_MS),
+      )
+    }
+  }
+
+  async #manifestOf(digest: string): Promise<Manifest> {
+    try {
+      return await this.tracker.getManifest(digest)
+    } catch {
+      const { peers } = await this.tracker.peers(digest)
+      return this.swarm.fetchManifest(
+        digest,
+        peers.map((p) => p.peerId),
+      )
+    }
+  }
+
+  #linkManager(): LinkManager {
+    if (!this.#links) throw new SwarmError('PEER_NOT_FOUND', 'not connected to the tracker yet')
+    return this.#links
+  }
+
+  #onStatus(status: TrackerStatus): void {
+    if (status.state === 'online') {
+      if (!this.#links) {
+        this.#links = new LinkManager({
+          peerId: status.peerId,
+          signaller: this.tracker,
+          iceServers: status.iceServers as RTCIceServer[],
+          clock: this.#clock,
+          ...(this.options.createLink ? { createLink: this.options.createLink } : {}),
+        })
+        this.#links.on('link', (link) => {
+          for (const listener of this.#linkListeners) listener(link)
+        })
+      } else {
+        // A reconnect gives a new id; links already open stay, new ones use the new id.
+        this.#links.setPeerId(status.peerId)
+        this.#links.setIceServers(status.iceServers as RTCIceServer[])
+      }
+    }
+    this.emit('status', status)
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * What this peer holds, in memory, over the chunk and file stores: each file's record and which chunks
+ * are here. Every chunk goes in through writeVerifiedChunk and comes out through readVerifiedChunk, so
+ * nothing unverified is stored or served. The swarm takes this, never IndexedDB (SPEC §9).
+ */
+import { Bitfield } from '../../shared/bitfield.js'
+import { SwarmError } from '../../shared/errors.js'
+import { chunkLength } from '../../shared/manifest.js'
+import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
+import type { ChunkStore } from '../storage/chunk-store.js'
+import type { FileStore, StoredFile } from '../storage/file-store.js'
+import type { Inventory } from '../storage/inventory.js'
+import { matches, readVerifiedChunk, writeVerifiedChunk } from '../storage/verified-chunks.js'
+import { TypedEventTarget } from './typed-events.js'
+
+export interface LocalFile {
+  readonly record: StoredFile
+  readonly have: Bitfield
+}
+
+export type LocalFilesEvents = {
+  /** A chunk was verified and stored (or found missing on read: `lost`). */
+  'chunk-stored': { digest: string; index: number }
+  'chunk-lost': { digest: string; index: number }
+  'file-added': LocalFile
+  'file-removed': { digest: string }
+}
+
+export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
+  readonly #files = new Map<string, LocalFile>()
+  /** Files being shared straight from what the user dropped, until every chunk is stored. */
+  readonly #liveSources = new Map<string, Blob>()
+
+  constructor(
+    readonly chunks: ChunkStore,
+    readonly records: FileStore,
+    inventory?: Inventory,
+  ) {
+    super()
+    for (const entry of inventory?.files ?? []) this.#files.set(entry.record.digest, entry)
+  }
+
+  get(digest: string): LocalFile | undefined {
+    return this.#files.get(digest)
+  }
+
+  list(): LocalFile[] {
+    return [...this.#files.values()]
+  }
+
+  /** Adds (or replaces) a file this peer holds, with the chunks it has. */
+  add(record: StoredFile, have: Bitfield = new Bitfield(record.manifest.hashes.length)): LocalFile {
+    const file = { record, have }
+    this.#files.set(record.digest, file)
+    this.emit('file-added', file)
+    return file
+  }
+
+  /** Serves a dropped file's chunks from the File itself until they are stored (ingest's second pass). */
+  addLiveSource(record: StoredFile, source: Blob): void {
+    this.#liveSources.set(record.digest, source)
+    const file = this.#files.get(record.digest) ?? this.add(record)
+    for (let index = 0; index < file.have.length; index++) file.have.set(index)
+    this.emit('file-added', file)
+  }
+
+  dropLiveSource(digest: string): void {
+    this.#liveSources.delete(digest)
+  }
+
+  /** Marks a chunk stored by someone else (the ingest worker). */
+  markStored(digest: string, index: number): void {
+    const file = this.#files.get(digest)
+    if (file && index < file.have.length && file.have.set(index)) this.emit('chunk-stored', { digest, index })
+  }
+
+  /** A verified chunk, or undefined when it is not here (a corrupt one is dropped and reported lost). */
+  async read(digest: string, index: number): Promise<Uint8Array | undefined> {
+    const file = this.#files.get(digest)
+    if (!file || index >= file.have.length || !file.have.has(index)) return undefined
+    const stored = await readVerifiedChunk(this.chunks, file.record.manifest, digest, index)
+    if (stored) return stored.bytes
+    const live = this.#liveSources.get(digest)
+    if (live) {
+      const { chunkSize } = file.record.manifest
+      const bytes = new Uint8Array(await live.slice(index * chunkSize, (index + 1) * chunkSize).arrayBuffer())
+      if (await matches(file.record.manifest, index, bytes)) return bytes
+      this.#liveSources.delete(digest) // the file changed on disk: it cannot be served from any more
+    }
+    this.#unmark(file, index)
+    return undefined
+  }
+
+  /** Checks and stores a downloaded chunk. Throws CHUNK_CORRUPT or QUOTA_EXCEEDED (SwarmError). */
+  async write(digest: string, index: number, bytes: Uint8Array): Promise<void> {
+    const file = this.#files.get(digest)
+    if (!file) throw new SwarmError('FILE_NOT_FOUND', 'no such file here')
+    await writeVerifiedChunk(this.chunks, file.record.manifest, digest, index, bytes)
+    if (file.have.set(index)) this.emit('chunk-stored', { digest, index })
+  }
+
+  /** Forgets a file and deletes its chunks and record. */
+  async remove(digest: string): Promise<void> {
+    this.#files.delete(digest)
+    this.#liveSources.delete(digest)
+    await this.chunks.deleteFile(digest)
+    await this.records.delete(digest)
+    this.emit('file-removed', { digest })
+  }
+
+  /** What to announce to the tracker: every file with the chunks it has. */
+  holdings(): AnnouncedFile[] {
+    return this.list().map(({ record, have }) => {
+      const announced: AnnouncedFile = {
+        digest: record.digest,
+        name: record.name,
+        size: record.manifest.size,
+        chunkSize: record.manifest.chunkSize,
+        have: have.complete ? 'all' : have.toBase64(),
+      }
+      if (record.mime) announced.mime = record.mime
+      return announced
+    })
+  }
+
+  /** Bytes of a file that are here. */
+  bytesHere(digest: string): number {
+    const file = this.#files.get(digest)
+    if (!file) return 0
+    let total = 0
+    for (let index = 0; index < file.have.length; index++) {
+      if (file.have.has(index)) total += chunkLength(file.record.manifest, index)
+    }
+    return total
+  }
+
+  #unmark(file: LocalFile, index: number): void {
+    if (file.have.clear(index)) this.emit('chunk-lost', { digest: file.record.digest, index })
+  }
+}

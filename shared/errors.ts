@@ -31,7 +31,14 @@ export const ERROR_CODES = [
   'SELF_SIGNAL',
   /** The server failed while handling a valid message. */
   'INTERNAL',
-  // ---- local storage (browser): never sent over the wire, mapped to words by the UI
+  // ---- local to a peer: never sent by the server; the UI maps them to words
+  /** The tracker is not connected (offline, or reconnecting with backoff). */
+  'TRACKER_OFFLINE',
+  /** A request got no answer in time. */
+  'TIMEOUT',
+  /** No connection to a peer could be made (ICE failed: e.g. both behind symmetric NAT and no TURN). */
+  'PEER_UNREACHABLE',
+  // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',
   /** The file is larger than a manifest can describe (MAX_FILE_BYTES). */

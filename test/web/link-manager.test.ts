@@ -154,7 +154,7 @@ describe('LinkManager over in-memory links', () => {
     expect(built[0]!.destroyed).toBe(false)
     clock.advance(1)
     const error = await connecting
-    expect(error).toMatchObject({ code: 'PEER_NOT_FOUND' })
+    expect(error).toMatchObject({ code: 'PEER_UNREACHABLE' })
     expect(built[0]!.destroyed).toBe(true)
     expect(manager.linkCount).toBe(0)
     expect(clock.pendingTimers).toBe(0)
@@ -239,7 +239,7 @@ describe('LinkManager over in-memory links', () => {
     await expect(a.connect('bbbb')).rejects.toMatchObject({ code: 'CANCELLED' })
     // An offer reaching a destroyed manager builds nothing, and goes unanswered.
     const built = network.createdBy('aaaa')
-    await expect(b.connect('aaaa')).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' })
+    await expect(b.connect('aaaa')).rejects.toMatchObject({ code: 'PEER_UNREACHABLE' })
     expect(network.createdBy('aaaa')).toBe(built)
     expect(events).toEqual(['link bbbb'])
   })
@@ -285,10 +285,10 @@ describe('SimplePeerLink helpers', () => {
 
   it("maps simple-peer's error codes to stable codes, keeping the original", () => {
     const ice = Object.assign(new Error('Ice connection failed.'), { code: 'ERR_ICE_CONNECTION_FAILURE' })
-    expect(linkError(ice)).toMatchObject({ code: 'PEER_NOT_FOUND', cause: ice })
+    expect(linkError(ice)).toMatchObject({ code: 'PEER_UNREACHABLE', cause: ice })
     expect(linkError(ice).message).toContain('ERR_ICE_CONNECTION_FAILURE')
     for (const code of ['ERR_CONNECTION_FAILURE', 'ERR_DATA_CHANNEL']) {
-      expect(linkError(Object.assign(new Error(), { code })).code).toBe('PEER_NOT_FOUND')
+      expect(linkError(Object.assign(new Error(), { code })).code).toBe('PEER_UNREACHABLE')
     }
     expect(linkError(Object.assign(new Error(), { code: 'ERR_SET_REMOTE_DESCRIPTION' })).code).toBe(
       'BAD_MESSAGE',

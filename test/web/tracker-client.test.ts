@@ -268,7 +268,7 @@ describe('TrackerClient against a real tracker', () => {
     expect(a.sent().at(-1)).toEqual({ type: 'bye' })
     expect(a.events.slice(eventsBefore)).toEqual([['status', { state: 'offline' }]])
     expect(a.client.peerId).toBeUndefined()
-    await expect(a.client.peers(digestOf(1))).rejects.toMatchObject({ code: 'CANCELLED' })
+    await expect(a.client.peers(digestOf(1))).rejects.toMatchObject({ code: 'TRACKER_OFFLINE' })
     await vi.waitFor(() => expect(server.tracker.stats().peersOnline).toBe(1))
 
     // The server forgot a at once; signals to it fail, and a hears nothing.
@@ -640,13 +640,13 @@ describe('TrackerClient messages and requests', () => {
     await expect(wrong).rejects.toMatchObject({ code: 'BAD_MESSAGE' })
   })
 
-  it('rejects with INTERNAL on a timeout, and with CANCELLED when offline or when the connection drops', async () => {
+  it('rejects with TIMEOUT on a timeout, and with TRACKER_OFFLINE when offline or when the connection drops', async () => {
     const t = fake()
-    await expect(t.client.catalog()).rejects.toMatchObject({ code: 'CANCELLED' })
+    await expect(t.client.catalog()).rejects.toMatchObject({ code: 'TRACKER_OFFLINE' })
     t.socket.welcome()
     const late = t.client.peers(digestOf(1))
     t.clock.advance(REQUEST_TIMEOUT_MS)
-    await expect(late).rejects.toMatchObject({ name: 'SwarmError', code: 'INTERNAL' })
+    await expect(late).rejects.toMatchObject({ name: 'SwarmError', code: 'TIMEOUT' })
     // A reply after the timeout is of no use and no error either.
     t.socket.receive({
       type: 'peers',
@@ -658,7 +658,7 @@ describe('TrackerClient messages and requests', () => {
 
     const cut = t.client.getManifest(digestOf(1))
     t.socket.drop()
-    await expect(cut).rejects.toMatchObject({ code: 'CANCELLED' })
+    await expect(cut).rejects.toMatchObject({ code: 'TRACKER_OFFLINE' })
     expect(t.errors()).toEqual([])
   })
 

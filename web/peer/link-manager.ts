@@ -247,7 +247,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       entry.timer = null
       if (!entry.open) {
         link.destroy(
-          new SwarmError('PEER_NOT_FOUND', `no link to ${peerId} within ${this.#connectTimeoutMs} ms`),
+          new SwarmError('PEER_UNREACHABLE', `no link to ${peerId} within ${this.#connectTimeoutMs} ms`),
         )
       }
     }, this.#connectTimeoutMs)
@@ -279,7 +279,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       entry.waiter.reject(
         error instanceof SwarmError
           ? error
-          : new SwarmError('PEER_NOT_FOUND', `the link to ${entry.peerId} closed before it opened`, {
+          : new SwarmError('PEER_UNREACHABLE', `the link to ${entry.peerId} closed before it opened`, {
               cause: error,
             }),
       )

@@ -278,7 +278,7 @@ export function linkError(error: SimplePeerError): SwarmError {
     case 'ERR_ICE_CONNECTION_FAILURE':
     case 'ERR_ICE_CONNECTION_CLOSED':
     case 'ERR_DATA_CHANNEL':
-      return new SwarmError('PEER_NOT_FOUND', message, { cause: error })
+      return new SwarmError('PEER_UNREACHABLE', message, { cause: error })
     case 'ERR_SIGNALING':
     case 'ERR_SET_REMOTE_DESCRIPTION':
     case 'ERR_ADD_ICE_CANDIDATE':

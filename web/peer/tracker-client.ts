@@ -146,14 +146,9 @@ interface Session {
   welcomedAt: number
 }
 
-/**
- * Codes for failures that happen on this side. shared/errors.ts has no code yet for "the tracker is offline"
- * or "the tracker did not answer"; until it has, these are the least wrong existing ones: a request cut off by a disconnect or a stop is abandoned work, which UIs ignore as they ignore a
- * cancellation (the `status` event already shows the tracker offline); a request nobody answered is a
- * failure of the server to handle a valid message.
- */
-const OFFLINE_CODE: ErrorCode = 'CANCELLED'
-const TIMEOUT_CODE: ErrorCode = 'INTERNAL'
+/** Failures on this side: a request cut off by a disconnect or a stop, and one nobody answered in time. */
+const OFFLINE_CODE: ErrorCode = 'TRACKER_OFFLINE'
+const TIMEOUT_CODE: ErrorCode = 'TIMEOUT'
 
 export class TrackerClient extends TypedEventTarget<TrackerClientEvents> implements Signaller {
   readonly #options: TrackerClientOptions
@@ -236,7 +231,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     this.#clock.clearTimeout(this.#connectTimer)
     this.#retryTimer = this.#connectTimer = undefined
     this.#dropChunkReports()
-    this.#rejectAll(new SwarmError(OFFLINE_CODE, 'the tracker client was stopped'))
+    this.#rejectAll(new SwarmError('CANCELLED', 'the tracker client was stopped'))
     if (this.#started) this.#setStatus(error ? { state: 'offline', error } : { state: 'offline' })
   }
 

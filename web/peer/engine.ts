@@ -139,6 +139,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       }
       await this.options.files.put(record)
       this.local.add(record)
+      // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
+      this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
     }
     return this.#resume(digest)
   }
@@ -257,5 +259,13 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       }
     }
     this.emit('status', status)
+    if (status.state === 'online') {
+      // Sources are asked for at once: downloads resumed at start-up, or cut off by a tracker restart,
+      // should not wait for the next refresh.
+      for (const { record } of this.local.list()) {
+        if (this.swarm.getDownload(record.digest)?.state === 'downloading')
+          void this.#findSources(record.digest)
+      }
+    }
   }
 }

@@ -41,8 +41,10 @@ const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024
 const BUSY_TARGET_BYTES = 1024 * 1024
 
 export class PeerConnection {
-  /** Set by each heartbeat; a connection that has not answered since the last one is dead. */
-  alive = true
+  /** When the peer last showed it is alive: a message, or a pong. */
+  lastHeardMs: number
+  /** When the heartbeat pinged it, if it has not been heard from since. */
+  pingedAtMs: number | undefined
   /** Wants `catalog-changed` notices, and the revision it last heard of. */
   watching = false
   notifiedRevision = 0
@@ -57,13 +59,13 @@ export class PeerConnection {
     private readonly socket: WebSocket,
     private readonly context: TrackerContext,
   ) {
+    this.lastHeardMs = context.now()
+    this.pingedAtMs = undefined
     const { messagesPerSecond, messageBurst } = context.limits
     this.#messages = new TokenBucket(messagesPerSecond, messageBurst, context.now())
     this.#strikes = new TokenBucket(messagesPerSecond, messageBurst, context.now())
     socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
-    socket.on('pong', () => {
-      this.alive = true
-    })
+    socket.on('pong', () => this.#heard())
     socket.on('close', () => this.destroy())
     // ws emits 'error' for a frame it refuses (too big, not UTF-8) after it has begun closing with the
     // right code (1009, 1007); 'close' follows. Terminating here would cut that close frame and the
@@ -103,7 +105,7 @@ export class PeerConnection {
 
   ping(): void {
     if (this.#destroyed) return
-    this.alive = false
+    this.pingedAtMs = this.context.now()
     this.socket.ping()
   }
 
@@ -117,8 +119,14 @@ export class PeerConnection {
     this.context.onClosed(this)
   }
 
+  #heard(): void {
+    this.lastHeardMs = this.context.now()
+    this.pingedAtMs = undefined
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#destroyed) return
+    this.#heard()
     this.context.countMessage()
     const now = this.context.now()
     if (!this.#messages.take(now)) {

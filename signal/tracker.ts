@@ -32,6 +32,12 @@ export interface TrackerStats {
   messagesPerSecond: number
 }
 
+/**
+ * The heartbeat runs this many times per interval and pings only the connections that are due, so pings
+ * are spread over the interval by connect time instead of 12,000 writes in one burst (a 400 ms stall in
+ * bench/tracker-load). A connection that sent anything within the interval is not pinged at all.
+ */
+const HEARTBEAT_SLICES = 10
 /** How often watchers of the catalog may hear that it changed: a catalog page is worth one fetch a second. */
 const CATALOG_NOTICE_MS = 1000
 /** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
@@ -69,7 +75,7 @@ export class Tracker {
       countMessage: () => this.#rate.count(),
       onClosed: (connection) => this.#onClosed(connection),
     }
-    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs)
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs / HEARTBEAT_SLICES)
     this.#notices = setInterval(() => this.#noticeCatalogChanges(), CATALOG_NOTICE_MS)
     this.#heartbeat.unref()
     this.#notices.unref()
@@ -138,14 +144,18 @@ export class Tracker {
     this.options.logger.debug('peer left', { peerId: connection.peerId })
   }
 
+  /** Pings who is due; drops who did not answer the last ping within an interval. */
   #beat(): void {
+    const now = (this.options.now ?? Date.now)()
+    const interval = this.options.heartbeatMs
     for (const connection of [...this.#connections.values()]) {
-      if (!connection.alive) {
+      if (connection.pingedAtMs !== undefined) {
+        if (now - connection.pingedAtMs < interval) continue
         this.options.logger.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
         connection.destroy(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeat')
-        continue
+      } else if (now - connection.lastHeardMs >= interval) {
+        connection.ping()
       }
-      connection.ping()
     }
   }
 

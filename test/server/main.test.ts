@@ -54,7 +54,7 @@ describe('the server process', () => {
     const base = `http://${http}`
     const page = await fetch(`${base}/`)
     expect(page.status).toBe(200)
-    expect(await page.text()).toContain('data-tracker-state')
+    expect(await page.text()).toContain('<title>Swarmdrop</title>')
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' })
     const client = await TestClient.connect(`ws://${http}/ws`)
     expect(client.welcome.iceServers).toEqual([]) // STUN_PORT=0 disables the embedded STUN

@@ -180,6 +180,16 @@ describe('tracker', () => {
     expect(server.tracker.stats().peersOnline).toBe(1)
   })
 
+  it('does not ping, or drop, a connection that keeps talking', async () => {
+    const server = await serve({ heartbeatMs: 100 })
+    const chatty = await connect(server.url, { autoPong: false })
+    for (let i = 0; i < 8; i++) {
+      await chatty.request({ type: 'catalog' })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(chatty.socket.readyState).toBe(WebSocket.OPEN)
+  })
+
   it('closes a connection that sends an oversized message with 1009 and keeps serving others', async () => {
     const server = await serve({ limits: { maxMessageBytes: 4096 } })
     const big = await connect(server.url)

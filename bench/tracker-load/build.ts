@@ -1,0 +1,43 @@
+/**
+ * Bundles the worker and the two tracker processes into plain JavaScript before a run: worker threads
+ * cannot load TypeScript through tsx on Node 20, and a tracker child must not carry a TypeScript loader
+ * whose memory would count in its RSS. Packages stay external, as in scripts/build-server.mjs.
+ */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const HERE = fileURLToPath(new URL('.', import.meta.url))
+/** Under bench/results/ (git-ignored) and inside the repository, so `ws` and the rest resolve. */
+const OUT_DIR = join(HERE, '..', 'results', 'build', 'tracker-load')
+
+export interface Bundles {
+  worker: string
+  swarmdropServer: string
+  bittorrentServer: string
+}
+
+export async function buildBundles(): Promise<Bundles> {
+  const entries = {
+    worker: 'load-worker',
+    swarmdropServer: 'swarmdrop-server',
+    bittorrentServer: 'bittorrent-server',
+  } as const
+  await build({
+    entryPoints: Object.values(entries).map((name) => join(HERE, `${name}.ts`)),
+    outdir: OUT_DIR,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  })
+  const out = (name: string) => join(OUT_DIR, `${name}.mjs`)
+  return {
+    worker: out(entries.worker),
+    swarmdropServer: out(entries.swarmdropServer),
+    bittorrentServer: out(entries.bittorrentServer),
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Child process: the Swarmdrop server under test, started exactly as `npm start` starts it (startServer)
+ * but with the limits the benchmark passes as its first argument (JSON), a heartbeat interval in ms as
+ * its second when the benchmark overrides it (a diagnosis), and STUN and logging off.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TrackerLimits } from '../../shared/limits.js'
+import { silentLogger } from '../../signal/logger.js'
+import { startServer, TRACKER_PATH } from '../../signal/server.js'
+import { serveParent } from './server-ipc.js'
+
+const limits = JSON.parse(process.argv[2] ?? '{}') as Partial<TrackerLimits>
+const heartbeatMs = process.argv[3] ? Number(process.argv[3]) : undefined
+const webRoot = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-web-'))
+writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>bench</title>')
+
+const server = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  stunPort: null,
+  webRoot,
+  logger: silentLogger,
+  limits,
+  ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
+})
+
+serveParent({
+  port: server.port,
+  url: `ws://127.0.0.1:${server.port}${TRACKER_PATH}`,
+  stats: () => {
+    const stats = server.tracker.stats()
+    return { peers: stats.peersOnline, files: stats.files, warnings: 0 }
+  },
+  stop: () => server.close(),
+})

@@ -79,20 +79,47 @@ if (process.getuid?.() === 0) {
   browser = spawnSync(wtrCommand[0], wtrCommand.slice(1), wtrOptions)
 }
 
+// End-to-end tests (vitest.e2e.config.ts): several Chromium profiles and a Node peer downloading from each
+// other through the real signal server. Same namespace rule as the browser tests (SPEC §8).
+const e2eReport = join(reports, 'e2e.json')
+console.log('\n▶ end-to-end tests (vitest, several Chromium browsers and a Node peer)')
+const e2eCommand = [
+  node,
+  'node_modules/vitest/vitest.mjs',
+  'run',
+  '--config',
+  'vitest.e2e.config.ts',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${e2eReport}`,
+]
+let e2e
+if (process.getuid?.() === 0) {
+  const inNamespace = ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...e2eCommand]
+  e2e = spawnSync('unshare', inNamespace, { stdio: 'inherit' })
+} else {
+  console.log('end-to-end tests run without a network namespace (only lo): not root, so none can be made')
+  e2e = spawnSync(e2eCommand[0], e2eCommand.slice(1), { stdio: 'inherit' })
+}
+
 /** A suite's counts; a suite that wrote no report counts as one failure, so it cannot pass unseen. */
 function countsOf(path, read) {
   return existsSync(path)
     ? read(JSON.parse(readFileSync(path, 'utf8')))
     : { passed: 0, failed: 1, skipped: 0 }
 }
+/** The counts of a vitest JSON report. */
+const vitestCounts = (r) => ({
+  passed: r.numPassedTests,
+  failed: r.numFailedTests,
+  skipped: r.numPendingTests + r.numTodoTests,
+})
 const suites = [
-  countsOf(report, (r) => ({
-    passed: r.numPassedTests,
-    failed: r.numFailedTests,
-    skipped: r.numPendingTests + r.numTodoTests,
-  })),
+  countsOf(report, vitestCounts),
   countsOf(browserReport, (r) => r),
+  countsOf(e2eReport, vitestCounts),
 ]
 const total = (key) => suites.reduce((sum, counts) => sum + counts[key], 0)
 console.log(`\n${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`)
-process.exit(vitest.status === 0 && browser.status === 0 ? 0 : vitest.status || browser.status || 1)
+const statuses = [vitest.status, browser.status, e2e.status]
+process.exit(statuses.every((status) => status === 0) ? 0 : statuses.find((status) => status) || 1)

@@ -54,7 +54,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
   /** Downloads whose events are relayed already. */
   readonly #watched = new Set<string>()
-  /** Downloads whose events are relayed already. */ readonly #refreshTimers = new Map<string, unknown>()
+  /** Per download short of sources, the timer of its next request to the tracker for more. */
+  readonly #refreshTimers = new Map<string, unknown>()
   /** Names and types of files seen in the catalog, for downloads picked from it. */
   readonly #catalogEntries = new Map<string, CatalogEntry>()
   readonly #clock: Clock
@@ -152,6 +153,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Stops sharing a file and deletes it from this browser. */
   async remove(digest: string): Promise<void> {
     this.swarm.removeDownload(digest)
+    // A later fetch of the same digest makes a new Download, whose events must be relayed again.
+    this.#watched.delete(digest)
     this.#clock.clearTimeout(this.#refreshTimers.get(digest))
     this.#refreshTimers.delete(digest)
     this.tracker.leave([digest])

@@ -56,6 +56,8 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   readonly #banned = new Set<string>()
   /** Uploads running: per peer, the request ids, so a cancel stops the frames still to send. */
   readonly #uploads = new Map<string, Set<number>>()
+  /** Per peer, the last chunk send queued: chunks go to one peer whole, one after another (#sendInTurn). */
+  readonly #sending = new Map<string, Promise<void>>()
   #uploadsRunning = 0
   #destroyed = false
   readonly #unsubscribe: (() => void)[]
@@ -169,6 +171,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       if (this.#sessions.get(peerId) === session) this.#sessions.delete(peerId)
       this.#interest.delete(peerId)
       this.#uploads.delete(peerId)
+      this.#sending.delete(peerId)
       this.emit('session-closed', error ? { peerId, error } : { peerId })
     })
     this.emit('session', session)
@@ -228,7 +231,10 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       const bytes = await this.options.local.read(message.digest, message.index)
       if (!bytes) return reject('not-held') // it failed its check on read and is gone now
       if (!running.has(message.id)) return // cancelled while reading
-      await session.sendChunk(message.id, bytes, () => !running.has(message.id))
+      const cancelled = () => !running.has(message.id)
+      await this.#sendInTurn(session.peerId, async () => {
+        if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
+      })
       this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
     } catch {
       // the link closed mid-chunk: the downloader asks elsewhere
@@ -236,6 +242,23 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       running.delete(message.id)
       this.#uploadsRunning--
     }
+  }
+
+  /**
+   * Runs `send` after the chunk sends queued before it to the same peer. Chunks read at once would
+   * otherwise go out frame by frame in turn, each finishing only when all do: the first chunk of a
+   * download then arrives after IN_FLIGHT_PER_SOURCE chunks' time instead of one, and the downloader gets
+   * its chunks in bursts and asks for the next ones in bursts, while the channel runs dry (bench/transfer).
+   * Reading the next chunks still overlaps with sending this one.
+   */
+  #sendInTurn(peerId: string, send: () => Promise<void>): Promise<void> {
+    const turn = (this.#sending.get(peerId) ?? Promise.resolve()).then(send)
+    const tail = turn.catch(() => {}) // the next send goes ahead even if this one failed
+    this.#sending.set(peerId, tail)
+    void tail.then(() => {
+      if (this.#sending.get(peerId) === tail) this.#sending.delete(peerId)
+    })
+    return turn
   }
 
   async #serveManifest(session: PeerSession, message: ControlMessageOf<'get-manifest'>): Promise<void> {

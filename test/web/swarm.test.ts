@@ -216,6 +216,7 @@ describe('swarm download', () => {
     await download.once('complete')
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
     expect(liar.requests).toBeGreaterThanOrEqual(MAX_BAD_CHUNKS)
+    expect(liar.errors).toEqual(['CHUNK_CORRUPT']) // told why before the link closes
     await expect(leecher.swarm.session('liar')).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' })
   })
 
@@ -346,6 +347,7 @@ function rawPeer(
     requests: 0,
     cancels: 0,
     rejects: [] as { id: number; reason: string }[],
+    errors: [] as string[],
     attach: (link: PeerLink) => {
       void link.send(encodeControl({ type: 'hello', version: 1, maxFrameBytes: 64 * 1024 }))
       link.on('frame', (data) => {
@@ -361,6 +363,7 @@ function rawPeer(
         if (message.type === 'request') state.requests++
         if (message.type === 'cancel') state.cancels++
         if (message.type === 'reject') state.rejects.push({ id: message.id, reason: message.reason })
+        if (message.type === 'error') state.errors.push((message as never as { code: string }).code)
         onMessage(link, message)
       })
     },

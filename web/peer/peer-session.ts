@@ -21,6 +21,8 @@ import { TypedEventTarget } from './typed-events.js'
 
 /** A peer that has not said hello by then is not speaking our protocol. */
 export const HELLO_TIMEOUT_MS = 10_000
+/** How long a failed session stays open for its `error` message to leave the channel's buffer. */
+export const FAIL_GRACE_MS = 200
 
 export type PeerSessionEvents = {
   /** A control message other than hello (those are handled here). */
@@ -36,6 +38,7 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> {
   #maxFrameBytes: number
   #nextRequestId = 1
   #destroyed = false
+  #failing = false
   readonly #helloTimer: unknown
   #resolveReady!: () => void
   #rejectReady!: (error: Error) => void
@@ -118,16 +121,20 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> {
     this.emit('close', error ? { error } : {})
   }
 
-  /** Tells the peer why, then disconnects it. */
+  /**
+   * Tells the peer why, then disconnects it. Closing the channel at once would drop the message still in
+   * its buffer, so the close waits a moment; nothing the peer sends meanwhile is handled.
+   */
   fail(error: SwarmError): void {
-    if (this.#destroyed) return
+    if (this.#destroyed || this.#failing) return
+    this.#failing = true
     this.send({ type: 'error', code: error.code, message: error.message.slice(0, 500) })
       .catch(() => {})
-      .finally(() => this.destroy(error))
+      .finally(() => this.clock.setTimeout(() => this.destroy(error), FAIL_GRACE_MS))
   }
 
   #onFrame(data: Uint8Array): void {
-    if (this.#destroyed) return
+    if (this.#destroyed || this.#failing) return
     const parsed = parseFrame(data)
     if (!parsed.ok) {
       this.fail(new SwarmError('BAD_MESSAGE', parsed.reason))

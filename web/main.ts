@@ -1,24 +1,64 @@
 /**
- * Placeholder page until the app (web/components) lands: connects to the tracker and shows its state
- * through the `data-tracker-state` hook that scripts rely on (SPEC §2).
+ * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
+ * the components through @lit/context. Opening `/#<digest>` starts that download.
  */
-import { parseServerMessage } from '../shared/tracker-protocol.js'
+import { ContextProvider } from '@lit/context'
+import { servicesContext } from './app/context.js'
+import { followDigestLinks } from './app/hash-link.js'
+import { savePickerFor, saveToDownloads } from './app/save.js'
+import { AppServices } from './app/services.js'
+import './components/swarmdrop-app.js'
+import { SwarmEngine } from './peer/engine.js'
+import type { LocalFile } from './peer/local-files.js'
+import { IdbChunkStore } from './storage/idb-chunk-store.js'
+import { IdbFileStore } from './storage/idb-file-store.js'
+import { Ingester } from './storage/ingester.js'
 
-const trackerElement = document.getElementById('tracker')!
-const peerIdElement = document.getElementById('peer-id')!
-
-function show(state: 'connecting' | 'online' | 'offline'): void {
-  trackerElement.dataset.trackerState = state
-  trackerElement.textContent = state
+/** The tracker's WebSocket, on the server that served this page. */
+function trackerUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${location.host}/ws`
 }
 
-const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-const socket = new WebSocket(`${scheme}//${location.host}/ws`)
-socket.addEventListener('message', (event) => {
-  const parsed = parseServerMessage(String(event.data))
-  if (parsed.ok && parsed.message.type === 'welcome') {
-    peerIdElement.textContent = parsed.message.peerId
-    show('online')
+async function start(): Promise<void> {
+  // The provider is in place before the app connects, so that its first request for services is heard;
+  // the services follow once storage has been scanned.
+  const provider = new ContextProvider(document.body, { context: servicesContext, initialValue: undefined })
+  const app = document.createElement('swarmdrop-app')
+  document.body.append(app)
+
+  const chunks = new IdbChunkStore()
+  const files = new IdbFileStore()
+  // Downloads that finish while the engine opens (none should) wait for the services to save them.
+  let services: AppServices | undefined
+  const finishedEarly: LocalFile[] = []
+  try {
+    const engine = await SwarmEngine.open({
+      trackerUrl: trackerUrl(),
+      createSocket: (url) => new WebSocket(url),
+      chunks,
+      files,
+      onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),
+    })
+    services = new AppServices({
+      engine,
+      ingester: new Ingester(),
+      storage: navigator.storage,
+      saveFile: (record) => saveToDownloads(chunks, record),
+      saveFileTo: savePickerFor(chunks),
+      clipboard: navigator.clipboard,
+      pageUrl: `${location.origin}${location.pathname}${location.search}`,
+    })
+    for (const file of finishedEarly) services.saveCompleted(file)
+    provider.setValue(services)
+    const ready = services
+    followDigestLinks(window, (digest) => void ready.download(digest))
+    window.addEventListener('pagehide', (event) => {
+      if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
+    })
+  } catch (error) {
+    app.startupError = error
   }
-})
-socket.addEventListener('close', () => show('offline'))
+}
+
+void start()

@@ -1,0 +1,106 @@
+/// <reference types="mocha" />
+/**
+ * The app shell: the tracker's state on `data-tracker-state`, this browser's peer id, storage used and
+ * available, the first-visit line, and what it shows when it cannot start.
+ */
+import { ContextProvider } from '@lit/context'
+import { expect } from 'chai'
+import { SwarmError } from '../../../shared/errors.js'
+import { servicesContext } from '../../../web/app/context.js'
+import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
+import { INTRO_DISMISSED_KEY, type SwarmdropApp } from '../../../web/components/swarmdrop-app.js'
+import '../../../web/components/swarmdrop-app.js'
+import { deepQuery, deepQueryAll, eventually, mount, shadowOf, unmountAll } from './support/mount.js'
+
+describe('<swarmdrop-app>', () => {
+  beforeEach(() => localStorage.removeItem(INTRO_DISMISSED_KEY))
+  afterEach(unmountAll)
+
+  it('shows connecting, online and offline on one data-tracker-state element', async () => {
+    const { root, engine, settle } = await mount('swarmdrop-app')
+    const states = () => deepQueryAll(root, '[data-tracker-state]')
+    expect(states()).to.have.length(1)
+    expect(states()[0]!.dataset.trackerState).to.equal('connecting')
+    expect(states()[0]!.textContent).to.contain('Connecting')
+
+    engine.tracker.goOnline('AbCdEfGhIjKlMn_-')
+    await settle()
+    expect(states()[0]!.dataset.trackerState).to.equal('online')
+    expect(root.textContent).to.contain('AbCdEfGhIjKlMn_-')
+
+    engine.tracker.setStatus({ state: 'offline', code: 1006, reason: '', retryInMs: 4_000 })
+    await settle()
+    expect(states()).to.have.length(1)
+    expect(states()[0]!.dataset.trackerState).to.equal('offline')
+    const alert = deepQuery(root, 'p.offline')!
+    expect(alert.textContent).to.contain(ERROR_MESSAGES.TRACKER_OFFLINE)
+    expect(alert.textContent).to.match(/Next attempt in [34] s/)
+    expect(root.textContent).not.to.contain('AbCdEfGhIjKlMn_-')
+  })
+
+  it('says why when the tracker client stopped for good', async () => {
+    const { root, engine, settle } = await mount('swarmdrop-app')
+    engine.tracker.setStatus({ state: 'offline', error: new SwarmError('BAD_MESSAGE', 'protocol 2') })
+    await settle()
+    expect(deepQuery(root, 'p.offline')!.textContent).to.contain(ERROR_MESSAGES.BAD_MESSAGE)
+  })
+
+  it('shows connecting before the services exist', async () => {
+    const host = document.createElement('div')
+    document.body.append(host)
+    try {
+      new ContextProvider(host, { context: servicesContext, initialValue: undefined })
+      const app = document.createElement('swarmdrop-app')
+      host.append(app)
+      await app.updateComplete
+      expect(deepQuery(app.shadowRoot!, '[data-tracker-state]')!.dataset.trackerState).to.equal('connecting')
+    } finally {
+      host.remove()
+    }
+  })
+
+  it('shows storage used and available', async () => {
+    const { root } = await mount('swarmdrop-app')
+    await eventually(() => expect(root.textContent).to.contain('5.0 MiB used, 10.0 GiB available'))
+    expect(deepQuery(root, 'meter')).to.exist
+  })
+
+  it('explains Swarmdrop on a first visit, until dismissed', async () => {
+    const first = await mount('swarmdrop-app')
+    expect(deepQuery(first.root, '.intro')!.textContent).to.contain(
+      'File data never passes through the server',
+    )
+    const button = deepQuery<HTMLButtonElement>(first.root, '.intro button')!
+    button.click()
+    await first.settle()
+    expect(deepQuery(first.root, '.intro')).to.equal(null)
+    const again = await mount('swarmdrop-app')
+    expect(deepQuery(again.root, '.intro')).to.equal(null)
+  })
+
+  it('shows why it could not start, in words', async () => {
+    const app = document.createElement('swarmdrop-app') as SwarmdropApp
+    app.startupError = new SwarmError('STORAGE_FAILED', 'no IndexedDB')
+    document.body.append(app)
+    try {
+      await app.updateComplete
+      expect(app.shadowRoot!.textContent).to.contain(ERROR_MESSAGES.STORAGE_FAILED)
+    } finally {
+      app.remove()
+    }
+  })
+
+  it('shows problems from the engine and the tracker, and dismisses them', async () => {
+    const { root, engine, settle } = await mount('swarmdrop-app')
+    engine.problem(new SwarmError('FILE_NOT_FOUND', 'no peer holds this file now'), 'a'.repeat(64))
+    engine.tracker.fail('RATE_LIMITED', 'slow down')
+    engine.tracker.fail('RATE_LIMITED', 'slow down')
+    await settle()
+    const items = [...shadowOf(root, 'swarmdrop-problems').querySelectorAll('li')]
+    expect(items.map((li) => li.dataset.code)).to.deep.equal(['RATE_LIMITED', 'FILE_NOT_FOUND'])
+    expect(items[0]!.textContent).to.contain(ERROR_MESSAGES.RATE_LIMITED).and.contain('(2 times)')
+    items[0]!.querySelector('button')!.click()
+    await settle()
+    expect(shadowOf(root, 'swarmdrop-problems').querySelectorAll('li')).to.have.length(1)
+  })
+})

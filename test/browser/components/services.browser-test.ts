@@ -1,0 +1,151 @@
+/// <reference types="mocha" />
+/**
+ * The app's services over a fake engine: downloads by digest (waiting for the tracker), `#<digest>`
+ * links, saving a finished download at once through a real browser download, and the problems shown.
+ */
+import { expect } from 'chai'
+import { SwarmError } from '../../../shared/errors.js'
+import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
+import { digestFromHash, followDigestLinks } from '../../../web/app/hash-link.js'
+import { saveBlob } from '../../../web/app/save.js'
+import { AppServices } from '../../../web/app/services.js'
+import { captureDownload } from '../support/commands.js'
+import { digestOf, entryOf, fakeOptions, recordOf } from './support/fake-engine.js'
+import { eventually } from './support/mount.js'
+
+describe('AppServices', () => {
+  it('downloads a digest once the tracker is online, under its catalog name', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const digest = digestOf(5)
+    engine.catalogEntries = [entryOf(digest, 'named.bin')]
+    const done = services.download(digest.toUpperCase())
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(services.requests).to.deep.equal([{ digest, state: 'queued' }])
+    expect(engine.fetched).to.deep.equal([])
+    engine.tracker.goOnline()
+    await done
+    expect(engine.catalogQueries.at(-1)).to.include({ query: digest })
+    expect(engine.fetched).to.deep.equal([digest])
+    expect(services.requests).to.deep.equal([])
+  })
+
+  it('saves a file that is here in full instead of downloading it again', async () => {
+    const { options, engine, saved } = fakeOptions()
+    const services = new AppServices(options)
+    engine.local.add(recordOf(digestOf(1), 'here.bin', 2))
+    await services.download(digestOf(1))
+    expect(saved.map((r) => r.name)).to.deep.equal(['here.bin'])
+    expect(engine.fetched).to.deep.equal([])
+  })
+
+  it('saves a finished download at once', async () => {
+    const { options, engine, saved } = fakeOptions()
+    const services = new AppServices(options)
+    const file = engine.local.add(recordOf(digestOf(2), 'done.bin', 2, { origin: 'downloaded' }))
+    services.saveCompleted(file)
+    await eventually(() => expect(saved.map((r) => r.digest)).to.deep.equal([digestOf(2)]))
+  })
+
+  it('reports a download that cannot start, and keeps it as an error entry', async () => {
+    const { options, engine } = fakeOptions()
+    engine.fetch = async () => {
+      throw new SwarmError('FILE_NOT_FOUND', 'no manifest')
+    }
+    engine.tracker.goOnline()
+    const services = new AppServices(options)
+    await services.download(digestOf(3))
+    expect(services.requests[0]).to.include({ digest: digestOf(3), state: 'error' })
+    expect(services.problems[0]).to.include({
+      code: 'FILE_NOT_FOUND',
+      message: ERROR_MESSAGES.FILE_NOT_FOUND,
+    })
+    await services.remove(digestOf(3))
+    expect(services.requests).to.deep.equal([])
+  })
+
+  it('refuses what is not a digest, with a message', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    await services.download('not-a-digest')
+    expect(engine.fetched).to.deep.equal([])
+    expect(services.problems).to.have.length(1)
+  })
+
+  it('cancels the ingest of a file removed while it is stored', async () => {
+    const { options, engine, ingester } = fakeOptions()
+    const services = new AppServices(options)
+    services.share([new File(['x'], 'x.bin')])
+    ingester.jobs[0]!.callbacks.onManifest!(recordOf(digestOf(4), 'x.bin', 1))
+    await services.remove(digestOf(4))
+    expect(ingester.jobs[0]!.cancelled).to.equal(true)
+    expect(engine.removed).to.deep.equal([digestOf(4)])
+    expect(services.jobs).to.deep.equal([])
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(services.problems).to.deep.equal([]) // cancelling is the user's choice, not a problem
+  })
+
+  it('reports a download stopped by an error once, not on every progress report', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const progress = {
+      state: 'error' as const,
+      bytesHere: 0,
+      bytesTotal: 10,
+      chunksHere: 0,
+      chunkCount: 1,
+      bytesPerSecond: 0,
+      sources: 0,
+      error: new SwarmError('QUOTA_EXCEEDED', 'full'),
+    }
+    engine.progress(digestOf(6), progress)
+    engine.progress(digestOf(6), progress)
+    expect(services.problems).to.have.length(1)
+    expect(services.problems[0]).to.include({ code: 'QUOTA_EXCEEDED', count: 1 })
+  })
+})
+
+describe('#<digest> links', () => {
+  it('reads a digest from the fragment, and nothing else', () => {
+    expect(digestFromHash(`#${digestOf(1)}`)).to.equal(digestOf(1))
+    expect(digestFromHash(`#${digestOf(1).toUpperCase()}`)).to.equal(digestOf(1))
+    expect(digestFromHash('#top')).to.equal(undefined)
+    expect(digestFromHash('')).to.equal(undefined)
+  })
+
+  it('starts the download of the digest in the page address, and on every change of it', async () => {
+    const before = location.hash
+    const asked: string[] = []
+    history.replaceState(null, '', `#${digestOf(8)}`)
+    const stop = followDigestLinks(window, (digest) => asked.push(digest))
+    try {
+      expect(asked).to.deep.equal([digestOf(8)])
+      expect(location.hash).to.equal('') // a reload does not start it again
+      location.hash = digestOf(9)
+      await eventually(() => expect(asked).to.deep.equal([digestOf(8), digestOf(9)]))
+      location.hash = digestOf(8) // the same link opened again
+      await eventually(() => expect(asked).to.deep.equal([digestOf(8), digestOf(9), digestOf(8)]))
+      location.hash = 'top'
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(asked).to.have.length(3)
+      expect(location.hash).to.equal('#top')
+    } finally {
+      stop()
+      history.replaceState(null, '', before || location.pathname + location.search)
+    }
+  })
+})
+
+describe('saving', () => {
+  it('hands a Blob to a[download] under the sanitised name: an ordinary browser download', async () => {
+    const bytes = new Uint8Array(70_000).map((_, i) => i % 251)
+    const saved = await captureDownload(() =>
+      saveBlob(new Blob([bytes]), '<img src=x onerror=alert(1)>../../evil.sh'),
+    )
+    expect(saved).to.deep.equal({
+      suggestedFilename: '_img src=x onerror=alert(1)_.._.._evil.sh',
+      size: bytes.length,
+    })
+    expect(document.querySelectorAll('a[download]')).to.have.length(0) // the link is gone again
+  })
+})

@@ -1,0 +1,65 @@
+/**
+ * Every error code as a sentence the user can act on: the one place where codes become words (the
+ * transport and storage carry codes only). The map is typed over ErrorCode, so adding a code to
+ * shared/errors.ts without a sentence here fails the type check.
+ */
+import { type ErrorCode, SwarmError } from '../../shared/errors.js'
+
+export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
+  BAD_MESSAGE:
+    'The tracker or a peer sent data this page could not understand, so it was ignored. If this keeps happening, reload the page: the server may run a newer version.',
+  UNKNOWN_TYPE:
+    'The tracker did not understand a request from this page. Reload the page to get the version the server runs.',
+  RATE_LIMITED:
+    'This page sent the tracker too many requests at once. Wait a few seconds; Swarmdrop slows down by itself.',
+  TOO_MANY_FILES:
+    'You are sharing more files than the tracker accepts from one browser. Stop sharing some files, then add the others again.',
+  SIGNAL_TOO_LARGE:
+    'A connection offer to a peer was too large for the tracker to pass on. Try again; if it keeps happening, try from another network.',
+  FILE_NOT_FOUND:
+    'Nobody online is sharing this file right now. Keep this page open or try again later, or ask whoever shared it to open Swarmdrop.',
+  FILE_CONFLICT:
+    'This digest is already listed with a different size, or the file is already here. Check My files: a finished file can be saved from there.',
+  NOT_ANNOUNCED: 'The tracker lost track of one of your files. Reload the page to announce your files again.',
+  CHUNK_OUT_OF_RANGE:
+    'The tracker refused the list of chunks this browser holds for a file. Reload the page; if it keeps happening, remove the file and add it again.',
+  MANIFEST_MISMATCH:
+    'The description of this file that arrived does not match its digest, so it was not used. Check that the digest is right, or try again later.',
+  PEER_NOT_FOUND:
+    'A peer left before it could be reached. Swarmdrop tries the other peers that hold the file.',
+  PEER_BUSY: 'A peer is too busy to answer right now. Swarmdrop tries again shortly.',
+  SELF_SIGNAL: 'This browser tried to connect to itself. Reload the page if a download does not start.',
+  INTERNAL:
+    'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
+  TRACKER_OFFLINE:
+    'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
+  TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',
+  PEER_UNREACHABLE:
+    'No connection could be made to the peers holding this file (both sides may be behind strict routers, and this server offers no relay). Try from another network, or ask the server owner to set up TURN.',
+  QUOTA_EXCEEDED:
+    'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
+  FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',
+  CANCELLED: 'The work was cancelled. Add the file again to start over.',
+  SOURCE_CHANGED:
+    'The file changed on your disk while it was being shared, so it no longer matches what was announced. Add it again to share the new version.',
+  CHUNK_CORRUPT:
+    'Part of a file failed its integrity check and was thrown away; it is fetched again from another peer. A peer that keeps sending bad data is dropped.',
+  STORAGE_FAILED:
+    'The browser’s storage failed. Check that this site may store data (private windows may not allow it), then reload the page.',
+}
+
+/** For failures that carry no code (a bug, or a browser API that threw something unexpected). */
+export const UNEXPECTED_ERROR_MESSAGE = 'Something unexpected went wrong. Reload the page and try again.'
+
+/** The code of any thrown value, when it has one. */
+export function errorCodeOf(error: unknown): ErrorCode | undefined {
+  if (error instanceof SwarmError) return error.code
+  if (error instanceof DOMException && error.name === 'QuotaExceededError') return 'QUOTA_EXCEEDED'
+  return undefined
+}
+
+/** The sentence for any thrown value. */
+export function messageFor(error: unknown): string {
+  const code = errorCodeOf(error)
+  return code ? ERROR_MESSAGES[code] : UNEXPECTED_ERROR_MESSAGE
+}

@@ -1,0 +1,318 @@
+/**
+ * The app shell: the tracker connection (`data-tracker-state`), this browser's peer id, storage used and
+ * available, a short line on how Swarmdrop works, then the problems, the drop zone, my files and the
+ * catalog, and the peers of a file on request. It turns the events its parts emit into calls on the
+ * services it gets from context (web/main.ts provides them).
+ */
+import { ContextConsumer } from '@lit/context'
+import { css, html, LitElement, nothing } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
+import { servicesContext } from '../app/context.js'
+import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
+import { formatBytes } from '../app/format.js'
+import { ProblemsController, ShareJobsController } from '../app/problems-controller.js'
+import type { AppServices } from '../app/services.js'
+import { StorageController } from '../app/storage-controller.js'
+import { TrackerStatusController } from '../app/tracker-status-controller.js'
+import type { SwarmdropEventDetails } from './events.js'
+import { theme } from './theme.js'
+import './swarmdrop-catalog.js'
+import './swarmdrop-drop-zone.js'
+import './swarmdrop-my-files.js'
+import './swarmdrop-peers.js'
+import './swarmdrop-problems.js'
+
+/** Where the intro line remembers it was dismissed. */
+export const INTRO_DISMISSED_KEY = 'swarmdrop.intro-dismissed'
+/** How long "Copied" stays on screen. */
+const NOTICE_MS = 3_000
+
+const TRACKER_LABELS = { connecting: 'Connecting…', online: 'Online', offline: 'Offline' } as const
+
+@customElement('swarmdrop-app')
+export class SwarmdropApp extends LitElement {
+  static override styles = [
+    theme,
+    css`
+      :host {
+        display: block;
+        min-height: 100vh;
+        background: var(--sd-bg);
+      }
+      .page {
+        max-width: 68rem;
+        margin: 0 auto;
+        padding: 0.75rem 1rem 3rem;
+      }
+
+      header {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        justify-content: space-between;
+        gap: 0.5rem 1.5rem;
+        padding-bottom: 0.75rem;
+        border-bottom: 1px solid var(--sd-border);
+      }
+      h1 {
+        font-size: 1.5rem;
+        margin: 0;
+      }
+      .status {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.35rem 1.25rem;
+        align-items: center;
+        font-size: 0.9rem;
+        margin: 0;
+      }
+      .status div {
+        display: flex;
+        gap: 0.35rem;
+        align-items: center;
+      }
+      .status dt {
+        color: var(--sd-muted);
+      }
+      .status dd {
+        margin: 0;
+      }
+      .badge {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.35rem;
+        font-weight: 600;
+      }
+      .badge::before {
+        content: '';
+        width: 0.6rem;
+        height: 0.6rem;
+        border-radius: 50%;
+        background: var(--sd-warn);
+      }
+      .badge[data-tracker-state='online']::before {
+        background: var(--sd-ok);
+      }
+      .badge[data-tracker-state='offline']::before {
+        background: var(--sd-danger);
+      }
+      meter {
+        width: 6rem;
+      }
+      .intro {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
+        align-items: center;
+        justify-content: space-between;
+        margin: 0;
+        padding: 0.6rem 0.8rem;
+        border-radius: 0.6rem;
+        background: var(--sd-surface);
+        border: 1px solid var(--sd-border);
+      }
+      .intro p {
+        margin: 0;
+        flex: 1 1 20rem;
+      }
+      .offline {
+        margin: 0;
+        color: var(--sd-danger);
+      }
+      .columns {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+        gap: 1.25rem;
+        align-items: start;
+      }
+      @media (max-width: 52rem) {
+        .columns {
+          grid-template-columns: minmax(0, 1fr);
+        }
+      }
+      /* Spacing between the parts of the page (after the rules above, which reset their own margins). */
+      .page > * + * {
+        margin-top: 1.25rem;
+      }
+      /* An empty problems list keeps its live region but takes no room. */
+      .page > swarmdrop-problems.empty {
+        margin-top: 0;
+      }
+      .notice {
+        position: fixed;
+        bottom: 1rem;
+        left: 50%;
+        transform: translateX(-50%);
+        background: var(--sd-fg);
+        color: var(--sd-bg);
+        padding: 0.4rem 0.9rem;
+        border-radius: 0.5rem;
+        z-index: 5;
+      }
+    `,
+  ]
+
+  /** Set by main.ts when the services could not be built (no IndexedDB, …): shown instead of the app. */
+  @property({ attribute: false }) startupError: unknown
+
+  @state() private _peersOf: { digest: string; name: string } | undefined
+  @state() private _notice = ''
+  @state() private _introDismissed = readIntroDismissed()
+
+  readonly #tracker = new TrackerStatusController(this)
+  readonly #storage = new StorageController(this)
+  readonly #problems = new ProblemsController(this)
+  readonly #jobs = new ShareJobsController(this)
+  #services: AppServices | undefined
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor() {
+    super()
+    new ContextConsumer(this, {
+      context: servicesContext,
+      subscribe: true,
+      callback: (services) => {
+        this.#services = services
+      },
+    })
+    this.addEventListener('swarmdrop-share', (e) => this._onShare(e.detail))
+    this.addEventListener('swarmdrop-download', (e) => void this.#services?.download(e.detail.digest))
+    this.addEventListener('swarmdrop-pause', (e) => this.#services?.pause(e.detail.digest))
+    this.addEventListener('swarmdrop-resume', (e) => this.#services?.resume(e.detail.digest))
+    this.addEventListener('swarmdrop-remove', (e) => void this.#services?.remove(e.detail.digest))
+    this.addEventListener('swarmdrop-save', (e) => void this.#services?.save(e.detail.digest))
+    this.addEventListener('swarmdrop-save-to', (e) => void this.#services?.saveTo(e.detail.digest))
+    this.addEventListener('swarmdrop-cancel-job', (e) => this.#services?.cancelJob(e.detail.jobId))
+    this.addEventListener('swarmdrop-show-peers', (e) => this._onShowPeers(e.detail))
+    this.addEventListener('swarmdrop-copy', (e) => void this._onCopy(e.detail))
+    this.addEventListener('swarmdrop-dismiss-problem', (e) => this.#problems.dismiss(e.detail.id))
+    this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    clearTimeout(this.#noticeTimer)
+  }
+
+  override render() {
+    if (this.startupError !== undefined) {
+      return html`<div class="page">
+        <header><h1>Swarmdrop</h1></header>
+        <p class="offline" role="alert">Swarmdrop could not start. ${messageFor(this.startupError)}</p>
+      </div>`
+    }
+    return html`<div class="page">
+      <header>
+        <h1>Swarmdrop</h1>
+        ${this.#renderStatus()}
+      </header>
+      ${this.#renderIntro()}
+      ${this.#renderOffline()}
+      <swarmdrop-problems
+        class=${this.#problems.problems.length === 0 ? 'empty' : ''}
+        .problems=${this.#problems.problems}
+      ></swarmdrop-problems>
+      <swarmdrop-drop-zone .jobs=${this.#jobs.jobs}></swarmdrop-drop-zone>
+      <div class="columns">
+        <section aria-label="My files"><swarmdrop-my-files></swarmdrop-my-files></section>
+        <section aria-label="Catalog"><swarmdrop-catalog></swarmdrop-catalog></section>
+      </div>
+      <swarmdrop-peers .digest=${this._peersOf?.digest} .name=${this._peersOf?.name ?? ''}></swarmdrop-peers>
+      ${this._notice ? html`<div class="notice" role="status">${this._notice}</div>` : nothing}
+    </div>`
+  }
+
+  #renderStatus() {
+    const state = this.#tracker.status.state
+    const room = this.#storage.room
+    return html`<dl class="status">
+      <div>
+        <dt>Tracker</dt>
+        <dd><span class="badge" data-tracker-state=${state} role="status">${TRACKER_LABELS[state]}</span></dd>
+      </div>
+      <div>
+        <dt>Peer id</dt>
+        <dd><code>${this.#tracker.peerId ?? '–'}</code></dd>
+      </div>
+      <div>
+        <dt>Storage</dt>
+        <dd>
+          ${
+            room
+              ? html`<meter min="0" max=${room.quotaBytes} .value=${room.usageBytes} aria-label="Storage used"></meter>
+                ${formatBytes(room.usageBytes)} used, ${formatBytes(room.availableBytes)} available`
+              : html`<span class="muted">unknown</span>`
+          }
+        </dd>
+      </div>
+    </dl>`
+  }
+
+  #renderIntro() {
+    if (this._introDismissed) return nothing
+    return html`<div class="intro">
+      <p>
+        Drop files here to share them straight from this browser. Anyone with this page open sees them in the
+        catalog and downloads them by activating their digest, from every browser that has them, checked chunk by
+        chunk. File data never passes through the server.
+      </p>
+      <button type="button" @click=${this._onDismissIntro}>Got it</button>
+    </div>`
+  }
+
+  #renderOffline() {
+    const status = this.#tracker.status
+    if (status.state !== 'offline') return nothing
+    const retry = this.#tracker.retryInSeconds
+    const reason = status.error ? messageFor(status.error) : ERROR_MESSAGES.TRACKER_OFFLINE
+    return html`<p class="offline" role="alert">
+      ${reason}${retry !== undefined ? ` Next attempt in ${retry} s.` : ''}
+    </p>`
+  }
+
+  private _onShare({ files }: SwarmdropEventDetails['swarmdrop-share']): void {
+    this.#services?.share(files)
+  }
+
+  private _onShowPeers({ digest, name }: SwarmdropEventDetails['swarmdrop-show-peers']): void {
+    this._peersOf = digest ? { digest, name: name ?? '' } : undefined
+  }
+
+  private async _onCopy({ digest, what }: SwarmdropEventDetails['swarmdrop-copy']): Promise<void> {
+    const services = this.#services
+    if (!services) return
+    const copied = await services.copy(what === 'link' ? services.linkFor(digest) : digest)
+    if (copied) this.#notify(what === 'link' ? 'Link copied' : 'Digest copied')
+  }
+
+  private _onDismissIntro(): void {
+    this._introDismissed = true
+    try {
+      localStorage.setItem(INTRO_DISMISSED_KEY, '1')
+    } catch {
+      // Storage refused (private mode): the line comes back on the next visit, nothing worse.
+    }
+  }
+
+  #notify(text: string): void {
+    this._notice = text
+    clearTimeout(this.#noticeTimer)
+    this.#noticeTimer = setTimeout(() => {
+      this._notice = ''
+    }, NOTICE_MS)
+  }
+}
+
+function readIntroDismissed(): boolean {
+  try {
+    return localStorage.getItem(INTRO_DISMISSED_KEY) === '1'
+  } catch {
+    return false
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'swarmdrop-app': SwarmdropApp
+  }
+}

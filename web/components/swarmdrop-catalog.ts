@@ -1,0 +1,217 @@
+/**
+ * The catalog: every file the tracker knows, with name, size, chunk count, seeders and leechers and its
+ * full digest, which is the download control (a button: click or Enter). A search box, pages, and a way
+ * to copy a digest or a link to it. Names come from peers: they are only ever rendered as text.
+ */
+import { css, html, LitElement, nothing } from 'lit'
+import { customElement } from 'lit/decorators.js'
+import { repeat } from 'lit/directives/repeat.js'
+import type { CatalogEntry } from '../../shared/tracker-protocol.js'
+import { CatalogController } from '../app/catalog-controller.js'
+import { messageFor } from '../app/error-messages.js'
+import { formatBytes } from '../app/format.js'
+import { emit } from './events.js'
+import { theme } from './theme.js'
+
+@customElement('swarmdrop-catalog')
+export class SwarmdropCatalog extends LitElement {
+  static override styles = [
+    theme,
+    css`
+      :host {
+        display: block;
+      }
+      .search {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.4rem;
+        align-items: center;
+        margin-bottom: 0.75rem;
+      }
+      .search input {
+        flex: 1 1 14rem;
+        min-width: 0;
+        padding: 0.35rem 0.6rem;
+        border: 1px solid var(--sd-border);
+        border-radius: 0.4rem;
+        background: var(--sd-surface);
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: grid;
+        gap: 0.6rem;
+      }
+      li {
+        background: var(--sd-surface);
+        border: 1px solid var(--sd-border);
+        border-radius: 0.6rem;
+        padding: 0.65rem 0.75rem;
+        display: grid;
+        gap: 0.35rem;
+        min-width: 0;
+      }
+      .head {
+        display: flex;
+        flex-wrap: wrap;
+        justify-content: space-between;
+        gap: 0.25rem 0.75rem;
+      }
+      .name {
+        font-weight: 600;
+        overflow-wrap: anywhere;
+        min-width: 0;
+      }
+      .here {
+        font-size: 0.85rem;
+        color: var(--sd-ok);
+      }
+      .figures {
+        font-size: 0.9rem;
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.15rem 1rem;
+      }
+      button.digest {
+        text-align: left;
+        overflow-wrap: anywhere;
+        word-break: break-all;
+        font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+        font-size: 0.85rem;
+        padding: 0.3rem 0.5rem;
+        color: var(--sd-accent);
+        border-style: dashed;
+      }
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.4rem;
+      }
+      .pager {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 0.5rem;
+        margin-top: 0.75rem;
+      }
+      .error {
+        color: var(--sd-danger);
+      }
+    `,
+  ]
+
+  readonly #catalog = new CatalogController(this)
+
+  /** The controller, for tests and for the page size it was made with. */
+  get controller(): CatalogController {
+    return this.#catalog
+  }
+
+  override render() {
+    const catalog = this.#catalog
+    return html`
+      <h2 id="catalog-title">Catalog</h2>
+      <form class="search" role="search" @submit=${this._onSubmit}>
+        <label for="catalog-search">Search by name or digest</label>
+        <input
+          id="catalog-search"
+          type="search"
+          maxlength="200"
+          autocomplete="off"
+          placeholder="e.g. holiday.mp4 or 8fb31e05"
+          .value=${catalog.query}
+          @input=${this._onInput}
+        />
+      </form>
+      ${this.#renderStatus()}
+      ${
+        catalog.entries.length > 0
+          ? html`<ul aria-labelledby="catalog-title">
+            ${repeat(
+              catalog.entries,
+              (entry) => entry.digest,
+              (entry) => this.#renderEntry(entry),
+            )}
+          </ul>`
+          : nothing
+      }
+      ${this.#renderPager()}
+    `
+  }
+
+  #renderStatus() {
+    const catalog = this.#catalog
+    if (catalog.error !== undefined)
+      return html`<p class="error" role="alert">The catalog could not be loaded. ${messageFor(catalog.error)}</p>`
+    if (!catalog.online && !catalog.loaded)
+      return html`<p class="muted">The catalog appears once the tracker is connected.</p>`
+    if (!catalog.loaded) return html`<p class="muted" aria-live="polite">Loading the catalog…</p>`
+    if (catalog.total === 0) {
+      return html`<p class="muted" aria-live="polite">
+        ${catalog.query.trim() ? 'No file matches this search.' : 'Nobody is sharing anything yet. Drop a file to be the first.'}
+      </p>`
+    }
+    return html`<p class="muted" aria-live="polite">
+      ${catalog.total} ${catalog.total === 1 ? 'file' : 'files'}${catalog.query.trim() ? ' match' : ' shared'}${catalog.online ? '' : ' (offline: this list may be out of date)'}.
+      Activate a digest to download that file.
+    </p>`
+  }
+
+  #renderEntry(entry: CatalogEntry) {
+    const name = entry.names[0] ?? ''
+    const others = entry.names.length - 1
+    const mark = this.#catalog.localMark(entry.digest)
+    const nameId = `name-${entry.digest}`
+    return html`<li data-digest=${entry.digest} aria-labelledby=${nameId}>
+      <div class="head">
+        <span class="name" id=${nameId} title=${entry.names.join('\n')}>${name}${others > 0 ? html` <span class="muted">(+${others} other ${others === 1 ? 'name' : 'names'})</span>` : nothing}</span>
+        ${mark ? html`<span class="here">${mark === 'here' ? 'Here' : 'Downloading here'}</span>` : nothing}
+      </div>
+      <div class="figures">
+        <span>${formatBytes(entry.size)}</span>
+        <span>${entry.chunkCount} ${entry.chunkCount === 1 ? 'chunk' : 'chunks'}</span>
+        <span>${entry.seeders} ${entry.seeders === 1 ? 'seeder' : 'seeders'}</span>
+        <span>${entry.leechers} ${entry.leechers === 1 ? 'leecher' : 'leechers'}</span>
+      </div>
+      <button
+        type="button"
+        class="digest"
+        aria-label=${`Download ${name}, digest ${entry.digest}`}
+        title="Download this file"
+        @click=${() => emit(this, 'swarmdrop-download', { digest: entry.digest })}
+      >${entry.digest}</button>
+      <div class="actions">
+        <button type="button" aria-label=${`Copy the digest of ${name}`} @click=${() => emit(this, 'swarmdrop-copy', { digest: entry.digest, what: 'digest' })}>Copy digest</button>
+        <button type="button" aria-label=${`Copy a link to ${name}`} @click=${() => emit(this, 'swarmdrop-copy', { digest: entry.digest, what: 'link' })}>Copy link</button>
+        <button type="button" aria-label=${`Show the peers of ${name}`} @click=${() => emit(this, 'swarmdrop-show-peers', { digest: entry.digest, name })}>Peers</button>
+      </div>
+    </li>`
+  }
+
+  #renderPager() {
+    const catalog = this.#catalog
+    if (catalog.total <= catalog.pageSize && catalog.offset === 0) return nothing
+    const page = Math.floor(catalog.offset / catalog.pageSize) + 1
+    const pages = Math.max(1, Math.ceil(catalog.total / catalog.pageSize))
+    return html`<nav class="pager" aria-label="Catalog pages">
+      <button type="button" ?disabled=${!catalog.hasPrevious} @click=${() => catalog.previousPage()}>Previous</button>
+      <span>Page ${page} of ${pages}</span>
+      <button type="button" ?disabled=${!catalog.hasNext} @click=${() => catalog.nextPage()}>Next</button>
+    </nav>`
+  }
+
+  private _onInput(event: Event): void {
+    this.#catalog.setQuery((event.target as HTMLInputElement).value)
+  }
+
+  private _onSubmit(event: Event): void {
+    event.preventDefault()
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'swarmdrop-catalog': SwarmdropCatalog
+  }
+}

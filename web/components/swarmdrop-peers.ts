@@ -1,0 +1,168 @@
+/**
+ * The peers of one file, on request: the peers the tracker names as holding it, how many chunks each
+ * has, how this browser is connected to each (direct, hole-punched, relayed) and the current rates.
+ * Shown as a modal dialog (Escape closes it); the app opens it by setting `digest`.
+ */
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
+import { customElement, property, query } from 'lit/decorators.js'
+import { ref } from 'lit/directives/ref.js'
+import { repeat } from 'lit/directives/repeat.js'
+import { errorCodeOf, messageFor } from '../app/error-messages.js'
+import { formatRate } from '../app/format.js'
+import { PeersController } from '../app/peers-controller.js'
+import type { ConnectionType } from '../peer/peer-link.js'
+import { emit } from './events.js'
+import { peerColor } from './swarmdrop-chunk-map.js'
+import { theme } from './theme.js'
+
+export const CONNECTION_LABELS: Record<ConnectionType | 'not connected', string> = {
+  direct: 'Direct',
+  'hole-punched': 'Hole-punched (through NAT)',
+  relayed: 'Relayed (TURN)',
+  unknown: 'Connected (type unknown)',
+  'not connected': 'Not connected',
+}
+
+@customElement('swarmdrop-peers')
+export class SwarmdropPeers extends LitElement {
+  static override styles = [
+    theme,
+    css`
+      dialog {
+        width: min(44rem, calc(100vw - 1.5rem));
+        max-height: calc(100vh - 2rem);
+        border: 1px solid var(--sd-border);
+        border-radius: 0.8rem;
+        background: var(--sd-surface);
+        color: var(--sd-fg);
+        padding: 1rem;
+      }
+      dialog::backdrop {
+        background: rgb(0 0 0 / 45%);
+      }
+      header {
+        display: flex;
+        justify-content: space-between;
+        gap: 0.75rem;
+        align-items: flex-start;
+      }
+      h2 {
+        overflow-wrap: anywhere;
+      }
+      .table-wrap {
+        overflow-x: auto;
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+        font-size: 0.9rem;
+      }
+      th,
+      td {
+        text-align: left;
+        padding: 0.3rem 0.5rem;
+        border-bottom: 1px solid var(--sd-border);
+        white-space: nowrap;
+      }
+      .swatch {
+        display: inline-block;
+        width: 0.8rem;
+        height: 0.8rem;
+        border-radius: 0.15rem;
+        margin-right: 0.4rem;
+        vertical-align: -0.1rem;
+      }
+      .error {
+        color: var(--sd-danger);
+      }
+    `,
+  ]
+
+  /** The file whose peers are shown; undefined closes the view. */
+  @property() digest: string | undefined
+  @property() name = ''
+
+  @query('dialog') private _dialog!: HTMLDialogElement | null
+
+  readonly #peers = new PeersController(this)
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('digest')) this.#peers.show(this.digest)
+  }
+
+  protected override updated(): void {
+    const dialog = this._dialog
+    if (!dialog) return
+    if (this.digest && !dialog.open) dialog.showModal()
+    else if (!this.digest && dialog.open) dialog.close()
+  }
+
+  override render() {
+    return html`<dialog aria-labelledby="peers-title" @close=${this._onClose}>
+      <header>
+        <h2 id="peers-title">Peers of ${this.name || 'this file'}</h2>
+        <button type="button" @click=${this._onCloseClick}>Close</button>
+      </header>
+      <p class="muted mono">${this.digest ? `digest ${this.digest.slice(0, 16)}…` : ''}</p>
+      ${this.#renderBody()}
+    </dialog>`
+  }
+
+  #renderBody() {
+    const peers = this.#peers
+    if (!this.digest) return nothing
+    if (peers.error !== undefined) {
+      const message =
+        errorCodeOf(peers.error) === 'FILE_NOT_FOUND'
+          ? 'No other peer holds this file right now.'
+          : messageFor(peers.error)
+      return html`<p class=${errorCodeOf(peers.error) === 'FILE_NOT_FOUND' ? 'muted' : 'error'}>${message}</p>`
+    }
+    if (!peers.loaded) return html`<p class="muted" aria-live="polite">Asking the tracker…</p>`
+    if (peers.peers.length === 0) return html`<p class="muted">No other peer holds this file right now.</p>`
+    return html`<div class="table-wrap"><table>
+      <caption class="visually-hidden">Peers holding this file</caption>
+      <thead>
+        <tr><th scope="col">Peer</th><th scope="col">Chunks</th><th scope="col">Connection</th><th scope="col">From it</th><th scope="col">To it</th></tr>
+      </thead>
+      <tbody>
+        ${repeat(
+          peers.peers,
+          (peer) => peer.peerId,
+          (peer) => html`<tr data-peer-id=${peer.peerId} data-connection=${peer.connection}>
+            <td><span class="swatch" aria-hidden="true" ${ref(paint(peerColor(peer.peerId)))}></span><code>${peer.peerId}</code></td>
+            <td>${peer.chunks === peer.chunkCount ? `all ${peer.chunkCount}` : `${peer.chunks} of ${peer.chunkCount}`}</td>
+            <td>${CONNECTION_LABELS[peer.connection]}</td>
+            <td>${formatRate(peer.downloadBytesPerSecond)}</td>
+            <td>${formatRate(peer.uploadBytesPerSecond)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table></div>
+    <p class="muted">Swatches are the colours of each peer's chunks in the chunk map.</p>`
+  }
+
+  private _onCloseClick(): void {
+    this._dialog?.close()
+  }
+
+  private _onClose(): void {
+    if (this.digest !== undefined) emit(this, 'swarmdrop-show-peers', { digest: undefined })
+  }
+}
+
+/**
+ * Colours an element through the CSSOM. The page's CSP (style-src 'self') refuses style attributes, and
+ * Lit's styleMap writes one on first render; setting a property from script is allowed.
+ */
+function paint(color: string) {
+  return (element: Element | undefined) => {
+    if (element instanceof HTMLElement) element.style.setProperty('background-color', color)
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'swarmdrop-peers': SwarmdropPeers
+  }
+}

@@ -1,0 +1,23 @@
+/** Medians and the words and units the report prints. */
+
+const MiB = 1024 * 1024
+
+export function median(values: number[]): number {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+export const formatMs = (ms: number) => `${Math.round(ms)} ms`
+export const formatMiB = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
+export const formatRatio = (ratio: number) => `${ratio.toFixed(2)}×`
+/** MB/s in 10^6 bytes, the unit SPEC §8 uses. */
+export const mbPerSecond = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
+export const formatMbps = (rate: number) => `${rate.toFixed(0)} MB/s`
+export const formatLoad = (load: number[]) => load.map((value) => value.toFixed(2)).join(' ')
+
+/** `values` as "median (a, b, c)", each formatted. */
+export function spread(values: number[], format: (value: number) => string): string {
+  return `${format(median(values))} (${values.map(format).join(', ')})`
+}

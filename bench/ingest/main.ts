@@ -1,0 +1,236 @@
+/**
+ * bench/ingest: dropping a file until it is seeding, against hashing the same bytes alone, in the same
+ * headless Chromium and the same run (SPEC §7: ≤ 1.25×), with the heaps meanwhile (< 256 MiB) and
+ * WebCrypto's and hash-wasm's chunk hashing speeds.
+ *
+ *   node --import tsx bench/ingest/main.ts [--size-mib 1024] [--runs 3] [--hash-mib 256]
+ *                                          [--breakdown-mib 256] [--wait-load 1.0] [--json out.json]
+ *
+ * The page is the real `Ingester` (web/storage/ingester.ts) and its module worker, bundled by Vite. The
+ * input is a file of pseudo-random bytes written to a temp dir and handed over with `setInputFiles`, so
+ * the page holds a disk-backed File as after a drop. Every measurement runs `--runs` times, interleaved
+ * (hash-only, ingest, hash-only, …) so that load from elsewhere falls on both alike; medians are reported.
+ * IndexedDB is emptied before each ingest. As root it runs in a network namespace with only lo.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { type BrowserContext, chromium } from 'playwright-core'
+import { buildPage } from './build-page.js'
+import { formatLoad, formatMiB, formatMs } from './figures.js'
+import { HeapProbe } from './heap-probe.js'
+import { writeInputFile } from './input-file.js'
+import { isolation, reRunIsolatedIfRoot } from './netns.js'
+import type { HashOnlyResult, Pass2Stages } from './page/api.js'
+import { RssSampler } from './process-memory.js'
+import { type Figures, type IngestRun, report } from './report.js'
+import { serveDirectory } from './serve.js'
+
+const MiB = 1024 * 1024
+const CHROMIUM_PATH = '/usr/bin/chromium'
+/**
+ * SPEC §8's flags: no GPU, no outside lookups or background traffic; precise (not bucketed)
+ * `performance.memory`.
+ */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
+  '--enable-precise-memory-info',
+]
+
+/** The whole bench stops by itself within this, whatever hangs: a default run at 1 GiB takes ~4 min. */
+const DEADLINE_MS = 9.5 * 60_000
+/** After the deadline, cleanup gets this long before the process exits regardless. */
+const CLEANUP_GRACE_MS = 15_000
+/** `--wait-load` waits at most this long for the 1-minute load average to fall, then runs anyway. */
+const LOAD_WAIT_MAX_MS = 3 * 60_000
+const LOAD_POLL_MS = 5_000
+const LOAD_LOG_MS = 30_000
+
+const { values: flags } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    runs: { type: 'string', default: '3' },
+    'hash-mib': { type: 'string', default: '256' },
+    // 256 chunks are enough for per-chunk costs to average out, and few enough to take seconds.
+    'breakdown-mib': { type: 'string', default: '256' },
+    'wait-load': { type: 'string' },
+    json: { type: 'string' },
+  },
+})
+
+reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
+
+const startedAt = Date.now()
+const sizeBytes = Number(flags['size-mib']) * MiB
+const runs = Number(flags.runs)
+const hashMiB = Number(flags['hash-mib'])
+const breakdownMiB = Number(flags['breakdown-mib'])
+if (!(sizeBytes > 0) || !(runs >= 1) || !(hashMiB >= 1) || !(breakdownMiB >= 0)) {
+  console.error('bench/ingest: --size-mib, --runs, --hash-mib and --breakdown-mib take positive numbers')
+  process.exit(2)
+}
+if (!existsSync(CHROMIUM_PATH)) {
+  console.error(`bench/ingest: no ${CHROMIUM_PATH}; install Debian's: apt-get install -y chromium`)
+  process.exit(2)
+}
+
+const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-ingest-'))
+let context: BrowserContext | undefined
+let server: { close(): Promise<void> } | undefined
+let timedOut = false
+const deadline = setTimeout(() => {
+  timedOut = true
+  console.error(`bench/ingest: past the ${DEADLINE_MS / 60_000} min deadline, stopping`)
+  // Closing the browser makes every pending evaluate reject, so main() unwinds through its cleanup.
+  context?.close().catch(() => {})
+  setTimeout(() => {
+    rmSync(tempDir, { recursive: true, force: true })
+    process.exit(1)
+  }, CLEANUP_GRACE_MS).unref()
+}, DEADLINE_MS)
+deadline.unref()
+// Interrupted, the bench still removes its gigabyte of input and its browser profile.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    context?.close().catch(() => {})
+    rmSync(tempDir, { recursive: true, force: true })
+    process.exit(1)
+  })
+}
+
+async function waitForQuiet(maxLoad: number): Promise<void> {
+  const until = Date.now() + LOAD_WAIT_MAX_MS
+  let loggedAt = 0
+  while (loadavg()[0]! > maxLoad && Date.now() < until) {
+    if (Date.now() - loggedAt >= LOAD_LOG_MS) {
+      console.log(`load ${formatLoad(loadavg())}: waiting for the 1-min load to drop below ${maxLoad}`)
+      loggedAt = Date.now()
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOAD_POLL_MS))
+  }
+}
+
+async function main(): Promise<void> {
+  if (flags['wait-load'] !== undefined) await waitForQuiet(Number(flags['wait-load']))
+  const loadAtStart = loadavg()
+  console.log(`bench/ingest: ${formatMiB(sizeBytes)} file, ${runs} runs, hashing speeds over ${hashMiB} MiB`)
+  console.log(`load average at start (1, 5, 15 min): ${formatLoad(loadAtStart)}`)
+  console.log(`network isolation: ${isolation()}`)
+
+  const input = await writeInputFile(join(tempDir, 'input.bin'), sizeBytes)
+  const pageDir = join(tempDir, 'page')
+  await buildPage(pageDir)
+  const served = await serveDirectory(pageDir)
+  server = served
+
+  const userDataDir = join(tempDir, 'profile')
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  })
+  const version = context.browser()?.version() ?? (await chromiumVersion(context))
+  console.log(`Chromium ${version}, Node ${process.version}`)
+  const page = context.pages()[0] ?? (await context.newPage())
+  page.on('pageerror', (error) => console.error('page error:', error.message))
+  await page.goto(served.url)
+  await page.setInputFiles('#input', input.path)
+  const probe = await HeapProbe.attach(await context.newCDPSession(page), 'ingest-worker')
+  const rssSampler = new RssSampler(userDataDir)
+
+  const hashOnlyWorker: HashOnlyResult[] = []
+  const hashOnlyPage: HashOnlyResult[] = []
+  const ingests: IngestRun[] = []
+  for (let run = 1; run <= runs; run++) {
+    flushWrites()
+    hashOnlyWorker.push(await page.evaluate(() => window.bench.hashOnlyInWorker()))
+    hashOnlyPage.push(await page.evaluate(() => window.bench.hashOnlyInPage()))
+    await page.evaluate(() => window.bench.clearStorage())
+    await page.evaluate(() => window.bench.prepareIngester())
+    await probe.collectPageGarbage()
+    flushWrites()
+    probe.start()
+    rssSampler.start()
+    const result = await page.evaluate(() => window.bench.ingestPicked())
+    const heaps = probe.stop()
+    const rss = rssSampler.stop()
+    const afterCollection = await probe.workerAfterCollection()
+    const ingest: IngestRun = { ...result, heaps, rss, workerAfterCollection: afterCollection }
+    ingests.push(ingest)
+    if (ingest.digest !== input.digest || ingest.plainSha256 !== input.plainSha256 || ingest.duplicate) {
+      throw new Error(`run ${run}: ingest produced ${ingest.digest} / ${ingest.plainSha256}, expected
+        ${input.digest} / ${input.plainSha256}`)
+    }
+    console.log(
+      `run ${run}: hash-only ${formatMs(hashOnlyWorker.at(-1)!.ms)} (worker), ` +
+        `${formatMs(hashOnlyPage.at(-1)!.ms)} (page); ingest ready ${formatMs(ingest.readyMs)}, ` +
+        `done ${formatMs(ingest.doneMs)}; load ${formatLoad(loadavg())}`,
+    )
+  }
+  await page.evaluate(() => window.bench.clearStorage())
+
+  const breakdowns: Pass2Stages[][] = []
+  for (let run = 1; run <= runs && breakdownMiB > 0; run++) {
+    flushWrites()
+    breakdowns.push(await page.evaluate((mib) => window.bench.pass2Breakdown(mib), breakdownMiB))
+  }
+
+  const speeds = await page.evaluate(([mib, repeats]) => window.bench.hashSpeeds(mib, repeats), [
+    hashMiB,
+    runs,
+  ] as const)
+  const loadAtEnd = loadavg()
+  const figures: Figures = {
+    version,
+    input,
+    hashOnlyWorker,
+    hashOnlyPage,
+    ingests,
+    breakdownBytes: Math.min(breakdownMiB * MiB, input.bytes),
+    breakdowns,
+    hashMiB,
+    speeds,
+    loadAtEnd,
+  }
+  report(figures)
+  if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ ...figures, loadAtStart }, null, 2)}\n`)
+}
+
+/**
+ * Writes the kernel still holds (the input file just written, the last ingest's gigabyte of IndexedDB)
+ * go to disk before the next timed step, instead of competing with it for the disk and a core.
+ */
+function flushWrites(): void {
+  spawnSync('sync')
+}
+
+async function chromiumVersion(browserContext: BrowserContext): Promise<string> {
+  const session = await browserContext.newCDPSession(browserContext.pages()[0]!)
+  const { product } = await session.send('Browser.getVersion')
+  return product
+}
+
+try {
+  await main()
+} catch (error) {
+  process.exitCode = 1
+  console.error(timedOut ? 'bench/ingest: stopped at the deadline' : 'bench/ingest failed:', error)
+} finally {
+  await context?.close().catch(() => {})
+  await server?.close()
+  rmSync(tempDir, { recursive: true, force: true })
+  clearTimeout(deadline)
+  console.log(`bench/ingest: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, temp files removed`)
+  // Whatever a hung browser or a late callback may hold open, the bench ends here.
+  process.exit()
+}

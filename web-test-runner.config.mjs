@@ -9,24 +9,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild'
 import { defaultReporter } from '@web/test-runner'
 import { playwrightLauncher } from '@web/test-runner-playwright'
 import { serverCommandsPlugin } from './test/browser/server-commands.mjs'
-
-const CHROMIUM = '/usr/bin/chromium'
-
-/**
- * Flags for a Chromium that stays on this machine (SPEC §8): no background traffic, and no host name
- * looked up but localhost. Chromium honours only the last `--disable-features`, and Playwright passes its
- * own: none is added here.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
-]
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.mjs'
 
 /** One test's longest run: the largest ingest is 12 MiB, done in well under a second here. */
 const TEST_TIMEOUT_MS = 20_000
@@ -67,7 +50,7 @@ export default {
   browsers: [
     playwrightLauncher({
       product: 'chromium',
-      launchOptions: { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS },
+      launchOptions: { executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] },
     }),
   ],
   // Two cores: one page at a time keeps timings steady, and the suite is short.

@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BrowserContext, chromium } from 'playwright-core'
+import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/support/chromium.mjs'
 import { buildPage } from './build-page.js'
 import { formatLoad, formatMiB, formatMs } from './figures.js'
 import { HeapProbe } from './heap-probe.js'
@@ -30,22 +31,8 @@ import { type Figures, type IngestRun, report } from './report.js'
 import { serveDirectory } from './serve.js'
 
 const MiB = 1024 * 1024
-const CHROMIUM_PATH = '/usr/bin/chromium'
-/**
- * SPEC §8's flags: no GPU, no outside lookups or background traffic; precise (not bucketed)
- * `performance.memory`.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
-  '--enable-precise-memory-info',
-]
+/** The shared flags, and precise (not bucketed) `performance.memory`. */
+const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, '--enable-precise-memory-info']
 
 /** The whole bench stops by itself within this, whatever hangs: a default run at 1 GiB takes ~4 min. */
 const DEADLINE_MS = 9.5 * 60_000

@@ -6,6 +6,11 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { type Browser, type BrowserContext, chromium, type Download, type Page } from 'playwright-core'
+import {
+  CHROMIUM_ARGS as BASE_CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  LOOPBACK_WEBRTC_ARGS,
+} from '../../support/chromium.mjs'
 import type {
   HarnessProgress,
   HarnessReceived,
@@ -14,25 +19,8 @@ import type {
   SharedFile,
 } from '../harness/api.js'
 
-export const CHROMIUM = '/usr/bin/chromium'
-
-/**
- * Flags for a Chromium that stays on this machine (SPEC §8): no background traffic, no host name looked up
- * but localhost, and loopback ICE candidates (which Chromium offers only to pages holding microphone and
- * camera permission). Chromium honours only the last `--disable-features` and Playwright passes its own:
- * none is added here.
- */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
-]
+/** The shared flags, plus loopback ICE candidates: contexts get microphone and camera permission below. */
+export const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, ...LOOPBACK_WEBRTC_ARGS]
 
 /** Longest a harness page may take to load and be welcomed by the tracker. */
 const ONLINE_TIMEOUT_MS = 15_000
@@ -44,7 +32,7 @@ const FETCH_TIMEOUT_MS = 20_000
 const POLL_MS = 50
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
 }
 
 /** A finished download as Chromium saved it. */

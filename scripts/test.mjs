@@ -1,5 +1,6 @@
-// `npm test`: every test. Checks the system packages the suites drive (Debian's chromium and coturn),
-// installing them when root, then lint, type check, build, and the test suites. Exits non-zero on any failure.
+// `npm test`: every test. Checks the system packages the suites drive (Debian's chromium, firefox-esr and
+// coturn), installing them when root, then lint, type check, build, and the test suites. Exits non-zero on any
+// failure.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { join } from 'node:path'
 /** Debian packages whose binaries the tests run, and the binary that shows each is there. */
 const SYSTEM_PACKAGES = [
   { name: 'chromium', binary: '/usr/bin/chromium' },
+  { name: 'firefox-esr', binary: '/usr/bin/firefox-esr' },
   { name: 'coturn', binary: '/usr/bin/turnserver' },
 ]
 
@@ -82,7 +84,7 @@ if (process.getuid?.() === 0) {
 // End-to-end tests (vitest.e2e.config.ts): several Chromium profiles and a Node peer downloading from each
 // other through the real signal server. Same namespace rule as the browser tests (SPEC §8).
 const e2eReport = join(reports, 'e2e.json')
-console.log('\n▶ end-to-end tests (vitest, several Chromium browsers and a Node peer)')
+console.log('\n▶ end-to-end tests (vitest, several Chromium browsers, Firefox ESR and a Node peer)')
 const e2eCommand = [
   node,
   'node_modules/vitest/vitest.mjs',

@@ -2,6 +2,7 @@
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
  * the components through @lit/context. Opening `/#<digest>` starts that download.
  */
+import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
 import { followDigestLinks } from './app/hash-link.js'

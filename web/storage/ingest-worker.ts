@@ -3,6 +3,7 @@
  * The ingest worker: reads, hashes and stores dropped files off the main thread, so the page stays
  * responsive while gigabytes are hashed. One file at a time, in the order they were dropped.
  */
+import '../../shared/zod-csp.js'
 import { SwarmError } from '../../shared/errors.js'
 import { IdbChunkStore } from './idb-chunk-store.js'
 import { IdbFileStore } from './idb-file-store.js'

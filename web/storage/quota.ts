@@ -29,9 +29,13 @@ export async function measureRoom(storage: StorageEstimator | undefined): Promis
   return { quotaBytes: quota, usageBytes, availableBytes: Math.max(0, quota - usageBytes) }
 }
 
-/** Throws QUOTA_EXCEEDED when `bytes` (plus headroom) will not fit. Asks for persistent storage once. */
+/**
+ * Throws QUOTA_EXCEEDED when `bytes` (plus headroom) will not fit. Asks for persistent storage once,
+ * without waiting for the answer: Firefox asks the user in a prompt, and `persist()` stays pending until
+ * they answer it, which may be never.
+ */
 export async function ensureRoom(storage: StorageEstimator | undefined, bytes: number): Promise<void> {
-  await requestPersistence(storage)
+  void requestPersistence(storage)
   const room = await measureRoom(storage)
   if (!room) return // no estimate: go ahead, and a quota error mid-way pauses cleanly instead
   const needed = bytes + Math.max(HEADROOM_BYTES, bytes * HEADROOM_FRACTION)
@@ -46,8 +50,9 @@ export async function ensureRoom(storage: StorageEstimator | undefined, bytes: n
 let persistenceRequested: Promise<boolean> | undefined
 
 /**
- * Asks the browser not to evict our data under storage pressure. Chromium grants it silently to sites
- * the user engages with; the answer does not change what we do, so it is asked once and not awaited twice.
+ * Asks the browser not to evict our data under storage pressure. Chromium grants or denies it silently;
+ * Firefox shows a prompt and answers once the user does. The answer does not change what we do, so it is
+ * asked once and never waited for before work starts.
  */
 export function requestPersistence(storage: StorageEstimator | undefined): Promise<boolean> {
   persistenceRequested ??= storage?.persist ? storage.persist().catch(() => false) : Promise.resolve(false)

@@ -1,0 +1,110 @@
+/**
+ * The real server as `npm start` runs it: `node scripts/start.mjs` in a child process, which builds the
+ * web app and the server bundle when they are missing or older than their sources (under `npm test` they
+ * were just built) and then runs `dist/server/main.js`. It listens on loopback on a free port, with the
+ * embedded STUN off (browsers on loopback need none), and logs JSON lines on stdout; the port is read from
+ * its `listening` line.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** Longest start-up may take: a Vite and esbuild build when dist/ is stale, then listening. */
+export const SERVER_START_TIMEOUT_MS = 120_000
+/** Longest the server may take to exit after SIGTERM before it is killed. */
+const SERVER_STOP_TIMEOUT_MS = 5_000
+/** Log lines kept for failure messages. */
+const KEPT_LOG_LINES = 200
+
+export interface AppServer {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string
+  readonly port: number
+  /** The server's last log lines (JSON) and anything it wrote to stderr. */
+  readonly log: string[]
+  /** Warnings and errors the server logged, for the test's report. */
+  problems(): string[]
+  /** SIGTERM, then SIGKILL if it has not exited in time. Idempotent. */
+  close(): Promise<void>
+}
+
+export async function startAppServer(): Promise<AppServer> {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', STUN_PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const log: string[] = []
+  const keep = (line: string) => {
+    log.push(line)
+    if (log.length > KEPT_LOG_LINES) log.shift()
+  }
+  createInterface({ input: child.stderr! }).on('line', (line) => keep(`stderr: ${line}`))
+  const listening = new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line)
+      const port = listeningPort(line)
+      if (port !== undefined) resolve(port)
+    })
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the server exited (${signal ?? code}) before listening:\n${log.join('\n')}`)),
+    )
+    child.once('error', reject)
+  })
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the server did not log "listening" in ${SERVER_START_TIMEOUT_MS} ms:\n${log.join('\n')}`,
+          ),
+        ),
+      SERVER_START_TIMEOUT_MS,
+    )
+  })
+  let port: number
+  try {
+    port = await Promise.race([listening, timeout])
+  } catch (error) {
+    await stop(child)
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    log,
+    problems: () => log.filter((line) => /"level":"(warn|error)"|^stderr:/.test(line)),
+    close: () => stop(child),
+  }
+}
+
+/** The port of a `{"msg":"listening","http":"127.0.0.1:PORT"}` line; undefined for any other line. */
+function listeningPort(line: string): number | undefined {
+  if (!line.startsWith('{')) return undefined
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; http?: unknown }
+    if (entry.msg !== 'listening' || typeof entry.http !== 'string') return undefined
+    const port = Number(entry.http.slice(entry.http.lastIndexOf(':') + 1))
+    return Number.isInteger(port) && port > 0 ? port : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS)
+  try {
+    await exited
+  } finally {
+    clearTimeout(timer)
+  }
+}

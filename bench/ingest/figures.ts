@@ -21,3 +21,10 @@ export const formatLoad = (load: number[]) => load.map((value) => value.toFixed(
 export function spread(values: number[], format: (value: number) => string): string {
   return `${format(median(values))} (${values.map(format).join(', ')})`
 }
+
+/** A function printing one report line: `label` padded to `labelWidth`, then the values. */
+export function rowPrinter(labelWidth: number): (label: string, ...values: string[]) => void {
+  return (label, ...values) => console.log(`${label.padEnd(labelWidth)} ${values.join('  ')}`)
+}
+/** Whether a SPEC §7 target was met, as the reports word it. */
+export const verdict = (met: boolean) => (met ? 'met' : 'MISSED')

@@ -12,14 +12,14 @@
  * (hash-only, ingest, hash-only, …) so that load from elsewhere falls on both alike; medians are reported.
  * IndexedDB is emptied before each ingest. As root it runs in a network namespace with only lo.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/support/chromium.mjs'
+import { flushWrites, requireChromium, runBench, waitForQuiet } from './bench-run.js'
 import { buildPage } from './build-page.js'
 import { formatLoad, formatMiB, formatMs } from './figures.js'
 import { HeapProbe } from './heap-probe.js'
@@ -36,11 +36,7 @@ const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, '--enable-precise-memory-info']
 
 /** The whole bench stops by itself within this, whatever hangs: a default run at 1 GiB takes ~4 min. */
 const DEADLINE_MS = 9.5 * 60_000
-/** After the deadline, cleanup gets this long before the process exits regardless. */
-const CLEANUP_GRACE_MS = 15_000
-/** `--wait-load` waits at most this long for the 1-minute load average to fall, then runs anyway. */
-const LOAD_WAIT_MAX_MS = 3 * 60_000
-const LOAD_POLL_MS = 5_000
+/** While `--wait-load` waits, it says so only this often: a default run's output stays short. */
 const LOAD_LOG_MS = 30_000
 
 const { values: flags } = parseArgs({
@@ -66,49 +62,14 @@ if (!(sizeBytes > 0) || !(runs >= 1) || !(hashMiB >= 1) || !(breakdownMiB >= 0))
   console.error('bench/ingest: --size-mib, --runs, --hash-mib and --breakdown-mib take positive numbers')
   process.exit(2)
 }
-if (!existsSync(CHROMIUM_PATH)) {
-  console.error(`bench/ingest: no ${CHROMIUM_PATH}; install Debian's: apt-get install -y chromium`)
-  process.exit(2)
-}
+requireChromium('ingest', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-ingest-'))
 let context: BrowserContext | undefined
 let server: { close(): Promise<void> } | undefined
-let timedOut = false
-const deadline = setTimeout(() => {
-  timedOut = true
-  console.error(`bench/ingest: past the ${DEADLINE_MS / 60_000} min deadline, stopping`)
-  // Closing the browser makes every pending evaluate reject, so main() unwinds through its cleanup.
-  context?.close().catch(() => {})
-  setTimeout(() => {
-    rmSync(tempDir, { recursive: true, force: true })
-    process.exit(1)
-  }, CLEANUP_GRACE_MS).unref()
-}, DEADLINE_MS)
-deadline.unref()
-// Interrupted, the bench still removes its gigabyte of input and its browser profile.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    context?.close().catch(() => {})
-    rmSync(tempDir, { recursive: true, force: true })
-    process.exit(1)
-  })
-}
-
-async function waitForQuiet(maxLoad: number): Promise<void> {
-  const until = Date.now() + LOAD_WAIT_MAX_MS
-  let loggedAt = 0
-  while (loadavg()[0]! > maxLoad && Date.now() < until) {
-    if (Date.now() - loggedAt >= LOAD_LOG_MS) {
-      console.log(`load ${formatLoad(loadavg())}: waiting for the 1-min load to drop below ${maxLoad}`)
-      loggedAt = Date.now()
-    }
-    await new Promise((resolve) => setTimeout(resolve, LOAD_POLL_MS))
-  }
-}
 
 async function main(): Promise<void> {
-  if (flags['wait-load'] !== undefined) await waitForQuiet(Number(flags['wait-load']))
+  if (flags['wait-load'] !== undefined) await waitForQuiet(Number(flags['wait-load']), LOAD_LOG_MS)
   const loadAtStart = loadavg()
   console.log(`bench/ingest: ${formatMiB(sizeBytes)} file, ${runs} runs, hashing speeds over ${hashMiB} MiB`)
   console.log(`load average at start (1, 5, 15 min): ${formatLoad(loadAtStart)}`)
@@ -193,31 +154,18 @@ async function main(): Promise<void> {
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ ...figures, loadAtStart }, null, 2)}\n`)
 }
 
-/**
- * Writes the kernel still holds (the input file just written, the last ingest's gigabyte of IndexedDB)
- * go to disk before the next timed step, instead of competing with it for the disk and a core.
- */
-function flushWrites(): void {
-  spawnSync('sync')
-}
-
 async function chromiumVersion(browserContext: BrowserContext): Promise<string> {
   const session = await browserContext.newCDPSession(browserContext.pages()[0]!)
   const { product } = await session.send('Browser.getVersion')
   return product
 }
 
-try {
-  await main()
-} catch (error) {
-  process.exitCode = 1
-  console.error(timedOut ? 'bench/ingest: stopped at the deadline' : 'bench/ingest failed:', error)
-} finally {
-  await context?.close().catch(() => {})
-  await server?.close()
-  rmSync(tempDir, { recursive: true, force: true })
-  clearTimeout(deadline)
-  console.log(`bench/ingest: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, temp files removed`)
-  // Whatever a hung browser or a late callback may hold open, the bench ends here.
-  process.exit()
-}
+await runBench({
+  name: 'ingest',
+  startedAt,
+  tempDir,
+  deadlineMs: DEADLINE_MS,
+  closeBrowsers: () => context?.close().catch(() => {}),
+  closeServer: () => server?.close(),
+  main,
+})

@@ -3,7 +3,8 @@
  * ArrayBuffer contents and Blob data, which Chromium holds in the renderer and the browser process; RSS
  * shows whether those grow with the file.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { processTree, readProcesses } from './proc-tree.js'
 
 /** /proc is cheap to read, but a whole-tree scan each 50 ms would cost CPU the bench measures. */
 export const RSS_POLL_MS = 250
@@ -18,29 +19,10 @@ export interface RssPeaks {
   totalBytes: number
 }
 
-interface ProcessInfo {
-  pid: number
-  parent: number
-  command: string
-  rssBytes: number
-}
-
-function readProcesses(): ProcessInfo[] {
-  const found: ProcessInfo[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // The command name is in parentheses and may hold spaces: fields after the last ')' are fixed.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const rssPages = Number(readFileSync(`/proc/${entry}/statm`, 'utf8').split(' ')[1])
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      found.push({ pid: Number(entry), parent: Number(fields[1]), command, rssBytes: rssPages * PAGE_BYTES })
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return found
+function readProcessRss() {
+  return readProcesses((pid) => ({
+    rssBytes: Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_BYTES,
+  }))
 }
 
 /** Samples the tree of the browser process started with `--user-data-dir=<userDataDir>`. */
@@ -67,23 +49,13 @@ export class RssSampler {
   }
 
   #sample(): void {
-    const all = readProcesses()
+    const all = readProcessRss()
     const browser = all.find(
       (info) =>
         info.command.includes(`--user-data-dir=${this.#userDataDir}`) && !info.command.includes('--type='),
     )
     if (!browser) return
-    const tree = new Set([browser.pid])
-    // Children appear after their parents in pid order only usually: repeat until nothing is added.
-    for (let grew = true; grew; ) {
-      grew = false
-      for (const info of all) {
-        if (!tree.has(info.pid) && tree.has(info.parent)) {
-          tree.add(info.pid)
-          grew = true
-        }
-      }
-    }
+    const tree = processTree(all, browser.pid)
     let total = 0
     let renderer = 0
     for (const info of all) {

@@ -7,7 +7,9 @@ import {
   formatRatio,
   mbPerSecond,
   median,
+  rowPrinter,
   spread,
+  verdict,
 } from './figures.js'
 import type { HeapFigures, HeapUsage } from './heap-probe.js'
 import type { HashOnlyResult, HashSpeedRow, IngestRunResult, Pass2Stages } from './page/api.js'
@@ -40,9 +42,7 @@ export interface Figures {
   loadAtEnd: number[]
 }
 
-const row = (label: string, ...values: string[]) =>
-  console.log(`${label.padEnd(LABEL_WIDTH)} ${values.join('  ')}`)
-const verdict = (met: boolean) => (met ? 'met' : 'MISSED')
+const row = rowPrinter(LABEL_WIDTH)
 
 export function report(figures: Figures): void {
   const { input, ingests } = figures

@@ -14,14 +14,14 @@
  * from elsewhere falls on both alike; medians are reported. `--profile` adds one more download with CPU
  * profiles of both pages. As root it runs in a network namespace with only lo.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createLogger } from '../../signal/logger.js'
 import { startServer } from '../../signal/server.js'
+import { flushWrites, requireChromium, runBench, sleep, waitForQuiet } from '../ingest/bench-run.js'
 import { formatLoad, formatMbps, formatMiB, formatMs, mbPerSecond } from '../ingest/figures.js'
 import { HeapProbe } from '../ingest/heap-probe.js'
 import { writeInputFile } from '../ingest/input-file.js'
@@ -47,11 +47,6 @@ const MiB = 1024 * KiB
 const RAW_HIGH_WATER_BYTES = 1 * MiB
 /** The whole bench stops by itself within this, whatever hangs (the brief: < 10 min). */
 const DEADLINE_MS = 9.5 * 60_000
-/** After the deadline, cleanup gets this long before the process exits regardless. */
-const CLEANUP_GRACE_MS = 15_000
-/** `--wait-load` waits at most this long for the 1-minute load average to fall, then runs anyway. */
-const LOAD_WAIT_MAX_MS = 3 * 60_000
-const LOAD_POLL_MS = 5_000
 /**
  * Pause after each run: the downloader's deletion of its IndexedDB chunks and the kernel's writeback
  * settle here instead of during the next timed run.
@@ -83,53 +78,14 @@ if (!(sizeBytes > 0) || !(runs >= 1) || !(messageBytes > 0)) {
   console.error('bench/transfer: --size-mib, --runs and --message-kib take positive numbers')
   process.exit(2)
 }
-if (!existsSync(CHROMIUM_PATH)) {
-  console.error(`bench/transfer: no ${CHROMIUM_PATH}; install Debian's: apt-get install -y chromium`)
-  process.exit(2)
-}
+requireChromium('transfer', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-transfer-'))
 const browsers: BenchBrowser[] = []
 let server: { close(): Promise<void> } | undefined
-let timedOut = false
 
 function closeBrowsers(): Promise<unknown> {
   return Promise.all(browsers.map((browser) => browser.close().catch(() => {})))
-}
-
-const deadline = setTimeout(() => {
-  timedOut = true
-  console.error(`bench/transfer: past the ${DEADLINE_MS / 60_000} min deadline, stopping`)
-  // Closing the browsers makes every pending evaluate reject, so main() unwinds through its cleanup.
-  void closeBrowsers()
-  setTimeout(() => {
-    rmSync(tempDir, { recursive: true, force: true })
-    process.exit(1)
-  }, CLEANUP_GRACE_MS).unref()
-}, DEADLINE_MS)
-deadline.unref()
-// Interrupted, the bench still removes its input file, the built page and both profiles.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void closeBrowsers()
-    rmSync(tempDir, { recursive: true, force: true })
-    process.exit(1)
-  })
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitForQuiet(maxLoad: number): Promise<void> {
-  const until = Date.now() + LOAD_WAIT_MAX_MS
-  while (loadavg()[0]! > maxLoad && Date.now() < until) {
-    console.log(`load ${formatLoad(loadavg())}: waiting for the 1-min load to drop below ${maxLoad}`)
-    await sleep(LOAD_POLL_MS)
-  }
-}
-
-/** Dirty pages (the input file, the last run's IndexedDB) go to disk now, not during the next timed run. */
-function flushWrites(): void {
-  spawnSync('sync')
 }
 
 async function rawRun(seeder: BenchBrowser, downloader: BenchBrowser, to: string): Promise<RawRun> {
@@ -206,7 +162,8 @@ async function profiledRun(
 }
 
 async function main(): Promise<void> {
-  if (flags['wait-load'] !== undefined) await waitForQuiet(Number(flags['wait-load']))
+  // Logs at every poll: the falling load shows whether waiting on is worth it.
+  if (flags['wait-load'] !== undefined) await waitForQuiet(Number(flags['wait-load']), 0)
   const loadAtStart = loadavg()
   console.log(`bench/transfer: ${formatMiB(sizeBytes)}, ${runs} runs each of raw and Swarmdrop`)
   console.log(`load average at start (1, 5, 15 min): ${formatLoad(loadAtStart)}`)
@@ -298,17 +255,12 @@ async function main(): Promise<void> {
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify(figures, null, 2)}\n`)
 }
 
-try {
-  await main()
-} catch (error) {
-  process.exitCode = 1
-  console.error(timedOut ? 'bench/transfer: stopped at the deadline' : 'bench/transfer failed:', error)
-} finally {
-  await closeBrowsers()
-  await server?.close()
-  rmSync(tempDir, { recursive: true, force: true })
-  clearTimeout(deadline)
-  console.log(`bench/transfer: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, temp files removed`)
-  // Whatever a hung browser or a late callback may hold open, the bench ends here.
-  process.exit()
-}
+await runBench({
+  name: 'transfer',
+  startedAt,
+  tempDir,
+  deadlineMs: DEADLINE_MS,
+  closeBrowsers,
+  closeServer: () => server?.close(),
+  main,
+})

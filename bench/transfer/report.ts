@@ -7,7 +7,9 @@ import {
   formatRatio,
   mbPerSecond,
   median,
+  rowPrinter,
   spread,
+  verdict,
 } from '../ingest/figures.js'
 import type { HeapFigures } from '../ingest/heap-probe.js'
 import type {
@@ -80,9 +82,7 @@ export interface Figures {
   profile?: ProfileSummary
 }
 
-const row = (label: string, ...values: string[]) =>
-  console.log(`${label.padEnd(LABEL_WIDTH)} ${values.join('  ')}`)
-const verdict = (met: boolean) => (met ? 'met' : 'MISSED')
+const row = rowPrinter(LABEL_WIDTH)
 const perChunk = (step: StepTotal) => (step.count > 0 ? step.ms / step.count : Number.NaN)
 const formatPerChunk = (ms: number) => `${ms.toFixed(1)} ms`
 

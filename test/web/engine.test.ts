@@ -111,6 +111,26 @@ describe('engine', () => {
     await until(() => server.tracker.registry.entry(record.digest)?.seeders === 3)
   })
 
+  it('gives the same download to a double click', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const [seeder, leecher] = await Promise.all([
+      openPeer(server.url, network),
+      openPeer(server.url, network),
+    ])
+    const bytes = bytesOf(3 * MiB, 4)
+    const record = await share(seeder!, bytes, 'twice.bin')
+    await until(() => server.tracker.stats().files === 1)
+    const [first, second] = await Promise.all([
+      leecher!.engine.fetch(record.digest),
+      leecher!.engine.fetch(record.digest),
+    ])
+    expect(second).toBe(first)
+    await first.once('complete')
+    expect((await saved(leecher!, record.digest)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
   it('resumes an unfinished download by itself when it is opened again on the same storage', async () => {
     const server = await startTestServer()
     servers.push(server)

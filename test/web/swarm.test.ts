@@ -246,6 +246,61 @@ describe('swarm download', () => {
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
   })
 
+  it('asks a source again for a chunk it once stalled on, rather than wait forever beside it', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const leecher = addNode(network, 'leecher', clock)
+    const bytes = bytesOf(6 * CHUNK, 9)
+    const record = await recordOf(bytes)
+    let ignoredFirstAsk = false
+    // The only source: it lets its first request for chunk 0 stall, and answers everything else.
+    rawPeer(network, 'slow', (link, message) => {
+      if (message.type === 'interested') {
+        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 6, have: 'all' }))
+      }
+      if (message.type !== 'request') return
+      if (message.index === 0 && !ignoredFirstAsk) {
+        ignoredFirstAsk = true
+        return
+      }
+      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+      for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+    })
+    const download = await startDownload(leecher, record, ['slow'])
+    const done = download.once('complete')
+    for (let i = 0; i < 40 && download.state !== 'complete'; i++) {
+      clock.advance(REQUEST_STALL_MS / 4)
+      await settle()
+    }
+    await done
+    expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
+  })
+
+  it('gives one peer at most a few upload slots, so others are served too', async () => {
+    const network = new MemoryNetwork()
+    const seeder = addNode(network, 'seeder')
+    const record = await seed(seeder, bytesOf(10 * CHUNK, 10))
+    const greedy = rawPeer(network, 'greedy', () => {})
+    const link = network.connect('greedy', 'seeder')
+    greedy.attach(link)
+    await settle()
+    let openGate!: () => void
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve
+    })
+    const read = seeder.chunks.get.bind(seeder.chunks)
+    seeder.chunks.get = async (digest, index) => {
+      await gate
+      return read(digest, index)
+    }
+    for (let id = 1; id <= IN_FLIGHT_PER_SOURCE + 2; id++) {
+      void link.send(encodeControl({ type: 'request', id, digest: record.digest, index: id - 1 }))
+    }
+    await settle()
+    expect(greedy.rejects.map((r) => r.reason)).toEqual(['busy', 'busy'])
+    openGate()
+  })
+
   it('asks a second source for the last chunks (endgame)', async () => {
     const network = new MemoryNetwork()
     const slow = rawPeer(network, 'slow', (link, message) => {

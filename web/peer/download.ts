@@ -220,6 +220,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       case 'have-chunk':
         if (message.digest !== this.digest || !source.have || message.index >= source.have.length) return
         source.have.set(message.index)
+        source.avoid.delete(message.index) // it says it has it now: worth asking again
         return this.#fill()
       case 'reject': {
         const request = source.requests.get(message.id)
@@ -291,6 +292,23 @@ export class Download extends TypedEventTarget<DownloadEvents> {
   /** Gives every idle source work, rarest chunks first. */
   #fill(): void {
     if (this.#state !== 'downloading' || this.#destroyed) return
+    this.#requestFromIdleSources()
+    // Every source may have failed some chunk once (a stall, a refusal) and be left with nothing it may be
+    // asked for: then nothing is out, and the download would wait forever beside sources that hold what
+    // is missing. Forgive the old failures and try again; a source that keeps failing gets dropped.
+    if (this.#requestsByIndex.size === 0 && this.#verifying.size === 0 && !this.file.have.complete) {
+      let forgiven = false
+      for (const source of this.#sources.values()) {
+        if (source.avoid.size > 0) {
+          source.avoid.clear()
+          forgiven = true
+        }
+      }
+      if (forgiven) this.#requestFromIdleSources()
+    }
+  }
+
+  #requestFromIdleSources(): void {
     const file = this.file
     const now = this.options.clock.now()
     const endgame = this.#unrequestedMissing(file) === 0

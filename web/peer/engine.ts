@@ -12,7 +12,7 @@ import type { ChunkStore } from '../storage/chunk-store.js'
 import type { FileStore, StoredFile } from '../storage/file-store.js'
 import { scanInventory } from '../storage/inventory.js'
 import { type Clock, systemClock } from './clock.js'
-import type { Download, DownloadProgress } from './download.js'
+import { type Download, type DownloadProgress, MAX_SOURCES_PER_FILE } from './download.js'
 import { type LinkFactory, LinkManager } from './link-manager.js'
 import { type LocalFile, LocalFiles } from './local-files.js'
 import type { PeerLink } from './peer-link.js'
@@ -54,6 +54,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
   /** Downloads whose events are relayed already. */
   readonly #watched = new Set<string>()
+  /** Fetches being set up (manifest, record), so that a double click does not set one up twice. */
+  readonly #fetching = new Map<string, Promise<Download>>()
   /** Per download short of sources, the timer of its next request to the tracker for more. */
   readonly #refreshTimers = new Map<string, unknown>()
   /** Names and types of files seen in the catalog, for downloads picked from it. */
@@ -123,8 +125,16 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.local.dropLiveSource(record.digest)
   }
 
-  /** Downloads a file by digest from every peer that has it. */
-  async fetch(digest: string): Promise<Download> {
+  /** Downloads a file by digest from every peer that has it. Asking twice at once gives the same download. */
+  fetch(digest: string): Promise<Download> {
+    const pending = this.#fetching.get(digest)
+    if (pending) return pending
+    const fetching = this.#fetch(digest).finally(() => this.#fetching.delete(digest))
+    this.#fetching.set(digest, fetching)
+    return fetching
+  }
+
+  async #fetch(digest: string): Promise<Download> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
@@ -198,9 +208,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     if (download.wantsSources && this.tracker.status.state === 'online') {
       try {
         const { peers } = await this.tracker.peers(digest)
+        const wanted = MAX_SOURCES_PER_FILE - download.sourceIds.length
         await Promise.all(
           peers
             .filter((p) => !download.hasSource(p.peerId) && !this.swarm.isBanned(p.peerId))
+            // Connect only to as many as the download can use: every link counts against the tab's cap.
+            .slice(0, Math.max(0, wanted))
             .map((p) =>
               this.swarm.session(p.peerId).then(
                 (session) => download.addSource(session),

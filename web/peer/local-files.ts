@@ -96,6 +96,11 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
     const file = this.#files.get(digest)
     if (!file) throw new SwarmError('FILE_NOT_FOUND', 'no such file here')
     await writeVerifiedChunk(this.chunks, file.record.manifest, digest, index, bytes)
+    if (this.#files.get(digest) !== file) {
+      // Removed while the chunk was being written: the chunk must not outlive its file.
+      await this.chunks.delete(digest, index)
+      return
+    }
     if (file.have.set(index)) this.emit('chunk-stored', { digest, index })
   }
 

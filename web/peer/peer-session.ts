@@ -128,9 +128,9 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> {
   fail(error: SwarmError): void {
     if (this.#destroyed || this.#failing) return
     this.#failing = true
-    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 500) })
-      .catch(() => {})
-      .finally(() => this.clock.setTimeout(() => this.destroy(error), FAIL_GRACE_MS))
+    // Best effort: a peer that does not read would keep the send pending forever, so the close does not wait on it.
+    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 500) }).catch(() => {})
+    this.clock.setTimeout(() => this.destroy(error), FAIL_GRACE_MS)
   }
 
   #onFrame(data: Uint8Array): void {

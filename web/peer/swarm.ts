@@ -14,7 +14,7 @@ import {
 } from '../../shared/manifest.js'
 import type { ControlMessage, ControlMessageOf } from '../../shared/wire-protocol.js'
 import type { Clock } from './clock.js'
-import { Download } from './download.js'
+import { Download, IN_FLIGHT_PER_SOURCE } from './download.js'
 import type { LocalFiles } from './local-files.js'
 import type { PeerLink } from './peer-link.js'
 import { PeerSession } from './peer-session.js'
@@ -224,6 +224,8 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     if (!file || message.index >= file.have.length || !file.have.has(message.index)) return reject('not-held')
     if (this.#uploadsRunning >= (this.options.uploadSlots ?? UPLOAD_SLOTS)) return reject('busy')
     const running = this.#uploads.get(session.peerId) ?? new Set()
+    // One peer may not hold every slot: it gets at most what one download asks of one source.
+    if (running.size >= IN_FLIGHT_PER_SOURCE) return reject('busy')
     this.#uploads.set(session.peerId, running)
     running.add(message.id)
     this.#uploadsRunning++

@@ -284,15 +284,7 @@ describe('swarm download', () => {
     const link = network.connect('greedy', 'seeder')
     greedy.attach(link)
     await settle()
-    let openGate!: () => void
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve
-    })
-    const read = seeder.chunks.get.bind(seeder.chunks)
-    seeder.chunks.get = async (digest, index) => {
-      await gate
-      return read(digest, index)
-    }
+    const openGate = holdReads(seeder)
     for (let id = 1; id <= IN_FLIGHT_PER_SOURCE + 2; id++) {
       void link.send(encodeControl({ type: 'request', id, digest: record.digest, index: id - 1 }))
     }
@@ -341,15 +333,7 @@ describe('swarm download', () => {
     asker.attach(link)
     await settle()
     // Reads wait on a gate, so the second request holds the only upload slot while the third arrives.
-    let openGate!: () => void
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve
-    })
-    const read = seeder.chunks.get.bind(seeder.chunks)
-    seeder.chunks.get = async (digest, index) => {
-      await gate
-      return read(digest, index)
-    }
+    const openGate = holdReads(seeder)
     void link.send(encodeControl({ type: 'request', id: 1, digest: record.digest, index: 3 }))
     void link.send(encodeControl({ type: 'request', id: 2, digest: record.digest, index: 0 }))
     void link.send(encodeControl({ type: 'request', id: 3, digest: record.digest, index: 1 }))
@@ -386,6 +370,20 @@ describe('chunk picker', () => {
     expect(pickChunk({ ...base, sourceHas: (i) => i === 0, random: () => 0 })).toBeUndefined()
   })
 })
+
+/** Makes the node's chunk reads wait until the returned function is called: uploads then hold their slots. */
+function holdReads(node: TestNode): () => void {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const read = node.chunks.get.bind(node.chunks)
+  node.chunks.get = async (digest, index) => {
+    await gate
+    return read(digest, index)
+  }
+  return open
+}
 
 /** Lets queued deliveries and promise chains run. */
 async function settle(): Promise<void> {

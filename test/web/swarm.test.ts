@@ -12,7 +12,7 @@ import { IN_FLIGHT_PER_SOURCE, MAX_BAD_CHUNKS, REQUEST_STALL_MS } from '../../we
 import { LocalFiles } from '../../web/peer/local-files.js'
 import { createMemoryLinkPair } from '../../web/peer/memory-link.js'
 import type { PeerLink } from '../../web/peer/peer-link.js'
-import { type LinkProvider, Swarm } from '../../web/peer/swarm.js'
+import { IDLE_SESSION_MS, type LinkProvider, Swarm } from '../../web/peer/swarm.js'
 import { TypedEventTarget } from '../../web/peer/typed-events.js'
 import type { StoredFile } from '../../web/storage/file-store.js'
 import { assembleFile } from '../../web/storage/give-back.js'
@@ -291,6 +291,35 @@ describe('swarm download', () => {
     await settle()
     expect(greedy.rejects.map((r) => r.reason)).toEqual(['busy', 'busy'])
     openGate()
+  })
+
+  it('closes a session once nobody uses it, and keeps one a peer is interested through', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const seeder = addNode(network, 'seeder', clock)
+    const leecher = addNode(network, 'leecher', clock)
+    const record = await seed(seeder, bytesOf(4 * CHUNK, 11))
+    const download = await startDownload(leecher, record, ['seeder'])
+    await download.once('complete')
+    await settle()
+    expect(leecher.swarm.sessions.map((s) => s.peerId)).toEqual(['seeder'])
+    clock.advance(IDLE_SESSION_MS / 2)
+    expect(leecher.swarm.sessions).toHaveLength(1)
+    clock.advance(IDLE_SESSION_MS)
+    await settle()
+    expect(leecher.swarm.sessions).toHaveLength(0)
+    expect(seeder.swarm.sessions).toHaveLength(0)
+
+    // a peer that is interested in one of our files keeps its session, however quiet it is
+    const watcher = rawPeer(network, 'watcher', () => {})
+    const link = network.connect('watcher', 'seeder')
+    watcher.attach(link)
+    void link.send(encodeControl({ type: 'interested', digest: record.digest }))
+    await settle()
+    expect(seeder.swarm.sessions.map((s) => s.peerId)).toEqual(['watcher'])
+    clock.advance(IDLE_SESSION_MS * 2)
+    await settle()
+    expect(seeder.swarm.sessions.map((s) => s.peerId)).toEqual(['watcher'])
   })
 
   it('asks a second source for the last chunks (endgame)', async () => {

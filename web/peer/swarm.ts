@@ -22,6 +22,13 @@ import { TypedEventTarget } from './typed-events.js'
 
 /** Chunk uploads running at once over all links (SPEC §5 upload slots): more only splits the uplink. */
 export const UPLOAD_SLOTS = 8
+/**
+ * A session nobody uses (no download takes from it, the peer wants nothing from us, no upload runs) is
+ * closed after this long: links count against the tab's cap, and a long-running tab meets many peers.
+ */
+export const IDLE_SESSION_MS = 60_000
+/** How often idle sessions are looked for. */
+const IDLE_SWEEP_MS = 15_000
 /** How long a peer has to deliver a manifest it was asked for. */
 export const MANIFEST_TIMEOUT_MS = 10_000
 
@@ -61,6 +68,9 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   #uploadsRunning = 0
   #destroyed = false
   readonly #unsubscribe: (() => void)[]
+  /** When each session last carried a frame either way. */
+  readonly #lastUsedMs = new Map<string, number>()
+  #idleSweep: unknown
 
   constructor(private readonly options: SwarmOptions) {
     super()
@@ -68,6 +78,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       options.links.on('link', (link) => this.#adopt(link)),
       options.local.on('chunk-stored', ({ digest, index }) => this.#announceChunk(digest, index)),
     ]
+    this.#scheduleIdleSweep()
   }
 
   get sessions(): PeerSession[] {
@@ -147,6 +158,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.options.clock.clearTimeout(this.#idleSweep)
     for (const off of this.#unsubscribe) off()
     for (const download of this.#downloads.values()) download.destroy()
     this.#downloads.clear()
@@ -166,16 +178,44 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     const session = new PeerSession(link, this.options.clock)
     const peerId = session.peerId
     this.#sessions.set(peerId, session)
-    session.on('control', (message) => this.#onControl(session, message))
+    const used = () => this.#lastUsedMs.set(peerId, this.options.clock.now())
+    used()
+    session.on('control', (message) => {
+      used()
+      this.#onControl(session, message)
+    })
+    session.on('chunk', used)
+    session.on('manifest', used)
     session.on('close', ({ error }) => {
       if (this.#sessions.get(peerId) === session) this.#sessions.delete(peerId)
       this.#interest.delete(peerId)
       this.#uploads.delete(peerId)
       this.#sending.delete(peerId)
+      this.#lastUsedMs.delete(peerId)
       this.emit('session-closed', error ? { peerId, error } : { peerId })
     })
     this.emit('session', session)
     return session
+  }
+
+  #scheduleIdleSweep(): void {
+    this.#idleSweep = this.options.clock.setTimeout(() => {
+      if (this.#destroyed) return
+      this.#closeIdleSessions()
+      this.#scheduleIdleSweep()
+    }, IDLE_SWEEP_MS)
+  }
+
+  #closeIdleSessions(): void {
+    const now = this.options.clock.now()
+    for (const [peerId, session] of [...this.#sessions]) {
+      const idleFor = now - (this.#lastUsedMs.get(peerId) ?? now)
+      const wanted =
+        (this.#interest.get(peerId)?.size ?? 0) > 0 ||
+        (this.#uploads.get(peerId)?.size ?? 0) > 0 ||
+        [...this.#downloads.values()].some((download) => download.hasSource(peerId))
+      if (!wanted && idleFor >= IDLE_SESSION_MS) session.destroy()
+    }
   }
 
   // ---------------------------------------------------------------- serving

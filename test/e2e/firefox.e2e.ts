@@ -1,34 +1,16 @@
-/**
- * Cross-browser: Firefox ESR seeds and Chromium downloads, and the other way round, byte-identical.
- * People open the site in whatever browser they have.
- *
- * The real built app (dist/web) served by the real server process (dist/server/main.js, built by npm test
- * before the suites), driven as a person would through its automation hooks (SPEC §2): the drop zone's
- * file input, the catalog's digest buttons, my files' `data-state`. Firefox is driven by puppeteer-core
- * over WebDriver BiDi, Chromium by playwright-core; each saves the file through an ordinary browser
- * download, and the saved bytes are checked in Node. Run by scripts/test.mjs inside a network namespace
- * that has only `lo` (SPEC §8).
- */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { Browser as PlaywrightBrowser, Page as PlaywrightPage } from 'playwright-core'
 import type { ElementHandle, Browser as PuppeteerBrowser, Page as PuppeteerPage } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
+import { type AppServer, startAppServer } from './support/app-server.js'
 import { launchChromium } from './support/browsers.js'
 import { launchFirefox, listFolder, waitForSavedFile } from './support/firefox.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 
-const SERVER_ENTRY = 'dist/server/main.js'
-const WEB_INDEX = 'dist/web/index.html'
-
-/** Longest the server process may take to say it is listening. */
-const SERVER_START_TIMEOUT_MS = 10_000
 /** Longest a page may take to load the app and be welcomed by the tracker. */
 const ONLINE_TIMEOUT_MS = 20_000
 /** Longest dropping a file may take until it is seeding (hashed and stored in IndexedDB). */
@@ -199,66 +181,6 @@ async function sha256Of(path: string): Promise<{ sha256: string; size: number }>
     size += (chunk as Buffer).length
   }
   return { sha256: hash.digest('hex'), size }
-}
-
-/** The real server, as `npm start` runs it, in a child process on a free port of 127.0.0.1. */
-interface AppServer {
-  url: string
-  log: string[]
-  close(): Promise<void>
-}
-
-async function startAppServer(): Promise<AppServer> {
-  for (const built of [SERVER_ENTRY, WEB_INDEX]) {
-    if (!existsSync(built)) throw new Error(`${built} is missing: run "npm run build" (npm test does) first`)
-  }
-  const child: ChildProcess = spawn(process.execPath, [SERVER_ENTRY], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', STUN_PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const log: string[] = []
-  const exited = once(child, 'exit')
-  const close = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    await exited
-  }
-  createInterface({ input: child.stderr! }).on('line', (line) => log.push(`stderr: ${line}`))
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.push(line)
-      try {
-        const entry = JSON.parse(line) as { msg?: string; http?: string }
-        if (entry.msg === 'listening' && entry.http) resolve(Number(entry.http.split(':').pop()))
-      } catch {
-        // not a log line of ours: kept in the log only
-      }
-    })
-    void exited.then(([code, signal]) =>
-      reject(new Error(`the server exited (${code ?? signal}) before listening: ${log.join('\n')}`)),
-    )
-  })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    const port = await Promise.race([
-      listening,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(`the server did not listen within ${SERVER_START_TIMEOUT_MS} ms: ${log.join('\n')}`),
-            ),
-          SERVER_START_TIMEOUT_MS,
-        )
-      }),
-    ])
-    return { url: `http://127.0.0.1:${port}/`, log, close }
-  } catch (error) {
-    await close()
-    throw error
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 beforeAll(async () => {

@@ -136,6 +136,35 @@ function report(what: string, file: SourceFile, startedAt: number): void {
   )
 }
 
+/** Starts downloading `file` on `receiver`, watching for the browser download that will save it. */
+async function startDownload(receiver: BrowserPeer, file: SourceFile) {
+  const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
+  const startedAt = Date.now()
+  await receiver.fetch(file.digest)
+  return { saved, startedAt }
+}
+
+/** Waits for the download to complete, checks the saved bytes, prints its speed, and returns the progress. */
+async function finishDownload(
+  receiver: BrowserPeer,
+  file: SourceFile,
+  started: Awaited<ReturnType<typeof startDownload>>,
+  label: string,
+  describe: () => Promise<string>,
+  what = 'the download to complete',
+) {
+  const done = await receiver.waitFor(
+    file.digest,
+    (p) => p.state === 'complete',
+    what,
+    DOWNLOAD_TIMEOUT_MS,
+    describe,
+  )
+  expectSaved(await started.saved, file)
+  report(label, file, started.startedAt)
+  return done
+}
+
 describe('downloads between Chromium browsers against the real signal server', () => {
   it('downloads a 64 MiB file from one seeder', async () => {
     const file = files.one
@@ -143,18 +172,8 @@ describe('downloads between Chromium browsers against the real signal server', (
     const receiver = await openPeer('receiver')
     await shareFrom([seeder], file)
 
-    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-    const startedAt = Date.now()
-    await receiver.fetch(file.digest)
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download to complete',
-      DOWNLOAD_TIMEOUT_MS,
-      describing([seeder]),
-    )
-    expectSaved(await saved, file)
-    report('one seeder', file, startedAt)
+    const started = await startDownload(receiver, file)
+    const done = await finishDownload(receiver, file, started, 'one seeder', describing([seeder]))
 
     expect(done.fromPeers).toEqual({ [seeder.peerId]: file.manifest.hashes.length })
     expect(done.banned).toEqual([])
@@ -166,18 +185,8 @@ describe('downloads between Chromium browsers against the real signal server', (
     const receiver = await openPeer('receiver')
     await shareFrom(seeders, file)
 
-    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-    const startedAt = Date.now()
-    await receiver.fetch(file.digest)
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download to complete',
-      DOWNLOAD_TIMEOUT_MS,
-      describing(seeders),
-    )
-    expectSaved(await saved, file)
-    report('three seeders', file, startedAt)
+    const started = await startDownload(receiver, file)
+    const done = await finishDownload(receiver, file, started, 'three seeders', describing(seeders))
 
     const seederIds = seeders.map((s) => s.peerId)
     console.log(
@@ -196,9 +205,7 @@ describe('downloads between Chromium browsers against the real signal server', (
     const receiver = await openPeer('receiver')
     await shareFrom(seeders, file)
 
-    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-    const startedAt = Date.now()
-    await receiver.fetch(file.digest)
+    const started = await startDownload(receiver, file)
     const half = await receiver.waitFor(
       file.digest,
       (p) => p.chunksHere >= chunkCount / 2,
@@ -221,15 +228,14 @@ describe('downloads between Chromium browsers against the real signal server', (
     expect(beforeClose).toBeGreaterThan(0)
     expect(atClose.chunksHere).toBeLessThan(chunkCount)
 
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download to complete from the remaining seeder',
-      DOWNLOAD_TIMEOUT_MS,
+    const done = await finishDownload(
+      receiver,
+      file,
+      started,
+      'seeder closed at 50%',
       describing([remaining]),
+      'the download to complete from the remaining seeder',
     )
-    expectSaved(await saved, file)
-    report('seeder closed at 50%', file, startedAt)
 
     // Nothing comes from the closed seeder but what was asked of it before it closed: chunks whose bytes
     // were already on their way, or in this page's queue, are stored after that, once checked. Everything
@@ -245,9 +251,7 @@ describe('downloads between Chromium browsers against the real signal server', (
     const receiver = await openPeer('receiver')
     await shareFrom([seeder], file)
 
-    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-    const startedAt = Date.now()
-    await receiver.fetch(file.digest)
+    const started = await startDownload(receiver, file)
     const atReload = await receiver.waitFor(
       file.digest,
       (p) => p.chunksHere >= chunkCount * 0.3,
@@ -258,15 +262,14 @@ describe('downloads between Chromium browsers against the real signal server', (
     const firstPeerId = receiver.peerId
     await receiver.reload()
     // Nothing asks the new page to download: SwarmEngine.open resumes unfinished downloads from storage.
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the resumed download to complete',
-      DOWNLOAD_TIMEOUT_MS,
+    const done = await finishDownload(
+      receiver,
+      file,
+      started,
+      'receiver reloaded at 30%',
       describing([seeder]),
+      'the resumed download to complete',
     )
-    expectSaved(await saved, file)
-    report('receiver reloaded at 30%', file, startedAt)
 
     // The new page counts only what it received itself: the rest was in storage, at least what was
     // stored when the page was reloaded.
@@ -304,18 +307,14 @@ describe('downloads between Chromium browsers against the real signal server', (
     const receiver = await openPeer('receiver')
     await shareFrom([seeder], file)
 
-    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-    const startedAt = Date.now()
-    await receiver.fetch(file.digest)
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download to complete',
-      DOWNLOAD_TIMEOUT_MS,
+    const started = await startDownload(receiver, file)
+    const done = await finishDownload(
+      receiver,
+      file,
+      started,
+      'with a corrupting peer',
       async () => `; corrupt peer ${JSON.stringify(liar.report)}${await describing([seeder])()}`,
     )
-    expectSaved(await saved, file)
-    report('with a corrupting peer', file, startedAt)
     console.log(`corrupt peer: ${JSON.stringify(liar.report)}`)
 
     expect(liar.report.garbageChunks).toBeGreaterThanOrEqual(3)

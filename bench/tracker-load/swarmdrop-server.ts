@@ -3,28 +3,16 @@
  * but with the limits the benchmark passes as its first argument (JSON), a heartbeat interval in ms as
  * its second when the benchmark overrides it (a diagnosis), and STUN and logging off.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TrackerLimits } from '../../shared/limits.js'
-import { silentLogger } from '../../signal/logger.js'
-import { startServer, TRACKER_PATH } from '../../signal/server.js'
+import { TRACKER_PATH } from '../../signal/server.js'
+import { startTestServer } from '../../test/support/server.js'
 import { serveParent } from './server-ipc.js'
 
 const limits = JSON.parse(process.argv[2] ?? '{}') as Partial<TrackerLimits>
 const heartbeatMs = process.argv[3] ? Number(process.argv[3]) : undefined
-const webRoot = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-web-'))
-writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>bench</title>')
 
-const server = await startServer({
-  port: 0,
-  host: '127.0.0.1',
-  stunPort: null,
-  webRoot,
-  logger: silentLogger,
-  limits,
-  ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
-})
+// The same start as the tests': 127.0.0.1, a free port, STUN off, logs silent, a one-page web root.
+const server = await startTestServer({ limits, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) })
 
 serveParent({
   port: server.port,

@@ -36,8 +36,21 @@ export const ERROR_CODES = [
   'TRACKER_OFFLINE',
   /** A request got no answer in time. */
   'TIMEOUT',
-  /** No connection to a peer could be made (ICE failed: e.g. both behind symmetric NAT and no TURN). */
+  /**
+   * No connection to a peer could be made, and no more precise reason is known (the peer sent no ICE
+   * candidates, or even the TURN relay found no path).
+   */
   'PEER_UNREACHABLE',
+  /**
+   * No connection to a peer could be made: both sides gathered candidates, hole punching failed, and there
+   * is no TURN relay to go around it (typical of symmetric NATs or strict firewalls on both sides).
+   */
+  'NAT_BLOCKED',
+  /**
+   * No connection to a peer could be made: this side got no server-reflexive or relay candidate although
+   * STUN/TURN servers were given, so its network blocks the UDP that WebRTC needs to reach them.
+   */
+  'UDP_BLOCKED',
   // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',

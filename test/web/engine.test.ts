@@ -4,15 +4,26 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { SwarmError } from '../../shared/errors.js'
 import type { RunningServer } from '../../signal/server.js'
-import { SwarmEngine } from '../../web/peer/engine.js'
+import type { Clock } from '../../web/peer/clock.js'
+import {
+  RECONNECT_DELAY_MS,
+  SOURCE_REFRESH_MS,
+  SwarmEngine,
+  UNREACHABLE_RETRY_MAX_MS,
+  UNREACHABLE_RETRY_MS,
+} from '../../web/peer/engine.js'
+import { CONNECT_TIMEOUT_MS, type LinkFactory } from '../../web/peer/link-manager.js'
 import type { LocalFile } from '../../web/peer/local-files.js'
 import { MemoryLinkNetwork } from '../../web/peer/memory-link.js'
 import { assembleFile } from '../../web/storage/give-back.js'
 import { ingest } from '../../web/storage/ingest.js'
 import { MemoryChunkStore } from '../../web/storage/memory-chunk-store.js'
 import { MemoryFileStore } from '../../web/storage/memory-file-store.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
+import { unopenableLinks } from '../support/unopenable-links.js'
 
 const MiB = 1024 * 1024
 const engines: SwarmEngine[] = []
@@ -34,6 +45,7 @@ async function openPeer(
   url: string,
   network: MemoryLinkNetwork,
   stores = { chunks: new MemoryChunkStore(), files: new MemoryFileStore() },
+  extra: { clock?: Clock; createLink?: LinkFactory } = {},
 ): Promise<Peer> {
   const completed: LocalFile[] = []
   // The link factory needs our peer id, which the tracker gives: a factory per id, made on demand.
@@ -42,8 +54,10 @@ async function openPeer(
     trackerUrl: url,
     createSocket: (u) => new WebSocket(u),
     ...stores,
-    createLink: (options) => network.linkFactory(engine.tracker.peerId ?? 'unknown')(options),
+    createLink:
+      extra.createLink ?? ((options) => network.linkFactory(engine.tracker.peerId ?? 'unknown')(options)),
     onComplete: (file) => completed.push(file),
+    ...(extra.clock ? { clock: extra.clock } : {}),
   })
   engines.push(engine)
   await until(() => engine.tracker.status.state === 'online')
@@ -76,6 +90,14 @@ async function share(peer: Peer, bytes: Uint8Array<ArrayBuffer>, name: string) {
   )
   peer.engine.stored(record)
   return record
+}
+
+/** Moves a fake clock on second by second, letting real I/O (the tracker's replies) happen in between. */
+async function runClock(clock: FakeClock, ms: number): Promise<void> {
+  for (let done = 0; done < ms; done += 1000) {
+    clock.advance(Math.min(1000, ms - done))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 async function saved(peer: Peer, digest: string): Promise<Buffer> {
@@ -176,4 +198,105 @@ describe('engine', () => {
     // both reconnect by themselves and the catalog is whole again
     await until(() => second.tracker.registry.entry(record.digest)?.seeders === 2, 15_000)
   })
+
+  it('re-dials a source whose link dropped mid-transfer at once, and finishes from the chunks stored', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const seeder = await openPeer(server.url, network)
+    // The leecher's time stands still unless the test moves it: no source refresh can happen unseen.
+    const clock = new FakeClock()
+    const leecher = await openPeer(server.url, network, undefined, { clock })
+    const bytes = bytesOf(8 * MiB, 5)
+    const record = await share(seeder, bytes, 'dropped.bin')
+    await until(() => server.tracker.stats().files === 1)
+    const uploads: number[] = []
+    seeder.engine.swarm.on('uploaded', () => uploads.push(1))
+
+    const download = await leecher.engine.fetch(record.digest)
+    const leecherId = leecher.engine.tracker.peerId!
+    expect(network.createdBy(leecherId)).toBe(1)
+    let stored = 0
+    let keptAtDrop = 0
+    download.on('chunk', ({ state }) => {
+      if (state !== 'here' || ++stored !== 3) return
+      // The only source's link fails mid-transfer (ICE gone: the other side's network changed).
+      keptAtDrop = download.progress().chunksHere
+      leecher.engine.swarm.sessions[0]!.link.destroy(new SwarmError('PEER_UNREACHABLE', 'ICE disconnected'))
+    })
+    await until(() => keptAtDrop > 0 && leecher.engine.swarm.sessions.length === 0)
+    expect(download.progress().sources).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(network.createdBy(leecherId)).toBe(1) // nothing happens before the reconnect delay
+    const here = download.progress().chunksHere
+    expect(here).toBeGreaterThanOrEqual(keptAtDrop)
+    const uploadsBefore = uploads.length
+
+    clock.advance(RECONNECT_DELAY_MS)
+    await until(() => leecher.completed.length === 1)
+    // It came back through a fresh negotiation, long before a source refresh would have fired.
+    expect(network.createdBy(leecherId)).toBe(2)
+    expect(clock.now()).toBe(RECONNECT_DELAY_MS)
+    expect(clock.now()).toBeLessThan(SOURCE_REFRESH_MS)
+    expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
+    // It went on from the chunks already stored: only what was missing came over the new link.
+    expect(uploads.length - uploadsBefore).toBeLessThanOrEqual(8 - here)
+  })
+
+  it.each([
+    { turn: false, code: 'NAT_BLOCKED' },
+    { turn: true, code: 'PEER_UNREACHABLE' },
+  ])(
+    'says once why the only source cannot be reached ($code, TURN $turn), and re-dials it ever more slowly',
+    async ({ turn, code }) => {
+      const server = await startTestServer({
+        iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+        ...(turn
+          ? { turn: { urls: ['turn:turn.example.org:3478'], secret: 'x'.repeat(32), ttlSeconds: 3600 } }
+          : {}),
+      })
+      servers.push(server)
+      const network = new MemoryLinkNetwork()
+      // Both sides gather host and server-reflexive candidates, and no path between them works.
+      const seeder = await openPeer(server.url, network, undefined, {
+        createLink: unopenableLinks(['host', 'srflx']),
+      })
+      const clock = new FakeClock()
+      const stuck = unopenableLinks(['host', 'srflx'])
+      const dials: number[] = []
+      const leecher = await openPeer(server.url, network, undefined, {
+        clock,
+        createLink: (options) => {
+          if (options.initiator) dials.push(clock.now())
+          return stuck(options)
+        },
+      })
+      const record = await share(seeder, bytesOf(2 * MiB, 6), 'far-away.bin')
+      await until(() => server.tracker.stats().files === 1)
+      const problems: SwarmError[] = []
+      leecher.engine.on('problem', ({ digest, error }) => {
+        if (digest === record.digest) problems.push(error)
+      })
+
+      void leecher.engine.fetch(record.digest)
+      await until(() => dials.length === 1)
+      const runMs = 180_000
+      await runClock(clock, runMs)
+
+      // One problem, with the diagnosis, over dozens of source refreshes.
+      expect(problems.map((p) => p.code)).toEqual([code])
+      expect(problems[0]!.message).toContain('local candidates: host, srflx')
+      expect(leecher.engine.local.get(record.digest)?.have.count).toBe(0)
+      // The peer is dialled again, but not on every refresh: the wait after each failure doubles.
+      const gaps = dials.slice(1).map((at, i) => at - dials[i]!)
+      expect(dials.length).toBeGreaterThanOrEqual(3)
+      gaps.forEach((gap, i) => {
+        expect(gap).toBeGreaterThanOrEqual(
+          CONNECT_TIMEOUT_MS + Math.min(UNREACHABLE_RETRY_MAX_MS, UNREACHABLE_RETRY_MS * 2 ** i),
+        )
+      })
+      // Without the backoff it would be dialled after every failure and refresh: every 20 s.
+      expect(dials.length).toBeLessThan(runMs / (CONNECT_TIMEOUT_MS + SOURCE_REFRESH_MS) / 2)
+    },
+  )
 })

@@ -8,7 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SwarmError } from '../../shared/errors.js'
 import { parseServerMessage } from '../../shared/tracker-protocol.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
-import { type LinkFactory, LinkManager, type LinkOptions } from '../../web/peer/link-manager.js'
+import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
+import {
+  CONNECT_TIMEOUT_MS,
+  type LinkFactory,
+  LinkManager,
+  type LinkOptions,
+} from '../../web/peer/link-manager.js'
 import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
 import type { PeerLink, Signaller } from '../../web/peer/peer-link.js'
 import {
@@ -22,6 +28,7 @@ import {
 import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
+import { unopenableLinks } from '../support/unopenable-links.js'
 
 const MiB = 1024 * 1024
 
@@ -36,6 +43,12 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
+
+const STUN: RTCIceServer[] = [{ urls: 'stun:stun.example.org:3478' }]
+const STUN_AND_TURN: RTCIceServer[] = [
+  { urls: 'stun:stun.example.org:3478' },
+  { urls: 'turn:turn.example.org:3478', username: '1700000000:aaaa', credential: 'secret' },
+]
 
 /** Records every event a manager emits, to check what fired and that nothing fires after destroy. */
 function record(manager: LinkManager): string[] {
@@ -158,6 +171,113 @@ describe('LinkManager over in-memory links', () => {
     expect(built[0]!.destroyed).toBe(true)
     expect(manager.linkCount).toBe(0)
     expect(clock.pendingTimers).toBe(0)
+  })
+
+  describe('says why a link could not be made', () => {
+    /** Two managers on one fake clock whose links signal the given candidates and never open. */
+    function stuckPair(
+      local: CandidateType[],
+      remote: CandidateType[],
+      iceServers: RTCIceServer[],
+      options: { remoteInSdp?: boolean } = {},
+    ) {
+      const network = new MemoryLinkNetwork()
+      const clock = new FakeClock()
+      const make = (peerId: string, types: CandidateType[], inSdp: boolean) => {
+        const factory = unopenableLinks(types, { inSdp })
+        const manager = new LinkManager({
+          peerId,
+          signaller: network.signaller(peerId),
+          createLink: factory,
+          iceServers,
+          clock,
+        })
+        managers.push(manager)
+        return { manager, factory }
+      }
+      return {
+        clock,
+        a: make('aaaa', local, false),
+        b: make('bbbb', remote, options.remoteInSdp ?? false),
+      }
+    }
+
+    it('rejects with NAT_BLOCKED when both sides punched holes in vain and there is no TURN', async () => {
+      const { clock, a, b } = stuckPair(['host', 'srflx'], ['host', 'srflx'], STUN)
+      const connecting = a.manager.connect('bbbb').catch((e: unknown) => e)
+      await tasks()
+      expect(b.factory.built).toHaveLength(1) // the offer arrived and was answered
+      clock.advance(CONNECT_TIMEOUT_MS - 1)
+      await tasks()
+      expect(a.factory.built[0]!.destroyed).toBe(false)
+      clock.advance(1)
+      const error = await connecting
+      expect(error).toBeInstanceOf(SwarmError)
+      expect(error).toMatchObject({ code: 'NAT_BLOCKED' })
+      const message = (error as SwarmError).message
+      expect(message).toContain('local candidates: host, srflx')
+      expect(message).toContain('remote candidates: host, srflx')
+      expect(message).toContain('TURN: no')
+      expect(a.factory.built[0]!.destroyed).toBe(true)
+      expect(a.manager.linkCount).toBe(0)
+    })
+
+    it('rejects with PEER_UNREACHABLE when TURN is configured and still nothing got through', async () => {
+      const { clock, a } = stuckPair(['host', 'srflx', 'relay'], ['host', 'srflx', 'relay'], STUN_AND_TURN)
+      const connecting = a.manager.connect('bbbb').catch((e: unknown) => e)
+      await tasks()
+      clock.advance(CONNECT_TIMEOUT_MS)
+      const error = await connecting
+      expect(error).toMatchObject({ code: 'PEER_UNREACHABLE' })
+      expect((error as SwarmError).message).toContain('TURN: yes')
+    })
+
+    it('rejects with UDP_BLOCKED when this side got no server-reflexive candidate from its STUN server', async () => {
+      // The other side's candidates come inside its answer's SDP this time.
+      const { clock, a } = stuckPair(['host'], ['host', 'srflx'], STUN, { remoteInSdp: true })
+      const connecting = a.manager.connect('bbbb').catch((e: unknown) => e)
+      await tasks()
+      clock.advance(CONNECT_TIMEOUT_MS)
+      const error = await connecting
+      expect(error).toMatchObject({ code: 'UDP_BLOCKED' })
+      expect((error as SwarmError).message).toContain('remote candidates: host, srflx')
+    })
+
+    it('diagnoses ICE failing before the timeout at once, keeping the failure as the cause', async () => {
+      const { clock, a, b } = stuckPair(['host', 'srflx'], ['srflx'], STUN)
+      // The answering side connects the other way round: its diagnosis sees the same, mirrored.
+      const atB = b.manager.connect('aaaa').catch((e: unknown) => e)
+      const connecting = a.manager.connect('bbbb').catch((e: unknown) => e)
+      await tasks()
+      const iceFailure = new SwarmError(
+        'PEER_UNREACHABLE',
+        'ERR_ICE_CONNECTION_FAILURE: Ice connection failed.',
+      )
+      a.factory.built.at(-1)!.destroy(iceFailure)
+      const error = await connecting
+      expect(error).toMatchObject({ code: 'NAT_BLOCKED', cause: iceFailure })
+      expect((error as SwarmError).message).toContain('ERR_ICE_CONNECTION_FAILURE')
+      clock.advance(CONNECT_TIMEOUT_MS)
+      expect(await atB).toMatchObject({ code: 'NAT_BLOCKED' })
+    })
+
+    it('says PEER_UNREACHABLE when the peer never answered', async () => {
+      const clock = new FakeClock()
+      const manager = new LinkManager({
+        peerId: 'aaaa',
+        signaller: { send: () => {}, onSignal: () => () => {} },
+        createLink: unopenableLinks(['host', 'srflx']),
+        iceServers: STUN,
+        clock,
+      })
+      managers.push(manager)
+      const connecting = manager.connect('bbbb').catch((e: unknown) => e)
+      await tasks()
+      clock.advance(CONNECT_TIMEOUT_MS)
+      const error = await connecting
+      expect(error).toMatchObject({ code: 'PEER_UNREACHABLE' })
+      expect((error as SwarmError).message).toContain('remote candidates: none')
+    })
   })
 
   it('ignores malformed and stray signals, and still connects afterwards', async () => {

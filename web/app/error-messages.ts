@@ -35,7 +35,11 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
   TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',
   PEER_UNREACHABLE:
-    'No connection could be made to the peers holding this file (both sides may be behind strict routers, and this server offers no relay). Try from another network, or ask the server owner to set up TURN.',
+    'No connection could be made to the peers holding this file: they may have left, or a network on the way blocks the connection. Swarmdrop keeps trying; try again later or from another network.',
+  NAT_BLOCKED:
+    'Can’t connect to the peers that have this file: your network and theirs both block direct connections (symmetric NAT or a strict firewall), and this server has no TURN relay to go around them. Try another network, or ask whoever runs this server to set up TURN (Swarmdrop’s README explains how).',
+  UDP_BLOCKED:
+    'Can’t connect to any peer: your network blocks the UDP traffic that WebRTC needs to reach this server’s STUN service, so no connection can be set up. Try another network (a phone hotspot often works), or ask your network administrator to allow outgoing UDP.',
   QUOTA_EXCEEDED:
     'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
   FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',

@@ -12,11 +12,23 @@
  * Glare (both peers connect to each other at once): the peer whose id sorts first stays the offerer and
  * ignores the other's offer; the other drops its own attempt and answers. Both end with one link, and a
  * `connect()` on either side resolves with it.
+ *
+ * The manager watches the candidates in the signals of each attempt (trickled ones, and `a=candidate:`
+ * lines of an offer or answer), so that a link that never opens is reported with the reason ICE suggests:
+ * NAT_BLOCKED, UDP_BLOCKED or PEER_UNREACHABLE (ice-diagnosis.ts). This works with any link factory.
  */
 import { z } from 'zod'
 import { assertNever } from '../../shared/assert-never.js'
 import { SwarmError } from '../../shared/errors.js'
 import { type Clock, systemClock } from './clock.js'
+import {
+  type CandidateType,
+  candidateLinesOf,
+  candidateTypeOf,
+  explainUnreachable,
+  hasTurn,
+  isPublicHostCandidate,
+} from './ice-diagnosis.js'
 import type { PeerLink, Signaller } from './peer-link.js'
 import { SimplePeerLink } from './simple-peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
@@ -121,6 +133,14 @@ interface Entry {
   answered: boolean
   timer: unknown
   offClose: () => void
+  /** Whether the ICE servers this attempt was built with include TURN, and any server at all. */
+  readonly turnConfigured: boolean
+  readonly serversConfigured: boolean
+  /** Types of the candidates this side sent, and of those the other side sent: evidence if it fails. */
+  readonly localTypes: Set<CandidateType>
+  readonly remoteTypes: Set<CandidateType>
+  /** This side sent a host candidate with a public address (it needs no server-reflexive one). */
+  localPublicHost: boolean
 }
 
 export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
@@ -183,8 +203,10 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   /**
    * The link with `peerId`: the open one, the one being set up, or a new one with this side offering.
-   * Rejects with PEER_BUSY when this side or the other is at its cap, PEER_NOT_FOUND when the link does not
-   * open within the connect timeout or fails, SELF_SIGNAL for our own id, CANCELLED after `destroy()`.
+   * Rejects with PEER_BUSY when this side or the other is at its cap (PEER_NOT_FOUND when the other could
+   * not build a link), SELF_SIGNAL for our own id, CANCELLED after `destroy()`. A link that does not open
+   * within the connect timeout, or fails to connect, rejects with NAT_BLOCKED, UDP_BLOCKED or
+   * PEER_UNREACHABLE according to the candidates seen (ice-diagnosis.ts).
    */
   connect(peerId: string): Promise<PeerLink> {
     if (this.#destroyed) return Promise.reject(new SwarmError('CANCELLED', 'the link manager is destroyed'))
@@ -223,6 +245,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       answered: false,
       timer: null,
       offClose: () => {},
+      turnConfigured: hasTurn(this.#iceServers),
+      serversConfigured: this.#iceServers.length > 0,
+      localTypes: new Set(),
+      remoteTypes: new Set(),
+      localPublicHost: false,
     }
     this.#entries.set(peerId, entry)
     let link: NegotiatingLink
@@ -246,9 +273,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     entry.timer = this.#clock.setTimeout(() => {
       entry.timer = null
       if (!entry.open) {
-        link.destroy(
-          new SwarmError('PEER_UNREACHABLE', `no link to ${peerId} within ${this.#connectTimeoutMs} ms`),
-        )
+        link.destroy(new SwarmError('PEER_UNREACHABLE', `not open after ${this.#connectTimeoutMs} ms`))
       }
     }, this.#connectTimeoutMs)
     link.opened.then(
@@ -275,13 +300,21 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     if (this.#destroyed) return
     if (entry.open) {
       this.emit('link-closed', error ? { peerId: entry.peerId, error } : { peerId: entry.peerId })
+    } else if (error instanceof SwarmError && error.code !== 'PEER_UNREACHABLE') {
+      entry.waiter.reject(error) // declined, cancelled, a bad signal: not a question of reachability
     } else {
+      // The connect timeout, ICE failing, or the link closing unasked before it opened.
       entry.waiter.reject(
-        error instanceof SwarmError
-          ? error
-          : new SwarmError('PEER_UNREACHABLE', `the link to ${entry.peerId} closed before it opened`, {
-              cause: error,
-            }),
+        explainUnreachable({
+          localTypes: entry.localTypes,
+          remoteTypes: entry.remoteTypes,
+          turnConfigured: entry.turnConfigured,
+          serversConfigured: entry.serversConfigured,
+          localPublicHost: entry.localPublicHost,
+          peerId: entry.peerId,
+          reason: error?.message ?? 'the link closed before it opened',
+          ...(error ? { cause: error } : {}),
+        }),
       )
     }
   }
@@ -296,7 +329,20 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   #sendSignal(entry: Entry, data: Record<string, unknown>): void {
     if (this.#destroyed || this.#entries.get(entry.peerId) !== entry) return
+    for (const line of candidateLinesIn(data)) {
+      const type = candidateTypeOf(line)
+      if (type) entry.localTypes.add(type)
+      if (isPublicHostCandidate(line)) entry.localPublicHost = true
+    }
     this.#signaller.send(entry.peerId, { ...data, sid: entry.sid })
+  }
+
+  /** Records the types of the candidates a signal from the other side carries, for the diagnosis. */
+  #noteRemote(entry: Entry, data: Record<string, unknown>): void {
+    for (const line of candidateLinesIn(data)) {
+      const type = candidateTypeOf(line)
+      if (type) entry.remoteTypes.add(type)
+    }
   }
 
   #onSignal(from: string, data: Record<string, unknown>): void {
@@ -311,6 +357,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       case 'answer':
         if (entry?.link && entry.sid === signal.sid && entry.initiator && !entry.answered) {
           entry.answered = true
+          this.#noteRemote(entry, signal)
           entry.link.signal({ type: 'answer', sdp: signal.sdp })
         }
         return
@@ -319,6 +366,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
           const { candidate, sdpMLineIndex, sdpMid } = signal.candidate
           // RTCIceCandidate throws without either, which would fail the whole link: drop just the candidate.
           if (sdpMLineIndex == null && sdpMid == null) return
+          this.#noteRemote(entry, signal)
           entry.link.signal({
             type: 'candidate',
             candidate: { candidate, sdpMLineIndex: sdpMLineIndex ?? null, sdpMid: sdpMid ?? null },
@@ -361,9 +409,27 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       return
     }
     const answering = this.#start(from, offer.sid, false, waiter)
+    this.#noteRemote(answering, offer)
     if (answering.link) answering.link.signal({ type: 'offer', sdp: offer.sdp })
     else this.#signaller.send(from, { type: 'decline', sid: offer.sid, reason: 'error' })
   }
+}
+
+/** The candidate lines a signal carries: a trickled candidate's, or the `a=candidate:` lines of an SDP. */
+function candidateLinesIn(data: Record<string, unknown>): string[] {
+  if (data.type === 'candidate') {
+    const candidate = data.candidate
+    if (typeof candidate === 'string') return [candidate]
+    if (typeof candidate === 'object' && candidate !== null) {
+      const line = (candidate as { candidate?: unknown }).candidate
+      return typeof line === 'string' ? [line] : []
+    }
+    return []
+  }
+  if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
+    return candidateLinesOf(data.sdp)
+  }
+  return []
 }
 
 function deferred<T>(): Deferred<T> {

@@ -10,7 +10,7 @@ import { pickChunk } from '../../web/peer/chunk-picker.js'
 import { type Clock, systemClock } from '../../web/peer/clock.js'
 import { IN_FLIGHT_PER_SOURCE, MAX_BAD_CHUNKS, REQUEST_STALL_MS } from '../../web/peer/download.js'
 import { LocalFiles } from '../../web/peer/local-files.js'
-import { createMemoryLinkPair } from '../../web/peer/memory-link.js'
+import { createMemoryLinkPair, type MemoryLink } from '../../web/peer/memory-link.js'
 import type { PeerLink } from '../../web/peer/peer-link.js'
 import { IDLE_SESSION_MS, type LinkProvider, Swarm } from '../../web/peer/swarm.js'
 import { TypedEventTarget } from '../../web/peer/typed-events.js'
@@ -269,6 +269,36 @@ describe('swarm download', () => {
     const download = await startDownload(leecher, record, ['slow'])
     const done = download.once('complete')
     for (let i = 0; i < 40 && download.state !== 'complete'; i++) {
+      clock.advance(REQUEST_STALL_MS / 4)
+      await settle()
+    }
+    await done
+    expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
+  })
+
+  it('keeps a source whose requests all stalled at once (an outage) and goes on from it when it is back', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const seeder = addNode(network, 'seeder', clock)
+    const leecher = addNode(network, 'leecher', clock)
+    const bytes = bytesOf(12 * CHUNK, 11)
+    const record = await seed(seeder, bytes)
+    // Every chunk read waits for the gate: the leecher's first requests are out when the path goes quiet.
+    const openGate = holdReads(seeder)
+    const download = await startDownload(leecher, record, ['seeder'])
+    await settle()
+    const toLeecher = network.links.find((link) => link.remotePeerId === 'leecher') as MemoryLink
+    toLeecher.setFaults({ paused: true })
+    openGate()
+    // One stall period and a bit: every request out stalls in the same check.
+    for (let i = 0; i < 6; i++) {
+      clock.advance(REQUEST_STALL_MS / 4)
+      await settle()
+    }
+    expect(download.sourceIds).toEqual(['seeder'])
+    toLeecher.setFaults({})
+    const done = download.once('complete')
+    for (let i = 0; i < 80 && download.state !== 'complete'; i++) {
       clock.advance(REQUEST_STALL_MS / 4)
       await settle()
     }

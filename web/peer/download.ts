@@ -392,17 +392,24 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }, TICK_MS)
   }
 
-  /** A request with no byte for REQUEST_STALL_MS goes to another source; a source that keeps stalling is dropped. */
+  /**
+   * A request with no byte for REQUEST_STALL_MS goes to another source; a source that keeps stalling is
+   * dropped. The requests a source stalls on in one check count as one stall: when the path to a peer goes
+   * quiet (a network outage, SPEC §6), all its requests stall together, and that is one event, not
+   * IN_FLIGHT_PER_SOURCE of them; the source stays, and is asked again once the path heals.
+   */
   #checkStalls(): void {
     const now = this.options.clock.now()
     for (const source of [...this.#sources.values()]) {
+      let stalled = false
       for (const request of [...source.requests.values()]) {
         if (now - request.lastProgressMs < REQUEST_STALL_MS) continue
         this.#cancel(request)
         source.avoid.add(request.index)
-        source.stalls++
+        stalled = true
         this.#emitChunk(request.index, 'missing')
       }
+      if (stalled) source.stalls++
       if (source.stalls >= MAX_STALLS) this.#removeSource(source)
     }
   }

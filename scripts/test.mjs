@@ -1,6 +1,6 @@
 // `npm test`: every test. Checks the system packages the suites drive (Debian's chromium, firefox-esr and
-// coturn), installing them when root, then lint, type check, build, and the test suites. Exits non-zero on any
-// failure.
+// coturn; iproute2 and iptables for the NAT lab, which runs only as root), installing them when root, then
+// lint, type check, build, and the test suites. Exits non-zero on any failure.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,12 +11,17 @@ const SYSTEM_PACKAGES = [
   { name: 'chromium', binary: '/usr/bin/chromium' },
   { name: 'firefox-esr', binary: '/usr/bin/firefox-esr' },
   { name: 'coturn', binary: '/usr/bin/turnserver' },
+  // The NAT lab, which needs root: namespaces, veth pairs and tc (iproute2), NAT routers (iptables).
+  { name: 'iproute2', binary: '/usr/sbin/ip', rootOnly: true },
+  { name: 'iptables', binary: '/usr/sbin/iptables', rootOnly: true },
 ]
 
 function ensureSystemPackages() {
-  const missing = SYSTEM_PACKAGES.filter((p) => !existsSync(p.binary)).map((p) => p.name)
-  if (missing.length === 0) return
   const isRoot = process.getuid?.() === 0
+  const missing = SYSTEM_PACKAGES.filter((p) => (isRoot || !p.rootOnly) && !existsSync(p.binary)).map(
+    (p) => p.name,
+  )
+  if (missing.length === 0) return
   const hasApt = existsSync('/usr/bin/apt-get')
   if (!isRoot || !hasApt) {
     console.error(
@@ -104,6 +109,25 @@ if (process.getuid?.() === 0) {
   e2e = spawnSync(e2eCommand[0], e2eCommand.slice(1), { stdio: 'inherit' })
 }
 
+// The NAT lab (vitest.nat.config.ts, test/nat): it builds its own network namespaces (NAT routers, a public
+// segment with the server and coturn, Chromium in each home network), none linked to any real network, so
+// it runs outside `unshare`. Without root it skips every case and says why.
+const natReport = join(reports, 'nat.json')
+console.log('\n▶ NAT lab (network namespaces, NAT routers, coturn, Chromium in each home network)')
+const nat = spawnSync(
+  node,
+  [
+    'node_modules/vitest/vitest.mjs',
+    'run',
+    '--config',
+    'vitest.nat.config.ts',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${natReport}`,
+  ],
+  { stdio: 'inherit' },
+)
+
 /** A suite's counts; a suite that wrote no report counts as one failure, so it cannot pass unseen. */
 function countsOf(path, read) {
   return existsSync(path)
@@ -120,8 +144,9 @@ const suites = [
   countsOf(report, vitestCounts),
   countsOf(browserReport, (r) => r),
   countsOf(e2eReport, vitestCounts),
+  countsOf(natReport, vitestCounts),
 ]
 const total = (key) => suites.reduce((sum, counts) => sum + counts[key], 0)
 console.log(`\n${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`)
-const statuses = [vitest.status, browser.status, e2e.status]
+const statuses = [vitest.status, browser.status, e2e.status, nat.status]
 process.exit(statuses.every((status) => status === 0) ? 0 : statuses.find((status) => status) || 1)

@@ -37,7 +37,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   PEER_UNREACHABLE:
     'No connection could be made to the peers holding this file: they may have left, or a network on the way blocks the connection. Swarmdrop keeps trying; try again later or from another network.',
   NAT_BLOCKED:
-    'Can’t connect to the peers that have this file: your network and theirs both block direct connections (symmetric NAT or a strict firewall), and this server has no TURN relay to go around them. Try another network, or ask whoever runs this server to set up TURN (Swarmdrop’s README explains how).',
+    'Can’t connect to the peers that have this file: your network and theirs both block direct connections (symmetric NAT or a strict firewall), and this server has no TURN relay to go around them. Try another network, or ask whoever runs this server to set up TURN (Swarmdrop’s SELF-HOSTING guide explains how).',
   UDP_BLOCKED:
     'Can’t connect to any peer: your network blocks the UDP traffic that WebRTC needs to reach this server’s STUN service, so no connection can be set up. Try another network (a phone hotspot often works), or ask your network administrator to allow outgoing UDP.',
   QUOTA_EXCEEDED:

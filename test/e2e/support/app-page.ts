@@ -61,13 +61,21 @@ export class AppPage {
     readonly downloadDir: string,
   ) {}
 
-  static async open(browser: Browser, url: string, label: string, downloadDir: string): Promise<AppPage> {
+  /** `prepare` runs on the new context before the page is made (e.g. to add an init script). */
+  static async open(
+    browser: Browser,
+    url: string,
+    label: string,
+    downloadDir: string,
+    prepare?: (context: BrowserContext) => Promise<void>,
+  ): Promise<AppPage> {
     const context = await browser.newContext({
       permissions: ['microphone', 'camera'],
       acceptDownloads: true,
       viewport: VIEWPORT,
       deviceScaleFactor: 1,
     })
+    await prepare?.(context)
     const app = new AppPage(label, context, await context.newPage(), downloadDir)
     app.page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning')

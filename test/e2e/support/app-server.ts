@@ -20,7 +20,7 @@ const SERVER_STOP_TIMEOUT_MS = 5_000
 const KEPT_LOG_LINES = 200
 
 export interface AppServer {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://<host>:<port>/` */
   readonly url: string
   readonly port: number
   /** The server's last log lines (JSON) and anything it wrote to stderr. */
@@ -31,12 +31,29 @@ export interface AppServer {
   close(): Promise<void>
 }
 
-export async function startAppServer(): Promise<AppServer> {
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', STUN_PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+export interface AppServerOptions {
+  /** Configuration (SPEC §1) on top of the default: loopback, a free port, no STUN. */
+  env?: NodeJS.ProcessEnv
+  /** The address browsers reach it at; default 127.0.0.1. */
+  host?: string
+  /** Starts the process (the NAT lab starts it in a namespace); default a plain child process. */
+  launch?(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess
+}
+
+export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
+  const env = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    STUN_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  }
+  const launch =
+    options.launch ??
+    ((command, args, launchOptions) =>
+      spawn(command, args, { ...launchOptions, stdio: ['ignore', 'pipe', 'pipe'] }))
+  const child = launch(process.execPath, ['scripts/start.mjs'], { cwd: REPO_ROOT, env })
   const log: string[] = []
   const keep = (line: string) => {
     log.push(line)
@@ -76,7 +93,7 @@ export async function startAppServer(): Promise<AppServer> {
     clearTimeout(timer)
   }
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}/`,
     port,
     log,
     problems: () => log.filter((line) => /"level":"(warn|error)"|^stderr:/.test(line)),

@@ -32,6 +32,8 @@ const UI_TIMEOUT_MS = 15_000
 const EXPLAIN_TIMEOUT_MS = 45_000
 /** How long the path between the two homes is cut mid-transfer (the issue's figure). */
 const OUTAGE_MS = 10_000
+/** Long enough for Chromium's ICE to declare the connection failed (consent lost for ~30 s). */
+const ICE_FAILING_OUTAGE_MS = 45_000
 /** The cut comes once this share of the file is here. */
 const CUT_AT_FRACTION = 0.25
 /** The seeder's uplink in the outage case: slow enough that the transfer is still running when it is cut. */
@@ -100,8 +102,9 @@ async function downloadAndCheck(
   c: Case,
   file: SourceFile,
   duringTransfer?: () => Promise<void>,
+  timeoutMs = DOWNLOAD_TIMEOUT_MS,
 ): Promise<void> {
-  const saved = c.downloader.app.nextDownload(DOWNLOAD_TIMEOUT_MS, file.name)
+  const saved = c.downloader.app.nextDownload(timeoutMs, file.name)
   await clickDigest(c, file)
   await duringTransfer?.()
   const result = await saved
@@ -217,12 +220,28 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
   })
 
   it('cone ↔ cone, the path between the homes cut for 10 s mid-transfer: completes, bytes identical', async () => {
-    const c = await setUp(['cone', 'cone'])
-    // A narrow uplink, so that the transfer is still running when the cut comes and goes.
-    c.lab.capUplink(c.homes[0], OUTAGE_UPLINK_MBIT)
-    const file = await share(c, 40 * MiB, 'cone-outage')
-    let cutAt = 0
-    await downloadAndCheck(c, file, async () => {
+    await transferThroughCut(OUTAGE_MS)
+  })
+
+  it('cone ↔ cone, cut long enough for ICE to fail: the link is negotiated afresh and the download completes', async () => {
+    const { peerConnections } = await transferThroughCut(ICE_FAILING_OUTAGE_MS)
+    // The first connection failed (Chromium gives up on a path after ~30 s without consent responses) and
+    // the engine dialled the seeder again through the tracker: a second RTCPeerConnection carried the rest.
+    expect(peerConnections).toBeGreaterThan(1)
+  })
+})
+
+/** Downloads through a cut of `outageMs` between the two homes, starting a quarter of the way in. */
+async function transferThroughCut(outageMs: number): Promise<{ peerConnections: number }> {
+  const c = await setUp(['cone', 'cone'])
+  // A narrow uplink, so that the transfer is still running when the cut comes and goes.
+  c.lab.capUplink(c.homes[0], OUTAGE_UPLINK_MBIT)
+  const file = await share(c, 40 * MiB, `cone-outage-${outageMs}`)
+  let cutAt = 0
+  await downloadAndCheck(
+    c,
+    file,
+    async () => {
       await c.downloader.app.until(
         async () => (await fractionDone(c, file)) >= CUT_AT_FRACTION,
         `${CUT_AT_FRACTION * 100}% downloaded`,
@@ -230,17 +249,19 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
       )
       cutAt = await fractionDone(c, file)
       const heal = c.lab.cut(c.homes[0], c.homes[1])
-      await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
+      await new Promise((resolve) => setTimeout(resolve, outageMs))
       const duringCut = await fractionDone(c, file)
       heal()
       // Nothing crossed while the path was cut (a chunk already in the socket may still have landed).
       expect(duringCut - cutAt).toBeLessThan(0.1)
-    })
-    expect(cutAt).toBeLessThan(0.9)
-    const pairs = await c.downloader.selectedPairs()
-    expect(pairs.length, describePairs(pairs)).toBeGreaterThan(0)
-  })
-})
+    },
+    DOWNLOAD_TIMEOUT_MS + outageMs,
+  )
+  expect(cutAt).toBeLessThan(0.9)
+  const pairs = await c.downloader.selectedPairs()
+  expect(pairs.length, describePairs(pairs)).toBeGreaterThan(0)
+  return { peerConnections: await c.downloader.peerConnectionCount() }
+}
 
 /** Runs support/turn-probe.ts in a lab namespace: a TURN client asking coturn for permissions to `peers`. */
 function probeTurn(lab: NatLab, ns: string, secret: string, peers: string[]): ProbeResult {

@@ -29,6 +29,8 @@ export interface HomeBrowser {
   readonly app: AppPage
   /** The selected candidate pair of every connected peer connection of the page. */
   selectedPairs(): Promise<SelectedPair[]>
+  /** How many RTCPeerConnections the page has made so far. */
+  peerConnectionCount(): Promise<number>
   close(): Promise<void>
 }
 
@@ -65,6 +67,12 @@ export async function openHomeBrowser(
     browser,
     app,
     selectedPairs: () => app.page.evaluate(readSelectedPairs),
+    peerConnectionCount: () =>
+      app.page.evaluate(
+        () =>
+          (window as unknown as { __labPeerConnections?: RTCPeerConnection[] }).__labPeerConnections
+            ?.length ?? 0,
+      ),
     close: async () => {
       await app.close().catch(() => {})
       await browser.close()

@@ -52,19 +52,20 @@ step('build (vite, esbuild)', node, ['node_modules/vite/bin/vite.js', 'build', '
 step('build server', node, ['scripts/build-server.mjs'])
 
 const reports = mkdtempSync(join(tmpdir(), 'swarmdrop-test-'))
+/** A vitest run of one config (none: vitest.config), writing its JSON report to `reportPath`. */
+const vitestCommand = (reportPath, config) => [
+  node,
+  'node_modules/vitest/vitest.mjs',
+  'run',
+  ...(config ? ['--config', config] : []),
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${reportPath}`,
+]
 const report = join(reports, 'vitest.json')
 console.log('\n▶ unit and server tests (vitest)')
-const vitest = spawnSync(
-  node,
-  [
-    'node_modules/vitest/vitest.mjs',
-    'run',
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${report}`,
-  ],
-  { stdio: 'inherit' },
-)
+const [vitestNode, ...vitestArgs] = vitestCommand(report)
+const vitest = spawnSync(vitestNode, vitestArgs, { stdio: 'inherit' })
 
 // Browser tests in Chromium (web-test-runner.config.mjs). SPEC §8: they run inside a network namespace
 // that has only `lo`, so nothing they start can reach beyond this machine; that needs root.
@@ -90,16 +91,7 @@ if (process.getuid?.() === 0) {
 // other through the real signal server. Same namespace rule as the browser tests (SPEC §8).
 const e2eReport = join(reports, 'e2e.json')
 console.log('\n▶ end-to-end tests (vitest, several Chromium browsers, Firefox ESR and a Node peer)')
-const e2eCommand = [
-  node,
-  'node_modules/vitest/vitest.mjs',
-  'run',
-  '--config',
-  'vitest.e2e.config.ts',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${e2eReport}`,
-]
+const e2eCommand = vitestCommand(e2eReport, 'vitest.e2e.config.ts')
 let e2e
 if (process.getuid?.() === 0) {
   const inNamespace = ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...e2eCommand]
@@ -114,19 +106,8 @@ if (process.getuid?.() === 0) {
 // it runs outside `unshare`. Without root it skips every case and says why.
 const natReport = join(reports, 'nat.json')
 console.log('\n▶ NAT lab (network namespaces, NAT routers, coturn, Chromium in each home network)')
-const nat = spawnSync(
-  node,
-  [
-    'node_modules/vitest/vitest.mjs',
-    'run',
-    '--config',
-    'vitest.nat.config.ts',
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${natReport}`,
-  ],
-  { stdio: 'inherit' },
-)
+const [natNode, ...natArgs] = vitestCommand(natReport, 'vitest.nat.config.ts')
+const nat = spawnSync(natNode, natArgs, { stdio: 'inherit' })
 
 /** A suite's counts; a suite that wrote no report counts as one failure, so it cannot pass unseen. */
 function countsOf(path, read) {

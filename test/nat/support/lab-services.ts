@@ -3,7 +3,6 @@
  * embedded STUN, reached by browsers at the server's public address), and coturn started from the example
  * configuration of docs/SELF-HOSTING.md, with the lab's addresses and secret on top.
  */
-import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type AppServer, startAppServer } from '../../e2e/support/app-server.js'
-import { type NatLab, PUBLIC_PREFIX, SERVER_ADDRESS } from './lab.js'
+import { type NatLab, PUBLIC_PREFIX, SERVER_ADDRESS, stopChild } from './lab.js'
 
 export const HTTP_PORT = 8080
 export const STUN_PORT = 3478
@@ -118,11 +117,4 @@ export async function startLabCoturn(lab: NatLab): Promise<LabCoturn> {
     clearTimeout(timer)
   }
   return { secret, port: TURN_PORT, log, stop }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  await exited
 }

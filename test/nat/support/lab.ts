@@ -243,7 +243,7 @@ export class NatLab {
   async destroy(): Promise<void> {
     if (this.#destroyed) return
     this.#destroyed = true
-    await Promise.all([...this.#children].map((child) => stop(child)))
+    await Promise.all([...this.#children].map((child) => stopChild(child)))
     this.#removeNamespacesNow()
     process.removeListener('exit', this.#exitGuard)
   }
@@ -324,7 +324,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if the child has not exited within STOP_GRACE_MS. */
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')

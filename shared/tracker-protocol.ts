@@ -235,6 +235,11 @@ export const ServerMessageSchemas = {
     manifest: ManifestSchema,
   }),
   signal: z.strictObject({ type: z.literal('signal'), from: PeerIdSchema, data: SignalDataSchema }),
+  /**
+   * The same ICE servers as the welcome's, with TURN credentials minted afresh: sent before the previous
+   * ones expire, only when TURN is configured. They replace the earlier list for new peer connections.
+   */
+  'ice-servers': z.strictObject({ type: z.literal('ice-servers'), iceServers: IceServersSchema }),
 } as const
 
 export type ServerMessageType = keyof typeof ServerMessageSchemas

@@ -48,6 +48,8 @@ export class PeerConnection {
   /** Wants `catalog-changed` notices, and the revision it last heard of. */
   watching = false
   notifiedRevision = 0
+  /** When its ICE servers are due to be minted and sent again; undefined when they never expire. */
+  iceServersDueMs: number | undefined
   #destroyed = false
   readonly #messages: TokenBucket
   /** Dropped messages a flooder may send before it is disconnected: same rate and burst as messages. */
@@ -56,6 +58,8 @@ export class PeerConnection {
   constructor(
     readonly peerId: string,
     readonly address: string,
+    /** The host its upgrade request named (checked, at most a DNS name long): its STUN is reached there. */
+    readonly host: string | undefined,
     private readonly socket: WebSocket,
     private readonly context: TrackerContext,
   ) {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TRACKER_LIMITS, type TrackerLimits } from '../shared/limits.js'
 import type { IceServer } from '../shared/tracker-protocol.js'
 import { createHttpHandler } from './http.js'
-import { iceServersFor } from './ice-servers.js'
+import { iceServersFor, iceServersRefreshMs } from './ice-servers.js'
 import type { Logger } from './logger.js'
 import { type StunServer, startStunServer } from './stun.js'
 import { Tracker } from './tracker.js'
@@ -53,7 +53,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tracker = new Tracker({
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-    iceServersFor: (peerId, request) => iceServersFor(iceSettings, peerId, request.headers.host, now()),
+    iceServersFor: (peerId, host) => iceServersFor(iceSettings, peerId, host, now()),
+    iceServersRefreshMs: iceServersRefreshMs(iceSettings),
     clientAddress: (request) => clientAddress(request, options.trustProxy ?? false),
     logger: options.logger,
     now,

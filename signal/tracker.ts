@@ -1,6 +1,7 @@
 /**
  * The tracker and signalling endpoint: accepts WebSocket connections, mints and binds peer ids, keeps
- * them alive with heartbeats, limits connections per address, and tells catalog watchers of changes.
+ * them alive with heartbeats, limits connections per address, tells catalog watchers of changes, and
+ * sends each connection fresh ICE servers before its TURN credentials expire.
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
@@ -10,6 +11,7 @@ import { CLOSE_CODES } from '../shared/errors.js'
 import { TRACKER_PROTOCOL_VERSION, type TrackerLimits } from '../shared/limits.js'
 import type { IceServer } from '../shared/tracker-protocol.js'
 import { PeerConnection, type TrackerContext } from './connection.js'
+import { hostOfHeader } from './ice-servers.js'
 import type { Logger } from './logger.js'
 import { MessageRate } from './message-rate.js'
 import { SwarmRegistry } from './registry.js'
@@ -17,8 +19,17 @@ import { SwarmRegistry } from './registry.js'
 export interface TrackerOptions {
   limits: TrackerLimits
   heartbeatMs: number
-  /** ICE servers for one new peer: the embedded STUN, TURN credentials minted for it, or a configured list. */
-  iceServersFor(peerId: string, request: IncomingMessage): IceServer[]
+  /**
+   * ICE servers for one peer: the embedded STUN at `host` (the checked host of its Host header), TURN
+   * credentials minted for it now, or a configured list. Called for the welcome and for each refresh.
+   */
+  iceServersFor(peerId: string, host: string | undefined): IceServer[]
+  /**
+   * How long after minting a connection's ICE servers they are minted again and sent as `ice-servers` (less
+   * up to a tenth, see ICE_REFRESH_SPREAD); positive. Undefined when nothing in them expires (no TURN):
+   * then nothing is resent and no timer runs.
+   */
+  iceServersRefreshMs?: number | undefined
   /** The client's address, for the per-address connection limit. */
   clientAddress(request: IncomingMessage): string
   logger: Logger
@@ -40,6 +51,21 @@ export interface TrackerStats {
 const HEARTBEAT_SLICES = 10
 /** How often watchers of the catalog may hear that it changed: a catalog page is worth one fetch a second. */
 const CATALOG_NOTICE_MS = 1000
+/**
+ * How often the connections whose ICE servers are due get fresh ones (more often for refresh periods under
+ * ten seconds, so that a sweep is never late by more than a tenth of one). One sweep comparing a number per
+ * connection, rather than a timer per connection: 10,000 comparisons cost well under a millisecond a
+ * second, a connection that closes needs nothing cleared (leaving the connection map is its whole
+ * teardown, as for the heartbeat), and a second is fine enough that refreshes stay as spread out in time
+ * as the connections' due times are.
+ */
+const ICE_SWEEP_MS = 1000
+/**
+ * A connection's refresh falls due at a random point in the last tenth of the refresh period, so that peers
+ * that connected together (all of them, reconnecting after a restart) are not re-minted and sent to in
+ * one sweep: the heartbeat measured such a burst of 12,000 writes as a 400 ms stall.
+ */
+const ICE_REFRESH_SPREAD = 0.1
 /** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
 const PEER_ID_BYTES = 12
 
@@ -52,10 +78,14 @@ export class Tracker {
   readonly #context: TrackerContext
   readonly #heartbeat: NodeJS.Timeout
   readonly #notices: NodeJS.Timeout
+  /** Runs only when ICE servers expire (TURN configured). */
+  readonly #iceSweep: NodeJS.Timeout | undefined
+  readonly #now: () => number
   #closed = false
 
   constructor(private readonly options: TrackerOptions) {
     const now = options.now ?? Date.now
+    this.#now = now
     this.registry = new SwarmRegistry(options.limits.filesPerPeer)
     this.#rate = new MessageRate(now)
     this.#wss = new WebSocketServer({
@@ -79,6 +109,11 @@ export class Tracker {
     this.#notices = setInterval(() => this.#noticeCatalogChanges(), CATALOG_NOTICE_MS)
     this.#heartbeat.unref()
     this.#notices.unref()
+    const refreshMs = options.iceServersRefreshMs
+    if (refreshMs !== undefined) {
+      this.#iceSweep = setInterval(() => this.#refreshIceServers(), Math.min(ICE_SWEEP_MS, refreshMs / 10))
+      this.#iceSweep.unref()
+    }
   }
 
   /** Hands an HTTP upgrade request for `/ws` to the tracker. */
@@ -97,14 +132,16 @@ export class Tracker {
       }
       this.#perAddress.set(address, open + 1)
       const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
-      const connection = new PeerConnection(peerId, address, ws, this.#context)
+      const host = hostOfHeader(request.headers.host)
+      const connection = new PeerConnection(peerId, address, host, ws, this.#context)
       this.#connections.set(peerId, connection)
       this.registry.addPeer(peerId)
+      connection.iceServersDueMs = this.#iceServersDue(this.#now())
       connection.send({
         type: 'welcome',
         protocol: TRACKER_PROTOCOL_VERSION,
         peerId,
-        iceServers: this.options.iceServersFor(peerId, request),
+        iceServers: this.options.iceServersFor(peerId, host),
         heartbeatMs: this.options.heartbeatMs,
         limits: { ...this.options.limits },
       })
@@ -128,6 +165,7 @@ export class Tracker {
     this.#closed = true
     clearInterval(this.#heartbeat)
     clearInterval(this.#notices)
+    clearInterval(this.#iceSweep)
     for (const connection of [...this.#connections.values()]) {
       connection.destroy(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     }
@@ -146,7 +184,7 @@ export class Tracker {
 
   /** Pings who is due; drops who did not answer the last ping within an interval. */
   #beat(): void {
-    const now = (this.options.now ?? Date.now)()
+    const now = this.#now()
     const interval = this.options.heartbeatMs
     for (const connection of [...this.#connections.values()]) {
       if (connection.pingedAtMs !== undefined) {
@@ -157,6 +195,29 @@ export class Tracker {
         connection.ping()
       }
     }
+  }
+
+  /** Mints and sends ICE servers to each connection whose current ones are due to be replaced. */
+  #refreshIceServers(): void {
+    const now = this.#now()
+    // No copy of 10,000 entries a second: a Map skips entries deleted while it is iterated, so a connection
+    // that a send closes (a slow consumer) is simply not visited.
+    for (const connection of this.#connections.values()) {
+      const due = connection.iceServersDueMs
+      if (due === undefined || now < due) continue
+      connection.iceServersDueMs = this.#iceServersDue(now)
+      connection.send({
+        type: 'ice-servers',
+        iceServers: this.options.iceServersFor(connection.peerId, connection.host),
+      })
+    }
+  }
+
+  /** When ICE servers minted at `now` are due to be replaced, spread at random over the last tenth. */
+  #iceServersDue(now: number): number | undefined {
+    const refreshMs = this.options.iceServersRefreshMs
+    if (refreshMs === undefined) return undefined
+    return now + refreshMs * (1 - ICE_REFRESH_SPREAD * Math.random())
   }
 
   #noticeCatalogChanges(): void {

@@ -1,9 +1,10 @@
+import { createHmac } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES } from '../../shared/errors.js'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
-import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
+import type { AnnouncedFile, IceServer } from '../../shared/tracker-protocol.js'
 import type { RunningServer } from '../../signal/server.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
@@ -453,4 +454,63 @@ describe('tracker', () => {
       limits: { maxMessageBytes: 512 * 1024 },
     })
   })
+
+  it("sends fresh TURN credentials before the welcome's expire, with a later expiry and a valid HMAC", async () => {
+    const secret = 'a-secret-of-sixteen+'
+    const ttlMs = 600 * 1000
+    let nowMs = Date.UTC(2026, 0, 1)
+    const server = await serve({
+      stunPort: 0,
+      turn: { urls: ['turn:turn.example.test:3478'], secret, ttlSeconds: ttlMs / 1000 },
+      now: () => nowMs,
+    })
+    const client = await connect(server.url, { headers: { host: `swarm.example.test:${server.port}` } })
+    const [stun, welcomeTurn] = client.welcome.iceServers
+    const firstExpiryMs = expiryMsOf(welcomeTurn!, client.peerId, secret)
+    expect(firstExpiryMs).toBe(nowMs + ttlMs)
+    const refreshes = () => client.received.filter((m) => m.type === 'ice-servers')
+
+    // Halfway through the credential's life, over more than one sweep: nothing is sent yet.
+    nowMs += ttlMs / 2
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(refreshes()).toEqual([])
+
+    // Past 80% of it, still before it expires: the same list, with a credential minted now.
+    nowMs = firstExpiryMs - 0.15 * ttlMs
+    const refresh = await client.next('ice-servers')
+    expect(refresh.iceServers).toHaveLength(2)
+    expect(refresh.iceServers[0]).toEqual(stun)
+    expect(refresh.iceServers[1]).toMatchObject({ urls: ['turn:turn.example.test:3478'] })
+    const secondExpiryMs = expiryMsOf(refresh.iceServers[1]!, client.peerId, secret)
+    expect(secondExpiryMs).toBe(nowMs + ttlMs)
+    expect(secondExpiryMs).toBeGreaterThan(firstExpiryMs)
+    expect(JSON.stringify(refresh)).not.toContain(secret)
+
+    // And again before that one expires, once per credential.
+    nowMs = secondExpiryMs - 0.15 * ttlMs
+    const again = await client.next('ice-servers')
+    expect(expiryMsOf(again.iceServers[1]!, client.peerId, secret)).toBe(nowMs + ttlMs)
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(refreshes()).toHaveLength(2)
+  })
+
+  it('sends no ice-servers when TURN is not configured, however long the connection lasts', async () => {
+    let nowMs = Date.UTC(2026, 0, 1)
+    const server = await serve({ iceServers: [{ urls: 'stun:stun.example.test:3478' }], now: () => nowMs })
+    const client = await connect(server.url)
+    nowMs += 30 * 24 * 3600 * 1000
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(client.received.map((m) => m.type)).toEqual(['welcome'])
+  })
 })
+
+/**
+ * The expiry of a TURN entry in coturn's use-auth-secret scheme, after checking it the way coturn does:
+ * `<expiry in Unix seconds>:<peer id>`, and the credential is base64(HMAC-SHA1(secret, username)).
+ */
+function expiryMsOf(server: IceServer, peerId: string, secret: string): number {
+  const { username, credential } = server
+  expect(username).toMatch(new RegExp(`^\\d+:${peerId}$`))
+  expect(credential).toBe(createHmac('sha1', secret).update(username!).digest('base64'))
+  return Number(username!.split(':')[0]) * 1000
+}

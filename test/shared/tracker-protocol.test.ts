@@ -189,6 +189,21 @@ const SERVER_EXAMPLES: Examples<ServerMessageType, ServerMessage> = {
     minimal: { type: 'signal', from: PEER, data: {} },
     optional: [],
   },
+  'ice-servers': {
+    full: {
+      type: 'ice-servers',
+      iceServers: [
+        { urls: 'stun:tracker.example:3478' },
+        {
+          urls: ['turn:tracker.example:3478', 'turns:tracker.example:5349'],
+          username: '1700007200:AbCdEfGhIjKlMn_-',
+          credential: 'Ux4UshmWu9C2/z7F5IFVFQ6xgrw=',
+        },
+      ],
+    },
+    minimal: { type: 'ice-servers', iceServers: [] },
+    optional: ['iceServers.*.username', 'iceServers.*.credential'],
+  },
 }
 
 const CLIENT_TYPES = Object.keys(ClientMessageSchemas) as ClientMessageType[]
@@ -695,6 +710,23 @@ describe('parseServerMessage rejects', () => {
     }
   })
 
+  it('ice-servers with a malformed ICE server, a ref, or the rest of a welcome', () => {
+    const refresh = SERVER_EXAMPLES['ice-servers'].full
+    for (const iceServers of [
+      [{ urls: 'http://tracker.example' }],
+      [{ urls: [] }],
+      [{ urls: 'turn:a', username: 'u', credential: 7 }],
+      [{ urls: 'turn:a', credentialType: 'password' }],
+      { urls: 'turn:a' },
+      null,
+    ]) {
+      expectBad(parse, { ...refresh, iceServers })
+    }
+    expectBad(parse, { type: 'ice-servers' })
+    expectBad(parse, { ...refresh, ref: 'r1' })
+    expectBad(parse, { ...refresh, peerId: PEER })
+  })
+
   it('a signal without a valid sender, or with a target', () => {
     expectBad(parse, { type: 'signal', from: 'nope', data: {} })
     expectBad(parse, { type: 'signal', data: {} })
@@ -841,22 +873,24 @@ const catalogEntryArb = shapeArb.chain(({ size, chunkSize, count }) =>
   ),
 )
 
+const iceServersArb = fc.array(
+  fc.record(
+    {
+      urls: fc.oneof(stunUrlArb, fc.array(stunUrlArb, { minLength: 1, maxLength: 3 })),
+      username: fc.string(),
+      credential: fc.string(),
+    },
+    { requiredKeys: ['urls'] },
+  ),
+  { maxLength: 3 },
+)
+
 const serverArbs: { [K in ServerMessageType]: fc.Arbitrary<ServerMessageOf<K>> } = {
   welcome: fc.record({
     type: fc.constant('welcome'),
     protocol: fc.integer(),
     peerId: peerIdArb,
-    iceServers: fc.array(
-      fc.record(
-        {
-          urls: fc.oneof(stunUrlArb, fc.array(stunUrlArb, { minLength: 1, maxLength: 3 })),
-          username: fc.string(),
-          credential: fc.string(),
-        },
-        { requiredKeys: ['urls'] },
-      ),
-      { maxLength: 3 },
-    ),
+    iceServers: iceServersArb,
     heartbeatMs: positiveIntArb,
     limits: fc.record({
       maxMessageBytes: positiveIntArb,
@@ -910,6 +944,7 @@ const serverArbs: { [K in ServerMessageType]: fc.Arbitrary<ServerMessageOf<K>> }
     { requiredKeys: ['type', 'digest', 'manifest'] },
   ),
   signal: fc.record({ type: fc.constant('signal'), from: peerIdArb, data: signalDataArb }),
+  'ice-servers': fc.record({ type: fc.constant('ice-servers'), iceServers: iceServersArb }),
 }
 
 const anyClientArb = fc.oneof(...Object.values(clientArbs)) as fc.Arbitrary<ClientMessage>

@@ -199,6 +199,38 @@ describe('engine', () => {
     await until(() => second.tracker.registry.entry(record.digest)?.seeders === 2, 15_000)
   })
 
+  it("gives links made after the tracker's ice-servers refresh its fresh TURN credentials", async () => {
+    let nowMs = Date.UTC(2026, 0, 1)
+    const ttlSeconds = 600
+    const server = await startTestServer({
+      turn: { urls: ['turn:turn.example.org:3478'], secret: 'x'.repeat(32), ttlSeconds },
+      now: () => nowMs,
+    })
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const seeder = await openPeer(server.url, network)
+    const offered: RTCIceServer[][] = []
+    const leecher: Peer = await openPeer(server.url, network, undefined, {
+      createLink: (options) => {
+        if (options.initiator) offered.push(options.iceServers)
+        return network.linkFactory(leecher.engine.tracker.peerId ?? 'unknown')(options)
+      },
+    })
+    const peerId = leecher.engine.tracker.peerId
+    const turnUsername = (list: RTCIceServer[]) => list.find((s) => s.username)?.username
+    const status = leecher.engine.tracker.status
+    const welcomed = status.state === 'online' ? turnUsername(status.iceServers as RTCIceServer[]) : undefined
+    expect(welcomed).toBe(`${nowMs / 1000 + ttlSeconds}:${peerId}`)
+
+    // Past the point where the server refreshes them, before they expire.
+    nowMs += 0.85 * ttlSeconds * 1000
+    await leecher.engine.tracker.once('ice-servers')
+    const record = await share(seeder, bytesOf(2 * MiB, 7), 'fresh.bin')
+    await until(() => server.tracker.stats().files === 1)
+    await (await leecher.engine.fetch(record.digest)).once('complete')
+    expect(offered.map(turnUsername)).toEqual([`${nowMs / 1000 + ttlSeconds}:${peerId}`])
+  })
+
   it('re-dials a source whose link dropped mid-transfer at once, and finishes from the chunks stored', async () => {
     const server = await startTestServer()
     servers.push(server)

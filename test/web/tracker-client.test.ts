@@ -30,7 +30,7 @@ import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 
 const CHUNK = 16 * 1024
-const EVENT_TYPES = ['status', 'welcome', 'catalog-changed', 'signal', 'error'] as const
+const EVENT_TYPES = ['status', 'welcome', 'ice-servers', 'catalog-changed', 'signal', 'error'] as const
 type Recorded = { [K in keyof TrackerClientEvents]: [K, TrackerClientEvents[K]] }[keyof TrackerClientEvents]
 
 const servers: RunningServer[] = []
@@ -607,6 +607,38 @@ describe('TrackerClient messages and requests', () => {
       ['error', { code: 'RATE_LIMITED', message: 'slow down' }],
       ['signal', { from: 'BBBBBBBBBBBBBBB2', data: { candidate: 'c' } }],
     ])
+  })
+
+  it('passes fresh ICE servers on as an ice-servers event and in its online status, without a status event', () => {
+    const t = fake()
+    t.socket.welcome()
+    const fresh = [
+      { urls: 'stun:tracker.test:3478' },
+      { urls: ['turn:tracker.test:3478'], username: '1700007200:AAAAAAAAAAAAAAA1', credential: 'bmV3' },
+    ]
+    const before = t.events.length
+    t.socket.receive({ type: 'ice-servers', iceServers: fresh })
+    expect(t.events.slice(before)).toEqual([['ice-servers', { iceServers: fresh }]])
+    expect(t.client.status).toEqual({ state: 'online', peerId: 'AAAAAAAAAAAAAAA1', iceServers: fresh })
+    // The next connection starts again from its own welcome.
+    t.socket.drop()
+    t.clock.advance(1000)
+    t.socket.welcome({}, { peerId: 'AAAAAAAAAAAAAAA2', iceServers: [] })
+    expect(t.client.status).toEqual({ state: 'online', peerId: 'AAAAAAAAAAAAAAA2', iceServers: [] })
+  })
+
+  it('refuses ice-servers before the welcome, and a malformed list, as BAD_MESSAGE', () => {
+    const t = fake()
+    t.socket.receive({ type: 'ice-servers', iceServers: [{ urls: 'stun:early.test' }] })
+    t.socket.welcome()
+    t.socket.receive({ type: 'ice-servers', iceServers: [{ urls: 'http://not-ice.test' }] })
+    expect(t.errors().map((e) => e.code)).toEqual(['BAD_MESSAGE', 'BAD_MESSAGE'])
+    expect(t.events.filter(([type]) => type === 'ice-servers')).toEqual([])
+    expect(t.client.status).toEqual({
+      state: 'online',
+      peerId: 'AAAAAAAAAAAAAAA1',
+      iceServers: [{ urls: 'stun:tracker.test:3478' }],
+    })
   })
 
   it('matches replies by ref, and passes per-file errors on as events', async () => {

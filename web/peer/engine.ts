@@ -138,6 +138,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       },
     })
     this.tracker.on('status', (status) => this.#onStatus(status))
+    // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
+    this.tracker.on('ice-servers', ({ iceServers }) =>
+      this.#links?.setIceServers(iceServers as RTCIceServer[]),
+    )
     this.swarm.on('session-closed', ({ peerId }) => this.#onSessionClosed(peerId))
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }

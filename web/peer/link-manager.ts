@@ -196,7 +196,10 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#peerId = peerId
   }
 
-  /** After a reconnect to the tracker: the new welcome's ICE servers (fresh TURN credentials), for new links. */
+  /**
+   * After a reconnect to the tracker, or the tracker's `ice-servers` refresh: the new ICE servers (fresh TURN
+   * credentials), for new links. Links already open keep theirs.
+   */
   setIceServers(iceServers: RTCIceServer[]): void {
     this.#iceServers = iceServers
   }

@@ -88,7 +88,12 @@ export interface TrackerClientOptions {
 /** The connection as the UI shows it (`data-tracker-state`). */
 export type TrackerStatus =
   | { state: 'connecting' }
-  | { state: 'online'; peerId: string; iceServers: IceServer[] }
+  | {
+      state: 'online'
+      peerId: string
+      /** The latest ICE servers: the welcome's, then each `ice-servers` event's (not a `status` event). */
+      iceServers: IceServer[]
+    }
   | {
       state: 'offline'
       /** The WebSocket close code and reason, when the server or the network closed it. */
@@ -113,6 +118,11 @@ export type TrackerClientEvents = {
   status: TrackerStatus
   /** The whole welcome of each new connection, after everything held has been announced on it. */
   welcome: ServerMessageOf<'welcome'>
+  /**
+   * Fresh ICE servers for this connection (new TURN credentials before the welcome's expire): use them for
+   * every peer connection from now on. `status.iceServers` holds them too; no `status` event is emitted.
+   */
+  'ice-servers': { iceServers: IceServer[] }
   /** The catalog changed (for connections that asked `catalog({watch: true})`); fetch the pages shown. */
   'catalog-changed': { revision: number }
   signal: { from: string; data: Record<string, unknown> }
@@ -461,9 +471,22 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
         return this.emit('catalog-changed', { revision: message.revision })
       case 'signal':
         return this.emit('signal', { from: message.from, data: message.data })
+      case 'ice-servers':
+        return this.#onIceServers(message.iceServers)
       default:
         return assertNever(message)
     }
+  }
+
+  #onIceServers(iceServers: IceServer[]): void {
+    const status = this.#status
+    if (status.state !== 'online') {
+      // The server sends them only after the welcome; before it there is no connection to use them for.
+      this.emit('error', { code: 'BAD_MESSAGE', message: 'the tracker sent ice-servers before its welcome' })
+      return
+    }
+    this.#status = { ...status, iceServers }
+    this.emit('ice-servers', { iceServers })
   }
 
   #onWelcome(welcome: ServerMessageOf<'welcome'>): void {

@@ -51,6 +51,11 @@ export const ERROR_CODES = [
    * STUN/TURN servers were given, so its network blocks the UDP that WebRTC needs to reach them.
    */
   'UDP_BLOCKED',
+  /**
+   * The page is not a secure context (plain HTTP from a name other than localhost), so the browser withholds
+   * WebCrypto (`crypto.subtle`), which hashes every chunk and manifest: nothing can be shared or downloaded.
+   */
+  'INSECURE_CONTEXT',
   // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',

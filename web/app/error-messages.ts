@@ -40,6 +40,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'Can’t connect to the peers that have this file: your network and theirs both block direct connections (symmetric NAT or a strict firewall), and this server has no TURN relay to go around them. Try another network, or ask whoever runs this server to set up TURN (Swarmdrop’s SELF-HOSTING guide explains how).',
   UDP_BLOCKED:
     'Can’t connect to any peer: your network blocks the UDP traffic that WebRTC needs to reach this server’s STUN service, so no connection can be set up. Try another network (a phone hotspot often works), or ask your network administrator to allow outgoing UDP.',
+  INSECURE_CONTEXT:
+    'This page is not served over HTTPS, so the browser withholds the cryptography Swarmdrop needs to check files, and nothing can be shared or downloaded. Open it through https:// (or on localhost); whoever runs this server: see Swarmdrop’s SELF-HOSTING guide.',
   QUOTA_EXCEEDED:
     'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
   FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',

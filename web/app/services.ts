@@ -24,6 +24,7 @@ import type { IngestCallbacks, IngestJob } from '../storage/ingester.js'
 import { measureRoom, type Room, type StorageEstimator } from '../storage/quota.js'
 import { errorCodeOf, messageFor } from './error-messages.js'
 import { PeerRates } from './peer-rates.js'
+import { insecureContextError, type PageEnvironment } from './secure-context.js'
 
 // ---------------------------------------------------------------- what the app needs of the engine
 
@@ -92,6 +93,12 @@ export interface AppServicesOptions {
   clipboard?: { writeText(text: string): Promise<void> } | undefined
   /** The page's address without its fragment: links to a file are this plus `#<digest>`. */
   pageUrl: string
+  /**
+   * Where the page runs; default `globalThis`. Outside a secure context, or without `crypto.subtle`, nothing
+   * can be hashed: the services say so (INSECURE_CONTEXT) as soon as they are built, and refuse to share,
+   * download or resume with that code.
+   */
+  environment?: PageEnvironment | undefined
   now?: () => number
 }
 
@@ -169,6 +176,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   /** The last error code each download reported, so that one failure is reported once. */
   readonly #downloadErrors = new Map<string, ErrorCode | undefined>()
   readonly #now: () => number
+  /** Why this page cannot hash, when it cannot. */
+  readonly #insecure: SwarmError | undefined
 
   constructor(options: AppServicesOptions) {
     super()
@@ -188,6 +197,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     )
     engine.swarm.on('uploaded', ({ peerId, bytes }) => this.rates.add(peerId, 'up', bytes))
     for (const file of engine.local.list()) this.#watch(file.record.digest)
+    this.#insecure = insecureContextError(options.environment ?? globalThis)
+    if (this.#insecure) this.report(this.#insecure)
   }
 
   get jobs(): readonly ShareJob[] {
@@ -221,6 +232,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   /** Hashes, seeds and stores each file (SPEC §2). Files go to the ingest worker one after another. */
   share(files: Iterable<File>): void {
+    if (this.#refuseInsecure()) return
     for (const file of files) this.#shareOne(file)
   }
 
@@ -293,6 +305,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
    * when it is not connected yet. A file that is here in full is saved again instead.
    */
   async download(digestText: string): Promise<void> {
+    if (this.#refuseInsecure()) return
     const digest = digestText.trim().toLowerCase()
     if (!DIGEST_PATTERN.test(digest)) {
       this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
@@ -332,6 +345,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   /** Starts a paused or failed download again, from the chunks already stored. */
   resume(digest: string): void {
+    if (this.#refuseInsecure()) return
     if (!this.engine.local.get(digest)) {
       void this.download(digest)
       return
@@ -466,6 +480,16 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * Says INSECURE_CONTEXT again (one problem, counted up) and returns true when the page cannot hash:
+   * sharing and downloading stop here instead of failing deep inside with an unexpected TypeError.
+   */
+  #refuseInsecure(): boolean {
+    if (!this.#insecure) return false
+    this.report(this.#insecure)
+    return true
+  }
 
   /** Resolves once the tracker is online (at once if it is). */
   #online(): Promise<void> {

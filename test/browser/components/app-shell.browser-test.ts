@@ -90,6 +90,24 @@ describe('<swarmdrop-app>', () => {
     }
   })
 
+  it('shows one clear problem over plain HTTP, and a dropped file only counts it up', async () => {
+    const { root, ingester, settle } = await mount('swarmdrop-app', {
+      environment: { isSecureContext: false, crypto: {} },
+    })
+    const items = () => [...shadowOf(root, 'swarmdrop-problems').querySelectorAll('li')]
+    expect(items().map((li) => li.dataset.code)).to.deep.equal(['INSECURE_CONTEXT'])
+    expect(items()[0]!.textContent).to.contain(ERROR_MESSAGES.INSECURE_CONTEXT)
+    const input = deepQuery<HTMLInputElement>(root, 'input[type=file][multiple]')!
+    const transfer = new DataTransfer()
+    transfer.items.add(new File(['x'], 'x.bin'))
+    input.files = transfer.files
+    input.dispatchEvent(new Event('change'))
+    await settle()
+    expect(ingester.jobs).to.deep.equal([])
+    expect(items()).to.have.length(1)
+    expect(items()[0]!.textContent).to.contain('(2 times)')
+  })
+
   it('shows problems from the engine and the tracker, and dismisses them', async () => {
     const { root, engine, settle } = await mount('swarmdrop-app')
     engine.problem(new SwarmError('FILE_NOT_FOUND', 'no peer holds this file now'), 'a'.repeat(64))

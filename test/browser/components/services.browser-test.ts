@@ -105,6 +105,55 @@ describe('AppServices', () => {
   })
 })
 
+describe('AppServices outside a secure context', () => {
+  /** What `globalThis` looks like on a page served over plain HTTP from a public name. */
+  const plainHttp = { isSecureContext: false, crypto: { subtle: undefined } }
+
+  it('says at once that the page is not served over HTTPS, as one INSECURE_CONTEXT problem', () => {
+    const { options } = fakeOptions({ environment: plainHttp })
+    const services = new AppServices(options)
+    expect(services.problems).to.have.length(1)
+    expect(services.problems[0]).to.include({
+      code: 'INSECURE_CONTEXT',
+      message: ERROR_MESSAGES.INSECURE_CONTEXT,
+      count: 1,
+    })
+    expect(services.problems[0]!.detail).to.contain('not a secure context')
+  })
+
+  it('refuses to share, download or resume with INSECURE_CONTEXT, before any work starts', async () => {
+    const { options, engine, ingester } = fakeOptions({ environment: plainHttp })
+    engine.tracker.goOnline()
+    const services = new AppServices(options)
+    services.share([new File(['x'], 'x.bin')])
+    await services.download(digestOf(7))
+    services.resume(digestOf(7))
+    expect(ingester.jobs).to.deep.equal([])
+    expect(services.jobs).to.deep.equal([])
+    expect(engine.fetched).to.deep.equal([])
+    expect(engine.catalogQueries).to.deep.equal([])
+    expect(services.requests).to.deep.equal([])
+    // Still one problem, counted up, not one per attempt.
+    expect(services.problems).to.have.length(1)
+    expect(services.problems[0]).to.include({ code: 'INSECURE_CONTEXT', count: 4 })
+  })
+
+  it('also refuses in a secure context whose browser has no crypto.subtle', () => {
+    const { options } = fakeOptions({ environment: { isSecureContext: true, crypto: {} } })
+    const services = new AppServices(options)
+    expect(services.problems.map((p) => p.code)).to.deep.equal(['INSECURE_CONTEXT'])
+  })
+
+  it('says nothing on this page, which is a secure context (localhost) with crypto.subtle', () => {
+    expect(globalThis.isSecureContext).to.equal(true)
+    const { options, ingester } = fakeOptions()
+    const services = new AppServices(options)
+    services.share([new File(['x'], 'x.bin')])
+    expect(services.problems).to.deep.equal([])
+    expect(ingester.jobs).to.have.length(1)
+  })
+})
+
 describe('#<digest> links', () => {
   it('reads a digest from the fragment, and nothing else', () => {
     expect(digestFromHash(`#${digestOf(1)}`)).to.equal(digestOf(1))

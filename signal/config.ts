@@ -42,6 +42,13 @@ const port = (name: string) =>
     .transform(Number)
     .refine((n) => n >= 0 && n <= 65_535, `${name} must be a port number, 0 to 65535`)
 
+/**
+ * Shortest TURN credential lifetime accepted: a credential must outlive gathering and connecting (seconds),
+ * and each connection is sent fresh ones at 80% of it, so a few seconds would re-mint for every peer on
+ * every sweep.
+ */
+const MIN_TURN_TTL_S = 60
+
 const positiveInteger = (name: string) =>
   z
     .string()
@@ -90,7 +97,9 @@ const EnvSchema = z
       )
       .optional(),
     TURN_SECRET: z.string().min(16, 'TURN_SECRET must be at least 16 characters').optional(),
-    TURN_TTL_S: positiveInteger('TURN_TTL_S').default(3600),
+    TURN_TTL_S: positiveInteger('TURN_TTL_S')
+      .refine((v) => v >= MIN_TURN_TTL_S, `TURN_TTL_S must be at least ${MIN_TURN_TTL_S} seconds`)
+      .default(3600),
     LOG_LEVEL: z
       .enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
       .default('info'),

@@ -73,6 +73,7 @@ describe('configuration', () => {
       'TURN_URLS: TURN_URLS and TURN_SECRET go together: set both or neither (got "turn:x.example:3478")',
     ],
     [{ TURN_TTL_S: '0' }, 'TURN_TTL_S: TURN_TTL_S must be a positive whole number (got "0")'],
+    [{ TURN_TTL_S: '59' }, 'TURN_TTL_S: TURN_TTL_S must be at least 60 seconds (got "59")'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: TRUST_PROXY must be true or false (got "maybe")'],
   ])('refuses %j in one line naming the variable', (env, line) => {
     expect(() => load(env)).toThrow(new ConfigError(line))

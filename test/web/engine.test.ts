@@ -7,16 +7,16 @@ import WebSocket from 'ws'
 import { SwarmError } from '../../shared/errors.js'
 import type { RunningServer } from '../../signal/server.js'
 import type { Clock } from '../../web/peer/clock.js'
-import {
-  RECONNECT_DELAY_MS,
-  SOURCE_REFRESH_MS,
-  SwarmEngine,
-  UNREACHABLE_RETRY_MAX_MS,
-  UNREACHABLE_RETRY_MS,
-} from '../../web/peer/engine.js'
+import { SwarmEngine } from '../../web/peer/engine.js'
 import { CONNECT_TIMEOUT_MS, type LinkFactory } from '../../web/peer/link-manager.js'
 import type { LocalFile } from '../../web/peer/local-files.js'
 import { MemoryLinkNetwork } from '../../web/peer/memory-link.js'
+import {
+  RECONNECT_DELAY_MS,
+  SOURCE_REFRESH_MS,
+  UNREACHABLE_RETRY_MAX_MS,
+  UNREACHABLE_RETRY_MS,
+} from '../../web/peer/source-finder.js'
 import { assembleFile } from '../../web/storage/give-back.js'
 import { ingest } from '../../web/storage/ingest.js'
 import { MemoryChunkStore } from '../../web/storage/memory-chunk-store.js'

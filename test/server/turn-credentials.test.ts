@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import wrtc from '@roamhq/wrtc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintTurnCredentials, type TurnIceServer, turnIceServer } from '../../signal/turn-credentials.js'
+import { stopChild } from '../support/child-process.js'
 
 const PEER_ID = 'AbCdEfGhIjKlMn_-'
 
@@ -209,7 +210,7 @@ async function startCoturn(secret: string): Promise<Coturn> {
 
   const stop = async () => {
     process.removeListener('exit', killOnExit)
-    await stopChild(child)
+    await stopChild(child, STOP_GRACE_MS)
     await rm(dir, { recursive: true, force: true })
   }
 
@@ -283,16 +284,6 @@ async function waitForStun(child: ChildProcess, port: number): Promise<void> {
     if (onExit) child.removeListener('exit', onExit)
     socket.close()
   }
-}
-
-/** SIGTERM, then SIGKILL if coturn has not exited within the grace period. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const grace = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
-  await exited
-  clearTimeout(grace)
 }
 
 interface GatherResult {

@@ -6,9 +6,9 @@
  * its `listening` line.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { stopChild } from '../../support/child-process.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -87,7 +87,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
   try {
     port = await Promise.race([listening, timeout])
   } catch (error) {
-    await stop(child)
+    await stopChild(child, SERVER_STOP_TIMEOUT_MS)
     throw error
   } finally {
     clearTimeout(timer)
@@ -97,7 +97,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     port,
     log,
     problems: () => log.filter((line) => /"level":"(warn|error)"|^stderr:/.test(line)),
-    close: () => stop(child),
+    close: () => stopChild(child, SERVER_STOP_TIMEOUT_MS),
   }
 }
 
@@ -111,17 +111,5 @@ function listeningPort(line: string): number | undefined {
     return Number.isInteger(port) && port > 0 ? port : undefined
   } catch {
     return undefined
-  }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS)
-  try {
-    await exited
-  } finally {
-    clearTimeout(timer)
   }
 }

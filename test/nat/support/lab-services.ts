@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type AppServer, startAppServer } from '../../e2e/support/app-server.js'
-import { type NatLab, PUBLIC_PREFIX, SERVER_ADDRESS, stopChild } from './lab.js'
+import { stopChild } from '../../support/child-process.js'
+import { type NatLab, PUBLIC_PREFIX, SERVER_ADDRESS, STOP_GRACE_MS } from './lab.js'
 
 export const HTTP_PORT = 8080
 export const STUN_PORT = 3478
@@ -105,7 +106,7 @@ export async function startLabCoturn(lab: NatLab): Promise<LabCoturn> {
     )
   })
   const stop = async () => {
-    await stopChild(child)
+    await stopChild(child, STOP_GRACE_MS)
     rmSync(dir, { recursive: true, force: true })
   }
   try {

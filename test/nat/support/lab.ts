@@ -20,6 +20,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { stopChild } from '../../support/child-process.js'
 
 /** The public segment: TEST-NET-3, documentation addresses that no real network routes. */
 export const PUBLIC_PREFIX = '203.0.113'
@@ -29,7 +30,7 @@ export const SERVER_ADDRESS = `${PUBLIC_PREFIX}.1`
 /** Every lab namespace's name starts with this, then the owning process id, so stale labs can be found. */
 const NAMESPACE_PREFIX = 'sdlab-'
 /** How long a child started in the lab gets to exit after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 3_000
+export const STOP_GRACE_MS = 3_000
 /** Most home networks one lab holds: their addresses are 10.0.<n>.0/24 and 203.0.113.<10 + n>. */
 const MAX_HOMES = 40
 
@@ -243,7 +244,7 @@ export class NatLab {
   async destroy(): Promise<void> {
     if (this.#destroyed) return
     this.#destroyed = true
-    await Promise.all([...this.#children].map((child) => stopChild(child)))
+    await Promise.all([...this.#children].map((child) => stopChild(child, STOP_GRACE_MS)))
     this.#removeNamespacesNow()
     process.removeListener('exit', this.#exitGuard)
   }
@@ -322,14 +323,4 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-}
-
-/** SIGTERM, then SIGKILL if the child has not exited within STOP_GRACE_MS. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
-  await exited
-  clearTimeout(timer)
 }

@@ -437,6 +437,11 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       return
     }
     const parsed = parseServerMessage(data)
+    if (!parsed.ok && parsed.error.code === 'UNKNOWN_TYPE') {
+      // A newer server within the same protocol version may add messages (PROTOCOL.md, "Versioning"):
+      // a client that does not know one ignores it, rather than show the user a problem it cannot act on.
+      return
+    }
     if (!parsed.ok) {
       this.emit('error', {
         code: parsed.error.code,

@@ -157,6 +157,31 @@ describe('SourceFinder', () => {
     expect(problems.map((p) => p.code)).toEqual(['PEER_UNREACHABLE', 'UDP_BLOCKED', 'UDP_BLOCKED'])
   })
 
+  it('calls a peer it reached before, and cannot reach now, unreachable: not NAT_BLOCKED', async () => {
+    const { clock, swarm, finder, problems, download } = setup()
+    await finder.find(DIGEST)
+    expect(download.sourceIds).toEqual(['far'])
+    // The path between the two goes down: the session closes and the redial fails as ICE sees it.
+    download.sources.delete('far')
+    swarm.failWith.set('far', 'NAT_BLOCKED')
+    finder.onSessionClosed('far')
+    await run(clock, RECONNECT_DELAY_MS)
+    expect(problems).toEqual([{ digest: DIGEST, code: 'PEER_UNREACHABLE' }])
+  })
+
+  it('ends a peer’s backoff once a session with it opens, whichever side dialled', async () => {
+    const { clock, swarm, finder, download } = setup()
+    swarm.failWith.set('far', 'PEER_UNREACHABLE')
+    await finder.find(DIGEST)
+    expect(swarm.dials).toHaveLength(1)
+    // The peer dials us (or a glare resolves its way) before our backoff of 15 s is over.
+    swarm.failWith.delete('far')
+    finder.onSession('far')
+    await run(clock, SOURCE_REFRESH_MS)
+    expect(swarm.dials.map((d) => d.atMs)).toEqual([0, SOURCE_REFRESH_MS])
+    expect(download.sourceIds).toEqual(['far'])
+  })
+
   it('says nothing when a peer is only busy, nor when the download has a source', async () => {
     const { clock, swarm, finder, problems, download } = setup(['busy', 'far'])
     swarm.failWith.set('busy', 'PEER_BUSY')

@@ -102,6 +102,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.tracker.on('ice-servers', ({ iceServers }) =>
       this.#links?.setIceServers(iceServers as RTCIceServer[]),
     )
+    this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
     this.swarm.on('session-closed', ({ peerId }) => this.#finder.onSessionClosed(peerId))
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }

@@ -96,6 +96,11 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
   readonly #unreachable = new Map<string, { failures: number; retryAtMs: number }>()
   /** Per download without any source, the failure already shown to the user (shown once, until it has one). */
   readonly #reportedFailures = new Map<string, ErrorCode>()
+  /**
+   * Peers this page has had a session with. Failing to reach one of them again is an outage of a path that
+   * worked, not the NAT types of both sides: it is not diagnosed as NAT_BLOCKED.
+   */
+  readonly #reached = new Set<string>()
   #destroyed = false
 
   constructor(private readonly options: SourceFinderOptions) {
@@ -166,6 +171,16 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     this.#refreshTimers.set(digest, { timer, atMs })
   }
 
+  /**
+   * A session with a peer opened, whichever side dialled: the peer is reachable, so its backoff ends (a
+   * download that wants it must not wait out a backoff beside a working session).
+   */
+  onSession(peerId: string): void {
+    if (this.#destroyed) return
+    this.#reached.add(peerId)
+    this.#unreachable.delete(peerId)
+  }
+
   /** The download has a source again: a later failure to find sources is news worth showing. */
   noteSourced(digest: string): void {
     this.#reportedFailures.delete(digest)
@@ -196,6 +211,7 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     this.#sourcePeers.clear()
     this.#reportedFailures.clear()
     this.#unreachable.clear()
+    this.#reached.clear()
   }
 
   /** The session with a peer, dialling it if needed; its outcome starts or ends the peer's retry backoff. */
@@ -206,11 +222,16 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
       .session(peerId)
       .then(
         (session) => {
-          this.#unreachable.delete(peerId)
+          this.onSession(peerId)
           return session
         },
         (error: unknown) => {
           if (error instanceof SwarmError && UNREACHABLE_CODES.has(error.code)) this.#noteUnreachable(peerId)
+          if (error instanceof SwarmError && error.code === 'NAT_BLOCKED' && this.#reached.has(peerId)) {
+            throw new SwarmError('PEER_UNREACHABLE', `${peerId} was reached before, its path is down now`, {
+              cause: error,
+            })
+          }
           throw error
         },
       )

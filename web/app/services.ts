@@ -160,6 +160,13 @@ export type AppEvents = {
   chunk: DownloadEvents['chunk'] & { digest: string }
 }
 
+/** Problems about reaching a file's sources: they end when its download has a source again. */
+const SOURCE_PROBLEM_CODES: ReadonlySet<ErrorCode> = new Set([
+  'FILE_NOT_FOUND',
+  'PEER_UNREACHABLE',
+  'NAT_BLOCKED',
+  'UDP_BLOCKED',
+])
 /** How many problems are kept; older ones drop off. */
 const MAX_PROBLEMS = 20
 
@@ -474,6 +481,16 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     this.emit('problems', undefined)
   }
 
+  /** Takes back the problems of a file with these codes, once the situation they describe is over. */
+  #withdraw(digest: string, codes: ReadonlySet<ErrorCode>): void {
+    const kept = this.#problems.filter(
+      (p) => p.digest !== digest || p.code === undefined || !codes.has(p.code),
+    )
+    if (kept.length === this.#problems.length) return
+    this.#problems = kept
+    this.emit('problems', undefined)
+  }
+
   dismissProblem(id: number): void {
     this.#problems = this.#problems.filter((p) => p.id !== id)
     this.emit('problems', undefined)
@@ -506,6 +523,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   #onFile(digest: string, progress: DownloadProgress | undefined): void {
     this.#watch(digest)
+    // The download reaches a source again: what was said about not reaching any is no longer true.
+    if (progress && progress.sources > 0) this.#withdraw(digest, SOURCE_PROBLEM_CODES)
     const code = progress?.state === 'error' ? progress.error?.code : undefined
     if (code !== this.#downloadErrors.get(digest)) {
       this.#downloadErrors.set(digest, code)

@@ -105,6 +105,38 @@ describe('AppServices', () => {
   })
 })
 
+describe('AppServices: problems that end', () => {
+  it('takes back "cannot reach a source" once the download has a source again, and keeps the rest', () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const digest = digestOf(7)
+    engine.problem(new SwarmError('NAT_BLOCKED', 'no path'), digest)
+    engine.problem(new SwarmError('CHUNK_CORRUPT', 'bad chunk'), digest)
+    engine.problem(new SwarmError('PEER_UNREACHABLE', 'no path'), digestOf(8))
+    const progress = (sources: number) => ({
+      state: 'downloading' as const,
+      bytesHere: 0,
+      bytesTotal: 10,
+      chunksHere: 0,
+      chunkCount: 1,
+      bytesPerSecond: 0,
+      sources,
+    })
+    engine.progress(digest, progress(0))
+    expect(services.problems.map((p) => p.code)).to.have.members([
+      'NAT_BLOCKED',
+      'CHUNK_CORRUPT',
+      'PEER_UNREACHABLE',
+    ])
+    engine.progress(digest, progress(1))
+    // Only this file's problem about reaching sources goes; another file's, and a corrupt chunk, stay.
+    expect(services.problems.map((p) => [p.code, p.digest])).to.have.deep.members([
+      ['CHUNK_CORRUPT', digest],
+      ['PEER_UNREACHABLE', digestOf(8)],
+    ])
+  })
+})
+
 describe('AppServices outside a secure context', () => {
   /** What `globalThis` looks like on a page served over plain HTTP from a public name. */
   const plainHttp = { isSecureContext: false, crypto: { subtle: undefined } }

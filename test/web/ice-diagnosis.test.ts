@@ -6,6 +6,7 @@ import {
   candidateLinesOf,
   candidateTypeOf,
   explainUnreachable,
+  hasServerBeyondLan,
   hasTurn,
   isPublicHostCandidate,
 } from '../../web/peer/ice-diagnosis.js'
@@ -77,6 +78,20 @@ describe('hasTurn', () => {
       hasTurn([{ urls: 'stun:a' }, { urls: 'turn:a.example:3478', username: 'u', credential: 'c' }]),
     ).toBe(true)
     expect(hasTurn([{ urls: ['stun:a', 'TURNS:a.example:5349?transport=tcp'] }])).toBe(true)
+  })
+})
+
+describe('hasServerBeyondLan', () => {
+  it('counts names and public addresses, not servers on this machine or its LAN', () => {
+    expect(hasServerBeyondLan([])).toBe(false)
+    expect(hasServerBeyondLan([{ urls: 'stun:swarm.example.org:3478' }])).toBe(true)
+    expect(hasServerBeyondLan([{ urls: 'stun:203.0.113.1:3478' }])).toBe(true)
+    expect(hasServerBeyondLan([{ urls: 'turn:[2001:db8::1]:3478?transport=udp' }])).toBe(true)
+    expect(hasServerBeyondLan([{ urls: 'stun:127.0.0.1:3478' }])).toBe(false)
+    expect(hasServerBeyondLan([{ urls: 'stun:localhost:3478' }])).toBe(false)
+    expect(hasServerBeyondLan([{ urls: ['stun:192.168.1.10', 'turn:10.0.0.2:3478'] }])).toBe(false)
+    expect(hasServerBeyondLan([{ urls: 'stun:[fe80::1]:3478' }])).toBe(false)
+    expect(hasServerBeyondLan([{ urls: 'stun:10.0.0.2' }, { urls: 'stun:stun.example.net' }])).toBe(true)
   })
 })
 

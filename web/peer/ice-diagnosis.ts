@@ -69,6 +69,25 @@ export function hasTurn(iceServers: readonly RTCIceServer[]): boolean {
   })
 }
 
+/**
+ * Whether any ICE server sits beyond the local network: a URL whose host is a name or a public address.
+ * Only such a server's answers show that UDP leaves this network: a STUN server on the same LAN (or on
+ * loopback) sees the host address itself, and the browser drops the server-reflexive candidate equal to it.
+ */
+export function hasServerBeyondLan(iceServers: readonly RTCIceServer[]): boolean {
+  return iceServers.some((server) => {
+    const urls = typeof server.urls === 'string' ? [server.urls] : (server.urls ?? [])
+    return urls.some((url) => {
+      // stun:host[:port], turn:host[:port]?transport=…, with [v6] in brackets (RFC 7064, RFC 7065)
+      const match = /^(?:stun|stuns|turn|turns):(\[[^\]]+\]|[^:?]+)/i.exec(url)
+      if (!match) return false
+      const host = match[1]!.replace(/^\[|\]$/g, '')
+      const isAddress = /^[\d.]+$/.test(host) || host.includes(':')
+      return isAddress ? isPublicAddress(host) : host.toLowerCase() !== 'localhost'
+    })
+  })
+}
+
 /** What one failed attempt saw. */
 export interface UnreachableEvidence {
   /** Types of the candidates this side gathered (sent to the peer). */
@@ -78,8 +97,9 @@ export interface UnreachableEvidence {
   /** Whether this side was given a TURN server. */
   turnConfigured: boolean
   /**
-   * Whether this side was given any STUN or TURN server: without one, no server-reflexive candidate is
-   * expected. Default: `turnConfigured` (UDP_BLOCKED is only claimed when a server is known to be there).
+   * Whether this side was given a STUN or TURN server beyond its own network (hasServerBeyondLan): without
+   * one, no server-reflexive candidate is expected. Default: `turnConfigured` (UDP_BLOCKED is only claimed
+   * when such a server is known to be there).
    */
   serversConfigured?: boolean
   /** A host candidate of this side has a public address (see isPublicHostCandidate). Default false. */

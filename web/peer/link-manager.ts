@@ -26,6 +26,7 @@ import {
   candidateLinesOf,
   candidateTypeOf,
   explainUnreachable,
+  hasServerBeyondLan,
   hasTurn,
   isPublicHostCandidate,
 } from './ice-diagnosis.js'
@@ -249,7 +250,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       timer: null,
       offClose: () => {},
       turnConfigured: hasTurn(this.#iceServers),
-      serversConfigured: this.#iceServers.length > 0,
+      serversConfigured: hasServerBeyondLan(this.#iceServers),
       localTypes: new Set(),
       remoteTypes: new Set(),
       localPublicHost: false,

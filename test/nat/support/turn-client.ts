@@ -1,15 +1,17 @@
 /**
- * A minimal TURN client over UDP (RFC 5766, RFC 8656) for tests: enough to allocate a relay on a real
- * coturn and ask it for permissions, so a test can prove which peer addresses the server refuses to relay
- * to. libwebrtc cannot answer that question: it never shows a CreatePermission's error code.
+ * A minimal TURN client over UDP (RFC 8656) for tests: enough to allocate a relay on a real coturn and ask
+ * it for permissions, so a test can prove which peer addresses the server refuses to relay to. libwebrtc
+ * cannot answer that question: it never shows a CreatePermission's error code.
  *
  * Scope: UDP transport, long-term credentials (RFC 8489 §9.2, MD5 key, HMAC-SHA1 MESSAGE-INTEGRITY),
- * Allocate, CreatePermission, Send/Data indications and Refresh to release. No ChannelBind, no TCP/TLS,
- * no automatic refreshing: an allocation lives 10 minutes and a permission 5, longer than any test.
+ * Allocate, CreatePermission and Refresh to release. IPv4 relays and peers only: without
+ * REQUESTED-ADDRESS-FAMILY the server relays over IPv4 (RFC 8656 §7.2) and answers any IPv6 peer with 443
+ * (family mismatch), never with its policy. No data (Send/Data, ChannelBind), no TCP/TLS, no automatic
+ * refreshing: an allocation lives 10 minutes and a permission 5, longer than any test.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
-import { isIP } from 'node:net'
+import { isIP, isIPv4 } from 'node:net'
 import { crc32 } from 'node:zlib'
 
 export interface TurnServerAddress {
@@ -22,15 +24,8 @@ export interface TurnClientOptions {
   server: TurnServerAddress
   username: string
   password: string
-  /** Address to bind the client socket to; by default the wildcard of the server's family. */
-  localAddress?: string
   /** How long one transaction (with its retransmissions) may take before it fails; default 5000 ms. */
   timeoutMs?: number
-  /**
-   * The relayed address's family. Without it the server relays over IPv4 whatever the client's own
-   * family (RFC 8656 §7.2), so coturn listening and relaying only on `::1` answers 440.
-   */
-  relayFamily?: 'IPv4' | 'IPv6'
 }
 
 export interface TransportAddress {
@@ -38,15 +33,13 @@ export interface TransportAddress {
   port: number
 }
 
-/** A peer to permit: TURN permissions are per IP address, so the port is optional (RFC 8656 §9). */
+/** A peer to permit. TURN permissions are per IP address (RFC 8656 §9), so there is no port. */
 export interface PeerAddress {
+  /** An IPv4 literal. */
   address: string
-  port?: number
 }
 
 export type PermissionResult = { ok: true } | { ok: false; code: number; reason: string }
-
-export type DataListener = (data: Uint8Array, peer: TransportAddress) => void
 
 /** The server answered with an error response, or the client could not complete the exchange. */
 export class TurnError extends Error {
@@ -91,15 +84,12 @@ const INTEGRITY_ATTRIBUTE_BYTES = ATTRIBUTE_HEADER_BYTES + INTEGRITY_VALUE_BYTES
 
 // Message classes, as the bits they set in the message type (RFC 8489 §5).
 const CLASS_REQUEST = 0x0000
-const CLASS_INDICATION = 0x0010
-const CLASS_SUCCESS = 0x0100
-const CLASS_MASK = 0x0110 // both class bits set: also the error response class
+const CLASS_SUCCESS = 0x0100 // set in both response classes: error responses add 0x0010
+const CLASS_MASK = 0x0110
 
 // Methods (RFC 8656 §17).
 const METHOD_ALLOCATE = 0x003
 const METHOD_REFRESH = 0x004
-const METHOD_SEND = 0x006
-const METHOD_DATA = 0x007
 const METHOD_CREATE_PERMISSION = 0x008
 
 // Attributes (RFC 8489 §18.3, RFC 8656 §18).
@@ -108,13 +98,10 @@ const ATTR_MESSAGE_INTEGRITY = 0x0008
 const ATTR_ERROR_CODE = 0x0009
 const ATTR_LIFETIME = 0x000d
 const ATTR_XOR_PEER_ADDRESS = 0x0012
-const ATTR_DATA = 0x0013
 const ATTR_REALM = 0x0014
 const ATTR_NONCE = 0x0015
 const ATTR_XOR_RELAYED_ADDRESS = 0x0016
-const ATTR_REQUESTED_ADDRESS_FAMILY = 0x0017
 const ATTR_REQUESTED_TRANSPORT = 0x0019
-const ATTR_XOR_MAPPED_ADDRESS = 0x0020
 const ATTR_FINGERPRINT = 0x8028
 
 /** REQUESTED-TRANSPORT carries an IANA protocol number; TURN over this client relays UDP only. */
@@ -123,10 +110,8 @@ const PROTOCOL_UDP = 17
 const RELEASE_LIFETIME_S = 0
 
 const FAMILY_IPV4 = 0x01
-const FAMILY_IPV6 = 0x02
-const IPV4_BYTES = 4
-const IPV6_BYTES = 16
-const IPV6_WORDS = 8
+/** An XOR-*-ADDRESS value for IPv4: reserved byte, family, port (2), address (4). */
+const XOR_ADDRESS_IPV4_BYTES = 8
 
 const ERROR_UNAUTHORIZED = 401
 const ERROR_ALLOCATION_MISMATCH = 437
@@ -139,21 +124,13 @@ const ERROR_CODE_HEADER_BYTES = 4
 export class TurnClient {
   /** The address and port coturn relays from: what peers see. */
   readonly relayedAddress: TransportAddress
-  /** This client's address as the server saw it (XOR-MAPPED-ADDRESS), if it sent one. */
-  readonly mappedAddress: TransportAddress | undefined
-  /** The allocation's lifetime in seconds as granted, if the server said. */
-  readonly lifetimeSeconds: number | undefined
 
   readonly #session: Session
   #closing: Promise<void> | undefined
 
-  private constructor(session: Session, allocation: StunMessage) {
+  private constructor(session: Session, relayedAddress: TransportAddress) {
     this.#session = session
-    const relayed = allocation.addressOf(ATTR_XOR_RELAYED_ADDRESS)
-    if (relayed === undefined) throw new Error('Allocate success response has no XOR-RELAYED-ADDRESS')
-    this.relayedAddress = relayed
-    this.mappedAddress = allocation.addressOf(ATTR_XOR_MAPPED_ADDRESS)
-    this.lifetimeSeconds = allocation.uint32Of(ATTR_LIFETIME)
+    this.relayedAddress = relayedAddress
   }
 
   /**
@@ -164,15 +141,15 @@ export class TurnClient {
   static async allocate(options: TurnClientOptions): Promise<TurnClient> {
     const session = await Session.open(options)
     try {
-      const attributes: AttributeSpec[] = [
+      const response = await session.request(METHOD_ALLOCATE, [
         [ATTR_REQUESTED_TRANSPORT, new Uint8Array([PROTOCOL_UDP, 0, 0, 0])], // three RFFU bytes follow
-      ]
-      if (options.relayFamily !== undefined) {
-        const family = options.relayFamily === 'IPv6' ? FAMILY_IPV6 : FAMILY_IPV4
-        attributes.push([ATTR_REQUESTED_ADDRESS_FAMILY, new Uint8Array([family, 0, 0, 0])])
+      ])
+      const relayed = response.attribute(ATTR_XOR_RELAYED_ADDRESS)
+      const relayedAddress = relayed === undefined ? undefined : decodeXorAddress(relayed)
+      if (relayedAddress === undefined) {
+        throw new Error('Allocate success response has no IPv4 XOR-RELAYED-ADDRESS')
       }
-      const response = await session.request(METHOD_ALLOCATE, attributes)
-      return new TurnClient(session, response)
+      return new TurnClient(session, relayedAddress)
     } catch (error) {
       session.close()
       throw error
@@ -182,35 +159,18 @@ export class TurnClient {
   /**
    * Asks the server to accept traffic from and relay to `peer`'s IP. Resolves with the server's refusal
    * rather than rejecting, since a refusal (403 for a peer coturn's policy forbids) is what tests look
-   * for; rejects only when there is no verdict (timeout, closed client).
+   * for; rejects only when there is no verdict (timeout, closed client), and with a TypeError if
+   * `peer.address` is not an IPv4 literal: that is a test's mistake, not the network's.
    */
   async createPermission(peer: PeerAddress): Promise<PermissionResult> {
-    const peerAddress = { address: peer.address, port: peer.port ?? 0 }
+    const peerAddress = encodeXorAddress(peer.address)
     try {
-      await this.#session.request(METHOD_CREATE_PERMISSION, [
-        [ATTR_XOR_PEER_ADDRESS, (transactionId) => encodeXorAddress(peerAddress, transactionId)],
-      ])
+      await this.#session.request(METHOD_CREATE_PERMISSION, [[ATTR_XOR_PEER_ADDRESS, peerAddress]])
       return { ok: true }
     } catch (error) {
       if (error instanceof TurnError) return { ok: false, code: error.code, reason: error.reason }
       throw error
     }
-  }
-
-  /**
-   * Sends `data` to `peer` through the relay in a Send indication. Fire and forget: indications get no
-   * answer, and coturn silently drops data for a peer without a permission.
-   */
-  send(peer: TransportAddress, data: Uint8Array): void {
-    this.#session.indicate(METHOD_SEND, [
-      [ATTR_XOR_PEER_ADDRESS, (transactionId) => encodeXorAddress(peer, transactionId)],
-      [ATTR_DATA, data],
-    ])
-  }
-
-  /** Calls `listener` for every Data indication (a peer's datagram relayed to us). Returns an unsubscribe. */
-  onData(listener: DataListener): () => void {
-    return this.#session.onData(listener)
   }
 
   /**
@@ -241,9 +201,7 @@ export class TurnClient {
 
 // --- Session: socket, transactions, credentials ------------------------------------------------
 
-/** An attribute value, or a function of the transaction id for the XOR-encoded address attributes. */
-type AttributeValue = Uint8Array | ((transactionId: Uint8Array) => Uint8Array)
-type AttributeSpec = readonly [type: number, value: AttributeValue]
+type Attribute = readonly [type: number, value: Uint8Array]
 
 interface Pending {
   resolve(message: StunMessage): void
@@ -257,7 +215,6 @@ class Session {
   readonly #password: string
   readonly #timeoutMs: number
   readonly #pending = new Map<string, Pending>()
-  readonly #dataListeners = new Set<DataListener>()
   #realm: string | undefined
   #nonce: Uint8Array | undefined
   #key: Uint8Array | undefined
@@ -288,7 +245,7 @@ class Session {
         reject(error)
       }
       socket.once('error', onError)
-      socket.bind({ port: 0, address: options.localAddress }, () => {
+      socket.bind(0, () => {
         socket.off('error', onError)
         resolve()
       })
@@ -301,7 +258,7 @@ class Session {
    * and stale nonces (438, a few times) by retrying, each retry a new transaction as RFC 8489 §9.2.4 asks.
    * Resolves with the success response; rejects with a TurnError for any other error response.
    */
-  async request(method: number, attributes: readonly AttributeSpec[]): Promise<StunMessage> {
+  async request(method: number, attributes: readonly Attribute[]): Promise<StunMessage> {
     let challenged = false
     let staleRetries = 0
     for (;;) {
@@ -321,23 +278,6 @@ class Session {
     }
   }
 
-  indicate(method: number, attributes: readonly AttributeSpec[]): void {
-    if (this.#closed) throw new Error('TURN client is closed')
-    const transactionId = randomBytes(TRANSACTION_ID_BYTES)
-    // Indications are never authenticated (RFC 8656 §10.1): the server matches them to the 5-tuple.
-    const packet = encodeMessage(
-      messageType(method, CLASS_INDICATION),
-      transactionId,
-      resolveAttributes(attributes, transactionId),
-    )
-    this.#socket.send(packet, this.#server.port, this.#server.host)
-  }
-
-  onData(listener: DataListener): () => void {
-    this.#dataListeners.add(listener)
-    return () => this.#dataListeners.delete(listener)
-  }
-
   close(): void {
     if (this.#closed) return
     this.#closed = true
@@ -348,10 +288,10 @@ class Session {
   }
 
   /** One transaction: send, resend every RETRANSMIT_INTERVAL_MS, settle on the matching response. */
-  #transact(method: number, attributes: readonly AttributeSpec[]): Promise<StunMessage> {
+  #transact(method: number, attributes: readonly Attribute[]): Promise<StunMessage> {
     if (this.#closed) return Promise.reject(new Error('TURN client is closed'))
     const transactionId = randomBytes(TRANSACTION_ID_BYTES)
-    const all = [...resolveAttributes(attributes, transactionId), ...this.#credentialAttributes()]
+    const all = [...attributes, ...this.#credentialAttributes()]
     const packet = encodeMessage(messageType(method, CLASS_REQUEST), transactionId, all, this.#key)
     const id = hex(transactionId)
     const forgedBefore = this.#forgedResponses
@@ -388,7 +328,7 @@ class Session {
     })
   }
 
-  #credentialAttributes(): [number, Uint8Array][] {
+  #credentialAttributes(): Attribute[] {
     if (this.#realm === undefined || this.#nonce === undefined) return []
     return [
       [ATTR_USERNAME, utf8(this.#username)],
@@ -415,12 +355,9 @@ class Session {
   #receive(packet: Buffer): void {
     // A copy as a plain Uint8Array, so that every slice() below copies rather than views the Buffer.
     const message = decodeMessage(new Uint8Array(packet))
-    if (message === undefined) return
-    if (message.messageClass === CLASS_INDICATION) {
-      if (message.method === METHOD_DATA) this.#deliverData(message)
-      return
-    }
-    if (message.messageClass === CLASS_REQUEST) return
+    // Only responses settle a transaction; requests and indications (a Data indication for a peer that
+    // wrote to the relay) are not for this client.
+    if (message === undefined || (message.type & CLASS_SUCCESS) === 0) return
     const pending = this.#pending.get(hex(message.transactionId))
     if (pending === undefined) return // a late answer to a retransmission, or not ours
     // RFC 8489 §9.2.5: a response whose integrity does not check is discarded as if never received.
@@ -429,13 +366,6 @@ class Session {
       return
     }
     pending.resolve(message)
-  }
-
-  #deliverData(message: StunMessage): void {
-    const peer = message.addressOf(ATTR_XOR_PEER_ADDRESS)
-    const data = message.attribute(ATTR_DATA)
-    if (peer === undefined || data === undefined) return
-    for (const listener of this.#dataListeners) listener(data.slice(), peer)
   }
 }
 
@@ -460,26 +390,9 @@ class StunMessage {
     return this.type & CLASS_MASK
   }
 
-  /** The method with the class bits squeezed out (RFC 8489 §5 interleaves them). */
-  get method(): number {
-    const type = this.type
-    return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2)
-  }
-
   /** The first attribute of `type`: RFC 8489 §14 says later duplicates are to be ignored. */
   attribute(type: number): Uint8Array | undefined {
     return this.attributes.find((attribute) => attribute.type === type)?.value
-  }
-
-  uint32Of(type: number): number | undefined {
-    const value = this.attribute(type)
-    if (value === undefined || value.byteLength !== 4) return undefined
-    return new DataView(value.buffer, value.byteOffset, 4).getUint32(0)
-  }
-
-  addressOf(type: number): TransportAddress | undefined {
-    const value = this.attribute(type)
-    return value === undefined ? undefined : decodeXorAddress(value, this.transactionId)
   }
 
   errorCode(): { code: number; reason: string } | undefined {
@@ -541,7 +454,7 @@ function decodeMessage(packet: Uint8Array): StunMessage | undefined {
 function encodeMessage(
   type: number,
   transactionId: Uint8Array,
-  attributes: readonly (readonly [number, Uint8Array])[],
+  attributes: readonly Attribute[],
   integrityKey?: Uint8Array,
 ): Uint8Array {
   const parts: Uint8Array[] = []
@@ -593,91 +506,28 @@ function encodeAttribute(type: number, value: Uint8Array): Uint8Array {
 }
 
 /**
- * XOR-*-ADDRESS (RFC 8489 §14.2): port XOR the cookie's top half, address XOR the cookie (and for IPv6
- * the transaction id too), so that NATs rewriting their address wherever it appears leave it alone.
- * @throws TypeError if `address` is not an IP literal: that is a test's mistake, not the network's.
+ * XOR-PEER-ADDRESS for an IPv4 address (RFC 8489 §14.2), port 0 (permissions ignore it). Port and address
+ * are XORed with the magic cookie so that NATs rewriting their address wherever it appears leave it alone;
+ * for IPv4 the transaction id plays no part.
  */
-function encodeXorAddress(peer: TransportAddress, transactionId: Uint8Array): Uint8Array {
-  const bytes = ipBytes(peer.address)
-  if (bytes === undefined) throw new TypeError(`not an IP address: ${peer.address}`)
-  if (!Number.isInteger(peer.port) || peer.port < 0 || peer.port > 0xffff) {
-    throw new TypeError(`bad port ${peer.port}`)
-  }
-  const mask = xorMask(transactionId)
-  const value = new Uint8Array(4 + bytes.byteLength)
+function encodeXorAddress(address: string): Uint8Array {
+  if (!isIPv4(address)) throw new TypeError(`not an IPv4 address: ${address}`)
+  const value = new Uint8Array(XOR_ADDRESS_IPV4_BYTES)
   const view = new DataView(value.buffer)
-  view.setUint8(1, bytes.byteLength === IPV4_BYTES ? FAMILY_IPV4 : FAMILY_IPV6)
-  view.setUint16(2, peer.port ^ (MAGIC_COOKIE >>> 16))
-  for (const [i, byte] of bytes.entries()) value[4 + i] = byte ^ mask[i]!
+  view.setUint8(1, FAMILY_IPV4)
+  view.setUint16(2, MAGIC_COOKIE >>> 16) // port 0 XOR the cookie's top half
+  const ip = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0)
+  view.setUint32(4, (ip ^ MAGIC_COOKIE) >>> 0)
   return value
 }
 
-function decodeXorAddress(value: Uint8Array, transactionId: Uint8Array): TransportAddress | undefined {
-  if (value.byteLength < 4) return undefined
-  const family = value[1]
-  const size = family === FAMILY_IPV4 ? IPV4_BYTES : family === FAMILY_IPV6 ? IPV6_BYTES : undefined
-  if (size === undefined || value.byteLength !== 4 + size) return undefined
+/** The IPv4 address in an XOR-*-ADDRESS value; undefined for another family or a malformed value. */
+function decodeXorAddress(value: Uint8Array): TransportAddress | undefined {
+  if (value.byteLength !== XOR_ADDRESS_IPV4_BYTES || value[1] !== FAMILY_IPV4) return undefined
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
   const port = view.getUint16(2) ^ (MAGIC_COOKIE >>> 16)
-  const mask = xorMask(transactionId)
-  const bytes = value.subarray(4).map((byte, i) => byte ^ mask[i]!)
-  if (size === IPV4_BYTES) return { address: bytes.join('.'), port }
-  const bytesView = new DataView(bytes.buffer)
-  const words = Array.from({ length: IPV6_WORDS }, (_, i) => bytesView.getUint16(i * 2).toString(16))
-  return { address: compressIpv6(words), port }
-}
-
-function xorMask(transactionId: Uint8Array): Uint8Array {
-  const mask = new Uint8Array(4 + TRANSACTION_ID_BYTES)
-  new DataView(mask.buffer).setUint32(0, MAGIC_COOKIE)
-  mask.set(transactionId, 4)
-  return mask
-}
-
-function ipBytes(address: string): Uint8Array | undefined {
-  const family = isIP(address)
-  if (family === 4) return Uint8Array.from(address.split('.').map(Number))
-  if (family !== 6) return undefined
-  const plain = address.split('%')[0] ?? address
-  // An embedded dotted quad (::ffff:1.2.3.4) is two words written the IPv4 way.
-  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(plain)
-  let text = plain
-  if (dotted?.[1] !== undefined && dotted[2] !== undefined) {
-    const [a, b, c, d] = dotted[2].split('.').map(Number) as [number, number, number, number]
-    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head = '', tail] = text.split('::')
-  const headWords = head === '' ? [] : head.split(':')
-  const tailWords = tail === undefined || tail === '' ? [] : tail.split(':')
-  const zeros = Array.from({ length: IPV6_WORDS - headWords.length - tailWords.length }, () => '0')
-  const words = tail === undefined ? headWords : [...headWords, ...zeros, ...tailWords]
-  const bytes = new Uint8Array(IPV6_BYTES)
-  const view = new DataView(bytes.buffer)
-  for (const [i, word] of words.entries()) view.setUint16(i * 2, Number.parseInt(word, 16))
-  return bytes
-}
-
-/** RFC 5952 text: the longest run (of two or more) of zero words becomes `::`, the first if tied. */
-function compressIpv6(words: string[]): string {
-  let bestStart = -1
-  let bestLength = 1
-  for (let i = 0; i < words.length; ) {
-    if (words[i] !== '0') {
-      i++
-      continue
-    }
-    let j = i
-    while (j < words.length && words[j] === '0') j++
-    if (j - i > bestLength) {
-      bestStart = i
-      bestLength = j - i
-    }
-    i = j
-  }
-  if (bestStart < 0) return words.join(':')
-  const head = words.slice(0, bestStart).join(':')
-  const tail = words.slice(bestStart + bestLength).join(':')
-  return `${head}::${tail}`
+  const ip = (view.getUint32(4) ^ MAGIC_COOKIE) >>> 0
+  return { address: [ip >>> 24, (ip >>> 16) & 0xff, (ip >>> 8) & 0xff, ip & 0xff].join('.'), port }
 }
 
 /** The method's 12 bits with the two class bits interleaved at bits 4 and 8 (RFC 8489 §5). */
@@ -685,19 +535,10 @@ function messageType(method: number, messageClass: number): number {
   return (method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) | messageClass
 }
 
-function resolveAttributes(
-  attributes: readonly AttributeSpec[],
-  transactionId: Uint8Array,
-): [number, Uint8Array][] {
-  return attributes.map(([type, value]) => [type, typeof value === 'function' ? value(transactionId) : value])
-}
-
 function methodName(method: number): string {
   const names: Record<number, string> = {
     [METHOD_ALLOCATE]: 'Allocate',
     [METHOD_REFRESH]: 'Refresh',
-    [METHOD_SEND]: 'Send',
-    [METHOD_DATA]: 'Data',
     [METHOD_CREATE_PERMISSION]: 'CreatePermission',
   }
   return names[method] ?? `method 0x${method.toString(16)}`

@@ -155,9 +155,10 @@ async function download(downloader: HomeBrowser, file: SourceFile, seeders: numb
   await entry.locator('button.digest').click()
   const samples: { atMs: number; fraction: number; cpu: { busy: number; total: number } }[] = []
   let done = false
-  void saved.finally(() => {
+  const stop = () => {
     done = true
-  })
+  }
+  saved.then(stop, stop) // a failed download is reported by the await below
   while (!done) {
     const fraction = await app
       .myFile(file.digest)

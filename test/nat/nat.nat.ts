@@ -11,10 +11,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mintTurnCredentials } from '../../signal/turn-credentials.js'
+import { UNREACHABLE_RETRY_MS } from '../../web/peer/source-finder.js'
 import { MiB, type SourceFile, writeSourceFile } from '../e2e/support/source-files.js'
 import { type HomeNet, labUnavailableReason, type NatKind, NatLab, SERVER_ADDRESS } from './support/lab.js'
 import { type HomeBrowser, openHomeBrowser, type SelectedPair } from './support/lab-browser.js'
-import { type LabServer, startLabCoturn, startLabServer, TURN_PORT } from './support/lab-services.js'
+import { type LabCoturn, type LabServer, startLabCoturn, startLabServer } from './support/lab-services.js'
 import type { ProbeRequest, ProbeResult } from './support/turn-probe.js'
 
 const TURN_PROBE = fileURLToPath(new URL('./support/turn-probe.ts', import.meta.url))
@@ -36,6 +37,16 @@ const OUTAGE_MS = 10_000
 const ICE_FAILING_OUTAGE_MS = 45_000
 /** The cut comes once this share of the file is here. */
 const CUT_AT_FRACTION = 0.25
+/** Longest coturn may take to write a log line after it answered. */
+const LOG_WAIT_MS = 5_000
+/** Setting a case up: the lab, the server, two browsers, ingesting the file. */
+const CASE_SETUP_MS = 60_000
+/** A second coturn, with the documented configuration alone, beside the lab's on TURN_PORT. */
+const DOCUMENTED_TURN_PORT = 3480
+/** How long a browser, or coturn, gets to close at teardown before the lab's destruction kills it. */
+const BROWSER_CLOSE_MS = 10_000
+/** Longest the TURN probe may run: an allocation and a few permissions, each retried for at most 5 s. */
+const PROBE_TIMEOUT_MS = 60_000
 /** The seeder's uplink in the outage case: slow enough that the transfer is still running when it is cut. */
 const OUTAGE_UPLINK_MBIT = 16
 
@@ -51,34 +62,52 @@ interface Case {
   workDir: string
 }
 
-let running: Case | undefined
 let cleanup: (() => Promise<void>) | undefined
 
 afterEach(async () => {
   await cleanup?.()
   cleanup = undefined
-  running = undefined
 })
+
+/**
+ * Tears a case down: the browsers first (each given a few seconds: destroying the lab kills whatever
+ * still runs in its namespaces anyway), then every namespace and process of the lab, then the files.
+ */
+function teardownOf(lab: NatLab, browsers: HomeBrowser[], stops: (() => Promise<void>)[], workDir: string) {
+  return async () => {
+    try {
+      for (const browser of browsers) await withinMs(browser.close(), BROWSER_CLOSE_MS)
+      for (const stop of stops) await withinMs(stop(), BROWSER_CLOSE_MS)
+    } finally {
+      await lab.destroy()
+      rmSync(workDir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Waits for `work` at most `ms`; a failure or a timeout is ignored (teardown goes on regardless). */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
 
 /** A lab with two homes, the server (and coturn when asked), and a browser in each home. */
 async function setUp(kinds: [NatKind, NatKind], options: { turn?: boolean } = {}): Promise<Case> {
   const workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-nat-'))
   const lab = new NatLab()
   const opened: HomeBrowser[] = []
-  cleanup = async () => {
-    for (const browser of opened) await browser.close().catch(() => {})
-    await lab.destroy()
-    rmSync(workDir, { recursive: true, force: true })
-  }
+  const stops: (() => Promise<void>)[] = []
+  cleanup = teardownOf(lab, opened, stops, workDir)
   const homes: [HomeNet, HomeNet] = [lab.addHome(kinds[0]), lab.addHome(kinds[1])]
   const coturn = options.turn ? await startLabCoturn(lab) : undefined
+  if (coturn) stops.push(coturn.stop)
   const server = await startLabServer(lab, coturn ? { turnSecret: coturn.secret } : {})
   const seeder = await openHomeBrowser(lab, homes[0], server.origin, 'seeder', workDir)
   opened.push(seeder)
   const downloader = await openHomeBrowser(lab, homes[1], server.origin, 'downloader', workDir)
   opened.push(downloader)
-  running = { lab, server, seeder, downloader, homes, workDir }
-  return running
+  return { lab, server, seeder, downloader, homes, workDir }
 }
 
 /** The seeder shares a fresh file; resolves once it is in the downloader's catalog. */
@@ -200,36 +229,78 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
   })
 
   it('coturn refuses to relay to the server’s loopback and to addresses outside the lab', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-nat-'))
     const lab = new NatLab()
-    cleanup = () => lab.destroy()
+    const stops: (() => Promise<void>)[] = []
+    cleanup = teardownOf(lab, [], stops, workDir)
     const home = lab.addHome('cone')
     const other = lab.addHome('cone')
-    const coturn = await startLabCoturn(lab)
-    const result = probeTurn(lab, home.hostNs, coturn.secret, [
-      other.publicAddress, // another home in the lab: allowed, so a refusal below means something
+    // The documented configuration alone, and as the lab runs it (only the lab's public segment allowed).
+    const documented = await startLabCoturn(lab, { port: DOCUMENTED_TURN_PORT, confineToLab: false })
+    stops.push(documented.stop)
+    const confined = await startLabCoturn(lab)
+    stops.push(confined.stop)
+
+    const byList = probeTurn(lab, home.hostNs, documented, [
+      other.publicAddress, // another home: a public address, allowed
+      '192.0.2.1', // public-looking and in no denied range: allowed, so the refusals below are the list's
       '127.0.0.1', // the server's own loopback: its STUN, its HTTP port, anything bound there
-      '10.0.1.2', // a private address: a neighbour's home network, or the server's own LAN
+      '10.0.1.2', // private (RFC 1918): a neighbour's home network, or the server's own LAN
+      '172.16.0.1',
+      '192.168.1.1',
+      '100.64.0.1', // carrier-grade NAT (RFC 6598): the provider's side of other customers
       '169.254.169.254', // link-local: a cloud VM's metadata service
-      '192.0.2.1', // outside the lab (TEST-NET-1: documentation, routed nowhere)
+      '0.0.0.1', // "this network"
+      '224.0.0.251', // multicast (mDNS)
+      '240.0.0.1', // reserved
     ])
-    expect(result.relayedAddress).toBe(SERVER_ADDRESS)
-    expect(result.permissions[other.publicAddress]).toEqual({ ok: true })
-    for (const refused of ['127.0.0.1', '10.0.1.2', '169.254.169.254', '192.0.2.1']) {
-      expect(result.permissions[refused], refused).toMatchObject({ ok: false, code: 403 })
+    expect(byList.relayedAddress).toBe(SERVER_ADDRESS)
+    expect(byList.permissions[other.publicAddress]).toEqual({ ok: true })
+    expect(byList.permissions['192.0.2.1']).toEqual({ ok: true })
+    for (const refused of Object.keys(byList.permissions).slice(2)) {
+      expect(byList.permissions[refused], refused).toMatchObject({ ok: false, code: 403 })
     }
+    // Each refusal above but loopback's (which coturn refuses before any list) is the deny list's, logged.
+    // (coturn writes its log through a buffer: the line may come a moment after the answer.)
+    const deniedByList = /A peer IP 10\.0\.1\.2 denied in the range/
+    for (
+      let waited = 0;
+      waited < LOG_WAIT_MS && !deniedByList.test(documented.log.join('\n'));
+      waited += 100
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(documented.log.join('\n')).toMatch(deniedByList)
+
+    const inLab = probeTurn(lab, home.hostNs, confined, [other.publicAddress, '192.0.2.1', '127.0.0.1'])
+    expect(inLab.permissions[other.publicAddress]).toEqual({ ok: true })
+    expect(inLab.permissions['192.0.2.1']).toMatchObject({ ok: false, code: 403 })
+    expect(inLab.permissions['127.0.0.1']).toMatchObject({ ok: false, code: 403 })
   })
 
   it('cone ↔ cone, the path between the homes cut for 10 s mid-transfer: completes, bytes identical', async () => {
     await transferThroughCut(OUTAGE_MS)
   })
 
-  it('cone ↔ cone, cut long enough for ICE to fail: the link is negotiated afresh and the download completes', async () => {
-    const { peerConnections } = await transferThroughCut(ICE_FAILING_OUTAGE_MS)
-    // The first connection failed (Chromium gives up on a path after ~30 s without consent responses) and
-    // the engine dialled the seeder again through the tracker: a second RTCPeerConnection carried the rest.
-    expect(peerConnections).toBeGreaterThan(1)
-  })
+  it(
+    'cone ↔ cone, cut long enough for ICE to fail: the link is negotiated afresh and the download completes',
+    async () => {
+      const { peerConnections } = await transferThroughCut(ICE_FAILING_OUTAGE_MS)
+      // The first connection failed (Chromium gives up on a path after ~30 s without consent responses) and
+      // the engine dialled the seeder again through the tracker: a second RTCPeerConnection carried the rest.
+      expect(peerConnections).toBeGreaterThan(1)
+    },
+    outageBudgetMs(ICE_FAILING_OUTAGE_MS) + CASE_SETUP_MS,
+  )
 })
+
+/**
+ * How long a download through a cut may take: the transfer itself, the cut, and after it up to two failed
+ * redials' backoff (a redial during the cut fails; the one after the first backoff may still come too soon).
+ */
+function outageBudgetMs(outageMs: number): number {
+  return DOWNLOAD_TIMEOUT_MS + outageMs + 3 * UNREACHABLE_RETRY_MS
+}
 
 /** Downloads through a cut of `outageMs` between the two homes, starting a quarter of the way in. */
 async function transferThroughCut(outageMs: number): Promise<{ peerConnections: number }> {
@@ -255,7 +326,7 @@ async function transferThroughCut(outageMs: number): Promise<{ peerConnections: 
       // Nothing crossed while the path was cut (a chunk already in the socket may still have landed).
       expect(duringCut - cutAt).toBeLessThan(0.1)
     },
-    DOWNLOAD_TIMEOUT_MS + outageMs,
+    outageBudgetMs(outageMs),
   )
   expect(cutAt).toBeLessThan(0.9)
   const pairs = await c.downloader.selectedPairs()
@@ -264,18 +335,20 @@ async function transferThroughCut(outageMs: number): Promise<{ peerConnections: 
 }
 
 /** Runs support/turn-probe.ts in a lab namespace: a TURN client asking coturn for permissions to `peers`. */
-function probeTurn(lab: NatLab, ns: string, secret: string, peers: string[]): ProbeResult {
+function probeTurn(lab: NatLab, ns: string, coturn: LabCoturn, peers: string[]): ProbeResult {
   const { username, credential } = mintTurnCredentials({
-    secret,
+    secret: coturn.secret,
     ttlSeconds: 600,
     peerId: 'probe',
     nowMs: Date.now(),
   })
   const request: ProbeRequest = {
-    turn: { server: { host: SERVER_ADDRESS, port: TURN_PORT }, username, password: credential },
+    turn: { server: { host: SERVER_ADDRESS, port: coturn.port }, username, password: credential },
     peers,
   }
-  const output = lab.run(ns, [process.execPath, '--import', 'tsx', TURN_PROBE, JSON.stringify(request)])
+  const output = lab.run(ns, [process.execPath, '--import', 'tsx', TURN_PROBE, JSON.stringify(request)], {
+    timeoutMs: PROBE_TIMEOUT_MS,
+  })
   return JSON.parse(output.trim().split('\n').at(-1)!) as ProbeResult
 }
 

@@ -59,18 +59,30 @@ export interface LabCoturn {
 
 /**
  * coturn from docs/coturn/turnserver.conf (its deny list of loopback, private and link-local peers, its
- * quotas), listening on the public segment. The lab adds one rule a real server has no use for: only
- * peers on the lab's public segment may be relayed to, so "outside the lab" is refused whatever it is.
+ * quotas), listening on the public segment at `port` (default TURN_PORT). Unless `confineToLab` is false,
+ * the lab adds one rule a real server has no use for: only peers on the lab's public segment may be
+ * relayed to, so nothing a browser asks the relay for can leave the lab, whatever the documented list says.
  */
-export async function startLabCoturn(lab: NatLab): Promise<LabCoturn> {
+export async function startLabCoturn(
+  lab: NatLab,
+  options: { port?: number; confineToLab?: boolean } = {},
+): Promise<LabCoturn> {
+  const port = options.port ?? TURN_PORT
   const secret = randomBytes(24).toString('base64url')
   const dir = mkdtempSync(join(tmpdir(), 'swarmdrop-lab-coturn-'))
+  const confinement =
+    options.confineToLab === false
+      ? []
+      : [
+          `--allowed-peer-ip=${PUBLIC_PREFIX}.0-${PUBLIC_PREFIX}.255`,
+          '--denied-peer-ip=0.0.0.0-255.255.255.255',
+        ]
   const args = [
     '-c',
     COTURN_CONFIG,
     `--listening-ip=${SERVER_ADDRESS}`,
     `--relay-ip=${SERVER_ADDRESS}`,
-    `--listening-port=${TURN_PORT}`,
+    `--listening-port=${port}`,
     `--static-auth-secret=${secret}`,
     '--realm=lab.swarmdrop.test',
     `--min-port=${RELAY_PORTS.min}`,
@@ -78,8 +90,7 @@ export async function startLabCoturn(lab: NatLab): Promise<LabCoturn> {
     // The documented file sets up TLS with a certificate the lab does not have; browsers use plain UDP here.
     '--no-tls',
     '--no-dtls',
-    `--allowed-peer-ip=${PUBLIC_PREFIX}.0-${PUBLIC_PREFIX}.255`,
-    '--denied-peer-ip=0.0.0.0-255.255.255.255',
+    ...confinement,
     `--userdb=${join(dir, 'turndb')}`,
     `--pidfile=${join(dir, 'turnserver.pid')}`,
     '--log-file=stdout',
@@ -117,5 +128,5 @@ export async function startLabCoturn(lab: NatLab): Promise<LabCoturn> {
   } finally {
     clearTimeout(timer)
   }
-  return { secret, port: TURN_PORT, log, stop }
+  return { secret, port, log, stop }
 }

@@ -31,6 +31,8 @@ export const SERVER_ADDRESS = `${PUBLIC_PREFIX}.1`
 const NAMESPACE_PREFIX = 'sdlab-'
 /** How long a child started in the lab gets to exit after SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 3_000
+/** Longest a one-off command in the lab (ip, iptables, tc, sysctl) may take. */
+const RUN_TIMEOUT_MS = 30_000
 /** Most home networks one lab holds: their addresses are 10.0.<n>.0/24 and 203.0.113.<10 + n>. */
 const MAX_HOMES = 40
 
@@ -205,10 +207,18 @@ export class NatLab {
     ])
   }
 
-  /** Runs a command in a namespace and returns its standard output; throws with its stderr on failure. */
-  run(ns: string, argv: readonly string[]): string {
+  /**
+   * Runs a command in a namespace and returns its standard output; throws with its stderr on failure, or
+   * when it runs longer than `timeoutMs` (default RUN_TIMEOUT_MS).
+   */
+  run(ns: string, argv: readonly string[], options: { timeoutMs?: number } = {}): string {
     try {
-      return execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: 'pipe' })
+      return execFileSync('ip', ['netns', 'exec', ns, ...argv], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+        timeout: options.timeoutMs ?? RUN_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+      })
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr ?? ''
       throw new Error(`in ${ns}: ${argv.join(' ')} failed: ${stderr.trim() || String(error)}`)
@@ -257,10 +267,11 @@ export class NatLab {
   #addNamespace(role: string): string {
     const ns = `${this.#name}-${role}`
     // `ip netns exec` mounts this over /etc/resolv.conf: no resolver, so no lookup leaves the lab.
+    // Tracked first: whatever of it exists is removed at teardown, even if making it fails half-way.
+    this.#namespaces.push(ns)
     mkdirSync(`/etc/netns/${ns}`, { recursive: true })
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, '# NAT lab: no resolver\n')
     execFileSync('ip', ['netns', 'add', ns], { stdio: 'pipe' })
-    this.#namespaces.push(ns)
     this.#ip(ns, 'link', 'set', 'lo', 'up')
     return ns
   }

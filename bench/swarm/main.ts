@@ -19,6 +19,7 @@ import { type HomeNet, labUnavailableReason, NatLab } from '../../test/nat/suppo
 import { type HomeBrowser, openHomeBrowser } from '../../test/nat/support/lab-browser.js'
 import { startLabServer } from '../../test/nat/support/lab-services.js'
 import { formatLoad, median } from '../ingest/figures.js'
+import { selfTimes, startProfile, stopProfile } from '../transfer/profile.js'
 
 const MiB = 1024 * 1024
 /** SPEC §7. */
@@ -39,6 +40,8 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '12' },
     runs: { type: 'string', default: '1' },
     json: { type: 'string' },
+    // Records a CPU profile of the downloader's page during each three-seeder download, summarised here.
+    profile: { type: 'boolean', default: false },
   },
 })
 const capMbit = Number(flags['cap-mbit'])
@@ -151,6 +154,8 @@ async function download(downloader: HomeBrowser, file: SourceFile, seeders: numb
     30_000,
   )
   const saved = app.nextDownload(SHARE_TIMEOUT_MS + (file.size / capBytesPerSecond) * 4000, file.name)
+  const profiling = flags.profile && seeders === 3 ? await app.context.newCDPSession(app.page) : undefined
+  if (profiling) await startProfile(profiling)
   const clickedAt = performance.now()
   await entry.locator('button.digest').click()
   const samples: { atMs: number; fraction: number; cpu: { busy: number; total: number } }[] = []
@@ -174,6 +179,17 @@ async function download(downloader: HomeBrowser, file: SourceFile, seeders: numb
   }
   const result = await saved
   const savedAt = performance.now()
+  if (profiling) {
+    const profile = await stopProfile(profiling, join(workDir, 'downloader.cpuprofile'))
+    const busy = selfTimes(profile).filter((t) => !/^\((idle|program|garbage collector)\)/.test(t.name))
+    console.log(`downloader page, main thread self time (top 12 of ${busy.length}):`)
+    for (const t of busy.slice(0, 12))
+      console.log(
+        `  ${t.ms.toFixed(0).padStart(6)} ms  ${(100 * t.share).toFixed(1).padStart(5)}%  ${t.name}`,
+      )
+    const idle = selfTimes(profile).find((t) => t.name.startsWith('(idle)'))
+    if (idle) console.log(`  idle: ${(100 * idle.share).toFixed(1)}% of the profile`)
+  }
   if (result.sha256 !== file.sha256) throw new Error(`the saved ${file.name} differs from the shared one`)
   const from = crossing(samples, WINDOW.from)
   const to = crossing(samples, WINDOW.to)

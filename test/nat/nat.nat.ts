@@ -216,6 +216,19 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
     expect(await c.downloader.app.myFile(file.digest).getAttribute('data-state')).not.toBe('complete')
   })
 
+  it('a home whose router drops UDP to the server: no connection, and the page says UDP is blocked', async () => {
+    const c = await setUp(['cone', 'cone'])
+    // The downloader's network lets the page and its WebSocket through, but no UDP to the server's STUN.
+    c.lab.blockUdpTo(c.homes[1], SERVER_ADDRESS)
+    const file = await share(c, 2 * MiB, 'udp-blocked')
+    await clickDigest(c, file)
+    const problem = c.downloader.app.page.locator('swarmdrop-problems li[data-code="UDP_BLOCKED"]')
+    await problem
+      .waitFor({ timeout: EXPLAIN_TIMEOUT_MS })
+      .catch(() => c.downloader.app.fail('the UDP_BLOCKED explanation', EXPLAIN_TIMEOUT_MS))
+    expect(await c.downloader.selectedPairs()).toEqual([])
+  })
+
   it('symmetric ↔ symmetric with TURN: relayed, bytes identical', async () => {
     const c = await setUp(['symmetric', 'symmetric'], { turn: true })
     const file = await share(c, 8 * MiB, 'sym-sym-turn')

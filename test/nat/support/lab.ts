@@ -184,6 +184,14 @@ export class NatLab {
   }
 
   /**
+   * Drops every UDP packet a home sends to `address` (its router's firewall), as networks that allow only
+   * web traffic do: STUN and TURN over UDP to the server then get no answer, the page itself still loads.
+   */
+  blockUdpTo(home: HomeNet, address: string): void {
+    this.#iptables(home.routerNs, '-I', 'FORWARD', '-p', 'udp', '-d', address, '-j', 'DROP')
+  }
+
+  /**
    * Caps what a home can send to the public segment (its uplink) at `megabitsPerSecond`, with a token
    * bucket on the router's public side, as a home connection's upload rate caps it.
    */

@@ -275,6 +275,31 @@ describe('engine', () => {
     expect(uploads.length - uploadsBefore).toBeLessThanOrEqual(8 - here)
   })
 
+  it('fails a dial to a peer that has left the tracker with PEER_NOT_FOUND at once, and shows no error', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    // The dialler's time stands still: only the tracker's answer can end the attempt, not the connect timeout.
+    const clock = new FakeClock()
+    const dialler = await openPeer(server.url, network, undefined, { clock })
+    const departed = await openPeer(server.url, network)
+    const departedId = departed.engine.tracker.peerId!
+    departed.engine.destroy() // says bye: the tracker forgets it at once
+    await until(() => server.tracker.stats().peersOnline === 1)
+    const trackerErrors: unknown[] = []
+    dialler.engine.tracker.on('error', (error) => trackerErrors.push(error))
+
+    const started = performance.now()
+    const error = await dialler.engine.swarm.session(departedId).catch((e: unknown) => e)
+    const tookMs = performance.now() - started
+    expect(error).toBeInstanceOf(SwarmError)
+    expect(error).toMatchObject({ code: 'PEER_NOT_FOUND' })
+    expect((error as SwarmError).message).toContain(departedId)
+    expect(tookMs).toBeLessThan(CONNECT_TIMEOUT_MS / 10)
+    expect(clock.now()).toBe(0)
+    expect(trackerErrors).toEqual([])
+  })
+
   it.each([
     { turn: false, code: 'NAT_BLOCKED' },
     { turn: true, code: 'PEER_UNREACHABLE' },

@@ -5,7 +5,7 @@
  */
 import wrtc from '@roamhq/wrtc'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { SwarmError } from '../../shared/errors.js'
+import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { parseServerMessage } from '../../shared/tracker-protocol.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
@@ -171,6 +171,121 @@ describe('LinkManager over in-memory links', () => {
     expect(built[0]!.destroyed).toBe(true)
     expect(manager.linkCount).toBe(0)
     expect(clock.pendingTimers).toBe(0)
+  })
+
+  describe('a peer that left the tracker', () => {
+    /** A signaller whose undeliverable reports the test makes, around another one. */
+    function reporting(inner: Signaller) {
+      const listeners = new Set<(to: string, code: ErrorCode) => void>()
+      const signaller: Signaller = {
+        send: (to, data) => inner.send(to, data),
+        onSignal: (listener) => inner.onSignal(listener),
+        onUndeliverable: (listener) => {
+          listeners.add(listener)
+          return () => listeners.delete(listener)
+        },
+      }
+      const report = (to: string, code: ErrorCode) => {
+        for (const listener of [...listeners]) listener(to, code)
+      }
+      return { signaller, report, listeners }
+    }
+
+    it('rejects a connect with PEER_NOT_FOUND as soon as its signals are undeliverable, not at the timeout', async () => {
+      const network = new MemoryLinkNetwork()
+      const clock = new FakeClock()
+      const built: MemoryLink[] = []
+      const factory = network.linkFactory('aaaa')
+      const manager = new LinkManager({
+        peerId: 'aaaa',
+        signaller: network.signaller('aaaa'),
+        createLink: (options) => {
+          const link = factory(options) as MemoryLink
+          built.push(link)
+          return link
+        },
+        clock,
+      })
+      managers.push(manager)
+      const events = record(manager)
+      network.signaller('bbbb')
+      network.leave('bbbb')
+      let outcome: unknown
+      manager.connect('bbbb').then(
+        () => (outcome = 'connected'),
+        (e: unknown) => (outcome = e),
+      )
+      await tasks()
+      // No time passed on the clock: the tracker's answer, not the connect timeout, ended the attempt.
+      expect(clock.now()).toBe(0)
+      expect(outcome).toBeInstanceOf(SwarmError)
+      expect(outcome).toMatchObject({ code: 'PEER_NOT_FOUND' })
+      expect((outcome as SwarmError).message).toBe('bbbb is not connected to the tracker (it left)')
+      expect(built[0]!.destroyed).toBe(true)
+      expect(manager.linkCount).toBe(0)
+      expect(clock.pendingTimers).toBe(0)
+      expect(events).toEqual([])
+    })
+
+    it('leaves an open link alone, ignores other codes, and stops listening on destroy', async () => {
+      const network = new MemoryLinkNetwork()
+      const clock = new FakeClock()
+      const { signaller, report, listeners } = reporting(network.signaller('aaaa'))
+      const a = new LinkManager({ peerId: 'aaaa', signaller, createLink: network.linkFactory('aaaa'), clock })
+      managers.push(a)
+      peer(network, 'bbbb')
+      const events = record(a)
+      const link = await a.connect('bbbb')
+      report('bbbb', 'PEER_NOT_FOUND')
+      await tasks()
+      expect(link.destroyed).toBe(false)
+      expect(a.get('bbbb')).toBe(link)
+
+      // cccc is there but never answers: a lost signal (PEER_BUSY) does not end the attempt, a departure does.
+      network.signaller('cccc')
+      let outcome: unknown
+      a.connect('cccc').then(
+        () => (outcome = 'connected'),
+        (e: unknown) => (outcome = e),
+      )
+      await tasks()
+      report('cccc', 'PEER_BUSY')
+      report('dddd', 'PEER_NOT_FOUND') // no attempt with it: nothing to do
+      await tasks()
+      expect(outcome).toBeUndefined()
+      expect(a.linkCount).toBe(2)
+      report('cccc', 'PEER_NOT_FOUND')
+      await tasks()
+      expect(outcome).toMatchObject({ code: 'PEER_NOT_FOUND' })
+      expect(a.linkCount).toBe(1)
+      expect(events).toEqual(['link bbbb'])
+
+      expect(listeners.size).toBe(1)
+      a.destroy()
+      a.destroy()
+      expect(listeners.size).toBe(0)
+    })
+
+    it('gives up answering an offerer that left', async () => {
+      const network = new MemoryLinkNetwork()
+      const clock = new FakeClock()
+      const { signaller, report } = reporting(network.signaller('bbbb'))
+      const answering = new LinkManager({
+        peerId: 'bbbb',
+        signaller,
+        // Links that never open, so that the attempt stays pending until something ends it.
+        createLink: unopenableLinks(['host']),
+        clock,
+      })
+      managers.push(answering)
+      const offerer = network.signaller('aaaa')
+      offerer.send('bbbb', { type: 'offer', sid: 's1', sdp: 'v=0' })
+      await tasks()
+      expect(answering.linkCount).toBe(1)
+      report('aaaa', 'PEER_NOT_FOUND')
+      expect(answering.linkCount).toBe(0)
+      expect(clock.pendingTimers).toBe(0)
+    })
   })
 
   describe('says why a link could not be made', () => {

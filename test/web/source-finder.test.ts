@@ -127,6 +127,21 @@ describe('SourceFinder', () => {
     expect(swarm.dials.map((d) => d.atMs)).toEqual([0, 5_000, 10_000, 15_000])
   })
 
+  it('dials a peer that left no more than once a refresh, and not at all once the tracker stops listing it', async () => {
+    // The dial fails at once (PEER_NOT_FOUND): it starts no backoff, but neither does it bring the refresh on.
+    const listed = ['gone']
+    const { clock, swarm, finder, problems } = setup(listed)
+    swarm.failWith.set('gone', 'PEER_NOT_FOUND')
+    await finder.find(DIGEST)
+    await run(clock, SOURCE_REFRESH_MS)
+    expect(swarm.dials.map((d) => d.atMs)).toEqual([0, 5_000])
+    // The tracker forgot it when it left: the next list, taken after that, no longer names it.
+    listed.length = 0
+    await run(clock, 3 * SOURCE_REFRESH_MS)
+    expect(swarm.dials).toHaveLength(2)
+    expect(problems).toEqual([{ digest: DIGEST, code: 'PEER_NOT_FOUND' }])
+  })
+
   it('says once why no source can be reached, however many refreshes fail the same way', async () => {
     const { clock, swarm, finder, problems } = setup(['near', 'far'])
     swarm.failWith.set('near', 'PEER_UNREACHABLE')

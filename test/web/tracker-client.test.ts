@@ -18,7 +18,9 @@ import type { Signaller } from '../../web/peer/peer-link.js'
 import {
   CONNECT_TIMEOUT_MS,
   HAVE_BATCH_MS,
+  MAX_PENDING_SIGNALS,
   REQUEST_TIMEOUT_MS,
+  SIGNAL_REPLY_MS,
   STABLE_CONNECTION_MS,
   TrackerClient,
   type TrackerClientEvents,
@@ -30,7 +32,15 @@ import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 
 const CHUNK = 16 * 1024
-const EVENT_TYPES = ['status', 'welcome', 'ice-servers', 'catalog-changed', 'signal', 'error'] as const
+const EVENT_TYPES = [
+  'status',
+  'welcome',
+  'ice-servers',
+  'catalog-changed',
+  'signal',
+  'undeliverable',
+  'error',
+] as const
 type Recorded = { [K in keyof TrackerClientEvents]: [K, TrackerClientEvents[K]] }[keyof TrackerClientEvents]
 
 const servers: RunningServer[] = []
@@ -271,10 +281,11 @@ describe('TrackerClient against a real tracker', () => {
     await expect(a.client.peers(digestOf(1))).rejects.toMatchObject({ code: 'TRACKER_OFFLINE' })
     await vi.waitFor(() => expect(server.tracker.stats().peersOnline).toBe(1))
 
-    // The server forgot a at once; signals to it fail, and a hears nothing.
-    const failure = b.client.once('error')
+    // The server forgot a at once; signals to it come back undeliverable (not as errors), and a hears nothing.
+    const gone = b.client.once('undeliverable')
     b.client.send(peerIdA, { type: 'offer', sdp: 'late' })
-    expect(await failure).toMatchObject({ code: 'PEER_NOT_FOUND' })
+    expect(await gone).toEqual({ to: peerIdA, code: 'PEER_NOT_FOUND' })
+    expect(b.events.filter(([type]) => type === 'error')).toEqual([])
     a.client.send(b.client.peerId!, { type: 'offer' })
     a.client.reportChunk(digestOf(1), 0)
     a.client.start()
@@ -722,8 +733,93 @@ describe('TrackerClient messages and requests', () => {
     t.socket.welcome({ maxSignalBytes: 200 })
     t.client.send('BBBBBBBBBBBBBBB2', { type: 'offer' })
     t.client.send('BBBBBBBBBBBBBBB2', { sdp: 'x'.repeat(200) })
-    expect(t.socket.sent).toEqual([{ type: 'signal', to: 'BBBBBBBBBBBBBBB2', data: { type: 'offer' } }])
+    expect(t.socket.sent).toEqual([
+      { type: 'signal', ref: expect.any(String), to: 'BBBBBBBBBBBBBBB2', data: { type: 'offer' } },
+    ])
     expect(t.errors()).toEqual([{ code: 'SIGNAL_TOO_LARGE', message: expect.any(String) }])
+  })
+
+  it('reports a signal whose target left as undeliverable, not as an error; other signal failures stay errors', () => {
+    const t = fake()
+    t.socket.welcome()
+    const signaller: Signaller = t.client
+    const heard: [string, string][] = []
+    const off = signaller.onUndeliverable!((to, code) => heard.push([to, code]))
+    t.client.send('BBBBBBBBBBBBBBB2', { type: 'offer' })
+    t.client.send('CCCCCCCCCCCCCCC3', { type: 'offer' })
+    t.client.send('DDDDDDDDDDDDDDD4', { type: 'offer' })
+    const [toB, toC, toD] = t.socket.of('signal')
+    const refs = [toB!.ref, toC!.ref, toD!.ref]
+    expect(new Set(refs).size).toBe(3)
+    const before = t.events.length
+    t.socket.receive({ type: 'ack', ref: toB!.ref })
+    t.socket.receive({ type: 'error', code: 'PEER_NOT_FOUND', message: 'not connected', ref: toC!.ref })
+    t.socket.receive({ type: 'error', code: 'PEER_BUSY', message: 'busy', ref: toD!.ref })
+    // Without a ref of ours (none, or one already answered), it is an error as before.
+    t.socket.receive({ type: 'error', code: 'PEER_NOT_FOUND', message: 'again', ref: toC!.ref })
+    t.socket.receive({ type: 'error', code: 'PEER_NOT_FOUND', message: 'bare' })
+    expect(t.events.slice(before)).toEqual([
+      ['undeliverable', { to: 'CCCCCCCCCCCCCCC3', code: 'PEER_NOT_FOUND' }],
+      ['error', { code: 'PEER_BUSY', message: 'busy', ref: toD!.ref }],
+      ['error', { code: 'PEER_NOT_FOUND', message: 'again', ref: toC!.ref }],
+      ['error', { code: 'PEER_NOT_FOUND', message: 'bare' }],
+    ])
+    expect(heard).toEqual([['CCCCCCCCCCCCCCC3', 'PEER_NOT_FOUND']])
+    off()
+    t.client.send('EEEEEEEEEEEEEEE5', { type: 'offer' })
+    t.socket.receive({
+      type: 'error',
+      code: 'PEER_NOT_FOUND',
+      message: 'm',
+      ref: t.socket.of('signal')[3]!.ref,
+    })
+    expect(heard).toHaveLength(1)
+    expect(t.events.at(-1)).toEqual(['undeliverable', { to: 'EEEEEEEEEEEEEEE5', code: 'PEER_NOT_FOUND' }])
+  })
+
+  it('forgets the refs of its signals when the connection drops: a new connection does not answer them', () => {
+    const t = fake()
+    t.socket.welcome()
+    t.client.send('BBBBBBBBBBBBBBB2', { type: 'offer' })
+    const ref = t.socket.of('signal')[0]!.ref
+    t.socket.drop()
+    t.clock.advance(1000)
+    t.socket.welcome({}, { peerId: 'AAAAAAAAAAAAAAA2' })
+    t.socket.receive({ type: 'error', code: 'PEER_NOT_FOUND', message: 'm', ref })
+    expect(t.events.filter(([type]) => type === 'undeliverable')).toEqual([])
+    expect(t.errors()).toEqual([{ code: 'PEER_NOT_FOUND', message: 'm', ref }])
+  })
+
+  it('remembers at most MAX_PENDING_SIGNALS unanswered signals, and none older than SIGNAL_REPLY_MS', () => {
+    const t = fake()
+    t.socket.welcome()
+    const peerIdOf = (n: number) => `P${n.toString().padStart(15, '0')}`
+    for (let i = 0; i <= MAX_PENDING_SIGNALS; i++) t.client.send(peerIdOf(i), { type: 'candidate' })
+    const sent = t.socket.of('signal')
+    expect(sent).toHaveLength(MAX_PENDING_SIGNALS + 1)
+    const notFound = (ref: string | undefined) => ({
+      type: 'error',
+      code: 'PEER_NOT_FOUND',
+      message: 'm',
+      ref,
+    })
+    const undeliverable = () => t.events.flatMap(([type, d]) => (type === 'undeliverable' ? [d] : []))
+    // The oldest went over the cap: a reply to it is not matched any more; the next oldest still is.
+    t.socket.receive(notFound(sent[0]!.ref))
+    t.socket.receive(notFound(sent[1]!.ref))
+    expect(t.errors().map((e) => e.ref)).toEqual([sent[0]!.ref])
+    expect(undeliverable()).toEqual([{ to: peerIdOf(1), code: 'PEER_NOT_FOUND' }])
+
+    // Past SIGNAL_REPLY_MS, whatever is still unanswered is forgotten at the next signal.
+    t.clock.advance(SIGNAL_REPLY_MS)
+    t.client.send(peerIdOf(9999), { type: 'candidate' })
+    t.socket.receive(notFound(sent[2]!.ref))
+    t.socket.receive(notFound(t.socket.of('signal').at(-1)!.ref))
+    expect(t.errors().map((e) => e.ref)).toEqual([sent[0]!.ref, sent[2]!.ref])
+    expect(undeliverable()).toEqual([
+      { to: peerIdOf(1), code: 'PEER_NOT_FOUND' },
+      { to: peerIdOf(9999), code: 'PEER_NOT_FOUND' },
+    ])
   })
 
   it('tears down once: bye, close, timers cleared, pending rejected, one offline status, then silence', async () => {

@@ -19,7 +19,7 @@
  */
 import { z } from 'zod'
 import { assertNever } from '../../shared/assert-never.js'
-import { SwarmError } from '../../shared/errors.js'
+import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { type Clock, systemClock } from './clock.js'
 import {
   type CandidateType,
@@ -152,6 +152,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #connectTimeoutMs: number
   readonly #entries = new Map<string, Entry>()
   readonly #offSignal: () => void
+  readonly #offUndeliverable: () => void
   #peerId: string
   #iceServers: RTCIceServer[]
   #destroyed = false
@@ -166,6 +167,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#maxLinks = options.maxLinks ?? MAX_LINKS
     this.#connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
+    this.#offUndeliverable =
+      this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})
   }
 
   get peerId(): string {
@@ -207,8 +210,9 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   /**
    * The link with `peerId`: the open one, the one being set up, or a new one with this side offering.
-   * Rejects with PEER_BUSY when this side or the other is at its cap (PEER_NOT_FOUND when the other could
-   * not build a link), SELF_SIGNAL for our own id, CANCELLED after `destroy()`. A link that does not open
+   * Rejects with PEER_BUSY when this side or the other is at its cap, PEER_NOT_FOUND when the other could
+   * not build a link or the signaller reports it gone (it left the tracker: at once, not after the connect
+   * timeout), SELF_SIGNAL for our own id, CANCELLED after `destroy()`. A link that does not open
    * within the connect timeout, or fails to connect, rejects with NAT_BLOCKED, UDP_BLOCKED or
    * PEER_UNREACHABLE according to the candidates seen (ice-diagnosis.ts).
    */
@@ -229,6 +233,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     if (this.#destroyed) return
     this.#destroyed = true
     this.#offSignal()
+    this.#offUndeliverable()
     const entries = [...this.#entries.values()]
     this.#entries.clear()
     for (const entry of entries) {
@@ -386,6 +391,18 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       default:
         return assertNever(signal)
     }
+  }
+
+  /**
+   * A signal to `to` did not reach it. When `to` has left the tracker, an attempt not open yet can never
+   * open: it fails now rather than hold a link slot until the connect timeout. An open link is left alone
+   * (its own close handling applies), and so are other codes, which lose one signal, not the peer.
+   */
+  #onUndeliverable(to: string, code: ErrorCode): void {
+    if (this.#destroyed || code !== 'PEER_NOT_FOUND') return
+    const entry = this.#entries.get(to)
+    if (!entry?.link || entry.open) return
+    entry.link.destroy(new SwarmError('PEER_NOT_FOUND', `${to} is not connected to the tracker (it left)`))
   }
 
   #onOffer(from: string, offer: LinkSignalOf<'offer'>, entry: Entry | undefined): void {

@@ -8,7 +8,7 @@
  * `MemoryLinkNetwork` goes one step further for tests of the link manager and the swarm together: links
  * that find their other end through real offer/answer signals over an in-memory Signaller.
  */
-import { SwarmError } from '../../shared/errors.js'
+import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import { type Clock, systemClock } from './clock.js'
 import type { LinkFactory, LinkOptions, NegotiatingLink } from './link-manager.js'
@@ -250,6 +250,9 @@ export function createMemoryLinkPair(
 export class MemoryLinkNetwork {
   readonly #options: MemoryLinkOptions
   readonly #listeners = new Map<string, Set<(from: string, data: Record<string, unknown>) => void>>()
+  readonly #undeliverableListeners = new Map<string, Set<(to: string, code: ErrorCode) => void>>()
+  /** Peers with a signaller that have not left: the peers "connected to the tracker". */
+  readonly #present = new Set<string>()
   /** Initiator ends waiting for their answer, by the token their offer carries. */
   readonly #offers = new Map<string, MemoryLink>()
   readonly #created = new Map<string, number>()
@@ -259,25 +262,35 @@ export class MemoryLinkNetwork {
     this.#options = options
   }
 
-  /** The Signaller of `peerId`. Signals to a peer nobody listens for are dropped, as the tracker drops them. */
+  /**
+   * The Signaller of `peerId`, which is present on the network from now until `leave(peerId)`. A signal to a
+   * peer that is present but not listening is dropped, as the tracker relays it to a page that ignores it; one
+   * to a peer never present, or gone, is reported undeliverable (`PEER_NOT_FOUND`), as the tracker does.
+   */
   signaller(peerId: string): Signaller {
+    this.#present.add(peerId)
     return {
       send: (to, data) => {
         const copy = JSON.parse(JSON.stringify(data)) as Record<string, unknown>
         nextTask(() => {
+          if (!this.#present.has(to)) {
+            const listeners = [...(this.#undeliverableListeners.get(peerId) ?? [])]
+            for (const listener of listeners) listener(to, 'PEER_NOT_FOUND')
+            return
+          }
           for (const listener of [...(this.#listeners.get(to) ?? [])]) listener(peerId, copy)
         })
       },
-      onSignal: (listener) => {
-        let listeners = this.#listeners.get(peerId)
-        if (!listeners) {
-          listeners = new Set()
-          this.#listeners.set(peerId, listeners)
-        }
-        listeners.add(listener)
-        return () => listeners.delete(listener)
-      },
+      onSignal: (listener) => subscribe(this.#listeners, peerId, listener),
+      onUndeliverable: (listener) => subscribe(this.#undeliverableListeners, peerId, listener),
     }
+  }
+
+  /** `peerId` leaves (its tracker connection closes): signals to it are undeliverable, it hears no more. */
+  leave(peerId: string): void {
+    this.#present.delete(peerId)
+    this.#listeners.delete(peerId)
+    this.#undeliverableListeners.delete(peerId)
   }
 
   /** The link factory of `peerId`, for LinkManager's `createLink`. */
@@ -331,6 +344,17 @@ export class MemoryLinkNetwork {
     })
     return link
   }
+}
+
+/** Adds a listener to the set kept for `key`; returns its removal. */
+function subscribe<L>(sets: Map<string, Set<L>>, key: string, listener: L): () => void {
+  let listeners = sets.get(key)
+  if (!listeners) {
+    listeners = new Set()
+    sets.set(key, listeners)
+  }
+  listeners.add(listener)
+  return () => listeners.delete(listener)
 }
 
 function closedError(): SwarmError {

@@ -3,6 +3,7 @@
  * wire protocol see only this interface: in browsers it is a WebRTC data channel (simple-peer-link.ts);
  * in tests it is an in-memory pair; in the Node peer it will be @roamhq/wrtc.
  */
+import type { ErrorCode } from '../../shared/errors.js'
 import type { TypedEventTarget } from './typed-events.js'
 
 /** How the link reaches the other peer, from the selected ICE candidate pair. */
@@ -36,4 +37,11 @@ export interface Signaller {
   send(to: string, data: Record<string, unknown>): void
   /** Subscribes to signals from other peers; returns the unsubscribe function. */
   onSignal(listener: (from: string, data: Record<string, unknown>) => void): () => void
+  /**
+   * Subscribes to reports that a signal sent with `send` never reached its target; returns the unsubscribe
+   * function. `send` is fire-and-forget, so without this a link to a peer that already left waits out its
+   * whole connect timeout before it fails. The tracker client reports `PEER_NOT_FOUND` (the target is no
+   * longer connected to the tracker); a signaller that cannot tell leaves this out.
+   */
+  onUndeliverable?(listener: (to: string, code: ErrorCode) => void): () => void
 }

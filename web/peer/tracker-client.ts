@@ -49,6 +49,17 @@ export const CONNECT_TIMEOUT_MS = 10_000
  * welcome alone would turn a server that welcomes and then drops every connection into a reconnect a second.
  */
 export const STABLE_CONNECTION_MS = 10_000
+/**
+ * Signals awaiting the server's reply are remembered by ref, so that a `PEER_NOT_FOUND` reply can tell the
+ * link layer at once that the peer it dials has left (instead of its connect timeout, 15 s later). The
+ * server answers a signal that carries a ref with an `ack` or an `error` within milliseconds, which ends
+ * the entry; but a reply can go missing (a signal dropped as `RATE_LIMITED` is answered without a ref), so
+ * at most this many are kept, oldest dropped first: five seconds of signals at the server's default rate
+ * limit of 50 messages a second, where a reply takes one round trip.
+ */
+export const MAX_PENDING_SIGNALS = 256
+/** An unanswered signal older than this is forgotten (on the next send): a reply that late is not coming. */
+export const SIGNAL_REPLY_MS = 10_000
 
 /** WHATWG `WebSocket.OPEN`; `ws` uses the same value. */
 const SOCKET_OPEN = 1
@@ -127,8 +138,14 @@ export type TrackerClientEvents = {
   'catalog-changed': { revision: number }
   signal: { from: string; data: Record<string, unknown> }
   /**
+   * A signal this client relayed did not reach its target: `PEER_NOT_FOUND`, the target is no longer
+   * connected to the tracker. For the link layer (`Signaller.onUndeliverable`); not an `error` event too.
+   */
+  undeliverable: { to: string; code: ErrorCode }
+  /**
    * Errors no pending request took: per-file refusals of announces and chunk reports (with `digest`), signal
-   * failures, `RATE_LIMITED`; and local `BAD_MESSAGE`s for invalid server messages or unannounceable files.
+   * failures other than `undeliverable` ones, `RATE_LIMITED`; and local `BAD_MESSAGE`s for invalid server
+   * messages or unannounceable files.
    */
   error: TrackerError
 }
@@ -150,6 +167,11 @@ interface PendingRequest {
   timer: unknown
 }
 
+interface PendingSignal {
+  to: string
+  sentAt: number
+}
+
 interface Session {
   peerId: string
   limits: TrackerLimits
@@ -159,6 +181,13 @@ interface Session {
 /** Failures on this side: a request cut off by a disconnect or a stop, and one nobody answered in time. */
 const OFFLINE_CODE: ErrorCode = 'TRACKER_OFFLINE'
 const TIMEOUT_CODE: ErrorCode = 'TIMEOUT'
+/**
+ * Replies to a signal that become `undeliverable` events rather than `error`s: the peer left, which the link
+ * layer handles and the user need not hear about for each dial of it. The other signal failures stay errors:
+ * `SELF_SIGNAL` and `SIGNAL_TOO_LARGE` are bugs on this side, and `PEER_BUSY` loses one signal to a peer that
+ * is still there (the link may still open).
+ */
+const UNDELIVERABLE_CODES: ReadonlySet<ErrorCode> = new Set(['PEER_NOT_FOUND'])
 
 export class TrackerClient extends TypedEventTarget<TrackerClientEvents> implements Signaller {
   readonly #options: TrackerClientOptions
@@ -183,6 +212,8 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   #lastHaveAt: number | undefined
 
   readonly #requests = new Map<string, PendingRequest>()
+  /** Signals sent on this connection and not answered yet, by ref, oldest first (MAX_PENDING_SIGNALS). */
+  readonly #pendingSignals = new Map<string, PendingSignal>()
   #nextRef = 0
 
   constructor(options: TrackerClientOptions) {
@@ -237,6 +268,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     this.#socket = undefined
     this.#session = undefined
     if (socket) closeQuietly(socket)
+    this.#pendingSignals.clear()
     this.#clock.clearTimeout(this.#retryTimer)
     this.#clock.clearTimeout(this.#connectTimer)
     this.#retryTimer = this.#connectTimer = undefined
@@ -358,13 +390,14 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   /**
    * Relays a WebRTC signal to another peer. While offline the signal is dropped, not queued: the peer id it
    * targets belongs to a connection of the other peer that a tracker restart ends anyway, and the link layer
-   * retries (a fresh negotiation once both are back). Failures (`PEER_NOT_FOUND`, `SIGNAL_TOO_LARGE`, …)
-   * arrive as `error` events.
+   * retries (a fresh negotiation once both are back). Each signal carries a ref: a target that has left comes
+   * back as an `undeliverable` event; other failures (`SIGNAL_TOO_LARGE`, `PEER_BUSY`, …) as `error` events.
    */
   send(to: string, data: Record<string, unknown>): void {
     const session = this.#session
     if (!session) return
-    const message: ClientMessage = { type: 'signal', to, data }
+    const ref = this.#newRef()
+    const message: ClientMessage = { type: 'signal', ref, to, data }
     const size = byteLength(encodeClientMessage(message))
     if (size > session.limits.maxSignalBytes) {
       // The server would refuse it anyway; past maxMessageBytes it would even close the connection.
@@ -374,11 +407,15 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       })
       return
     }
-    this.#sendOrReport(message)
+    if (this.#sendOrReport(message)) this.#rememberSignal(ref, to)
   }
 
   onSignal(listener: (from: string, data: Record<string, unknown>) => void): () => void {
     return this.on('signal', ({ from, data }) => listener(from, data))
+  }
+
+  onUndeliverable(listener: (to: string, code: ErrorCode) => void): () => void {
+    return this.on('undeliverable', ({ to, code }) => listener(to, code))
   }
 
   // ------------------------------------------------------------ connection
@@ -423,6 +460,8 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     this.#connectTimer = undefined
     if (session && this.#clock.now() - session.welcomedAt >= STABLE_CONNECTION_MS) this.#attempt = 0
     this.#dropChunkReports()
+    // Replies to them would come on this connection only: the next one starts with none pending.
+    this.#pendingSignals.clear()
     this.#rejectAll(new SwarmError(OFFLINE_CODE, 'the tracker connection closed before the reply'))
     if (this.#destroyed) return
     const retryInMs = backoffDelayMs(this.#attempt, this.#random)
@@ -455,6 +494,10 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       case 'welcome':
         return this.#onWelcome(message)
       case 'ack':
+        // A signal delivered: nothing more to do for it.
+        if (this.#pendingSignals.delete(message.ref)) return
+        this.#settle(message.ref, message)
+        return
       case 'catalog':
       case 'peers':
       case 'manifest':
@@ -462,6 +505,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
         this.#settle(message.ref, message)
         return
       case 'error':
+        if (message.digest === undefined && this.#onSignalFailed(message)) return
         // Per-file errors (with `digest`) are not the final reply to their ref: the ack follows.
         if (message.digest !== undefined || !this.#settle(message.ref, message)) {
           this.emit('error', {
@@ -481,6 +525,19 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       default:
         return assertNever(message)
     }
+  }
+
+  /**
+   * An error answering one of our signals: ends its entry, and reports the target gone as `undeliverable`.
+   * True when that was done and the error needs no `error` event.
+   */
+  #onSignalFailed(error: ServerMessageOf<'error'>): boolean {
+    const pending = error.ref === undefined ? undefined : this.#pendingSignals.get(error.ref)
+    if (!pending || error.ref === undefined) return false
+    this.#pendingSignals.delete(error.ref)
+    if (!UNDELIVERABLE_CODES.has(error.code)) return false
+    this.emit('undeliverable', { to: pending.to, code: error.code })
+    return true
   }
 
   #onIceServers(iceServers: IceServer[]): void {
@@ -581,7 +638,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
         reject(new SwarmError(OFFLINE_CODE, 'the tracker is offline'))
         return
       }
-      const ref = `t${++this.#nextRef}`
+      const ref = this.#newRef()
       const failure = this.#send(build(ref))
       if (failure) {
         reject(failure)
@@ -598,6 +655,21 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       }, this.#requestTimeoutMs)
       this.#requests.set(ref, { reply, resolve: resolve as (message: ServerMessage) => void, reject, timer })
     })
+  }
+
+  /** A ref unique within this client, for a request or a signal. */
+  #newRef(): string {
+    return `t${++this.#nextRef}`
+  }
+
+  /** Remembers a signal sent, for its reply; first forgets the expired ones and any over the cap, oldest first. */
+  #rememberSignal(ref: string, to: string): void {
+    const now = this.#clock.now()
+    for (const [oldRef, entry] of this.#pendingSignals) {
+      if (this.#pendingSignals.size < MAX_PENDING_SIGNALS && now - entry.sentAt < SIGNAL_REPLY_MS) break
+      this.#pendingSignals.delete(oldRef)
+    }
+    this.#pendingSignals.set(ref, { to, sentAt: now })
   }
 
   /** Hands a final reply to the request waiting on `ref`; false when none waits. */

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Locator } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mintTurnCredentials } from '../../signal/turn-credentials.js'
 import { UNREACHABLE_RETRY_MS } from '../../web/peer/source-finder.js'
@@ -205,10 +206,7 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
     const c = await setUp(['symmetric', 'symmetric'])
     const file = await share(c, 2 * MiB, 'sym-sym')
     await clickDigest(c, file)
-    const problem = c.downloader.app.page.locator('swarmdrop-problems li[data-code="NAT_BLOCKED"]')
-    await problem
-      .waitFor({ timeout: EXPLAIN_TIMEOUT_MS })
-      .catch(() => c.downloader.app.fail('the NAT_BLOCKED explanation', EXPLAIN_TIMEOUT_MS))
+    const problem = await explanation(c, 'NAT_BLOCKED')
     const text = (await problem.textContent()) ?? ''
     expect(text).toContain('symmetric NAT')
     expect(text).toContain('TURN')
@@ -222,10 +220,8 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
     c.lab.blockUdpTo(c.homes[1], SERVER_ADDRESS)
     const file = await share(c, 2 * MiB, 'udp-blocked')
     await clickDigest(c, file)
-    const problem = c.downloader.app.page.locator('swarmdrop-problems li[data-code="UDP_BLOCKED"]')
-    await problem
-      .waitFor({ timeout: EXPLAIN_TIMEOUT_MS })
-      .catch(() => c.downloader.app.fail('the UDP_BLOCKED explanation', EXPLAIN_TIMEOUT_MS))
+    const problem = await explanation(c, 'UDP_BLOCKED')
+    expect(await problem.textContent()).toContain('UDP')
     expect(await c.downloader.selectedPairs()).toEqual([])
   })
 
@@ -363,6 +359,15 @@ function probeTurn(lab: NatLab, ns: string, coturn: LabCoturn, peers: string[]):
     timeoutMs: PROBE_TIMEOUT_MS,
   })
   return JSON.parse(output.trim().split('\n').at(-1)!) as ProbeResult
+}
+
+/** The downloader's problem with `code`, once the page shows it. */
+async function explanation(c: Case, code: string): Promise<Locator> {
+  const problem = c.downloader.app.page.locator(`swarmdrop-problems li[data-code="${code}"]`)
+  await problem
+    .waitFor({ timeout: EXPLAIN_TIMEOUT_MS })
+    .catch(() => c.downloader.app.fail(`the ${code} explanation`, EXPLAIN_TIMEOUT_MS))
+  return problem
 }
 
 /** The share of the file the downloader's my-files entry shows as here. */

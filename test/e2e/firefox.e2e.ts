@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto'
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser as PlaywrightBrowser, Page as PlaywrightPage } from 'playwright-core'
 import type { ElementHandle, Browser as PuppeteerBrowser, Page as PuppeteerPage } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
+import { sha256OfFile } from '../support/file-hash.js'
 import { type AppServer, startAppServer } from './support/app-server.js'
 import { launchChromium } from './support/browsers.js'
 import { launchFirefox, listFolder, waitForSavedFile } from './support/firefox.js'
@@ -173,16 +173,6 @@ async function bounded<T>(work: Promise<T>, timeoutMs: number, what: string): Pr
   }
 }
 
-async function sha256Of(path: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256')
-  let size = 0
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer)
-    size += (chunk as Buffer).length
-  }
-  return { sha256: hash.digest('hex'), size }
-}
-
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-firefox-'))
   sourceDir = join(root, 'files')
@@ -283,7 +273,7 @@ describe('Firefox ESR and Chromium share files with each other', () => {
     // Playwright's CSS locators pierce open shadow roots.
     await chromiumApp.page.locator(`li[data-digest="${file.digest}"] button.digest`).click()
     const saved = await bounded(
-      download.then(async (d) => ({ name: d.suggestedFilename(), ...(await sha256Of(await d.path())) })),
+      download.then(async (d) => ({ name: d.suggestedFilename(), ...(await sha256OfFile(await d.path())) })),
       DOWNLOAD_TIMEOUT_MS,
       `Chromium: downloading and saving ${file.name}`,
     )
@@ -305,7 +295,7 @@ describe('Firefox ESR and Chromium share files with each other', () => {
     const name = sanitizeFileName(file.name)
     const path = await waitForSavedFile(firefoxDownloads, name, file.size, DOWNLOAD_TIMEOUT_MS, describePages)
 
-    expect(await sha256Of(path)).toEqual({ sha256: file.sha256, size: file.size })
+    expect(await sha256OfFile(path)).toEqual({ sha256: file.sha256, size: file.size })
     expect(listFolder(firefoxDownloads)).toBe(`${name} (${file.size} B)`) // saved once, nothing left over
     await waitForComplete(firefoxApp, file)
   })

@@ -8,7 +8,12 @@ import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import { encodeChunkFrames, encodeControl, parseFrame } from '../../shared/wire-protocol.js'
 import { pickChunk } from '../../web/peer/chunk-picker.js'
 import { type Clock, systemClock } from '../../web/peer/clock.js'
-import { IN_FLIGHT_PER_SOURCE, MAX_BAD_CHUNKS, REQUEST_STALL_MS } from '../../web/peer/download.js'
+import {
+  type Download,
+  IN_FLIGHT_PER_SOURCE,
+  MAX_BAD_CHUNKS,
+  REQUEST_STALL_MS,
+} from '../../web/peer/download.js'
 import { LocalFiles } from '../../web/peer/local-files.js'
 import { createMemoryLinkPair, type MemoryLink } from '../../web/peer/memory-link.js'
 import type { PeerLink } from '../../web/peer/peer-link.js'
@@ -238,10 +243,7 @@ describe('swarm download', () => {
     download.addSource(await leecher.swarm.session('honest'))
     const done = download.once('complete')
     // The honest source takes everything the silent one does not hold up; the silent one's requests stall.
-    for (let i = 0; i < 40 && download.state !== 'complete'; i++) {
-      clock.advance(REQUEST_STALL_MS / 4)
-      await settle()
-    }
+    await advanceUntilComplete(download, clock, 40)
     await done
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
   })
@@ -268,10 +270,7 @@ describe('swarm download', () => {
     })
     const download = await startDownload(leecher, record, ['slow'])
     const done = download.once('complete')
-    for (let i = 0; i < 40 && download.state !== 'complete'; i++) {
-      clock.advance(REQUEST_STALL_MS / 4)
-      await settle()
-    }
+    await advanceUntilComplete(download, clock, 40)
     await done
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
   })
@@ -298,10 +297,7 @@ describe('swarm download', () => {
     expect(download.sourceIds).toEqual(['seeder'])
     toLeecher.setFaults({})
     const done = download.once('complete')
-    for (let i = 0; i < 80 && download.state !== 'complete'; i++) {
-      clock.advance(REQUEST_STALL_MS / 4)
-      await settle()
-    }
+    await advanceUntilComplete(download, clock, 80)
     await done
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
   })
@@ -442,6 +438,14 @@ function holdReads(node: TestNode): () => void {
     return read(digest, index)
   }
   return open
+}
+
+/** Moves the clock on a quarter of a stall period at a time, at most `steps` times, until the download completes. */
+async function advanceUntilComplete(download: Download, clock: FakeClock, steps: number): Promise<void> {
+  for (let i = 0; i < steps && download.state !== 'complete'; i++) {
+    clock.advance(REQUEST_STALL_MS / 4)
+    await settle()
+  }
 }
 
 /** Lets queued deliveries and promise chains run. */

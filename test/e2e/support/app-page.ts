@@ -5,11 +5,10 @@
  * (`data-tracker-state`, `li[data-digest]`, `data-state`, the drop zone's file input) and its buttons.
  * Playwright's CSS locators pierce the app's open shadow roots.
  */
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, CDPSession, Locator, Page } from 'playwright-core'
 import { CHUNK_COLORS, chunkMapLayout, peerColor } from '../../../web/components/swarmdrop-chunk-map.js'
+import { sha256OfFile } from '../../support/file-hash.js'
 
 /** Longest the page may take to load and be welcomed by the tracker. */
 const ONLINE_TIMEOUT_MS = 15_000
@@ -149,7 +148,7 @@ export class AppPage {
         await download.saveAs(path)
         const failure = await download.failure()
         if (failure) throw new Error(`${this.label}: the download of ${what} failed: ${failure}`)
-        return { suggestedFilename: download.suggestedFilename(), path, ...(await hashFile(path)) }
+        return { suggestedFilename: download.suggestedFilename(), path, ...(await sha256OfFile(path)) }
       },
       (error: unknown) => this.fail(`the download of ${what} (${String(error)})`, timeoutMs),
     )
@@ -249,14 +248,4 @@ export class AppPage {
     this.log.push(line)
     if (this.log.length > 200) this.log.shift()
   }
-}
-
-async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256')
-  let size = 0
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer)
-    size += (chunk as Buffer).length
-  }
-  return { size, sha256: hash.digest('hex') }
 }

@@ -3,14 +3,13 @@
  * process, one browser context (a separate, empty profile) per peer, each loading the harness page from
  * the real server and driven through `window.harness`.
  */
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { type Browser, type BrowserContext, chromium, type Download, type Page } from 'playwright-core'
 import {
   CHROMIUM_ARGS as BASE_CHROMIUM_ARGS,
   CHROMIUM_PATH,
   LOOPBACK_WEBRTC_ARGS,
 } from '../../support/chromium.mjs'
+import { sha256OfFile } from '../../support/file-hash.js'
 import type {
   HarnessProgress,
   HarnessReceived,
@@ -190,12 +189,6 @@ export class BrowserPeer {
 }
 
 async function hashDownload(download: Download): Promise<SavedFile> {
-  const path = await download.path()
-  const hash = createHash('sha256')
-  let size = 0
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer)
-    size += (chunk as Buffer).length
-  }
-  return { suggestedFilename: download.suggestedFilename(), sha256: hash.digest('hex'), size }
+  const { sha256, size } = await sha256OfFile(await download.path())
+  return { suggestedFilename: download.suggestedFilename(), sha256, size }
 }

@@ -29,6 +29,11 @@ export const ERROR_CODES = [
   'PEER_BUSY',
   /** Signalling to oneself. */
   'SELF_SIGNAL',
+  /**
+   * A `catalog` request was refused undone: this connection's or its address's catalog requests touched
+   * more records lately than their budget allows (searches cost in proportion to what they look at).
+   */
+  'CATALOG_LIMITED',
   /** The server failed while handling a valid message. */
   'INTERNAL',
   // ---- local to a peer: never sent by the server; the UI maps them to words
@@ -95,8 +100,6 @@ export const CLOSE_CODES = {
   POLICY: 1008,
   /** Message too big (ws closes with this on its own when `maxPayload` is exceeded). */
   TOO_BIG: 1009,
-  /** Too many connections from one address. */
-  TRY_AGAIN_LATER: 1013,
   /** Missed a heartbeat. */
   HEARTBEAT_TIMEOUT: 4000,
   /** Did not read its own messages; the server stops buffering for it. */

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
 import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import { NameIndex } from './name-index.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
@@ -14,8 +15,6 @@ type Holding = Bitfield | null
 interface FileRecord {
   readonly digest: string
   readonly names: string[]
-  /** The names lowercased once, for search: lowercasing every name on every query cost 15 ms at 100,000 files. */
-  readonly searchNames: string[]
   mime: string | undefined
   size: number
   chunkSize: number
@@ -54,8 +53,13 @@ export const DEFAULT_MANIFEST_CACHE_BYTES = 64 * 1024 * 1024
 const MANIFEST_BYTES_PER_CHUNK = 80
 const MANIFEST_OVERHEAD_BYTES = 200
 
-/** Digest prefixes shorter than this match too much to be what a user meant. */
-const MIN_DIGEST_PREFIX = 4
+/**
+ * Search results kept, per query, until the catalog changes: a query repeated (a page after page, many
+ * watchers after one change) costs its page only. Bounded by queries and by records held, so that broad
+ * queries cannot pin much memory (262,144 references are 2 MiB).
+ */
+const MAX_CACHED_QUERIES = 64
+const MAX_CACHED_RECORDS = 262_144
 
 export class SwarmRegistry {
   readonly #files = new Map<string, FileRecord>()
@@ -70,6 +74,11 @@ export class SwarmRegistry {
   #revision = 0
   #sorted: FileRecord[] | undefined
   #leechingFiles = 0
+  readonly #index = new NameIndex()
+  /** Query → its matches in catalog order, at the revision they were computed; least recently used first. */
+  readonly #results = new Map<string, { revision: number; records: FileRecord[] }>()
+  #cachedRecords = 0
+  #touched = 0
 
   constructor(
     private readonly filesPerPeer: number,
@@ -79,6 +88,15 @@ export class SwarmRegistry {
   /** Grows whenever anything a catalog page shows changes. */
   get revision(): number {
     return this.#revision
+  }
+
+  /**
+   * Records the catalog has looked at since it was made: index entries and candidates checked by searches,
+   * records placed when the order is rebuilt, entries put on pages. The work of a `catalog` call is the
+   * growth of this across it; the tracker charges it to the asker's budgets.
+   */
+  get recordsTouched(): number {
+    return this.#touched
   }
 
   addPeer(peerId: string): void {
@@ -141,7 +159,7 @@ export class SwarmRegistry {
     const record = existing ?? this.#createFile(file, chunkCount)
     if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
       record.names.push(file.name)
-      record.searchNames.push(file.name.toLowerCase())
+      this.#index.add(record.digest, file.name)
       this.#touch()
     }
     this.#setHolding(record, peerId, holding)
@@ -206,22 +224,47 @@ export class SwarmRegistry {
 
   /**
    * One page of the catalog, most-held first, then by name. `query` matches names (case-insensitive
-   * substring) or, when it looks like one, a digest prefix.
+   * substring) or, when it looks like one, a digest prefix (name-index.ts).
    */
   catalog(query: string | undefined, offset: number, limit: number): CatalogPage {
-    let records = this.#sortedFiles()
     const needle = query?.trim().toLowerCase()
-    if (needle) {
-      const digestPrefix = needle.length >= MIN_DIGEST_PREFIX && /^[0-9a-f]+$/.test(needle)
-      records = records.filter(
-        (r) => (digestPrefix && r.digest.startsWith(needle)) || r.searchNames.some((n) => n.includes(needle)),
-      )
+    const records = needle ? this.#matching(needle) : this.#sortedFiles()
+    const files = records.slice(offset, offset + limit).map(toEntry)
+    this.#touched += files.length
+    return { revision: this.#revision, total: records.length, offset, files }
+  }
+
+  /** The files matching a query in catalog order, from the cache while the catalog is unchanged. */
+  #matching(needle: string): FileRecord[] {
+    const cached = this.#results.get(needle)
+    if (cached) {
+      this.#results.delete(needle)
+      this.#cachedRecords -= cached.records.length
+      if (cached.revision === this.#revision) {
+        this.#remember(needle, cached.records)
+        return cached.records
+      }
     }
-    return {
-      revision: this.#revision,
-      total: records.length,
-      offset,
-      files: records.slice(offset, offset + limit).map(toEntry),
+    const { digests, touched } = this.#index.search(needle)
+    const records: FileRecord[] = []
+    for (const digest of digests) {
+      const record = this.#files.get(digest)
+      if (record) records.push(record)
+    }
+    records.sort(catalogOrder)
+    this.#touched += touched + records.length
+    this.#remember(needle, records)
+    return records
+  }
+
+  #remember(needle: string, records: FileRecord[]): void {
+    if (records.length > MAX_CACHED_RECORDS) return
+    this.#results.set(needle, { revision: this.#revision, records })
+    this.#cachedRecords += records.length
+    for (const [oldest, entry] of this.#results) {
+      if (this.#results.size <= MAX_CACHED_QUERIES && this.#cachedRecords <= MAX_CACHED_RECORDS) break
+      this.#results.delete(oldest)
+      this.#cachedRecords -= entry.records.length
     }
   }
 
@@ -303,7 +346,6 @@ export class SwarmRegistry {
     const record: FileRecord = {
       digest: file.digest,
       names: [],
-      searchNames: [],
       mime: file.mime,
       size: file.size,
       chunkSize: file.chunkSize,
@@ -334,7 +376,10 @@ export class SwarmRegistry {
     if (holding === undefined) return
     if (holding === null) record.seeders--
     record.holders.delete(peerId)
-    if (record.holders.size === 0) this.#files.delete(digest)
+    if (record.holders.size === 0) {
+      this.#files.delete(digest)
+      this.#index.remove(digest)
+    }
     this.#countLeeching(record, hadLeechers)
     this.#touch()
   }
@@ -350,14 +395,21 @@ export class SwarmRegistry {
   }
 
   #sortedFiles(): FileRecord[] {
-    this.#sorted ??= [...this.#files.values()].sort(
-      (a, b) =>
-        b.holders.size - a.holders.size ||
-        compareText(a.names[0]!, b.names[0]!) ||
-        compareText(a.digest, b.digest),
-    )
+    if (!this.#sorted) {
+      this.#sorted = [...this.#files.values()].sort(catalogOrder)
+      this.#touched += this.#sorted.length
+    }
     return this.#sorted
   }
+}
+
+/** Most-held first, then by first name, then by digest: a total order, so pages never overlap. */
+function catalogOrder(a: FileRecord, b: FileRecord): number {
+  return (
+    b.holders.size - a.holders.size ||
+    compareText(a.names[0]!, b.names[0]!) ||
+    compareText(a.digest, b.digest)
+  )
 }
 
 function manifestCost(manifest: Manifest): number {

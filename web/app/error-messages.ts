@@ -29,6 +29,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'A peer left before it could be reached. Swarmdrop tries the other peers that hold the file.',
   PEER_BUSY: 'A peer is too busy to answer right now. Swarmdrop tries again shortly.',
   SELF_SIGNAL: 'This browser tried to connect to itself. Reload the page if a download does not start.',
+  CATALOG_LIMITED:
+    'The tracker is answering searches from your network slowly for a moment: too many searches came from it at once. Wait a few seconds and search again.',
   INTERNAL:
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
   TRACKER_OFFLINE:

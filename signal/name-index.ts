@@ -20,76 +20,56 @@ const BUCKET_HEX = 4
 const HEX_QUERY = /^[0-9a-f]+$/
 /** A posting is compacted once this share of it names removed files (amortised: each removal pays O(1)). */
 const STALE_SHARE = 0.5
-const INITIAL_POSTING = 4
 
-export interface NameMatches {
-  /** The digests that match, each once, in no particular order. */
-  digests: string[]
+export interface NameMatches<T> {
+  /** The items of the files that match, each once, in no particular order. */
+  matches: T[]
   /** Index entries and candidate files looked at: the work the query did. */
   touched: number
 }
 
-interface Entry {
+interface Entry<T> {
   readonly digest: string
   /** Lowercased once: lowercasing every name on every query cost 15 ms at 100,000 files. */
   readonly names: string[]
+  readonly item: T
+  /** Set when the file is removed; postings drop such entries when they are compacted. */
+  removed: boolean
+  /** The search that last matched it, so that a file matched twice (by digest and by name) counts once. */
+  seen: number
 }
 
-/** File ids under one trigram. Ids of removed files stay until compaction; they are never reused. */
-class Posting {
-  ids = new Uint32Array(INITIAL_POSTING)
-  length = 0
-  stale = 0
-
-  push(id: number): void {
-    if (this.length === this.ids.length) {
-      const grown = new Uint32Array(this.ids.length * 2)
-      grown.set(this.ids)
-      this.ids = grown
-    }
-    this.ids[this.length++] = id
-  }
-
-  /** Keeps the ids `live` accepts; shrinks the array when it is mostly empty. */
-  compact(live: (id: number) => boolean): void {
-    let kept = 0
-    for (let i = 0; i < this.length; i++) {
-      const id = this.ids[i]!
-      if (live(id)) this.ids[kept++] = id
-    }
-    this.length = kept
-    this.stale = 0
-    if (this.ids.length > INITIAL_POSTING && kept < this.ids.length / 4) {
-      this.ids = this.ids.slice(0, Math.max(INITIAL_POSTING, kept * 2))
-    }
-  }
+/** The files under one trigram. Removed files stay until compaction; a file added again is a new entry. */
+interface Posting<T> {
+  entries: Entry<T>[]
+  stale: number
 }
 
-export class NameIndex {
-  readonly #ids = new Map<string, number>()
-  readonly #entries = new Map<number, Entry>()
-  readonly #grams = new Map<string, Posting>()
-  readonly #buckets = new Map<number, number[]>()
-  #nextId = 0
+/** File names by trigram, digests by prefix; `T` is what the caller keeps per file (the registry's record). */
+export class NameIndex<T> {
+  readonly #entries = new Map<string, Entry<T>>()
+  readonly #grams = new Map<string, Posting<T>>()
+  readonly #buckets = new Map<number, Entry<T>[]>()
+  #searches = 0
 
   get size(): number {
     return this.#entries.size
   }
 
-  /** Indexes `name` for the file `digest` (registering the file if new). Adding a name twice is a no-op. */
-  add(digest: string, name: string): void {
-    let id = this.#ids.get(digest)
-    let entry = id === undefined ? undefined : this.#entries.get(id)
-    if (id === undefined || entry === undefined) {
-      id = this.#nextId++
-      entry = { digest, names: [] }
-      this.#ids.set(digest, id)
-      this.#entries.set(id, entry)
+  /**
+   * Indexes `name` for the file `digest`; the first add of a file registers it with `item`. Adding a name
+   * the file has already is a no-op.
+   */
+  add(digest: string, name: string, item: T): void {
+    let entry = this.#entries.get(digest)
+    if (!entry) {
+      entry = { digest, names: [], item, removed: false, seen: 0 }
+      this.#entries.set(digest, entry)
       const key = bucketOf(digest)
       if (key !== undefined) {
         const bucket = this.#buckets.get(key)
-        if (bucket) bucket.push(id)
-        else this.#buckets.set(key, [id])
+        if (bucket) bucket.push(entry)
+        else this.#buckets.set(key, [entry])
       }
     }
     const lower = name.toLowerCase()
@@ -98,26 +78,22 @@ export class NameIndex {
     entry.names.push(lower)
     for (const gram of gramsOf([lower])) {
       if (known.has(gram)) continue
-      let posting = this.#grams.get(gram)
-      if (!posting) {
-        posting = new Posting()
-        this.#grams.set(gram, posting)
-      }
-      posting.push(id)
+      const posting = this.#grams.get(gram)
+      if (posting) posting.entries.push(entry)
+      else this.#grams.set(gram, { entries: [entry], stale: 0 })
     }
   }
 
   /** Forgets a file and its names. */
   remove(digest: string): void {
-    const id = this.#ids.get(digest)
-    if (id === undefined) return
-    const entry = this.#entries.get(id)!
-    this.#ids.delete(digest)
-    this.#entries.delete(id)
+    const entry = this.#entries.get(digest)
+    if (!entry) return
+    entry.removed = true
+    this.#entries.delete(digest)
     const key = bucketOf(digest)
     const bucket = key === undefined ? undefined : this.#buckets.get(key)
     if (bucket && key !== undefined) {
-      const at = bucket.indexOf(id)
+      const at = bucket.indexOf(entry)
       if (at >= 0) {
         bucket[at] = bucket[bucket.length - 1]!
         bucket.pop()
@@ -128,9 +104,10 @@ export class NameIndex {
       const posting = this.#grams.get(gram)
       if (!posting) continue
       posting.stale++
-      if (posting.stale <= posting.length * STALE_SHARE) continue
-      posting.compact((other) => this.#entries.has(other))
-      if (posting.length === 0) this.#grams.delete(gram)
+      if (posting.stale <= posting.entries.length * STALE_SHARE) continue
+      posting.entries = posting.entries.filter((other) => !other.removed)
+      posting.stale = 0
+      if (posting.entries.length === 0) this.#grams.delete(gram)
     }
   }
 
@@ -138,45 +115,45 @@ export class NameIndex {
    * The files whose name contains `query` (case-insensitive), and, when `query` looks like one, whose
    * digest starts with it. `query` is taken as given: trim it first.
    */
-  search(query: string): NameMatches {
+  search(query: string): NameMatches<T> {
     const needle = query.toLowerCase()
-    const found = new Set<number>()
+    const search = ++this.#searches
+    const matches: T[] = []
+    const found = (entry: Entry<T>) => {
+      if (entry.seen === search) return
+      entry.seen = search
+      matches.push(entry.item)
+    }
     let touched = 0
     if (needle.length >= MIN_DIGEST_PREFIX && HEX_QUERY.test(needle)) {
-      for (const id of this.#buckets.get(bucketOf(needle)!) ?? []) {
+      for (const entry of this.#buckets.get(bucketOf(needle)!) ?? []) {
         touched++
-        if (this.#entries.get(id)?.digest.startsWith(needle)) found.add(id)
+        if (entry.digest.startsWith(needle)) found(entry)
       }
     }
     touched += this.#searchNames(needle, found)
-    const digests: string[] = []
-    for (const id of found) digests.push(this.#entries.get(id)!.digest)
-    return { digests, touched }
+    return { matches, touched }
   }
 
-  /** Adds the ids of files with a name containing `needle` to `found`; returns the work done. */
-  #searchNames(needle: string, found: Set<number>): number {
+  /** Passes each file with a name containing `needle` to `found`; returns the work done. */
+  #searchNames(needle: string, found: (entry: Entry<T>) => void): number {
     if (needle.length === 0) return 0
-    const matches = (entry: Entry) => entry.names.some((name) => name.includes(needle))
+    const matches = (entry: Entry<T>) => entry.names.some((name) => name.includes(needle))
     if (needle.length < GRAM) {
-      for (const [id, entry] of this.#entries) if (matches(entry)) found.add(id)
+      for (const entry of this.#entries.values()) if (matches(entry)) found(entry)
       return this.#entries.size
     }
-    let rarest: Posting | undefined
+    let rarest: Posting<T> | undefined
     let looked = 0
     for (const gram of gramsOf([needle])) {
       looked++
       const posting = this.#grams.get(gram)
       if (!posting) return looked // a trigram no name has: nothing can match
-      if (!rarest || posting.length < rarest.length) rarest = posting
+      if (!rarest || posting.entries.length < rarest.entries.length) rarest = posting
     }
     if (!rarest) return looked
-    for (let i = 0; i < rarest.length; i++) {
-      const id = rarest.ids[i]!
-      const entry = this.#entries.get(id)
-      if (entry && matches(entry)) found.add(id)
-    }
-    return looked + rarest.length
+    for (const entry of rarest.entries) if (!entry.removed && matches(entry)) found(entry)
+    return looked + rarest.entries.length
   }
 }
 

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
 import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import { CatalogOrder } from './catalog-order.js'
 import { NameIndex } from './name-index.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
@@ -21,6 +22,7 @@ interface FileRecord {
   chunkCount: number
   readonly holders: Map<string, Holding>
   seeders: number
+  rank: number
 }
 
 export interface FileRejection {
@@ -72,11 +74,17 @@ export class SwarmRegistry {
   readonly #manifests = new Map<string, Manifest>()
   #manifestBytes = 0
   #revision = 0
+  /**
+   * Grows when what a search returns, or its order, may change: files or holders come or go, names are
+   * added. Not when only counts on a page change (a leecher completing), which pages read live.
+   */
+  #searchVersion = 0
   #sorted: FileRecord[] | undefined
+  readonly #order = new CatalogOrder<FileRecord>()
   #leechingFiles = 0
-  readonly #index = new NameIndex()
-  /** Query → its matches in catalog order, at the revision they were computed; least recently used first. */
-  readonly #results = new Map<string, { revision: number; records: FileRecord[] }>()
+  readonly #index = new NameIndex<FileRecord>()
+  /** Query → its matches in catalog order, at the search version they were computed; least recently used first. */
+  readonly #results = new Map<string, { version: number; records: FileRecord[] }>()
   #cachedRecords = 0
   #touched = 0
 
@@ -159,7 +167,8 @@ export class SwarmRegistry {
     const record = existing ?? this.#createFile(file, chunkCount)
     if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
       record.names.push(file.name)
-      this.#index.add(record.digest, file.name)
+      this.#index.add(record.digest, file.name, record)
+      this.#searchVersion++
       this.#touch()
     }
     this.#setHolding(record, peerId, holding)
@@ -240,26 +249,22 @@ export class SwarmRegistry {
     if (cached) {
       this.#results.delete(needle)
       this.#cachedRecords -= cached.records.length
-      if (cached.revision === this.#revision) {
+      if (cached.version === this.#searchVersion) {
         this.#remember(needle, cached.records)
         return cached.records
       }
     }
-    const { digests, touched } = this.#index.search(needle)
-    const records: FileRecord[] = []
-    for (const digest of digests) {
-      const record = this.#files.get(digest)
-      if (record) records.push(record)
-    }
-    records.sort(catalogOrder)
-    this.#touched += touched + records.length
+    const sorted = this.#sortedFiles() // ranks are current
+    const { matches, touched } = this.#index.search(needle)
+    this.#touched += touched + matches.length
+    const records = inCatalogOrder(matches, sorted)
     this.#remember(needle, records)
     return records
   }
 
   #remember(needle: string, records: FileRecord[]): void {
     if (records.length > MAX_CACHED_RECORDS) return
-    this.#results.set(needle, { revision: this.#revision, records })
+    this.#results.set(needle, { version: this.#searchVersion, records })
     this.#cachedRecords += records.length
     for (const [oldest, entry] of this.#results) {
       if (this.#results.size <= MAX_CACHED_QUERIES && this.#cachedRecords <= MAX_CACHED_RECORDS) break
@@ -352,9 +357,11 @@ export class SwarmRegistry {
       chunkCount,
       holders: new Map(),
       seeders: 0,
+      rank: 0,
     }
     this.#files.set(file.digest, record)
-    this.#touch()
+    this.#order.add(record)
+    this.#touch({ reorder: true })
     return record
   }
 
@@ -365,7 +372,7 @@ export class SwarmRegistry {
     record.holders.set(peerId, holding)
     if (holding === null) record.seeders++
     this.#countLeeching(record, hadLeechers)
-    this.#touch()
+    this.#touch({ reorder: before === undefined })
   }
 
   #drop(peerId: string, digest: string): void {
@@ -381,7 +388,7 @@ export class SwarmRegistry {
       this.#index.remove(digest)
     }
     this.#countLeeching(record, hadLeechers)
-    this.#touch()
+    this.#touch({ reorder: true })
   }
 
   #countLeeching(record: FileRecord, hadLeechers: boolean): void {
@@ -389,35 +396,39 @@ export class SwarmRegistry {
     if (hasLeechers !== hadLeechers) this.#leechingFiles += hasLeechers ? 1 : -1
   }
 
-  #touch(): void {
+  /** Something a page shows changed; with `reorder`, the catalog order (holder counts, files) did too. */
+  #touch({ reorder = false } = {}): void {
     this.#revision++
+    if (!reorder) return
     this.#sorted = undefined
+    this.#searchVersion++
   }
 
   #sortedFiles(): FileRecord[] {
     if (!this.#sorted) {
-      this.#sorted = [...this.#files.values()].sort(catalogOrder)
-      this.#touched += this.#sorted.length
+      // A record leaves #files exactly when its last holder goes, and is never reused after.
+      const { order, touched } = this.#order.build((record) => record.holders.size > 0)
+      this.#sorted = order
+      this.#touched += touched
     }
     return this.#sorted
   }
 }
 
-/** Most-held first, then by first name, then by digest: a total order, so pages never overlap. */
-function catalogOrder(a: FileRecord, b: FileRecord): number {
-  return (
-    b.holders.size - a.holders.size ||
-    compareText(a.names[0]!, b.names[0]!) ||
-    compareText(a.digest, b.digest)
-  )
+/**
+ * `matches` in catalog order: sorted by rank when they are few, picked out of the whole order when they
+ * are many (a pass over n files beats sorting k of them once k log k passes n).
+ */
+function inCatalogOrder(matches: FileRecord[], sorted: FileRecord[]): FileRecord[] {
+  if (matches.length * Math.log2(matches.length + 1) < sorted.length)
+    return matches.sort((a, b) => a.rank - b.rank)
+  const picked = new Uint8Array(sorted.length)
+  for (const record of matches) picked[record.rank] = 1
+  return sorted.filter((record) => picked[record.rank] === 1)
 }
 
 function manifestCost(manifest: Manifest): number {
   return MANIFEST_OVERHEAD_BYTES + manifest.hashes.length * MANIFEST_BYTES_PER_CHUNK
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function toEntry(record: FileRecord): CatalogEntry {

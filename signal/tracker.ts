@@ -45,13 +45,19 @@ export interface TrackerOptions {
 }
 
 /**
- * How many catalog records (name-index.ts, `SwarmRegistry.recordsTouched`) a connection and an address may
- * make the server look at, as token buckets: records a second, and a burst. A request runs while both
- * buckets have credit and is then charged what it cost, so a search of the whole catalog is allowed but
- * paid for; past the budget, `catalog` is answered `CATALOG_LIMITED` and does no work. Measured on this
- * machine (bench/tracker-load, test/server/search-cost.test.ts): about 40 ns a record touched, so an
- * address at its budget costs the server at most ~2% of a core; one browser's searches (a few pages and
- * keystrokes a second, each touching its matches) stay far below it.
+ * How many catalog records (`SwarmRegistry.recordsTouched`: index entries and candidates a search checks,
+ * files placed when the order is rebuilt, entries put on a page) a connection and an address may make the
+ * server look at, as token buckets: records a second, and a burst. A request runs while both buckets have
+ * credit and is then charged what it cost, so a search of the whole catalog is allowed but paid for; past
+ * the budget, `catalog` is answered `CATALOG_LIMITED` and does no work.
+ *
+ * A record touched cost 150–700 ns here (test/server/search-cost.test.ts workloads at 100,000 files, on
+ * this shared 2-core machine under load 3–7), so an address at its budget holds the server for at most
+ * 40–175 ms a second, and usually far less. One browser's searches stay well below: a page costs its 50
+ * entries, a query about its matches. Only a query of one or two characters, or the first request after
+ * files or holders changed (which rebuilds the order), costs about the whole catalog, twice over for the
+ * rebuild: at 100,000 files one such request fits in a connection's burst, and its debt is repaid in two
+ * seconds.
  */
 export interface CatalogBudgets {
   connectionRecordsPerSecond: number
@@ -61,10 +67,10 @@ export interface CatalogBudgets {
 }
 
 export const DEFAULT_CATALOG_BUDGETS: Readonly<CatalogBudgets> = Object.freeze({
-  connectionRecordsPerSecond: 250_000,
-  connectionBurst: 500_000,
-  addressRecordsPerSecond: 500_000,
-  addressBurst: 1_000_000,
+  connectionRecordsPerSecond: 100_000,
+  connectionBurst: 250_000,
+  addressRecordsPerSecond: 250_000,
+  addressBurst: 500_000,
 })
 
 export interface TrackerStats {

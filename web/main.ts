@@ -1,6 +1,7 @@
 /**
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
- * the components through @lit/context. Opening `/#<digest>` starts that download.
+ * the components through @lit/context. Opening `/#<digest>` downloads that file, after asking when the
+ * link came from outside the page (hash-link.ts).
  */
 import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
@@ -53,7 +54,9 @@ async function start(): Promise<void> {
     for (const file of finishedEarly) services.saveCompleted(file)
     provider.setValue(services)
     const ready = services
-    followDigestLinks(window, (digest) => void ready.download(digest))
+    followDigestLinks(window, (digest, from) =>
+      from === 'page' ? void ready.download(digest) : void ready.askToDownload(digest),
+    )
     window.addEventListener('pagehide', (event) => {
       if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
     })

@@ -158,6 +158,21 @@ export type AppEvents = {
   problems: undefined
   /** A chunk of a download changed state (for chunk maps). */
   chunk: DownloadEvents['chunk'] & { digest: string }
+  /** A link from another page asks to download a file, or that question was answered or filled in. */
+  'link-request': undefined
+}
+
+/**
+ * A `#<digest>` link that came from outside the page (another site, a pasted address), waiting for the
+ * user: nothing is fetched, saved or seeded until they choose Download.
+ */
+export interface LinkRequest {
+  readonly digest: string
+  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither). */
+  name?: string
+  size?: number
+  /** Whether the catalog is still being asked (the tracker may be connecting). */
+  readonly lookingUp: boolean
 }
 
 /** Problems about reaching a file's sources: they end when its download has a source again. */
@@ -176,6 +191,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   readonly #options: AppServicesOptions
   readonly #jobs = new Map<number, ShareJob & { cancel(): void }>()
   readonly #requests = new Map<string, DownloadRequest>()
+  #linkRequest: LinkRequest | undefined
   #problems: Problem[] = []
   #nextId = 1
   /** Downloads whose chunk events are relayed already. */
@@ -210,6 +226,11 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   get jobs(): readonly ShareJob[] {
     return [...this.#jobs.values()]
+  }
+
+  /** The link from elsewhere waiting for the user's answer, if any. */
+  get linkRequest(): LinkRequest | undefined {
+    return this.#linkRequest
   }
 
   get requests(): readonly DownloadRequest[] {
@@ -344,6 +365,48 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       this.report(error, { digest })
     }
     this.emit('requests', undefined)
+  }
+
+  /**
+   * A `#<digest>` link opened from another page: asks first. The question shows at once; the file's name
+   * and size follow when the catalog has them. A later link replaces an unanswered one.
+   */
+  async askToDownload(digestText: string): Promise<void> {
+    if (this.#refuseInsecure()) return
+    const digest = digestText.trim().toLowerCase()
+    if (!DIGEST_PATTERN.test(digest)) {
+      this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
+      return
+    }
+    const request: LinkRequest = { digest, lookingUp: true }
+    this.#linkRequest = request
+    this.emit('link-request', undefined)
+    await this.#online()
+    const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
+    if (this.#linkRequest !== request) return // answered meanwhile
+    const entry = page?.files.find((f) => f.digest === digest)
+    // A new object, so that whatever renders it sees that it changed.
+    const found: LinkRequest = { digest, lookingUp: false }
+    if (entry?.names[0]) found.name = entry.names[0]
+    if (entry) found.size = entry.size
+    this.#linkRequest = found
+    this.emit('link-request', undefined)
+  }
+
+  /** The user chose Download for the link waiting: it starts like any download. */
+  confirmLinkRequest(): void {
+    const request = this.#linkRequest
+    if (!request) return
+    this.#linkRequest = undefined
+    this.emit('link-request', undefined)
+    void this.download(request.digest)
+  }
+
+  /** The user chose Cancel: nothing is fetched. */
+  dismissLinkRequest(): void {
+    if (!this.#linkRequest) return
+    this.#linkRequest = undefined
+    this.emit('link-request', undefined)
   }
 
   pause(digest: string): void {

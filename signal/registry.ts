@@ -23,6 +23,8 @@ interface FileRecord {
   readonly holders: Map<string, Holding>
   seeders: number
   rank: number
+  /** Its id in the name index (name-index.ts), -1 while not indexed. */
+  indexId: number
 }
 
 export interface FileRejection {
@@ -167,7 +169,7 @@ export class SwarmRegistry {
     const record = existing ?? this.#createFile(file, chunkCount)
     if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
       record.names.push(file.name)
-      this.#index.add(record.digest, file.name, record)
+      this.#index.add(record, file.name)
       this.#searchVersion++
       this.#touch()
     }
@@ -358,6 +360,7 @@ export class SwarmRegistry {
       holders: new Map(),
       seeders: 0,
       rank: 0,
+      indexId: -1,
     }
     this.#files.set(file.digest, record)
     this.#order.add(record)
@@ -385,7 +388,7 @@ export class SwarmRegistry {
     record.holders.delete(peerId)
     if (record.holders.size === 0) {
       this.#files.delete(digest)
-      this.#index.remove(digest)
+      this.#index.remove(record)
     }
     this.#countLeeching(record, hadLeechers)
     this.#touch({ reorder: true })

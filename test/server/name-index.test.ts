@@ -1,24 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { NameIndex } from '../../signal/name-index.js'
+import { type IndexedFile, NameIndex } from '../../signal/name-index.js'
 
 const digestOf = (n: number) => n.toString(16).padStart(64, '0')
-
-/** An index whose item for each file is its digest, so that results read as digests. */
-function digestIndex() {
-  const index = new NameIndex<string>()
-  return {
-    get size() {
-      return index.size
-    },
-    add: (digest: string, name: string) => index.add(digest, name, digest),
-    remove: (digest: string) => index.remove(digest),
-    search: (query: string) => {
-      const { matches, touched } = index.search(query)
-      return { digests: matches, touched }
-    },
-  }
-}
 
 /** What a search must return: every file with a name containing the query, or a digest starting with it. */
 function bruteForce(files: Map<string, string[]>, query: string): string[] {
@@ -32,6 +16,35 @@ function bruteForce(files: Map<string, string[]>, query: string): string[] {
     )
     .map(([digest]) => digest)
     .sort()
+}
+
+/** An index of files known by digest, so that results read as digests. */
+function digestIndex() {
+  const index = new NameIndex<IndexedFile>()
+  const files = new Map<string, IndexedFile>()
+  return {
+    get size() {
+      return index.size
+    },
+    add: (digest: string, name: string) => {
+      let file = files.get(digest)
+      if (!file) {
+        file = { digest, indexId: -1 }
+        files.set(digest, file)
+      }
+      index.add(file, name)
+    },
+    remove: (digest: string) => {
+      const file = files.get(digest)
+      if (!file) return
+      files.delete(digest) // a file added again later is a new one, as in the registry
+      index.remove(file)
+    },
+    search: (query: string) => {
+      const { matches, touched } = index.search(query)
+      return { digests: matches.map((file) => file.digest), touched }
+    },
+  }
 }
 
 describe('name index', () => {

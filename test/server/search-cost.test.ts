@@ -90,7 +90,8 @@ describe(`catalog search at ${FILES.toLocaleString('en')} files`, () => {
     const digest = digestOf(77_777)
     const { page, touched } = search(digest.slice(0, 10))
     expect(page.files.map((f) => f.digest)).toEqual([digest])
-    expect(touched).toBeLessThan(20)
+    // One of 4,096 buckets by the first three hex digits: about 25 files at 100,000.
+    expect(touched).toBeLessThan(80)
   })
 
   it('touches the page only when listing without a query', () => {

@@ -301,7 +301,7 @@ export class PeerConnection {
     }
     const dropped = registry.putManifest(message.digest, message.manifest)
     if (dropped.length > 0) {
-      this.context.logger.info('dropped holders that announced a false shape', {
+      this.context.alerts.info('dropped holders that announced a false shape', {
         digest: message.digest,
         dropped,
       })

@@ -294,7 +294,7 @@ export class Tracker {
     for (const connection of [...this.#connections.values()]) {
       if (connection.pingedAtMs !== undefined) {
         if (now - connection.pingedAtMs < interval) continue
-        this.options.logger.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
+        this.#log.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
         connection.destroy(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeat')
       } else if (now - connection.lastHeardMs >= interval) {
         connection.ping()

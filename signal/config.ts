@@ -60,6 +60,15 @@ const positiveInteger = (name: string) =>
     .regex(/^[1-9]\d*$/, `${name} must be a positive whole number`)
     .transform(Number)
 
+/** A comma-separated list, each item trimmed, empty items dropped. */
+const commaList = () =>
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+
 const flag = (name: string) =>
   z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).optional()
 
@@ -90,14 +99,7 @@ const EnvSchema = z
       })
       .pipe(IceServersSchema)
       .optional(),
-    TURN_URLS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((url) => url.trim())
-          .filter(Boolean),
-      )
+    TURN_URLS: commaList()
       .pipe(
         z
           .array(z.string().regex(/^turns?:/, 'TURN_URLS must be turn: or turns: URLs, comma-separated'))
@@ -113,14 +115,7 @@ const EnvSchema = z
       .default('info'),
     MAX_CONNECTIONS_PER_ADDRESS: positiveInteger('MAX_CONNECTIONS_PER_ADDRESS').optional(),
     TRUST_PROXY: flag('TRUST_PROXY'),
-    ALLOWED_ORIGINS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      )
+    ALLOWED_ORIGINS: commaList()
       .transform((origins, ctx) => {
         const normalised: string[] = []
         for (const origin of origins) {

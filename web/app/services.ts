@@ -333,12 +333,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
    * when it is not connected yet. A file that is here in full is saved again instead.
    */
   async download(digestText: string): Promise<void> {
-    if (this.#refuseInsecure()) return
-    const digest = digestText.trim().toLowerCase()
-    if (!DIGEST_PATTERN.test(digest)) {
-      this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
-      return
-    }
+    const digest = this.#downloadable(digestText)
+    if (digest === undefined) return
     const held = this.engine.local.get(digest)
     if (held?.have.complete) return this.save(digest)
     if (this.#requests.get(digest)?.state === 'queued') return
@@ -372,12 +368,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
    * and size follow when the catalog has them. A later link replaces an unanswered one.
    */
   async askToDownload(digestText: string): Promise<void> {
-    if (this.#refuseInsecure()) return
-    const digest = digestText.trim().toLowerCase()
-    if (!DIGEST_PATTERN.test(digest)) {
-      this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
-      return
-    }
+    const digest = this.#downloadable(digestText)
+    if (digest === undefined) return
     const request: LinkRequest = { digest, lookingUp: true }
     this.#linkRequest = request
     this.emit('link-request', undefined)
@@ -391,6 +383,18 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     if (entry) found.size = entry.size
     this.#linkRequest = found
     this.emit('link-request', undefined)
+  }
+
+  /**
+   * The digest in `digestText`, normalised, if this page can download at all and it is one; otherwise
+   * says why (INSECURE_CONTEXT, or FILE_NOT_FOUND for text that is no digest) and returns undefined.
+   */
+  #downloadable(digestText: string): string | undefined {
+    if (this.#refuseInsecure()) return undefined
+    const digest = digestText.trim().toLowerCase()
+    if (DIGEST_PATTERN.test(digest)) return digest
+    this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
+    return undefined
   }
 
   /** The user chose Download for the link waiting: it starts like any download. */

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, Locator } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
+import { formatBytes } from '../../web/app/format.js'
 import { peerColor } from '../../web/components/swarmdrop-chunk-map.js'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
 import { AppPage, type SavedDownload } from './support/app-page.js'
@@ -207,7 +208,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
         'the question naming notes.txt',
         UI_TIMEOUT_MS,
       )
-      expect(await question.textContent()).toContain(`${notes.size} B`)
+      expect(await question.textContent()).toContain(`${notes.name}, ${formatBytes(notes.size)}`)
       await question.getByRole('button', { name: 'Cancel' }).click()
       await question.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS })
       expect(await d.myFile(notes.digest).count(), 'a my-files entry after Cancel').toBe(0)

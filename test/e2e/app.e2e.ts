@@ -2,7 +2,8 @@
  * The app as people use it: three Chromium profiles (A, B, C) open the real built site, served by the real
  * server exactly as `npm start` serves it, and share and download through the page alone — the drop zone's
  * file input, the catalog's digest buttons, my files, the peers view — with downloads saved by Chromium
- * as ordinary downloads and checked byte for byte in Node. Also takes the screenshots in docs/screenshots.
+ * as ordinary downloads and checked byte for byte in Node. Also takes the README's screenshots (into
+ * docs/screenshots with UPDATE_SCREENSHOTS=1, else into its temp folder, so that a run leaves the tree clean).
  *
  * The steps share the three browsers and run in order, as one session: A shares, B downloads, A reloads,
  * A shares a file with a hostile name, C downloads from A and B and A quits half-way. A step that fails
@@ -40,7 +41,9 @@ const SEEDER_SLOWDOWN = 20
 /** A file name written to be dangerous if rendered as HTML or used as a path. */
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>../../evil.sh'
 
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+/** The README's pictures are replaced only when asked (UPDATE_SCREENSHOTS=1); otherwise they go to the temp folder. */
+const README_SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+let SCREENSHOTS = README_SCREENSHOTS
 
 /** A file as the test knows it: its name, its bytes' digest and SHA-256, computed in Node. */
 interface KnownFile {
@@ -72,6 +75,7 @@ beforeAll(async () => {
   )
   notes = { ...(await knownFile('notes.txt', Buffer.from(text))), path: join(workDir, 'notes.txt') }
   writeFileSync(notes.path, text)
+  if (process.env.UPDATE_SCREENSHOTS !== '1') SCREENSHOTS = join(workDir, 'screenshots')
   mkdirSync(SCREENSHOTS, { recursive: true })
 
   server = await startAppServer()

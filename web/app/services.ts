@@ -315,7 +315,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     if (this.#refuseInsecure()) return
     const digest = digestText.trim().toLowerCase()
     if (!DIGEST_PATTERN.test(digest)) {
-      this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
+      this.report(new SwarmError('INVALID_DIGEST', `not a digest: ${digestText.slice(0, 80)}`))
       return
     }
     const held = this.engine.local.get(digest)
@@ -389,7 +389,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   async save(digest: string): Promise<void> {
     const file = this.engine.local.get(digest)
     if (!file?.have.complete) {
-      this.report(new SwarmError('FILE_NOT_FOUND', 'the file is not here in full'), { digest })
+      this.report(new SwarmError('NOT_HELD', 'the file is not here in full'), { digest })
       return
     }
     try {

@@ -8,9 +8,10 @@ import { SwarmError } from '../../shared/errors.js'
 import type { RunningServer } from '../../signal/server.js'
 import type { Clock } from '../../web/peer/clock.js'
 import { SwarmEngine } from '../../web/peer/engine.js'
-import { CONNECT_TIMEOUT_MS, type LinkFactory } from '../../web/peer/link-manager.js'
+import { CONNECT_TIMEOUT_MS } from '../../web/peer/link-manager.js'
 import type { LocalFile } from '../../web/peer/local-files.js'
 import { MemoryLinkNetwork } from '../../web/peer/memory-link.js'
+import type { IceServer, LinkFactory } from '../../web/peer/peer-link.js'
 import {
   RECONNECT_DELAY_MS,
   SOURCE_REFRESH_MS,
@@ -48,14 +49,11 @@ async function openPeer(
   extra: { clock?: Clock; createLink?: LinkFactory } = {},
 ): Promise<Peer> {
   const completed: LocalFile[] = []
-  // The link factory needs our peer id, which the tracker gives: a factory per id, made on demand.
-  let engine!: SwarmEngine
-  engine = await SwarmEngine.open({
+  const engine = await SwarmEngine.open({
     trackerUrl: url,
     createSocket: (u) => new WebSocket(u),
     ...stores,
-    createLink:
-      extra.createLink ?? ((options) => network.linkFactory(engine.tracker.peerId ?? 'unknown')(options)),
+    createLink: extra.createLink ?? network.createLink,
     onComplete: (file) => completed.push(file),
     ...(extra.clock ? { clock: extra.clock } : {}),
   })
@@ -223,17 +221,17 @@ describe('engine', () => {
     servers.push(server)
     const network = new MemoryLinkNetwork()
     const seeder = await openPeer(server.url, network)
-    const offered: RTCIceServer[][] = []
+    const offered: IceServer[][] = []
     const leecher: Peer = await openPeer(server.url, network, undefined, {
       createLink: (options) => {
         if (options.initiator) offered.push(options.iceServers)
-        return network.linkFactory(leecher.engine.tracker.peerId ?? 'unknown')(options)
+        return network.createLink(options)
       },
     })
     const peerId = leecher.engine.tracker.peerId
-    const turnUsername = (list: RTCIceServer[]) => list.find((s) => s.username)?.username
+    const turnUsername = (list: IceServer[]) => list.find((s) => s.username)?.username
     const status = leecher.engine.tracker.status
-    const welcomed = status.state === 'online' ? turnUsername(status.iceServers as RTCIceServer[]) : undefined
+    const welcomed = status.state === 'online' ? turnUsername(status.iceServers) : undefined
     expect(welcomed).toBe(`${nowMs / 1000 + ttlSeconds}:${peerId}`)
 
     // Past the point where the server refreshes them, before they expire.

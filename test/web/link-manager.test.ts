@@ -9,14 +9,9 @@ import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { parseServerMessage } from '../../shared/tracker-protocol.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
-import {
-  CONNECT_TIMEOUT_MS,
-  type LinkFactory,
-  LinkManager,
-  type LinkOptions,
-} from '../../web/peer/link-manager.js'
+import { CONNECT_TIMEOUT_MS, LinkManager } from '../../web/peer/link-manager.js'
 import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
-import type { PeerLink, Signaller } from '../../web/peer/peer-link.js'
+import type { IceServer, LinkFactory, LinkOptions, PeerLink, Signaller } from '../../web/peer/peer-link.js'
 import {
   connectionTypeFromStats,
   HIGH_WATER_BYTES,
@@ -44,8 +39,8 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-const STUN: RTCIceServer[] = [{ urls: 'stun:stun.example.org:3478' }]
-const STUN_AND_TURN: RTCIceServer[] = [
+const STUN: IceServer[] = [{ urls: 'stun:stun.example.org:3478' }]
+const STUN_AND_TURN: IceServer[] = [
   { urls: 'stun:stun.example.org:3478' },
   { urls: 'turn:turn.example.org:3478', username: '1700000000:aaaa', credential: 'secret' },
 ]
@@ -85,7 +80,7 @@ describe('LinkManager over in-memory links', () => {
     const manager = new LinkManager({
       peerId,
       signaller: network.signaller(peerId),
-      createLink: network.linkFactory(peerId),
+      createLink: network.createLink,
       ...extra,
     })
     managers.push(manager)
@@ -122,8 +117,9 @@ describe('LinkManager over in-memory links', () => {
     expect(await roundTrip(atSmall, atLarge, 1)).toBe(1)
     expect(await roundTrip(atLarge, atSmall, 2)).toBe(2)
     expect([small.linkCount, large.linkCount]).toEqual([1, 1])
-    // The larger id built its own offer and then the answering link; the smaller only its offer.
-    expect([network.createdBy('aaaa'), network.createdBy('zzzz')]).toEqual([1, 2])
+    // Both knocked before building anything: the larger id gave up its knock and answered, so each side
+    // built exactly one connection and none was wasted.
+    expect([network.createdBy('aaaa'), network.createdBy('zzzz')]).toEqual([1, 1])
   })
 
   it('declines an offer over its cap before building a link, and the offerer gets PEER_BUSY', async () => {
@@ -145,7 +141,7 @@ describe('LinkManager over in-memory links', () => {
     expect(network.createdBy('cccc')).toBe(built)
   })
 
-  it('rejects a connect that does not open within the timeout and tears the attempt down', async () => {
+  it('rejects a connect whose knock is never answered within the timeout, having built nothing', async () => {
     const clock = new FakeClock()
     const built: MemoryLink[] = []
     const silent: Signaller = { send: () => {}, onSignal: () => () => {} }
@@ -164,11 +160,13 @@ describe('LinkManager over in-memory links', () => {
     const connecting = manager.connect('bbbb').catch((e: unknown) => e)
     clock.advance(999)
     await tasks()
-    expect(built[0]!.destroyed).toBe(false)
+    expect(manager.linkCount).toBe(1)
     clock.advance(1)
     const error = await connecting
     expect(error).toMatchObject({ code: 'PEER_UNREACHABLE' })
-    expect(built[0]!.destroyed).toBe(true)
+    // Nobody accepted the knock: no RTCPeerConnection was spent on a peer that never showed it was there.
+    expect(built).toEqual([])
+    expect(manager.budget.built).toBe(0)
     expect(manager.linkCount).toBe(0)
     expect(clock.pendingTimers).toBe(0)
   })
@@ -195,7 +193,7 @@ describe('LinkManager over in-memory links', () => {
       const network = new MemoryLinkNetwork()
       const clock = new FakeClock()
       const built: MemoryLink[] = []
-      const factory = network.linkFactory('aaaa')
+      const factory = network.createLink
       const manager = new LinkManager({
         peerId: 'aaaa',
         signaller: network.signaller('aaaa'),
@@ -221,7 +219,7 @@ describe('LinkManager over in-memory links', () => {
       expect(outcome).toBeInstanceOf(SwarmError)
       expect(outcome).toMatchObject({ code: 'PEER_NOT_FOUND' })
       expect((outcome as SwarmError).message).toBe('bbbb is not connected to the tracker (it left)')
-      expect(built[0]!.destroyed).toBe(true)
+      expect(built).toEqual([]) // its knock came back undeliverable: nothing was built for it
       expect(manager.linkCount).toBe(0)
       expect(clock.pendingTimers).toBe(0)
       expect(events).toEqual([])
@@ -231,7 +229,7 @@ describe('LinkManager over in-memory links', () => {
       const network = new MemoryLinkNetwork()
       const clock = new FakeClock()
       const { signaller, report, listeners } = reporting(network.signaller('aaaa'))
-      const a = new LinkManager({ peerId: 'aaaa', signaller, createLink: network.linkFactory('aaaa'), clock })
+      const a = new LinkManager({ peerId: 'aaaa', signaller, createLink: network.createLink, clock })
       managers.push(a)
       peer(network, 'bbbb')
       const events = record(a)
@@ -293,7 +291,7 @@ describe('LinkManager over in-memory links', () => {
     function stuckPair(
       local: CandidateType[],
       remote: CandidateType[],
-      iceServers: RTCIceServer[],
+      iceServers: IceServer[],
       options: { remoteInSdp?: boolean } = {},
     ) {
       const network = new MemoryLinkNetwork()
@@ -688,10 +686,8 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     expect(await roundTrip(atA, atB, 5)).toBe(5)
     expect(await roundTrip(atB, atA, 6)).toBe(6)
     expect([a.manager.linkCount, b.manager.linkCount]).toEqual([1, 1])
-    const [small, large] = a.peerId < b.peerId ? [a, b] : [b, a]
-    expect(small.factory.built.length).toBe(1)
-    expect(large.factory.built.length).toBe(2)
-    expect(large.factory.built[0]!.destroyed).toBe(true)
+    // Each side built one RTCPeerConnection: the larger id dropped its knock before building anything.
+    expect([a.factory.built.length, b.factory.built.length]).toEqual([1, 1])
   })
 
   it('declines a third peer over a cap of one before building any RTCPeerConnection', async () => {
@@ -706,7 +702,8 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     expect((error as SwarmError).code).toBe('PEER_BUSY')
     expect(await declined).toEqual({ peerId: third.peerId, reason: 'busy' })
     expect(capped.factory.built.length).toBe(1)
-    expect(third.factory.built[0]!.destroyed).toBe(true)
+    // The knock was declined: the third peer built nothing either.
+    expect(third.factory.built).toEqual([])
     expect(third.manager.linkCount).toBe(0)
   })
 
@@ -745,6 +742,7 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     const signals: Record<string, unknown>[] = []
     const link = make({
       initiator: true,
+      localPeerId: 'me',
       remotePeerId: 'x',
       iceServers: [],
       sendSignal: (s) => signals.push(s),

@@ -19,6 +19,7 @@ import { createMemoryLinkPair, type MemoryLink } from '../../web/peer/memory-lin
 import type { PeerLink } from '../../web/peer/peer-link.js'
 import { IDLE_SESSION_MS, type LinkProvider, Swarm } from '../../web/peer/swarm.js'
 import { TypedEventTarget } from '../../web/peer/typed-events.js'
+import { REQUESTS_PER_PEER, SLOTS_PER_PEER } from '../../web/peer/upload-slots.js'
 import type { StoredFile } from '../../web/storage/file-store.js'
 import { assembleFile } from '../../web/storage/give-back.js'
 import { MemoryChunkStore } from '../../web/storage/memory-chunk-store.js'
@@ -222,7 +223,7 @@ describe('swarm download', () => {
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
     expect(liar.requests).toBeGreaterThanOrEqual(MAX_BAD_CHUNKS)
     expect(liar.errors).toEqual(['CHUNK_CORRUPT']) // told why before the link closes
-    await expect(leecher.swarm.session('liar')).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' })
+    await expect(leecher.swarm.session('liar')).rejects.toMatchObject({ code: 'PEER_BANNED' })
   })
 
   it('re-requests elsewhere when a source advertises chunks and never answers', async () => {
@@ -302,21 +303,90 @@ describe('swarm download', () => {
     expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
   })
 
-  it('gives one peer at most a few upload slots, so others are served too', async () => {
+  it("queues a peer's requests beyond its share, and refuses busy only past what it may have outstanding", async () => {
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder')
-    const record = await seed(seeder, bytesOf(10 * CHUNK, 10))
+    const record = await seed(seeder, bytesOf(12 * CHUNK, 10))
     const greedy = rawPeer(network, 'greedy', () => {})
     const link = network.connect('greedy', 'seeder')
     greedy.attach(link)
     await settle()
     const openGate = holdReads(seeder)
-    for (let id = 1; id <= IN_FLIGHT_PER_SOURCE + 2; id++) {
+    const reads = countReads(seeder)
+    for (let id = 1; id <= REQUESTS_PER_PEER + 2; id++) {
       void link.send(encodeControl({ type: 'request', id, digest: record.digest, index: id - 1 }))
     }
     await settle()
-    expect(greedy.rejects.map((r) => r.reason)).toEqual(['busy', 'busy'])
+    // Its share of the slots is reading; the rest wait their turn; only those past its allowance are refused.
+    expect(reads()).toBe(SLOTS_PER_PEER)
+    expect(greedy.rejects).toEqual([
+      { id: REQUESTS_PER_PEER + 1, reason: 'busy' },
+      { id: REQUESTS_PER_PEER + 2, reason: 'busy' },
+    ])
     openGate()
+    await settle()
+    expect(greedy.chunks.size).toBe(REQUESTS_PER_PEER)
+  })
+
+  it('gives a slot that frees to another waiting peer before the greedy one (round robin)', async () => {
+    const network = new MemoryNetwork()
+    const seeder = addNode(network, 'seeder', systemClock, 2)
+    const record = await seed(seeder, bytesOf(12 * CHUNK, 12))
+    const order: string[] = []
+    const peers = ['greedy', 'modest'].map((id) => {
+      const peer = rawPeer(network, id, () => {})
+      const link = network.connect(id, 'seeder')
+      peer.attach(link)
+      link.on('frame', (frame) => {
+        const parsed = parseFrame(frame)
+        if (parsed.ok && parsed.frame.kind === 'chunk' && parsed.frame.offset === 0) order.push(id)
+      })
+      return { peer, link }
+    })
+    await settle()
+    const openGate = holdReads(seeder)
+    const [greedy, modest] = peers as [(typeof peers)[0], (typeof peers)[0]]
+    for (let id = 1; id <= 6; id++) {
+      void greedy.link.send(encodeControl({ type: 'request', id, digest: record.digest, index: id }))
+    }
+    await settle()
+    void modest.link.send(encodeControl({ type: 'request', id: 1, digest: record.digest, index: 0 }))
+    await settle()
+    openGate()
+    await settle(60)
+    // Two slots: greedy held both; the first to free went to the modest peer, not to greedy's third request.
+    expect(order.slice(0, 3)).toEqual(['greedy', 'greedy', 'modest'])
+    expect(order.filter((id) => id === 'greedy')).toHaveLength(6)
+  })
+
+  it('frees the slot of a cancelled upload at once for another peer, and never sends the cancelled chunk', async () => {
+    const network = new MemoryNetwork()
+    const seeder = addNode(network, 'seeder', systemClock, 1)
+    const record = await seed(seeder, bytesOf(4 * CHUNK, 13))
+    const attacker = rawPeer(network, 'attacker', () => {})
+    const honest = rawPeer(network, 'honest', () => {})
+    const toAttacker = network.connect('attacker', 'seeder')
+    const toHonest = network.connect('honest', 'seeder')
+    attacker.attach(toAttacker)
+    honest.attach(toHonest)
+    await settle()
+    const openGate = holdReads(seeder)
+    const reads = countReads(seeder)
+    void toAttacker.send(encodeControl({ type: 'request', id: 7, digest: record.digest, index: 0 }))
+    await settle()
+    expect(reads()).toBe(1)
+    void toHonest.send(encodeControl({ type: 'request', id: 1, digest: record.digest, index: 1 }))
+    await settle()
+    expect(reads()).toBe(1) // the only slot is the attacker's: the honest request waits (it is not refused)
+    void toAttacker.send(encodeControl({ type: 'cancel', id: 7 }))
+    await settle()
+    // The attacker's read is still under way (the gate is shut), yet the slot went to the honest peer.
+    expect(reads()).toBe(2)
+    openGate()
+    await settle()
+    expect(honest.chunks.get(1)).toBe(CHUNK)
+    expect(attacker.chunks.size).toBe(0)
+    expect(honest.rejects).toEqual([])
   })
 
   it('closes a session once nobody uses it, and keeps one a peer is interested through', async () => {
@@ -379,7 +449,7 @@ describe('swarm download', () => {
     })
   })
 
-  it('refuses requests for chunks it does not hold, and says busy when its upload slots are full', async () => {
+  it('refuses requests for chunks it does not hold, and queues those beyond its upload slots', async () => {
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder', systemClock, 1)
     const record = await seed(seeder, bytesOf(4 * CHUNK, 8), [0, 1, 2])
@@ -393,13 +463,12 @@ describe('swarm download', () => {
     void link.send(encodeControl({ type: 'request', id: 2, digest: record.digest, index: 0 }))
     void link.send(encodeControl({ type: 'request', id: 3, digest: record.digest, index: 1 }))
     await settle()
-    expect(asker.rejects).toEqual([
-      { id: 1, reason: 'not-held' },
-      { id: 3, reason: 'busy' },
-    ])
+    // The third waits for the slot rather than being sent away (and made to back off).
+    expect(asker.rejects).toEqual([{ id: 1, reason: 'not-held' }])
+    expect(asker.chunks.size).toBe(0)
     openGate()
     await settle()
-    expect(asker.rejects).toHaveLength(2) // the second was served
+    expect([...asker.chunks.keys()]).toEqual([2, 3])
   })
 })
 
@@ -448,9 +517,20 @@ async function advanceUntilComplete(download: Download, clock: FakeClock, steps:
   }
 }
 
+/** Counts the node's chunk reads started from now on. */
+function countReads(node: TestNode): () => number {
+  let reads = 0
+  const read = node.chunks.get.bind(node.chunks)
+  node.chunks.get = (digest, index) => {
+    reads++
+    return read(digest, index)
+  }
+  return () => reads
+}
+
 /** Lets queued deliveries and promise chains run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0))
+async function settle(tasks = 20): Promise<void> {
+  for (let i = 0; i < tasks; i++) await new Promise((resolve) => setTimeout(resolve, 0))
 }
 
 /** A peer driven by the test: says hello, records requests, cancels and rejects, answers as told. */
@@ -464,10 +544,16 @@ function rawPeer(
     cancels: 0,
     rejects: [] as { id: number; reason: string }[],
     errors: [] as string[],
+    /** Chunk bytes received, by request id. */
+    chunks: new Map<number, number>(),
     attach: (link: PeerLink) => {
       void link.send(encodeControl({ type: 'hello', version: 1, maxFrameBytes: 64 * 1024 }))
       link.on('frame', (data) => {
         const parsed = parseFrame(data)
+        if (parsed.ok && parsed.frame.kind === 'chunk') {
+          const { requestId, bytes } = parsed.frame
+          state.chunks.set(requestId, (state.chunks.get(requestId) ?? 0) + bytes.length)
+        }
         if (!parsed.ok || parsed.frame.kind !== 'control') return
         const message = parsed.frame.message as never as {
           type: string

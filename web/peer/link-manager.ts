@@ -1,17 +1,33 @@
 /**
  * The peer links of one tab: exactly one per pair of peers (SPEC §5), set up through a Signaller (the
- * tracker today, an overlay later: SPEC §9), capped, timed out, torn down once.
+ * tracker today, an overlay later: SPEC §9), capped, timed out, torn down once, and built only when worth
+ * one of the tab's few RTCPeerConnections.
  *
  * Signals between two link managers are small JSON objects, each carrying the `sid` of the attempt it
- * belongs to (chosen by the offerer), so that signals of an abandoned attempt never reach its successor:
+ * belongs to (chosen by the dialler), so that signals of an abandoned attempt never reach its successor:
+ *   {type: 'knock', sid}                      the dialler asks for a link; it has built nothing yet
+ *   {type: 'accept', sid}                     the other side will link: only now does the dialler build
+ *                                             its connection and send its offer
  *   {type: 'offer' | 'answer', sid, sdp}
  *   {type: 'candidate', sid, candidate: {candidate, sdpMLineIndex, sdpMid}}
- *   {type: 'decline', sid, reason: 'busy'}    the answerer will not build a connection (at its cap;
- *                                             reason 'error' when it could not build one)
+ *   {type: 'decline', sid, reason}            the other side will not link: 'busy' (at its caps, or
+ *                                             keeping its connections for its own downloads), 'refused'
+ *                                             (it bans this peer), 'error' (it could not build one)
+ * A browser refuses to build more than ~500 RTCPeerConnections in a tab's life (SPEC §8), so neither side
+ * builds one before the signalling has shown the other is there and willing: the dialler after `accept`,
+ * the answerer when the offer of an attempt it accepted arrives. An offer with no knock before it (an older
+ * client) passes the same checks first; one that would be declined is declined before anything is built.
  *
- * Glare (both peers connect to each other at once): the peer whose id sorts first stays the offerer and
- * ignores the other's offer; the other drops its own attempt and answers. Both end with one link, and a
+ * Glare (both peers dial each other at once): the peer whose id sorts first stays the dialler and ignores
+ * the other's knock or offer; the other drops its own attempt and accepts. Both end with one link, and a
  * `connect()` on either side resolves with it.
+ *
+ * A hostile peer cannot hold the cap with attempts that never open (docs/PROTOCOL.md, "Links"): attempts
+ * not open yet may take only a share of the cap (`maxPending`); each remote peer has a pending-time
+ * allowance for the attempts it starts (the connect timeout, given back over a minute), so a new knock or
+ * offer from the same peer does not start a fresh timeout; an attempt that has heard nothing from the other side for a while is stale, and
+ * is given up for a new one when the pending share is full; and a dial for a download may close an idle
+ * link (the swarm says which) to make room.
  *
  * The manager watches the candidates in the signals of each attempt (trickled ones, and `a=candidate:`
  * lines of an offer or answer), so that a link that never opens is reported with the reason ICE suggests:
@@ -30,8 +46,7 @@ import {
   hasTurn,
   isPublicHostCandidate,
 } from './ice-diagnosis.js'
-import type { PeerLink, Signaller } from './peer-link.js'
-import { SimplePeerLink } from './simple-peer-link.js'
+import type { IceServer, LinkFactory, NegotiatingLink, PeerLink, Signaller } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /**
@@ -40,66 +55,109 @@ import { TypedEventTarget } from './typed-events.js'
  */
 export const MAX_LINKS = 32
 /**
+ * Attempts not open yet, out of MAX_LINKS: an honest attempt opens in milliseconds on a LAN and a second or
+ * two through NAT (SPEC §8), so a quarter of the cap covers many at once, and offers that never open (an
+ * attack seen: 34 offers without ICE candidates, re-offered every 5 s) cannot hold the rest.
+ */
+export const MAX_PENDING_LINKS = 8
+/**
  * How long a link may take from its first signal to an open data channel. Loopback opens in ~13 ms and a
  * hole-punched or TURN path in a second or two (SPEC §8); after 15 s the peer is treated as unreachable and
- * the caller moves on to other sources.
+ * the caller moves on to other sources. It is also each remote peer's pending-time allowance: the time its
+ * attempts may hold a slot before opening, given back at PENDING_ALLOWANCE_REFILL_MS.
  */
 export const CONNECT_TIMEOUT_MS = 15_000
+/** The pending-time allowance comes back in full over this long: 15 s of waiting a minute per remote peer. */
+export const PENDING_ALLOWANCE_REFILL_MS = 60_000
+/**
+ * An attempt that has heard nothing from the other side for this long may be given up when the pending
+ * share is full and another attempt needs its slot. An honest peer sends its host candidates within
+ * milliseconds of its offer or answer; hostile offers carry none.
+ */
+export const STALE_PENDING_MS = 2_000
+/**
+ * RTCPeerConnections this tab may build in its life. Chromium refuses to construct more than ~500 in a
+ * tab's lifetime, closed ones included (Chromium issue 41378764; js-libp2p #2591; SPEC §8), and does not
+ * give them back. Firefox has no such limit, but one tab rarely needs more.
+ */
+export const LINK_BUDGET = 500
+/**
+ * The last RTCPeerConnections of the budget are kept for the downloads the user asks for: past
+ * `LINK_BUDGET - LINK_BUDGET_RESERVE`, other peers' knocks are declined and optional dials refused.
+ */
+export const LINK_BUDGET_RESERVE = 50
+/** Peers whose pending-time use is remembered before the drained ones are swept out: a few KiB. */
+const MAX_REMEMBERED_PEERS = 256
 /** Longest SDP accepted in a signal: a trickle-ICE SDP is ~1 KiB; the tracker relays at most 64 KiB anyway. */
 const MAX_SDP_CHARS = 64 * 1024
 /** Longest ICE candidate line accepted: real ones are ~100–200 characters. */
 const MAX_CANDIDATE_CHARS = 1024
 
-/** What a link factory is given for each link. */
-export interface LinkOptions {
-  /** Whether this side makes the offer. */
-  initiator: boolean
-  remotePeerId: string
-  /** From the tracker's welcome (SPEC §6). */
-  iceServers: RTCIceServer[]
-  /** Sends one signal of this link to the other peer. */
-  sendSignal(data: Record<string, unknown>): void
+/** How much of the tab's RTCPeerConnection budget is used. */
+export interface LinkBudget {
+  built: number
+  budget: number
+  /** ok; low: within the reserve, links only for downloads; spent: no more links. */
+  state: 'ok' | 'low' | 'spent'
 }
-
-/** A PeerLink still being negotiated: it takes the other side's signals and says when it is open. */
-export interface NegotiatingLink extends PeerLink {
-  /** Feeds one signal from the other peer: `{type: 'offer' | 'answer', sdp}` or `{type: 'candidate', candidate}`. */
-  signal(data: Record<string, unknown>): void
-  /** Resolves once frames can flow; rejects if the link closes first. */
-  readonly opened: Promise<void>
-}
-
-export type LinkFactory = (options: LinkOptions) => NegotiatingLink
 
 export type LinkManagerEvents = {
-  /** A link opened (either side offered). Attach to its `frame` events here. */
+  /** A link opened (either side dialled). Attach to its `frame` events here. */
   link: PeerLink
   /** A link that was announced by `link` closed. */
   'link-closed': { peerId: string; error?: Error }
-  /** This manager declined another peer's offer (at its cap) without building a connection for it. */
-  declined: { peerId: string; reason: string }
+  /** This manager declined another peer's knock or offer without building a connection for it. */
+  declined: { peerId: string; reason: DeclineReason }
+  /** The RTCPeerConnection budget changed state (ok → low → spent). */
+  budget: LinkBudget
+}
+
+export type DeclineReason = 'busy' | 'refused' | 'error'
+
+export interface ConnectOptions {
+  /**
+   * The link is for a download the user asked for (or its manifest): it may use the last of the link
+   * budget, and when the tab is at its cap it may close an idle link or a stale attempt to make room.
+   * Default false: an optional link (serving others, a protocol on the router).
+   */
+  forDownload?: boolean
 }
 
 export interface LinkManagerOptions {
   /** This peer's id, from the tracker's welcome. */
   peerId: string
   signaller: Signaller
+  /** Builds each link: SimplePeerLink in browsers (web/main.ts), @roamhq/wrtc in Node, memory in tests. */
+  createLink: LinkFactory
   /** From the tracker's welcome; default none (host candidates only). */
-  iceServers?: RTCIceServer[]
-  /** Default: SimplePeerLink (browsers' own WebRTC). Node passes one with `@roamhq/wrtc`. */
-  createLink?: LinkFactory
+  iceServers?: IceServer[]
   /** Default: the system clock. */
   clock?: Clock
   /** Links open or being set up at once; default MAX_LINKS (32). */
   maxLinks?: number
+  /** Links being set up at once; default MAX_PENDING_LINKS (8). */
+  maxPending?: number
   /** Default CONNECT_TIMEOUT_MS (15 s). */
   connectTimeoutMs?: number
+  /** RTCPeerConnections this tab may build; default LINK_BUDGET (500). The Node peer passes Infinity. */
+  linkBudget?: number
+  /** Kept for downloads; default LINK_BUDGET_RESERVE (50), at most half the budget. */
+  linkBudgetReserve?: number
+  /** Whether a peer is refused (banned, ban-list.ts): its knocks and offers are declined, dials to it fail. */
+  refuses?(peerId: string): boolean
+  /**
+   * Peers whose open links may be closed to make room for a download's link, best candidates first (idle
+   * ones nobody uses or claims: the swarm knows). Default none.
+   */
+  idleLinks?(): readonly string[]
 }
 
 const SidSchema = z.string().min(1).max(64)
 const SdpSchema = z.string().min(1).max(MAX_SDP_CHARS)
 /** Signals come from other peers through the tracker: untrusted. Unknown fields are dropped. */
 const LinkSignalSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('knock'), sid: SidSchema }),
+  z.object({ type: z.literal('accept'), sid: SidSchema }),
   z.object({ type: z.literal('offer'), sid: SidSchema, sdp: SdpSchema }),
   z.object({ type: z.literal('answer'), sid: SidSchema, sdp: SdpSchema }),
   z.object({
@@ -128,12 +186,18 @@ interface Entry {
   readonly sid: string
   readonly initiator: boolean
   readonly waiter: Deferred<PeerLink>
+  readonly forDownload: boolean
+  /** Built once the other side accepted (dialler) or its offer came (answerer); null until then. */
   link: NegotiatingLink | null
   open: boolean
+  ended: boolean
   /** The initiator took its answer; a second one would make the RTCPeerConnection fail. */
   answered: boolean
   timer: unknown
   offClose: () => void
+  readonly startedAtMs: number
+  /** When the other side last sent a signal of this attempt: an attempt quiet for long is stale. */
+  heardAtMs: number
   /** Whether the ICE servers this attempt was built with include TURN, and any server at all. */
   readonly turnConfigured: boolean
   readonly serversConfigured: boolean
@@ -144,17 +208,31 @@ interface Entry {
   localPublicHost: boolean
 }
 
+/** Per remote peer: pending time used (ms), as of `atMs`; it drains at the allowance's refill rate. */
+interface PendingUse {
+  usedMs: number
+  atMs: number
+}
+
 export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #signaller: Signaller
   readonly #createLink: LinkFactory
   readonly #clock: Clock
   readonly #maxLinks: number
+  readonly #maxPending: number
   readonly #connectTimeoutMs: number
+  readonly #linkBudget: number
+  readonly #reserve: number
+  readonly #refuses: (peerId: string) => boolean
+  readonly #idleLinks: () => readonly string[]
   readonly #entries = new Map<string, Entry>()
+  readonly #pendingUse = new Map<string, PendingUse>()
   readonly #offSignal: () => void
   readonly #offUndeliverable: () => void
   #peerId: string
-  #iceServers: RTCIceServer[]
+  #iceServers: IceServer[]
+  #built = 0
+  #budgetState: LinkBudget['state'] = 'ok'
   #destroyed = false
 
   constructor(options: LinkManagerOptions) {
@@ -162,10 +240,18 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#peerId = options.peerId
     this.#signaller = options.signaller
     this.#iceServers = options.iceServers ?? []
-    this.#createLink = options.createLink ?? ((linkOptions) => new SimplePeerLink(linkOptions))
+    this.#createLink = options.createLink
     this.#clock = options.clock ?? systemClock
     this.#maxLinks = options.maxLinks ?? MAX_LINKS
+    this.#maxPending = options.maxPending ?? MAX_PENDING_LINKS
     this.#connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+    this.#linkBudget = options.linkBudget ?? LINK_BUDGET
+    this.#reserve = Math.min(
+      options.linkBudgetReserve ?? LINK_BUDGET_RESERVE,
+      Math.floor(this.#linkBudget / 2),
+    )
+    this.#refuses = options.refuses ?? (() => false)
+    this.#idleLinks = options.idleLinks ?? (() => [])
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
     this.#offUndeliverable =
       this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})
@@ -189,6 +275,18 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     return this.#entries.size
   }
 
+  /** Attempts not open yet: what counts against the pending share. */
+  get pendingCount(): number {
+    let count = 0
+    for (const entry of this.#entries.values()) if (!entry.open) count++
+    return count
+  }
+
+  /** RTCPeerConnections built so far, out of the budget. */
+  get budget(): LinkBudget {
+    return { built: this.#built, budget: this.#linkBudget, state: this.#budgetState }
+  }
+
   /** The open link with a peer, if any. */
   get(peerId: string): PeerLink | undefined {
     const entry = this.#entries.get(peerId)
@@ -204,28 +302,32 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
    * After a reconnect to the tracker, or the tracker's `ice-servers` refresh: the new ICE servers (fresh TURN
    * credentials), for new links. Links already open keep theirs.
    */
-  setIceServers(iceServers: RTCIceServer[]): void {
+  setIceServers(iceServers: IceServer[]): void {
     this.#iceServers = iceServers
   }
 
   /**
-   * The link with `peerId`: the open one, the one being set up, or a new one with this side offering.
-   * Rejects with PEER_BUSY when this side or the other is at its cap, PEER_NOT_FOUND when the other could
-   * not build a link or the signaller reports it gone (it left the tracker: at once, not after the connect
-   * timeout), SELF_SIGNAL for our own id, CANCELLED after `destroy()`. A link that does not open
-   * within the connect timeout, or fails to connect, rejects with NAT_BLOCKED, UDP_BLOCKED or
-   * PEER_UNREACHABLE according to the candidates seen (ice-diagnosis.ts).
+   * The link with `peerId`: the open one, the one being set up, or a new one with this side dialling.
+   * Rejects with PEER_BUSY when this side or the other is at its cap, PEER_BANNED when a ban stands between
+   * the two, PEER_NOT_FOUND when the signaller reports the other gone (it left the tracker: at once, not
+   * after the connect timeout), LINK_BUDGET_LOW or LINK_BUDGET_SPENT when this tab may build no more
+   * RTCPeerConnections for it, SELF_SIGNAL for our own id, CANCELLED after `destroy()`. A link that does
+   * not open within the connect timeout (less what the peer's earlier attempts used), or fails to connect,
+   * rejects with NAT_BLOCKED, UDP_BLOCKED or PEER_UNREACHABLE according to the candidates seen
+   * (ice-diagnosis.ts).
    */
-  connect(peerId: string): Promise<PeerLink> {
+  connect(peerId: string, options: ConnectOptions = {}): Promise<PeerLink> {
     if (this.#destroyed) return Promise.reject(new SwarmError('CANCELLED', 'the link manager is destroyed'))
     if (peerId === this.#peerId)
       return Promise.reject(new SwarmError('SELF_SIGNAL', 'cannot link to oneself'))
     const existing = this.#entries.get(peerId)
     if (existing) return existing.waiter.promise
-    if (this.#entries.size >= this.#maxLinks) {
-      return Promise.reject(new SwarmError('PEER_BUSY', `already ${this.#entries.size} links, the cap`))
-    }
-    return this.#start(peerId, newSid(), true, deferred()).waiter.promise
+    const forDownload = options.forDownload ?? false
+    const refusal = this.#refusal(peerId, forDownload)
+    if (refusal) return Promise.reject(refusal)
+    const entry = this.#newEntry(peerId, newSid(), true, deferred(), forDownload)
+    this.#signaller.send(peerId, { type: 'knock', sid: entry.sid })
+    return entry.waiter.promise
   }
 
   /** Closes every link and stops listening for signals, once. Nothing is emitted afterwards. */
@@ -237,23 +339,123 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     const entries = [...this.#entries.values()]
     this.#entries.clear()
     for (const entry of entries) {
+      entry.ended = true
       this.#detach(entry)
       entry.waiter.reject(new SwarmError('CANCELLED', 'the link manager is destroyed'))
       entry.link?.destroy()
     }
   }
 
-  #start(peerId: string, sid: string, initiator: boolean, waiter: Deferred<PeerLink>): Entry {
+  // ---------------------------------------------------------------- admission
+
+  /**
+   * Why a new attempt with `peerId` may not start now (undefined: it may), after making room for it where
+   * it may: stale attempts give way when the pending share or the cap is full; a download's dial may also
+   * close an idle link.
+   */
+  #refusal(peerId: string, forDownload: boolean, incoming = false): SwarmError | undefined {
+    if (this.#refuses(peerId)) return new SwarmError('PEER_BANNED', `${peerId} is banned here`)
+    const budget = this.#budgetRefusal(forDownload)
+    if (budget) return budget
+    if (incoming && this.#allowanceLeftMs(peerId) <= 0) {
+      return new SwarmError('PEER_BUSY', `${peerId} used its connect time; it may try again later`)
+    }
+    if (this.pendingCount >= this.#maxPending && !this.#evictStale()) {
+      return new SwarmError('PEER_BUSY', `already ${this.pendingCount} links being set up, the most at once`)
+    }
+    if (this.#entries.size >= this.#maxLinks && !this.#evictStale() && !(forDownload && this.#evictIdle())) {
+      return new SwarmError('PEER_BUSY', `already ${this.#entries.size} links, the cap`)
+    }
+    return undefined
+  }
+
+  #budgetRefusal(forDownload: boolean): SwarmError | undefined {
+    if (this.#built >= this.#linkBudget) {
+      return new SwarmError('LINK_BUDGET_SPENT', `this tab has built ${this.#built} RTCPeerConnections`)
+    }
+    if (!forDownload && this.#built >= this.#linkBudget - this.#reserve) {
+      return new SwarmError(
+        'LINK_BUDGET_LOW',
+        `this tab has built ${this.#built} of ${this.#linkBudget} RTCPeerConnections: the rest are for downloads`,
+      )
+    }
+    return undefined
+  }
+
+  /** Gives up the stalest attempt that has heard nothing for STALE_PENDING_MS; true when one was. */
+  #evictStale(): boolean {
+    const now = this.#clock.now()
+    let stalest: Entry | undefined
+    for (const entry of this.#entries.values()) {
+      if (entry.open || now - entry.heardAtMs < STALE_PENDING_MS) continue
+      if (!stalest || entry.heardAtMs < stalest.heardAtMs) stalest = entry
+    }
+    if (!stalest) return false
+    this.#fail(stalest, new SwarmError('PEER_UNREACHABLE', `${stalest.peerId} went quiet while connecting`))
+    return true
+  }
+
+  /** Closes the first open link the swarm says is idle; true when one was. */
+  #evictIdle(): boolean {
+    for (const peerId of this.#idleLinks()) {
+      const entry = this.#entries.get(peerId)
+      if (!entry?.open || !entry.link) continue
+      // The close handler removes the entry and emits link-closed, at once.
+      entry.link.destroy(new SwarmError('PEER_BUSY', 'closed to make room for a download'))
+      if (!this.#entries.has(peerId)) return true
+    }
+    return false
+  }
+
+  /** What is left of a peer's pending-time allowance, in ms. */
+  #allowanceLeftMs(peerId: string): number {
+    return this.#connectTimeoutMs - this.#pendingUsed(peerId)
+  }
+
+  #pendingUsed(peerId: string): number {
+    const use = this.#pendingUse.get(peerId)
+    if (!use) return 0
+    const drained = ((this.#clock.now() - use.atMs) * this.#connectTimeoutMs) / PENDING_ALLOWANCE_REFILL_MS
+    const usedMs = Math.max(0, use.usedMs - drained)
+    if (usedMs === 0) this.#pendingUse.delete(peerId)
+    return usedMs
+  }
+
+  /** An attempt ended without opening: the time it held a slot counts against the peer's allowance. */
+  #chargePending(entry: Entry): void {
+    const now = this.#clock.now()
+    const usedMs = this.#pendingUsed(entry.peerId) + (now - entry.startedAtMs)
+    if (usedMs > 0) this.#pendingUse.set(entry.peerId, { usedMs, atMs: now })
+    // Peers come and go: forget those whose allowance has come back in full.
+    if (this.#pendingUse.size > MAX_REMEMBERED_PEERS) {
+      for (const peerId of [...this.#pendingUse.keys()]) this.#pendingUsed(peerId)
+    }
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  #newEntry(
+    peerId: string,
+    sid: string,
+    initiator: boolean,
+    waiter: Deferred<PeerLink>,
+    forDownload: boolean,
+  ): Entry {
+    const now = this.#clock.now()
     const entry: Entry = {
       peerId,
       sid,
       initiator,
       waiter,
+      forDownload,
       link: null,
       open: false,
+      ended: false,
       answered: false,
       timer: null,
       offClose: () => {},
+      startedAtMs: now,
+      heardAtMs: now,
       turnConfigured: hasTurn(this.#iceServers),
       serversConfigured: hasServerBeyondLan(this.#iceServers),
       localTypes: new Set(),
@@ -261,35 +463,73 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       localPublicHost: false,
     }
     this.#entries.set(peerId, entry)
+    // For an attempt the other side started, its earlier attempts' waiting counts: a new knock or offer
+    // does not start a fresh timeout. This side's own dials back off in the source finder instead.
+    const timeoutMs = initiator ? this.#connectTimeoutMs : Math.max(0, this.#allowanceLeftMs(peerId))
+    entry.timer = this.#clock.setTimeout(() => {
+      entry.timer = null
+      if (!entry.open) this.#fail(entry, new SwarmError('PEER_UNREACHABLE', `not open after ${timeoutMs} ms`))
+    }, timeoutMs)
+    return entry
+  }
+
+  /**
+   * Builds the entry's link (one RTCPeerConnection). Returns it, or what to decline with when it could not
+   * be built, the entry having ended.
+   */
+  #build(entry: Entry): NegotiatingLink | DeclineReason {
+    const refusal = this.#budgetRefusal(entry.forDownload)
+    if (refusal) {
+      this.#fail(entry, refusal)
+      return 'busy'
+    }
+    this.#built++
+    this.#noteBudget()
     let link: NegotiatingLink
     try {
       link = this.#createLink({
-        initiator,
-        remotePeerId: peerId,
+        initiator: entry.initiator,
+        localPeerId: this.#peerId,
+        remotePeerId: entry.peerId,
         iceServers: this.#iceServers,
         sendSignal: (data) => this.#sendSignal(entry, data),
       })
     } catch (error) {
       // No WebRTC in this environment, or a bad ICE server configuration.
-      this.#entries.delete(peerId)
-      waiter.reject(
-        new SwarmError('INTERNAL', `cannot create a peer link: ${String(error)}`, { cause: error }),
-      )
-      return entry
+      const failure =
+        error instanceof SwarmError
+          ? error
+          : new SwarmError('INTERNAL', `cannot create a peer link: ${String(error)}`, { cause: error })
+      this.#fail(entry, failure)
+      return 'error'
     }
     entry.link = link
     entry.offClose = link.on('close', ({ error }) => this.#onLinkClose(entry, error))
-    entry.timer = this.#clock.setTimeout(() => {
-      entry.timer = null
-      if (!entry.open) {
-        link.destroy(new SwarmError('PEER_UNREACHABLE', `not open after ${this.#connectTimeoutMs} ms`))
-      }
-    }, this.#connectTimeoutMs)
     link.opened.then(
       () => this.#onOpen(entry),
       () => {}, // the close handler reports it
     )
-    return entry
+    return link
+  }
+
+  /** Counts an RTCPeerConnection the browser refused to build: the budget is spent whatever we counted. */
+  #noteRefusedByBrowser(error: Error | undefined): void {
+    if (error instanceof SwarmError && error.code === 'LINK_BUDGET_SPENT' && this.#built < this.#linkBudget) {
+      this.#built = this.#linkBudget
+      this.#noteBudget()
+    }
+  }
+
+  #noteBudget(): void {
+    const state: LinkBudget['state'] =
+      this.#built >= this.#linkBudget
+        ? 'spent'
+        : this.#built >= this.#linkBudget - this.#reserve
+          ? 'low'
+          : 'ok'
+    if (state === this.#budgetState) return
+    this.#budgetState = state
+    if (!this.#destroyed) this.emit('budget', this.budget)
   }
 
   #onOpen(entry: Entry): void {
@@ -298,14 +538,29 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#clock.clearTimeout(entry.timer)
     entry.timer = null
     entry.open = true
+    this.#pendingUse.delete(entry.peerId)
     // Announce first, so the swarm attaches to frames before a `connect()` caller's continuation runs.
     this.emit('link', link)
     entry.waiter.resolve(link)
   }
 
+  /** Ends an attempt with `error`: through its link's close when it has one, at once otherwise. */
+  #fail(entry: Entry, error: SwarmError): void {
+    if (entry.link) entry.link.destroy(error)
+    else this.#end(entry, error)
+  }
+
   #onLinkClose(entry: Entry, error: Error | undefined): void {
+    this.#noteRefusedByBrowser(error)
+    this.#end(entry, error)
+  }
+
+  #end(entry: Entry, error: Error | undefined): void {
+    if (entry.ended) return
+    entry.ended = true
     this.#detach(entry)
     if (this.#entries.get(entry.peerId) === entry) this.#entries.delete(entry.peerId)
+    if (!entry.open && !entry.initiator) this.#chargePending(entry)
     if (this.#destroyed) return
     if (entry.open) {
       this.emit('link-closed', error ? { peerId: entry.peerId, error } : { peerId: entry.peerId })
@@ -348,11 +603,14 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   /** Records the types of the candidates a signal from the other side carries, for the diagnosis. */
   #noteRemote(entry: Entry, data: Record<string, unknown>): void {
+    entry.heardAtMs = this.#clock.now()
     for (const line of candidateLinesIn(data)) {
       const type = candidateTypeOf(line)
       if (type) entry.remoteTypes.add(type)
     }
   }
+
+  // ---------------------------------------------------------------- signals
 
   #onSignal(from: string, data: Record<string, unknown>): void {
     if (this.#destroyed || typeof from !== 'string' || from === this.#peerId) return
@@ -360,32 +618,44 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     if (!parsed.success) return // not ours, or malformed: another peer's problem, never ours
     const signal = parsed.data
     const entry = this.#entries.get(from)
+    const current = entry?.sid === signal.sid ? entry : undefined
     switch (signal.type) {
+      case 'knock':
+        return this.#onKnock(from, signal.sid, entry)
       case 'offer':
         return this.#onOffer(from, signal, entry)
+      case 'accept':
+        if (current?.initiator && !current.link) {
+          this.#noteRemote(current, signal)
+          // A dialling link makes its offer by itself, through `sendSignal`.
+          this.#build(current)
+        }
+        return
       case 'answer':
-        if (entry?.link && entry.sid === signal.sid && entry.initiator && !entry.answered) {
-          entry.answered = true
-          this.#noteRemote(entry, signal)
-          entry.link.signal({ type: 'answer', sdp: signal.sdp })
+        if (current?.link && current.initiator && !current.answered) {
+          current.answered = true
+          this.#noteRemote(current, signal)
+          current.link.signal({ type: 'answer', sdp: signal.sdp })
         }
         return
       case 'candidate':
-        if (entry?.link && entry.sid === signal.sid) {
+        if (current?.link) {
           const { candidate, sdpMLineIndex, sdpMid } = signal.candidate
           // RTCIceCandidate throws without either, which would fail the whole link: drop just the candidate.
           if (sdpMLineIndex == null && sdpMid == null) return
-          this.#noteRemote(entry, signal)
-          entry.link.signal({
+          this.#noteRemote(current, signal)
+          current.link.signal({
             type: 'candidate',
             candidate: { candidate, sdpMLineIndex: sdpMLineIndex ?? null, sdpMid: sdpMid ?? null },
           })
         }
         return
       case 'decline':
-        if (entry?.link && entry.sid === signal.sid && entry.initiator && !entry.open) {
-          const code = signal.reason === 'busy' ? 'PEER_BUSY' : 'PEER_NOT_FOUND'
-          entry.link.destroy(new SwarmError(code, `${from} declined the link: ${signal.reason}`))
+        if (current?.initiator && !current.open) {
+          const reason = signal.reason
+          const code: ErrorCode =
+            reason === 'busy' ? 'PEER_BUSY' : reason === 'refused' ? 'PEER_BANNED' : 'PEER_UNREACHABLE'
+          this.#fail(current, new SwarmError(code, `${from} declined the link: ${reason.slice(0, 64)}`))
         }
         return
       default:
@@ -401,38 +671,110 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   #onUndeliverable(to: string, code: ErrorCode): void {
     if (this.#destroyed || code !== 'PEER_NOT_FOUND') return
     const entry = this.#entries.get(to)
-    if (!entry?.link || entry.open) return
-    entry.link.destroy(new SwarmError('PEER_NOT_FOUND', `${to} is not connected to the tracker (it left)`))
+    if (!entry || entry.open) return
+    this.#fail(entry, new SwarmError('PEER_NOT_FOUND', `${to} is not connected to the tracker (it left)`))
+  }
+
+  /**
+   * Makes room for another peer's attempt, or says why not. An attempt with that peer already here is
+   * handled by the caller (glare, a retry); this is about a new one.
+   */
+  #declineReason(from: string): DeclineReason | undefined {
+    const refusal = this.#refusal(from, false, true)
+    if (!refusal) return undefined
+    return refusal.code === 'PEER_BANNED' ? 'refused' : 'busy'
+  }
+
+  #decline(from: string, sid: string, reason: DeclineReason): void {
+    this.#signaller.send(from, { type: 'decline', sid, reason })
+    this.emit('declined', { peerId: from, reason })
+  }
+
+  /**
+   * What to do with another peer's new attempt when one with it exists here: undefined to ignore the new
+   * one, or the waiter to hand on to the new attempt once the old one is dropped.
+   */
+  #supersede(from: string, entry: Entry): Deferred<PeerLink> | undefined | 'new' {
+    if (entry.initiator && !entry.open) {
+      // Glare: the peer whose id sorts first keeps dialling; the other side will accept.
+      if (this.#peerId < from) return undefined
+      return this.#drop(entry, entry.waiter)
+    }
+    if (!entry.open) return this.#drop(entry, entry.waiter) // it gave up on its attempt and started again
+    // The link is open here but the other side dials again: it has lost its end (closed, or timed out
+    // before our side opened). Replace ours; `link-closed` then `link` tell the swarm.
+    return this.#drop(entry, 'new')
+  }
+
+  /** Drops an attempt or link for its successor, with no rejection to the waiter being handed on. */
+  #drop<T>(entry: Entry, handOn: T): T {
+    entry.ended = true
+    this.#entries.delete(entry.peerId)
+    this.#detach(entry)
+    if (!entry.open && !entry.initiator) this.#chargePending(entry)
+    entry.link?.destroy()
+    if (entry.open && !this.#destroyed) this.emit('link-closed', { peerId: entry.peerId })
+    return handOn
+  }
+
+  #onKnock(from: string, sid: string, entry: Entry | undefined): void {
+    let waiter = deferred<PeerLink>()
+    let forDownload = false
+    if (entry) {
+      if (entry.sid === sid) return // a repeat
+      const handOn = this.#supersede(from, entry)
+      if (handOn === undefined) return
+      if (handOn !== 'new') {
+        waiter = handOn
+        forDownload = entry.forDownload
+      }
+    }
+    const reason = this.#declineReason(from)
+    if (reason) {
+      waiter.reject(new SwarmError(reason === 'refused' ? 'PEER_BANNED' : 'PEER_BUSY', `declined ${from}`))
+      this.#decline(from, sid, reason)
+      return
+    }
+    this.#newEntry(from, sid, false, waiter, forDownload)
+    this.#signaller.send(from, { type: 'accept', sid })
   }
 
   #onOffer(from: string, offer: LinkSignalOf<'offer'>, entry: Entry | undefined): void {
-    let waiter = deferred<PeerLink>()
-    if (entry) {
-      if (entry.sid === offer.sid) return // a repeat of the offer being answered
-      if (entry.initiator && !entry.open) {
-        // Glare: the peer whose id sorts first keeps offering; the other side will answer it.
-        if (this.#peerId < from) return
-        waiter = entry.waiter
-      } else if (!entry.open) {
-        // The other side gave up on the attempt we were answering and started again.
-        waiter = entry.waiter
-      }
-      // Otherwise the link is open here but the other side offers again: it has lost its end (closed, or
-      // timed out before our side opened). Replace ours; `link-closed` then `link` tell the swarm.
-      this.#entries.delete(from)
-      this.#detach(entry)
-      entry.link?.destroy()
-      if (entry.open && !this.#destroyed) this.emit('link-closed', { peerId: from })
-    } else if (this.#entries.size >= this.#maxLinks) {
-      // Declined before any RTCPeerConnection is built (SPEC §5): the offerer stops waiting at once.
-      this.#signaller.send(from, { type: 'decline', sid: offer.sid, reason: 'busy' })
-      this.emit('declined', { peerId: from, reason: 'busy' })
+    if (entry?.sid === offer.sid) {
+      // The offer of an attempt this side accepted: build now, once.
+      if (entry.initiator || entry.link) return
+      this.#noteRemote(entry, offer)
+      this.#answer(from, entry, offer)
       return
     }
-    const answering = this.#start(from, offer.sid, false, waiter)
+    // An offer with no knock before it (an older client): the same checks, before anything is built.
+    let waiter = deferred<PeerLink>()
+    let forDownload = false
+    if (entry) {
+      const handOn = this.#supersede(from, entry)
+      if (handOn === undefined) return
+      if (handOn !== 'new') {
+        waiter = handOn
+        forDownload = entry.forDownload
+      }
+    }
+    const reason = this.#declineReason(from)
+    if (reason) {
+      waiter.reject(new SwarmError(reason === 'refused' ? 'PEER_BANNED' : 'PEER_BUSY', `declined ${from}`))
+      this.#decline(from, offer.sid, reason)
+      return
+    }
+    const answering = this.#newEntry(from, offer.sid, false, waiter, forDownload)
     this.#noteRemote(answering, offer)
-    if (answering.link) answering.link.signal({ type: 'offer', sdp: offer.sdp })
-    else this.#signaller.send(from, { type: 'decline', sid: offer.sid, reason: 'error' })
+    this.#answer(from, answering, offer)
+  }
+
+  /** Builds the answering side's link and hands it the offer, or declines when it cannot be built. */
+  #answer(from: string, entry: Entry, offer: LinkSignalOf<'offer'>): void {
+    const built = this.#build(entry)
+    if (typeof built === 'string')
+      this.#signaller.send(from, { type: 'decline', sid: offer.sid, reason: built })
+    else built.signal({ type: 'offer', sdp: offer.sdp })
   }
 }
 

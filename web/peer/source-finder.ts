@@ -68,8 +68,8 @@ export type SourcedDownload = Pick<
 
 /** The part of the swarm the finder uses. */
 export interface SourceSwarm {
-  /** The session with a peer, connecting if there is none. */
-  session(peerId: string): Promise<PeerSession>
+  /** The session with a peer, connecting if there is none (for a download: it may use the link reserve). */
+  session(peerId: string, options?: { forDownload?: boolean }): Promise<PeerSession>
   getDownload(digest: string): SourcedDownload | undefined
   isBanned(peerId: string): boolean
 }
@@ -219,7 +219,7 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     const pending = this.#dials.get(peerId)
     if (pending) return pending
     const dial = this.options.swarm
-      .session(peerId)
+      .session(peerId, { forDownload: true })
       .then(
         (session) => {
           this.onSession(peerId)

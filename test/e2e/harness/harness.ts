@@ -6,6 +6,7 @@
 import type { Download } from '../../../web/peer/download.js'
 import { SwarmEngine } from '../../../web/peer/engine.js'
 import type { LocalFile } from '../../../web/peer/local-files.js'
+import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { sanitizeFileName } from '../../../web/storage/file-name.js'
 import { assembleFile } from '../../../web/storage/give-back.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
@@ -62,6 +63,7 @@ const engine = await SwarmEngine.open({
   createSocket: (url) => new WebSocket(url),
   chunks,
   files,
+  createLink: simplePeerLinkFactory(),
   onComplete: (file) => void save(file),
 })
 const ingester = new Ingester()

@@ -9,7 +9,14 @@ import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { parseServerMessage } from '../../shared/tracker-protocol.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
-import { CONNECT_TIMEOUT_MS, LinkManager } from '../../web/peer/link-manager.js'
+import {
+  CONNECT_TIMEOUT_MS,
+  INCOMING_RETRY_MS,
+  LinkManager,
+  type LinkManagerOptions,
+  MAX_PENDING_LINKS,
+  STALE_PENDING_MS,
+} from '../../web/peer/link-manager.js'
 import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
 import type { IceServer, LinkFactory, LinkOptions, PeerLink, Signaller } from '../../web/peer/peer-link.js'
 import {
@@ -477,6 +484,240 @@ describe('LinkManager over in-memory links', () => {
     expect(events).toEqual(['link bbbb'])
   })
 })
+
+describe('LinkManager against offers that would hold its cap, and its RTCPeerConnection budget', () => {
+  const managers: LinkManager[] = []
+  afterEach(() => {
+    for (const manager of managers.splice(0)) manager.destroy()
+  })
+
+  /** A victim whose answering links go through offer/answer but never open (as a hostile offer leaves them). */
+  function victim(network: MemoryLinkNetwork, clock: FakeClock, extra: Partial<LinkManagerOptions> = {}) {
+    const built = unopenableLinks(['host'])
+    const manager = new LinkManager({
+      peerId: 'victim',
+      signaller: network.signaller('victim'),
+      createLink: built,
+      clock,
+      ...extra,
+    })
+    managers.push(manager)
+    const declined: string[] = []
+    manager.on('declined', ({ peerId, reason }) => declined.push(`${peerId} ${reason}`))
+    return { manager, built, declined }
+  }
+
+  /** A hostile peer: knocks, then offers an SDP with no candidates, and never says anything more. */
+  function attacker(network: MemoryLinkNetwork, id: string) {
+    const signaller = network.signaller(id)
+    const heard: Record<string, unknown>[] = []
+    signaller.onSignal((_from, data) => heard.push(data))
+    let n = 0
+    return {
+      heard,
+      offer(): string {
+        const sid = `${id}-${++n}`
+        signaller.send('victim', { type: 'knock', sid })
+        signaller.send('victim', { type: 'offer', sid, sdp: 'v=0\r\n' })
+        return sid
+      },
+      accepted: (sid: string) => heard.some((d) => d.type === 'accept' && d.sid === sid),
+    }
+  }
+
+  it('gives attempts not open yet only a share of the cap, and lets a stale one give way to a new knock', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { manager, built, declined } = victim(network, clock)
+    const attackers = Array.from({ length: 34 }, (_, i) =>
+      attacker(network, `evil${String(i).padStart(2, '0')}`),
+    )
+    for (const a of attackers) a.offer()
+    await tasks(20)
+    expect(manager.pendingCount).toBe(MAX_PENDING_LINKS)
+    // Their offers carry no candidate, so not one RTCPeerConnection was built for them.
+    expect(built.built).toHaveLength(0)
+    expect(declined).toHaveLength(34 - MAX_PENDING_LINKS)
+    expect(declined.every((d) => d.endsWith('busy'))).toBe(true)
+
+    // Honest peers' links keep opening meanwhile: the rest of the cap is theirs. And once the hostile
+    // attempts have been quiet a while, a newcomer's knock takes the stalest one's place.
+    clock.advance(STALE_PENDING_MS)
+    const honest = network.signaller('honest')
+    const heard: Record<string, unknown>[] = []
+    honest.onSignal((_from, data) => heard.push(data))
+    honest.send('victim', { type: 'knock', sid: 'h1' })
+    await tasks()
+    expect(heard).toContainEqual({ type: 'accept', sid: 'h1' })
+    expect(manager.pendingCount).toBe(MAX_PENDING_LINKS)
+  })
+
+  it('does not restart the connect timeout for a re-offer, and declines a peer whose attempt failed for a while', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { manager, declined } = victim(network, clock)
+    const evil = attacker(network, 'evil')
+    const first = evil.offer()
+    await tasks()
+    expect(evil.accepted(first)).toBe(true)
+    clock.advance(10_000)
+    const second = evil.offer() // replaces the first attempt, keeping its deadline
+    await tasks()
+    expect(evil.accepted(second)).toBe(true)
+    clock.advance(CONNECT_TIMEOUT_MS - 10_000 - 1)
+    expect(manager.pendingCount).toBe(1)
+    clock.advance(1)
+    expect(manager.pendingCount).toBe(0) // 15 s in all, not 10 + 15
+    const third = evil.offer()
+    await tasks()
+    expect(evil.accepted(third)).toBe(false)
+    expect(declined).toEqual(['evil busy'])
+    clock.advance(INCOMING_RETRY_MS)
+    const fourth = evil.offer()
+    await tasks()
+    expect(evil.accepted(fourth)).toBe(true)
+    // Failing again doubles the wait.
+    clock.advance(CONNECT_TIMEOUT_MS)
+    clock.advance(INCOMING_RETRY_MS)
+    evil.offer()
+    await tasks()
+    expect(declined).toEqual(['evil busy', 'evil busy'])
+  })
+
+  it('builds the answering connection only once the offer has come with a candidate', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { built } = victim(network, clock)
+    const peer = network.signaller('peer')
+    peer.send('victim', { type: 'knock', sid: 's' })
+    peer.send('victim', { type: 'offer', sid: 's', sdp: 'v=0\r\n' })
+    await tasks()
+    expect(built.built).toHaveLength(0)
+    peer.send('victim', {
+      type: 'candidate',
+      sid: 's',
+      candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.9 5000 typ host', sdpMLineIndex: 0 },
+    })
+    await tasks()
+    expect(built.built).toHaveLength(1)
+    // An offer that carries its candidates (no trickle) is answered at once.
+    const other = network.signaller('other')
+    other.send('victim', {
+      type: 'offer',
+      sid: 't',
+      sdp: 'v=0\r\na=candidate:1 1 udp 1 10.0.0.8 5000 typ host\r\n',
+    })
+    await tasks()
+    expect(built.built).toHaveLength(2)
+  })
+
+  it('declines a banned peer before building anything, and refuses to dial it', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { manager, built, declined } = victim(network, clock, { refuses: (peerId) => peerId === 'evil' })
+    const evil = attacker(network, 'evil')
+    evil.offer()
+    await tasks()
+    expect(declined).toEqual(['evil refused'])
+    expect(built.built).toEqual([])
+    await expect(manager.connect('evil')).rejects.toMatchObject({ code: 'PEER_BANNED' })
+  })
+
+  it('lets a download close an idle link to make room at the cap; an optional dial is refused', async () => {
+    const network = new MemoryLinkNetwork()
+    const idle: string[] = []
+    const full = new LinkManager({
+      peerId: 'aaaa',
+      signaller: network.signaller('aaaa'),
+      createLink: network.createLink,
+      maxLinks: 1,
+      idleLinks: () => idle,
+    })
+    managers.push(full)
+    for (const id of ['bbbb', 'cccc']) {
+      const other = new LinkManager({
+        peerId: id,
+        signaller: network.signaller(id),
+        createLink: network.createLink,
+      })
+      managers.push(other)
+    }
+    const toB = await full.connect('bbbb')
+    await expect(full.connect('cccc')).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    await expect(full.connect('cccc', { forDownload: true })).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    idle.push('bbbb') // the swarm says nobody uses it
+    await expect(full.connect('cccc')).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    const toC = await full.connect('cccc', { forDownload: true })
+    expect(toB.destroyed).toBe(true)
+    expect(full.links).toEqual([toC])
+  })
+
+  it('counts the RTCPeerConnections it builds: past the reserve only downloads link, and none once spent', async () => {
+    const network = new MemoryLinkNetwork()
+    const ids = ['p1', 'p2', 'p3', 'p4', 'p5']
+    for (const id of ids) {
+      managers.push(
+        new LinkManager({ peerId: id, signaller: network.signaller(id), createLink: network.createLink }),
+      )
+    }
+    const budgets: string[] = []
+    const tab = new LinkManager({
+      peerId: 'tab',
+      signaller: network.signaller('tab'),
+      createLink: network.createLink,
+      linkBudget: 4,
+      linkBudgetReserve: 2,
+    })
+    managers.push(tab)
+    tab.on('budget', ({ built, state }) => budgets.push(`${built} ${state}`))
+    const p1 = await tab.connect('p1')
+    await tab.connect('p2')
+    expect(tab.budget).toEqual({ built: 2, budget: 4, state: 'low' })
+    // Within the reserve: other peers' knocks are declined before anything is built, optional dials refused.
+    await expect(managers[2]!.connect('tab')).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    await expect(tab.connect('p3')).rejects.toMatchObject({ code: 'LINK_BUDGET_LOW' })
+    await tab.connect('p3', { forDownload: true })
+    await tab.connect('p4', { forDownload: true })
+    await expect(tab.connect('p5', { forDownload: true })).rejects.toMatchObject({
+      code: 'LINK_BUDGET_SPENT',
+    })
+    expect(network.createdBy('tab')).toBe(4)
+    expect(budgets).toEqual(['2 low', '4 spent'])
+    // The links it has go on working.
+    expect(await roundTrip(p1, managers[0]!.get('tab')!, 3)).toBe(3)
+  })
+
+  it("takes the browser's refusal to build another RTCPeerConnection as the budget spent", async () => {
+    const network = new MemoryLinkNetwork()
+    managers.push(
+      new LinkManager({ peerId: 'p1', signaller: network.signaller('p1'), createLink: network.createLink }),
+    )
+    // A stubbed RTCPeerConnection that Chromium has stopped building, seen through simple-peer.
+    const refusing = simplePeerLinkFactory({ wrtc: refusingWrtc() })
+    const tab = new LinkManager({ peerId: 'tab', signaller: network.signaller('tab'), createLink: refusing })
+    managers.push(tab)
+    const error = await tab.connect('p1', { forDownload: true }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'LINK_BUDGET_SPENT' })
+    expect(tab.budget.state).toBe('spent')
+    await expect(tab.connect('p1', { forDownload: true })).rejects.toMatchObject({
+      code: 'LINK_BUDGET_SPENT',
+    })
+  })
+})
+
+/** A WebRTC implementation whose RTCPeerConnection throws as Chromium's does past ~500 in a tab's life. */
+function refusingWrtc(): SimplePeerLinkOptions['wrtc'] {
+  class RefusingPeerConnection {
+    constructor() {
+      throw new Error("Failed to construct 'RTCPeerConnection': Cannot create so many PeerConnections")
+    }
+  }
+  return {
+    RTCPeerConnection: RefusingPeerConnection,
+    RTCSessionDescription: class {},
+    RTCIceCandidate: class {},
+  } as unknown as SimplePeerLinkOptions['wrtc']
+}
 
 describe('SimplePeerLink helpers', () => {
   /** A stats report as browsers give it: a map of id → stats object. */

@@ -2,133 +2,38 @@
  * The swarm in Node with in-memory links: scheduling, timeouts, endgame, banning and serving, over the
  * real wire protocol and the real storage logic (memory stores). Time-dependent cases use a fake clock.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
-import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import { encodeChunkFrames, encodeControl, parseFrame } from '../../shared/wire-protocol.js'
 import { pickChunk } from '../../web/peer/chunk-picker.js'
-import { type Clock, systemClock } from '../../web/peer/clock.js'
+import { systemClock } from '../../web/peer/clock.js'
 import {
-  type Download,
   IN_FLIGHT_PER_SOURCE,
   MAX_BAD_CHUNKS,
   REQUEST_STALL_MS,
+  STALL_DECAY_CHUNKS,
+  TICK_MS,
 } from '../../web/peer/download.js'
-import { LocalFiles } from '../../web/peer/local-files.js'
-import { createMemoryLinkPair, type MemoryLink } from '../../web/peer/memory-link.js'
-import type { PeerLink } from '../../web/peer/peer-link.js'
-import { IDLE_SESSION_MS, type LinkProvider, Swarm } from '../../web/peer/swarm.js'
-import { TypedEventTarget } from '../../web/peer/typed-events.js'
+import type { MemoryLink } from '../../web/peer/memory-link.js'
+import { IDLE_SESSION_MS } from '../../web/peer/swarm.js'
 import { REQUESTS_PER_PEER, SLOTS_PER_PEER } from '../../web/peer/upload-slots.js'
-import type { StoredFile } from '../../web/storage/file-store.js'
-import { assembleFile } from '../../web/storage/give-back.js'
-import { MemoryChunkStore } from '../../web/storage/memory-chunk-store.js'
-import { MemoryFileStore } from '../../web/storage/memory-file-store.js'
 import { FakeClock } from '../support/fake-clock.js'
-
-const CHUNK = 16 * 1024
-
-class MemoryNetwork {
-  readonly nodes = new Map<string, TestNode>()
-  /** Every link made, for tests that look at traffic. */
-  readonly links: PeerLink[] = []
-
-  connect(from: string, to: string): PeerLink {
-    const target = this.nodes.get(to)
-    if (!target) throw new Error(`no node ${to}`)
-    const [mine, theirs] = createMemoryLinkPair(from, to)
-    this.links.push(mine, theirs)
-    target.provider.deliver(theirs)
-    return mine
-  }
-}
-
-class TestLinkProvider extends TypedEventTarget<{ link: PeerLink }> implements LinkProvider {
-  constructor(
-    private readonly network: MemoryNetwork,
-    private readonly id: string,
-  ) {
-    super()
-  }
-
-  connect(peerId: string): Promise<PeerLink> {
-    return Promise.resolve(this.network.connect(this.id, peerId))
-  }
-
-  deliver(link: PeerLink): void {
-    this.emit('link', link)
-  }
-}
-
-interface TestNode {
-  id: string
-  local: LocalFiles
-  swarm: Swarm
-  provider: TestLinkProvider
-  chunks: MemoryChunkStore
-  files: MemoryFileStore
-}
-
-const swarms: Swarm[] = []
-afterEach(() => {
-  for (const swarm of swarms.splice(0)) swarm.destroy()
-})
-
-function addNode(
-  network: MemoryNetwork,
-  id: string,
-  clock: Clock = systemClock,
-  uploadSlots?: number,
-): TestNode {
-  const chunks = new MemoryChunkStore()
-  const files = new MemoryFileStore()
-  const local = new LocalFiles(chunks, files)
-  const provider = new TestLinkProvider(network, id)
-  const swarm = new Swarm({ local, links: provider, clock, ...(uploadSlots ? { uploadSlots } : {}) })
-  swarms.push(swarm)
-  const node = { id, local, swarm, provider, chunks, files }
-  network.nodes.set(id, node)
-  return node
-}
-
-function bytesOf(size: number, seed = 0): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(size).map((_, i) => (i * 13 + seed * 7 + (i >> 9)) & 255)
-}
-
-async function recordOf(bytes: Uint8Array, origin: StoredFile['origin'] = 'shared'): Promise<StoredFile> {
-  const manifest = await manifestOf(bytes, CHUNK)
-  return { digest: await manifestDigest(manifest), name: 'f.bin', mime: '', manifest, origin, addedAtMs: 0 }
-}
-
-/** Stores `indices` (default: all) of `bytes` on `node` and registers the file. */
-async function seed(node: TestNode, bytes: Uint8Array, indices?: number[]): Promise<StoredFile> {
-  const record = await recordOf(bytes)
-  const count = record.manifest.hashes.length
-  const have = new Bitfield(count)
-  for (const index of indices ?? Array.from({ length: count }, (_, i) => i)) {
-    await node.chunks.put(record.digest, index, bytes.subarray(index * CHUNK, (index + 1) * CHUNK))
-    have.set(index)
-  }
-  await node.files.put(record)
-  node.local.add(record, have)
-  return record
-}
-
-async function startDownload(node: TestNode, record: StoredFile, sources: string[]) {
-  const mine = { ...record, origin: 'downloaded' as const }
-  await node.files.put(mine)
-  node.local.add(mine)
-  const download = node.swarm.download(record.digest)
-  download.start()
-  for (const peerId of sources) download.addSource(await node.swarm.session(peerId))
-  return download
-}
-
-async function savedBytes(node: TestNode, digest: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await assembleFile(node.chunks, node.local.get(digest)!.record)).arrayBuffer())
-}
-
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b))
+import {
+  addNode,
+  advanceUntilComplete,
+  bytesOf,
+  CHUNK,
+  countReads,
+  holdReads,
+  MemoryNetwork,
+  rawPeer,
+  recordOf,
+  same,
+  savedBytes,
+  seed,
+  settle,
+  startDownload,
+} from '../support/swarm-nodes.js'
 
 describe('swarm download', () => {
   it('downloads a file from one seeder, byte for byte', async () => {
@@ -418,6 +323,89 @@ describe('swarm download', () => {
     expect(seeder.swarm.sessions.map((s) => s.peerId)).toEqual(['watcher'])
   })
 
+  it('asks a source that is not quiet for a chunk whose every request sits on quiet sources, at once', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const leecher = addNode(network, 'leecher', clock)
+    const honest = addNode(network, 'honest', clock)
+    const bytes = bytesOf(4 * CHUNK, 14)
+    const record = await seed(honest, bytes)
+    // Two sources that hold everything and dribble a byte a second into each request: never silent long
+    // enough for a stall, never delivering. In the endgame they hold both copies of every chunk.
+    const dribblers = ['slow1', 'slow2'].map((id) =>
+      rawPeer(network, id, (link, message) => {
+        if (message.type === 'interested') {
+          void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 4, have: 'all' }))
+        }
+        if (message.type === 'request') {
+          const drip = () => {
+            if (link.destroyed) return
+            const frame = encodeChunkFrames(message.id, new Uint8Array(1), 64 * 1024)[0]!
+            void link.send(frame).catch(() => {})
+            clock.setTimeout(drip, 1000)
+          }
+          drip()
+        }
+      }),
+    )
+    const download = await startDownload(leecher, record, ['slow1', 'slow2'])
+    await settle()
+    expect(dribblers.map((d) => d.requests)).toEqual([4, 4])
+    download.addSource(await leecher.swarm.session('honest'))
+    const done = download.once('complete')
+    for (let step = 0; step < 16 && download.state !== 'complete'; step++) {
+      clock.advance(TICK_MS)
+      await settle()
+    }
+    expect(download.state).toBe('complete')
+    await done
+    // Well before a stall would have been declared: the quiet sources' chunks went to the honest one.
+    expect(clock.now()).toBeLessThan(REQUEST_STALL_MS)
+    expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
+  })
+
+  it('gives a source that stalled fewer requests, and trusts it again as it delivers', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const leecher = addNode(network, 'leecher', clock)
+    const bytes = bytesOf(24 * CHUNK, 15)
+    const record = await recordOf(bytes)
+    let answering = false
+    let outstanding = 0
+    const inFlightSeen: number[] = []
+    rawPeer(network, 'flaky', (link, message) => {
+      if (message.type === 'interested') {
+        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 24, have: 'all' }))
+      }
+      if (message.type === 'cancel') outstanding--
+      if (message.type !== 'request') return
+      outstanding++
+      if (!answering) return // the first round stalls
+      inFlightSeen.push(outstanding)
+      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+      clock.setTimeout(() => {
+        outstanding--
+        for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+      }, 100)
+    })
+    const download = await startDownload(leecher, record, ['flaky'])
+    await settle()
+    expect(outstanding).toBe(IN_FLIGHT_PER_SOURCE)
+    answering = true
+    clock.advance(REQUEST_STALL_MS)
+    await settle()
+    const done = download.once('complete')
+    for (let step = 0; step < 400 && download.state !== 'complete'; step++) {
+      clock.advance(50)
+      await settle(5)
+    }
+    expect(download.state).toBe('complete')
+    await done
+    // After one stall: two at a time; after STALL_DECAY_CHUNKS delivered, back to four.
+    expect(Math.max(...inFlightSeen.slice(0, STALL_DECAY_CHUNKS))).toBe(IN_FLIGHT_PER_SOURCE / 2)
+    expect(Math.max(...inFlightSeen)).toBe(IN_FLIGHT_PER_SOURCE)
+  })
+
   it('asks a second source for the last chunks (endgame)', async () => {
     const network = new MemoryNetwork()
     const slow = rawPeer(network, 'slow', (link, message) => {
@@ -494,84 +482,3 @@ describe('chunk picker', () => {
     expect(pickChunk({ ...base, sourceHas: (i) => i === 0, random: () => 0 })).toBeUndefined()
   })
 })
-
-/** Makes the node's chunk reads wait until the returned function is called: uploads then hold their slots. */
-function holdReads(node: TestNode): () => void {
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const read = node.chunks.get.bind(node.chunks)
-  node.chunks.get = async (digest, index) => {
-    await gate
-    return read(digest, index)
-  }
-  return open
-}
-
-/** Moves the clock on a quarter of a stall period at a time, at most `steps` times, until the download completes. */
-async function advanceUntilComplete(download: Download, clock: FakeClock, steps: number): Promise<void> {
-  for (let i = 0; i < steps && download.state !== 'complete'; i++) {
-    clock.advance(REQUEST_STALL_MS / 4)
-    await settle()
-  }
-}
-
-/** Counts the node's chunk reads started from now on. */
-function countReads(node: TestNode): () => number {
-  let reads = 0
-  const read = node.chunks.get.bind(node.chunks)
-  node.chunks.get = (digest, index) => {
-    reads++
-    return read(digest, index)
-  }
-  return () => reads
-}
-
-/** Lets queued deliveries and promise chains run. */
-async function settle(tasks = 20): Promise<void> {
-  for (let i = 0; i < tasks; i++) await new Promise((resolve) => setTimeout(resolve, 0))
-}
-
-/** A peer driven by the test: says hello, records requests, cancels and rejects, answers as told. */
-function rawPeer(
-  network: MemoryNetwork,
-  id: string,
-  onMessage: (link: PeerLink, message: { type: string; id: number; digest: string; index: number }) => void,
-) {
-  const state = {
-    requests: 0,
-    cancels: 0,
-    rejects: [] as { id: number; reason: string }[],
-    errors: [] as string[],
-    /** Chunk bytes received, by request id. */
-    chunks: new Map<number, number>(),
-    attach: (link: PeerLink) => {
-      void link.send(encodeControl({ type: 'hello', version: 1, maxFrameBytes: 64 * 1024 }))
-      link.on('frame', (data) => {
-        const parsed = parseFrame(data)
-        if (parsed.ok && parsed.frame.kind === 'chunk') {
-          const { requestId, bytes } = parsed.frame
-          state.chunks.set(requestId, (state.chunks.get(requestId) ?? 0) + bytes.length)
-        }
-        if (!parsed.ok || parsed.frame.kind !== 'control') return
-        const message = parsed.frame.message as never as {
-          type: string
-          id: number
-          digest: string
-          index: number
-          reason: string
-        }
-        if (message.type === 'request') state.requests++
-        if (message.type === 'cancel') state.cancels++
-        if (message.type === 'reject') state.rejects.push({ id: message.id, reason: message.reason })
-        if (message.type === 'error') state.errors.push((message as never as { code: string }).code)
-        onMessage(link, message)
-      })
-    },
-  }
-  const provider = new TestLinkProvider(network, id)
-  provider.on('link', (link) => state.attach(link))
-  network.nodes.set(id, { id, provider } as TestNode)
-  return state
-}

@@ -15,7 +15,8 @@
  *                                             (it bans this peer), 'error' (it could not build one)
  * A browser refuses to build more than ~500 RTCPeerConnections in a tab's life (SPEC §8), so neither side
  * builds one before the signalling has shown the other is there and willing: the dialler after `accept`,
- * the answerer when the offer of an attempt it accepted arrives. An offer with no knock before it (an older
+ * the answerer once the offer of an attempt it accepted has come with an ICE candidate (in the offer or
+ * trickled after it: an offer with none can never connect). An offer with no knock before it (an older
  * client) passes the same checks first; one that would be declined is declined before anything is built.
  *
  * Glare (both peers dial each other at once): the peer whose id sorts first stays the dialler and ignores
@@ -23,11 +24,13 @@
  * `connect()` on either side resolves with it.
  *
  * A hostile peer cannot hold the cap with attempts that never open (docs/PROTOCOL.md, "Links"): attempts
- * not open yet may take only a share of the cap (`maxPending`); each remote peer has a pending-time
- * allowance for the attempts it starts (the connect timeout, given back over a minute), so a new knock or
- * offer from the same peer does not start a fresh timeout; an attempt that has heard nothing from the other side for a while is stale, and
- * is given up for a new one when the pending share is full; and a dial for a download may close an idle
- * link (the swarm says which) to make room.
+ * not open yet may take only a share of the cap (`maxPending`); a new knock or offer from a peer whose
+ * attempt is pending keeps that attempt's deadline (it does not re-arm the connect timeout); a peer whose
+ * attempt failed to open is declined for a while (30 s, doubling to 10 min); an attempt that has heard
+ * nothing from the other side for a while is stale, and gives way to a new one when the pending share is
+ * full; connections built for other peers' attempts that never opened are budgeted for the tab, so no
+ * number of peer ids can spend its RTCPeerConnections that way; and a dial for a download may close an
+ * idle link (the swarm says which) to make room.
  *
  * The manager watches the candidates in the signals of each attempt (trickled ones, and `a=candidate:`
  * lines of an offer or answer), so that a link that never opens is reported with the reason ICE suggests:
@@ -46,6 +49,7 @@ import {
   hasTurn,
   isPublicHostCandidate,
 } from './ice-diagnosis.js'
+import { peerConnectionRefusal } from './peer-connection-limit.js'
 import type { IceServer, LinkFactory, NegotiatingLink, PeerLink, Signaller } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
@@ -63,12 +67,25 @@ export const MAX_PENDING_LINKS = 8
 /**
  * How long a link may take from its first signal to an open data channel. Loopback opens in ~13 ms and a
  * hole-punched or TURN path in a second or two (SPEC §8); after 15 s the peer is treated as unreachable and
- * the caller moves on to other sources. It is also each remote peer's pending-time allowance: the time its
- * attempts may hold a slot before opening, given back at PENDING_ALLOWANCE_REFILL_MS.
+ * the caller moves on to other sources.
  */
 export const CONNECT_TIMEOUT_MS = 15_000
-/** The pending-time allowance comes back in full over this long: 15 s of waiting a minute per remote peer. */
-export const PENDING_ALLOWANCE_REFILL_MS = 60_000
+/**
+ * After another peer's attempt failed to open (timed out, went stale, ICE failed), its next knock is
+ * declined for this long, doubling with each further failure up to INCOMING_RETRY_MAX_MS: what kept it from
+ * connecting rarely changes within seconds, and a peer that never completes cannot keep a slot by asking
+ * again. A link that opens clears it.
+ */
+export const INCOMING_RETRY_MS = 30_000
+export const INCOMING_RETRY_MAX_MS = 600_000
+/**
+ * RTCPeerConnections built for other peers' attempts that then never opened: at most 16 at once, then one
+ * every 30 s. Honest attempts open and cost nothing here; without this bound, hostile peers minting ids
+ * could spend the tab's lifetime budget (LINK_BUDGET) in minutes. While it is empty, other peers' knocks
+ * are declined `busy`: they ask again later.
+ */
+export const FAILED_BUILDS_BURST = 16
+export const FAILED_BUILD_REFILL_MS = 30_000
 /**
  * An attempt that has heard nothing from the other side for this long may be given up when the pending
  * share is full and another attempt needs its slot. An honest peer sends its host candidates within
@@ -86,7 +103,7 @@ export const LINK_BUDGET = 500
  * `LINK_BUDGET - LINK_BUDGET_RESERVE`, other peers' knocks are declined and optional dials refused.
  */
 export const LINK_BUDGET_RESERVE = 50
-/** Peers whose pending-time use is remembered before the drained ones are swept out: a few KiB. */
+/** Peers whose retry wait is remembered before the expired ones are swept out: a few KiB. */
 const MAX_REMEMBERED_PEERS = 256
 /** Longest SDP accepted in a signal: a trickle-ICE SDP is ~1 KiB; the tracker relays at most 64 KiB anyway. */
 const MAX_SDP_CHARS = 64 * 1024
@@ -187,8 +204,12 @@ interface Entry {
   readonly initiator: boolean
   readonly waiter: Deferred<PeerLink>
   readonly forDownload: boolean
-  /** Built once the other side accepted (dialler) or its offer came (answerer); null until then. */
+  /** Built once the other side accepted (dialler) or its offer came with a candidate (answerer). */
   link: NegotiatingLink | null
+  /** Answerer: the offer's SDP, held until a candidate shows the offerer gathered something. */
+  offerSdp: string | null
+  /** When the attempt fails if it has not opened. */
+  readonly deadlineMs: number
   open: boolean
   ended: boolean
   /** The initiator took its answer; a second one would make the RTCPeerConnection fail. */
@@ -208,10 +229,10 @@ interface Entry {
   localPublicHost: boolean
 }
 
-/** Per remote peer: pending time used (ms), as of `atMs`; it drains at the allowance's refill rate. */
-interface PendingUse {
-  usedMs: number
-  atMs: number
+/** Per remote peer whose attempt failed to open: how often in a row, and when it may try again. */
+interface RetryWait {
+  failures: number
+  untilMs: number
 }
 
 export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
@@ -226,7 +247,12 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #refuses: (peerId: string) => boolean
   readonly #idleLinks: () => readonly string[]
   readonly #entries = new Map<string, Entry>()
-  readonly #pendingUse = new Map<string, PendingUse>()
+  readonly #retryWaits = new Map<string, RetryWait>()
+  /** Per peer, the sid of its last attempt this side declined (its offer may follow its knock). */
+  readonly #lastDeclined = new Map<string, string>()
+  /** Tokens for connections built for other peers' attempts that never opened (FAILED_BUILDS_BURST). */
+  #failedBuildTokens = FAILED_BUILDS_BURST
+  #failedBuildsAtMs = 0
   readonly #offSignal: () => void
   readonly #offUndeliverable: () => void
   #peerId: string
@@ -252,6 +278,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     )
     this.#refuses = options.refuses ?? (() => false)
     this.#idleLinks = options.idleLinks ?? (() => [])
+    this.#failedBuildsAtMs = this.#clock.now()
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
     this.#offUndeliverable =
       this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})
@@ -357,8 +384,13 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     if (this.#refuses(peerId)) return new SwarmError('PEER_BANNED', `${peerId} is banned here`)
     const budget = this.#budgetRefusal(forDownload)
     if (budget) return budget
-    if (incoming && this.#allowanceLeftMs(peerId) <= 0) {
-      return new SwarmError('PEER_BUSY', `${peerId} used its connect time; it may try again later`)
+    if (incoming) {
+      const wait = this.#retryWaitMs(peerId)
+      if (wait > 0)
+        return new SwarmError('PEER_BUSY', `${peerId} failed to connect; it may try in ${wait} ms`)
+      if (this.#failedBuildsLeft() < 1) {
+        return new SwarmError('PEER_BUSY', 'too many attempts by other peers failed to open lately')
+      }
     }
     if (this.pendingCount >= this.#maxPending && !this.#evictStale()) {
       return new SwarmError('PEER_BUSY', `already ${this.pendingCount} links being set up, the most at once`)
@@ -407,39 +439,60 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     return false
   }
 
-  /** What is left of a peer's pending-time allowance, in ms. */
-  #allowanceLeftMs(peerId: string): number {
-    return this.#connectTimeoutMs - this.#pendingUsed(peerId)
+  /** How long a peer whose attempt failed must still wait before its knock is taken; 0 when it need not. */
+  #retryWaitMs(peerId: string): number {
+    const wait = this.#retryWaits.get(peerId)
+    return wait ? Math.max(0, wait.untilMs - this.#clock.now()) : 0
   }
 
-  #pendingUsed(peerId: string): number {
-    const use = this.#pendingUse.get(peerId)
-    if (!use) return 0
-    const drained = ((this.#clock.now() - use.atMs) * this.#connectTimeoutMs) / PENDING_ALLOWANCE_REFILL_MS
-    const usedMs = Math.max(0, use.usedMs - drained)
-    if (usedMs === 0) this.#pendingUse.delete(peerId)
-    return usedMs
-  }
-
-  /** An attempt ended without opening: the time it held a slot counts against the peer's allowance. */
-  #chargePending(entry: Entry): void {
+  /**
+   * Another peer's attempt ended without opening: that peer waits before its next knock is taken, and a
+   * connection built for it costs a failed-build token.
+   */
+  #noteFailedAttempt(entry: Entry): void {
     const now = this.#clock.now()
-    const usedMs = this.#pendingUsed(entry.peerId) + (now - entry.startedAtMs)
-    if (usedMs > 0) this.#pendingUse.set(entry.peerId, { usedMs, atMs: now })
-    // Peers come and go: forget those whose allowance has come back in full.
-    if (this.#pendingUse.size > MAX_REMEMBERED_PEERS) {
-      for (const peerId of [...this.#pendingUse.keys()]) this.#pendingUsed(peerId)
+    const failures = (this.#retryWaits.get(entry.peerId)?.failures ?? 0) + 1
+    const waitMs = Math.min(INCOMING_RETRY_MAX_MS, INCOMING_RETRY_MS * 2 ** Math.min(failures - 1, 16))
+    this.#retryWaits.delete(entry.peerId) // re-inserted last: the map's order is the age of the last failure
+    this.#retryWaits.set(entry.peerId, { failures, untilMs: now + waitMs })
+    if (this.#retryWaits.size > MAX_REMEMBERED_PEERS) {
+      for (const [peerId, wait] of this.#retryWaits) {
+        if (wait.untilMs + INCOMING_RETRY_MAX_MS < now) this.#retryWaits.delete(peerId)
+      }
+      // Still too many: the oldest failures are forgotten first.
+      for (const peerId of this.#retryWaits.keys()) {
+        if (this.#retryWaits.size <= MAX_REMEMBERED_PEERS) break
+        this.#retryWaits.delete(peerId)
+      }
     }
+    if (entry.link) {
+      this.#failedBuildsLeft()
+      this.#failedBuildTokens = Math.max(0, this.#failedBuildTokens - 1)
+    }
+  }
+
+  /** Failed-build tokens now, refilled one per FAILED_BUILD_REFILL_MS. */
+  #failedBuildsLeft(): number {
+    const now = this.#clock.now()
+    const refill = (now - this.#failedBuildsAtMs) / FAILED_BUILD_REFILL_MS
+    this.#failedBuildTokens = Math.min(FAILED_BUILDS_BURST, this.#failedBuildTokens + refill)
+    this.#failedBuildsAtMs = now
+    return this.#failedBuildTokens
   }
 
   // ---------------------------------------------------------------- attempts
 
+  /**
+   * A new attempt. `deadlineMs`: when it fails unopened; default the connect timeout from now. A new
+   * attempt of a peer whose attempt was pending keeps that one's deadline.
+   */
   #newEntry(
     peerId: string,
     sid: string,
     initiator: boolean,
     waiter: Deferred<PeerLink>,
     forDownload: boolean,
+    deadlineMs?: number,
   ): Entry {
     const now = this.#clock.now()
     const entry: Entry = {
@@ -449,6 +502,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       waiter,
       forDownload,
       link: null,
+      offerSdp: null,
+      deadlineMs: deadlineMs ?? now + this.#connectTimeoutMs,
       open: false,
       ended: false,
       answered: false,
@@ -463,13 +518,15 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       localPublicHost: false,
     }
     this.#entries.set(peerId, entry)
-    // For an attempt the other side started, its earlier attempts' waiting counts: a new knock or offer
-    // does not start a fresh timeout. This side's own dials back off in the source finder instead.
-    const timeoutMs = initiator ? this.#connectTimeoutMs : Math.max(0, this.#allowanceLeftMs(peerId))
-    entry.timer = this.#clock.setTimeout(() => {
-      entry.timer = null
-      if (!entry.open) this.#fail(entry, new SwarmError('PEER_UNREACHABLE', `not open after ${timeoutMs} ms`))
-    }, timeoutMs)
+    entry.timer = this.#clock.setTimeout(
+      () => {
+        entry.timer = null
+        if (!entry.open) {
+          this.#fail(entry, new SwarmError('PEER_UNREACHABLE', `not open ${now - entry.startedAtMs} ms in`))
+        }
+      },
+      Math.max(0, entry.deadlineMs - now),
+    )
     return entry
   }
 
@@ -495,11 +552,13 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
         sendSignal: (data) => this.#sendSignal(entry, data),
       })
     } catch (error) {
-      // No WebRTC in this environment, or a bad ICE server configuration.
+      // The browser's refusal to build another connection; no WebRTC here; a bad ICE server configuration.
       const failure =
-        error instanceof SwarmError
+        peerConnectionRefusal(error) ??
+        (error instanceof SwarmError
           ? error
-          : new SwarmError('INTERNAL', `cannot create a peer link: ${String(error)}`, { cause: error })
+          : new SwarmError('INTERNAL', `cannot create a peer link: ${String(error)}`, { cause: error }))
+      this.#noteRefusedByBrowser(failure)
       this.#fail(entry, failure)
       return 'error'
     }
@@ -538,7 +597,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#clock.clearTimeout(entry.timer)
     entry.timer = null
     entry.open = true
-    this.#pendingUse.delete(entry.peerId)
+    this.#retryWaits.delete(entry.peerId)
     // Announce first, so the swarm attaches to frames before a `connect()` caller's continuation runs.
     this.emit('link', link)
     entry.waiter.resolve(link)
@@ -560,8 +619,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     entry.ended = true
     this.#detach(entry)
     if (this.#entries.get(entry.peerId) === entry) this.#entries.delete(entry.peerId)
-    if (!entry.open && !entry.initiator) this.#chargePending(entry)
     if (this.#destroyed) return
+    // Another peer's attempt that failed to open; not one whose peer left the tracker or was superseded.
+    const left =
+      error instanceof SwarmError && (error.code === 'PEER_NOT_FOUND' || error.code === 'CANCELLED')
+    if (!entry.open && !entry.initiator && !left) this.#noteFailedAttempt(entry)
     if (entry.open) {
       this.emit('link-closed', error ? { peerId: entry.peerId, error } : { peerId: entry.peerId })
     } else if (error instanceof SwarmError && error.code !== 'PEER_UNREACHABLE') {
@@ -639,6 +701,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
         }
         return
       case 'candidate':
+        if (current && !current.initiator && !current.link && current.offerSdp !== null) {
+          // The first sign that the offerer gathered something: now the answer is worth a connection.
+          const built = this.#answer(from, current)
+          if (!built) return
+        }
         if (current?.link) {
           const { candidate, sdpMLineIndex, sdpMid } = signal.candidate
           // RTCIceCandidate throws without either, which would fail the whole link: drop just the candidate.
@@ -692,89 +759,99 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   /**
    * What to do with another peer's new attempt when one with it exists here: undefined to ignore the new
-   * one, or the waiter to hand on to the new attempt once the old one is dropped.
+   * one; otherwise the old one is dropped, and what the new one inherits from it: the waiter of a `connect()`
+   * (none when a link was open: a new one is announced) and, for an attempt not open, its deadline.
    */
-  #supersede(from: string, entry: Entry): Deferred<PeerLink> | undefined | 'new' {
+  #supersede(from: string, entry: Entry): { waiter?: Deferred<PeerLink>; deadlineMs?: number } | undefined {
     if (entry.initiator && !entry.open) {
       // Glare: the peer whose id sorts first keeps dialling; the other side will accept.
       if (this.#peerId < from) return undefined
-      return this.#drop(entry, entry.waiter)
     }
-    if (!entry.open) return this.#drop(entry, entry.waiter) // it gave up on its attempt and started again
+    this.#drop(entry)
+    // It gave up on its attempt and started again (or we yield to its dial): the old deadline stands.
+    if (!entry.open) return { waiter: entry.waiter, deadlineMs: entry.deadlineMs }
     // The link is open here but the other side dials again: it has lost its end (closed, or timed out
-    // before our side opened). Replace ours; `link-closed` then `link` tell the swarm.
-    return this.#drop(entry, 'new')
+    // before our side opened). Ours is replaced; `link-closed` then `link` tell the swarm.
+    return {}
   }
 
   /** Drops an attempt or link for its successor, with no rejection to the waiter being handed on. */
-  #drop<T>(entry: Entry, handOn: T): T {
+  #drop(entry: Entry): void {
     entry.ended = true
     this.#entries.delete(entry.peerId)
     this.#detach(entry)
-    if (!entry.open && !entry.initiator) this.#chargePending(entry)
     entry.link?.destroy()
     if (entry.open && !this.#destroyed) this.emit('link-closed', { peerId: entry.peerId })
-    return handOn
   }
 
-  #onKnock(from: string, sid: string, entry: Entry | undefined): void {
-    let waiter = deferred<PeerLink>()
-    let forDownload = false
+  /**
+   * Starts answering another peer's attempt (a knock, or an offer without one), or declines it. Returns the
+   * new entry, or undefined when the attempt was ignored (glare) or declined.
+   */
+  #admitAttempt(from: string, sid: string, entry: Entry | undefined): Entry | undefined {
+    let inherited: { waiter?: Deferred<PeerLink>; deadlineMs?: number } = {}
     if (entry) {
-      if (entry.sid === sid) return // a repeat
-      const handOn = this.#supersede(from, entry)
-      if (handOn === undefined) return
-      if (handOn !== 'new') {
-        waiter = handOn
-        forDownload = entry.forDownload
-      }
+      const superseded = this.#supersede(from, entry)
+      if (!superseded) return undefined
+      inherited = superseded
     }
+    const waiter = inherited.waiter ?? deferred<PeerLink>()
     const reason = this.#declineReason(from)
     if (reason) {
       waiter.reject(new SwarmError(reason === 'refused' ? 'PEER_BANNED' : 'PEER_BUSY', `declined ${from}`))
       this.#decline(from, sid, reason)
-      return
+      return undefined
     }
-    this.#newEntry(from, sid, false, waiter, forDownload)
-    this.#signaller.send(from, { type: 'accept', sid })
+    return this.#newEntry(from, sid, false, waiter, entry?.forDownload ?? false, inherited.deadlineMs)
+  }
+
+  #onKnock(from: string, sid: string, entry: Entry | undefined): void {
+    if (entry?.sid === sid || this.#lastDeclined.get(from) === sid) return // a repeat
+    if (this.#admitAttempt(from, sid, entry)) this.#signaller.send(from, { type: 'accept', sid })
+    else this.#noteDeclined(from, sid)
   }
 
   #onOffer(from: string, offer: LinkSignalOf<'offer'>, entry: Entry | undefined): void {
-    if (entry?.sid === offer.sid) {
-      // The offer of an attempt this side accepted: build now, once.
-      if (entry.initiator || entry.link) return
-      this.#noteRemote(entry, offer)
-      this.#answer(from, entry, offer)
-      return
+    if (this.#lastDeclined.get(from) === offer.sid) return // the offer of a knock just declined
+    let answering = entry?.sid === offer.sid ? entry : undefined
+    if (answering) {
+      // The offer of an attempt this side accepted.
+      if (answering.initiator || answering.link || answering.offerSdp !== null) return
+    } else {
+      // An offer with no knock before it (an older client): the same checks, before anything is built.
+      answering = this.#admitAttempt(from, offer.sid, entry)
+      if (!answering) return this.#noteDeclined(from, offer.sid)
     }
-    // An offer with no knock before it (an older client): the same checks, before anything is built.
-    let waiter = deferred<PeerLink>()
-    let forDownload = false
-    if (entry) {
-      const handOn = this.#supersede(from, entry)
-      if (handOn === undefined) return
-      if (handOn !== 'new') {
-        waiter = handOn
-        forDownload = entry.forDownload
-      }
-    }
-    const reason = this.#declineReason(from)
-    if (reason) {
-      waiter.reject(new SwarmError(reason === 'refused' ? 'PEER_BANNED' : 'PEER_BUSY', `declined ${from}`))
-      this.#decline(from, offer.sid, reason)
-      return
-    }
-    const answering = this.#newEntry(from, offer.sid, false, waiter, forDownload)
     this.#noteRemote(answering, offer)
-    this.#answer(from, answering, offer)
+    answering.offerSdp = offer.sdp
+    // An offer that carries its candidates (no trickle) is answered at once; otherwise the first trickled
+    // candidate shows the offerer is gathering, and only then is a connection built for it.
+    if (candidateLinesOf(offer.sdp).length > 0) this.#answer(from, answering)
   }
 
-  /** Builds the answering side's link and hands it the offer, or declines when it cannot be built. */
-  #answer(from: string, entry: Entry, offer: LinkSignalOf<'offer'>): void {
+  /** Remembers the last attempt declined per peer, so that its following offer is not declined twice. */
+  #noteDeclined(from: string, sid: string): void {
+    this.#lastDeclined.delete(from)
+    this.#lastDeclined.set(from, sid)
+    if (this.#lastDeclined.size > MAX_REMEMBERED_PEERS) {
+      this.#lastDeclined.delete(this.#lastDeclined.keys().next().value!)
+    }
+  }
+
+  /**
+   * Builds the answering side's link and hands it the held offer; declines when it cannot be built. True
+   * when built.
+   */
+  #answer(from: string, entry: Entry): boolean {
+    const offer = entry.offerSdp
+    if (offer === null) return false
     const built = this.#build(entry)
-    if (typeof built === 'string')
-      this.#signaller.send(from, { type: 'decline', sid: offer.sid, reason: built })
-    else built.signal({ type: 'offer', sdp: offer.sdp })
+    if (typeof built === 'string') {
+      this.#signaller.send(from, { type: 'decline', sid: entry.sid, reason: built })
+      return false
+    }
+    built.signal({ type: 'offer', sdp: offer })
+    return true
   }
 }
 

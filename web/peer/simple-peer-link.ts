@@ -8,6 +8,7 @@ import SimplePeer from 'simple-peer'
 import { SwarmError } from '../../shared/errors.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import { type Clock, systemClock } from './clock.js'
+import { peerConnectionRefusal } from './peer-connection-limit.js'
 import type {
   ConnectionType,
   LinkFactory,
@@ -295,10 +296,8 @@ export function linkError(error: SimplePeerError): SwarmError {
     case 'ERR_DATA_CHANNEL':
       return new SwarmError('PEER_UNREACHABLE', message, { cause: error })
     case 'ERR_PC_CONSTRUCTOR':
-      // Chromium past ~500 RTCPeerConnections in a tab's life: "Cannot create so many PeerConnections".
-      return /so many/i.test(message)
-        ? new SwarmError('LINK_BUDGET_SPENT', message, { cause: error })
-        : new SwarmError('INTERNAL', message, { cause: error })
+      // Chromium past ~500 RTCPeerConnections in a tab's life (peer-connection-limit.ts).
+      return peerConnectionRefusal(error) ?? new SwarmError('INTERNAL', message, { cause: error })
     case 'ERR_SIGNALING':
     case 'ERR_SET_REMOTE_DESCRIPTION':
     case 'ERR_ADD_ICE_CANDIDATE':

@@ -251,15 +251,13 @@ export class UploadSlots {
 
   /** Forgets the peers with nothing outstanding whose record has decayed clean. */
   #sweep(): void {
-    for (const [peerId, peer] of this.#peers) {
-      this.#decay(peer)
-      this.#forgetIfIdle(peerId, peer)
-    }
+    for (const [peerId, peer] of this.#peers) this.#forgetIfIdle(peerId, peer)
   }
 
-  /** A peer with nothing outstanding and a clean record is forgotten; an abusive one is remembered. */
+  /** A peer with nothing outstanding whose record has decayed to nothing is forgotten. */
   #forgetIfIdle(peerId: string, peer: PeerState): void {
-    if (peer.tickets.size === 0 && !abusive(peer)) this.#peers.delete(peerId)
+    this.#decay(peer)
+    if (peer.tickets.size === 0 && peer.requests < 1 && peer.busy < 1) this.#peers.delete(peerId)
   }
 
   #decay(peer: PeerState): void {

@@ -68,6 +68,24 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The browser’s storage failed. Check that this site may store data (private windows may not allow it), then reload the page.',
 }
 
+/** Why a peer is refused, in a few words for the peers view (codes a link is closed with for abuse). */
+export function banReasonFor(code: ErrorCode): string {
+  switch (code) {
+    case 'CHUNK_CORRUPT':
+      return 'sent chunks that failed their check'
+    case 'RATE_LIMITED':
+      return 'flooded this page with messages'
+    case 'HELLO_REQUIRED':
+      return 'spoke before greeting'
+    case 'UNKNOWN_TYPE':
+      return 'sent messages of an unknown kind'
+    case 'TIMEOUT':
+      return 'connected and never greeted'
+    default:
+      return 'sent data that breaks the protocol'
+  }
+}
+
 /** For failures that carry no code (a bug, or a browser API that threw something unexpected). */
 export const UNEXPECTED_ERROR_MESSAGE = 'Something unexpected went wrong. Reload the page and try again.'
 

@@ -15,15 +15,13 @@ import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../signal/logger.js'
 import { type RunningServer, startServer } from '../../signal/server.js'
-import { sanitizeFileName } from '../../web/storage/file-name.js'
-import type { HarnessProgress, SharedFile } from './harness/api.js'
-import { BrowserPeer, launchChromium, type SavedFile } from './support/browsers.js'
+import type { HarnessProgress } from './harness/api.js'
+import { BrowserPeer, launchChromium } from './support/browsers.js'
 import { buildHarness } from './support/build-harness.js'
 import { CorruptPeer } from './support/corrupt-peer.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
+import { describing, finishDownload, shareFrom, startDownload } from './support/timed-download.js'
 
-/** Longest one download may take, from the click to the saved file: loopback moves ~20 MB/s here. */
-const DOWNLOAD_TIMEOUT_MS = 60_000
 /** Longest a download may take to reach a given point (30%, 50%) before the test acts. */
 const MILESTONE_TIMEOUT_MS = 30_000
 /** Longest a closed link may take to be seen closed on the other side (ICE and SCTP teardown). */
@@ -91,30 +89,6 @@ async function openPeer(label: string): Promise<BrowserPeer> {
   return peer
 }
 
-/** Each peer shares the file; the browser's digest and plain SHA-256 must be what Node computed. */
-async function shareFrom(peers: BrowserPeer[], file: SourceFile): Promise<void> {
-  const shared = await Promise.all(peers.map((peer) => peer.share([file.path])))
-  for (const list of shared) {
-    expect(list).toEqual<SharedFile[]>([
-      { digest: file.digest, name: file.name, size: file.size, plainSha256: file.sha256 },
-    ])
-  }
-}
-
-/** What the other peers saw go wrong, for a failure message. */
-function describing(peers: BrowserPeer[]): () => Promise<string> {
-  return async () => {
-    const parts = await Promise.all(peers.filter((p) => !p.closed).map((p) => p.describe()))
-    return `; ${parts.join('; ')}`
-  }
-}
-
-function expectSaved(saved: SavedFile, file: SourceFile): void {
-  expect(saved.suggestedFilename).toBe(sanitizeFileName(file.name))
-  expect(saved.size).toBe(file.size)
-  expect(saved.sha256).toBe(file.sha256)
-}
-
 function chunksFrom(progress: HarnessProgress): number {
   return Object.values(progress.fromPeers).reduce((sum, n) => sum + n, 0)
 }
@@ -127,42 +101,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
       throw new Error(`timed out after ${LINK_CLOSE_TIMEOUT_MS} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-}
-
-function report(what: string, file: SourceFile, startedAt: number): void {
-  const seconds = (Date.now() - startedAt) / 1000
-  console.log(
-    `${what}: ${file.size / MiB} MiB in ${seconds.toFixed(1)} s (${(file.size / 1e6 / seconds).toFixed(1)} MB/s)`,
-  )
-}
-
-/** Starts downloading `file` on `receiver`, watching for the browser download that will save it. */
-async function startDownload(receiver: BrowserPeer, file: SourceFile) {
-  const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
-  const startedAt = Date.now()
-  await receiver.fetch(file.digest)
-  return { saved, startedAt }
-}
-
-/** Waits for the download to complete, checks the saved bytes, prints its speed, and returns the progress. */
-async function finishDownload(
-  receiver: BrowserPeer,
-  file: SourceFile,
-  started: Awaited<ReturnType<typeof startDownload>>,
-  label: string,
-  describe: () => Promise<string>,
-  what = 'the download to complete',
-) {
-  const done = await receiver.waitFor(
-    file.digest,
-    (p) => p.state === 'complete',
-    what,
-    DOWNLOAD_TIMEOUT_MS,
-    describe,
-  )
-  expectSaved(await started.saved, file)
-  report(label, file, started.startedAt)
-  return done
 }
 
 describe('downloads between Chromium browsers against the real signal server', () => {

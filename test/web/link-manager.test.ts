@@ -15,6 +15,7 @@ import {
   LinkManager,
   type LinkManagerOptions,
   MAX_PENDING_LINKS,
+  MAX_WAITING_ATTEMPTS,
   STALE_PENDING_MS,
 } from '../../web/peer/link-manager.js'
 import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
@@ -167,7 +168,7 @@ describe('LinkManager over in-memory links', () => {
     const connecting = manager.connect('bbbb').catch((e: unknown) => e)
     clock.advance(999)
     await tasks()
-    expect(manager.linkCount).toBe(1)
+    expect([manager.linkCount, manager.waitingCount]).toEqual([0, 1])
     clock.advance(1)
     const error = await connecting
     expect(error).toMatchObject({ code: 'PEER_UNREACHABLE' })
@@ -258,7 +259,7 @@ describe('LinkManager over in-memory links', () => {
       report('dddd', 'PEER_NOT_FOUND') // no attempt with it: nothing to do
       await tasks()
       expect(outcome).toBeUndefined()
-      expect(a.linkCount).toBe(2)
+      expect([a.linkCount, a.waitingCount]).toEqual([1, 1])
       report('cccc', 'PEER_NOT_FOUND')
       await tasks()
       expect(outcome).toMatchObject({ code: 'PEER_NOT_FOUND' })
@@ -286,9 +287,9 @@ describe('LinkManager over in-memory links', () => {
       const offerer = network.signaller('aaaa')
       offerer.send('bbbb', { type: 'offer', sid: 's1', sdp: 'v=0' })
       await tasks()
-      expect(answering.linkCount).toBe(1)
+      expect(answering.waitingCount).toBe(1)
       report('aaaa', 'PEER_NOT_FOUND')
-      expect(answering.linkCount).toBe(0)
+      expect(answering.waitingCount).toBe(0)
       expect(clock.pendingTimers).toBe(0)
     })
   })
@@ -525,30 +526,75 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     }
   }
 
-  it('gives attempts not open yet only a share of the cap, and lets a stale one give way to a new knock', async () => {
+  it('lets offers without candidates hold no connection and no slot of the cap; quiet ones give way', async () => {
     const network = new MemoryLinkNetwork()
     const clock = new FakeClock()
     const { manager, built, declined } = victim(network, clock)
-    const attackers = Array.from({ length: 34 }, (_, i) =>
+    const attackers = Array.from({ length: MAX_WAITING_ATTEMPTS + 6 }, (_, i) =>
       attacker(network, `evil${String(i).padStart(2, '0')}`),
     )
-    for (const a of attackers) a.offer()
+    for (const a of attackers.slice(0, 34)) a.offer()
+    await tasks(20)
+    // Their offers carry no candidate: nothing was built for them, and they hold no slot of the cap.
+    expect(built.built).toHaveLength(0)
+    expect([manager.linkCount, manager.pendingCount, manager.waitingCount]).toEqual([0, 0, 34])
+    expect(declined).toEqual([])
+    // An honest peer links meanwhile.
+    const honest = new LinkManager({
+      peerId: 'honest',
+      signaller: network.signaller('honest'),
+      createLink: network.createLink,
+    })
+    managers.push(honest)
+    const tab = new LinkManager({
+      peerId: 'tab',
+      signaller: network.signaller('tab'),
+      createLink: network.createLink,
+    })
+    managers.push(tab)
+    await honest.connect('tab')
+
+    // Waiting attempts are bounded too; when full, a new knock is declined until some have gone quiet.
+    for (const a of attackers.slice(34)) a.offer()
+    await tasks(20)
+    expect(manager.waitingCount).toBe(MAX_WAITING_ATTEMPTS)
+    expect(declined).toHaveLength(attackers.length - MAX_WAITING_ATTEMPTS)
+    clock.advance(STALE_PENDING_MS)
+    const late = network.signaller('late')
+    const heard: Record<string, unknown>[] = []
+    late.onSignal((_from, data) => heard.push(data))
+    late.send('victim', { type: 'knock', sid: 'l1' })
+    await tasks()
+    expect(heard).toContainEqual({ type: 'accept', sid: 'l1' })
+    expect(manager.waitingCount).toBe(MAX_WAITING_ATTEMPTS)
+  })
+
+  it('gives connections built and not open yet only a share of the cap; a re-offer is no sign of life', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { manager, built, declined } = victim(network, clock)
+    // Offers with a (fake) candidate: a connection is built for each, and ICE never completes.
+    const withCandidate = (id: string, sid: string) => {
+      const signaller = network.signaller(id)
+      signaller.send('victim', { type: 'knock', sid })
+      signaller.send('victim', { type: 'offer', sid, sdp: 'v=0\r\n' })
+      signaller.send('victim', {
+        type: 'candidate',
+        sid,
+        candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMLineIndex: 0 },
+      })
+    }
+    for (let i = 0; i < MAX_PENDING_LINKS + 2; i++) withCandidate(`evil${i}`, `s${i}`)
     await tasks(20)
     expect(manager.pendingCount).toBe(MAX_PENDING_LINKS)
-    // Their offers carry no candidate, so not one RTCPeerConnection was built for them.
-    expect(built.built).toHaveLength(0)
-    expect(declined).toHaveLength(34 - MAX_PENDING_LINKS)
-    expect(declined.every((d) => d.endsWith('busy'))).toBe(true)
-
-    // Honest peers' links keep opening meanwhile: the rest of the cap is theirs. And once the hostile
-    // attempts have been quiet a while, a newcomer's knock takes the stalest one's place.
+    expect(built.built).toHaveLength(MAX_PENDING_LINKS)
+    // The two over the share were declined when their candidate came, before anything was built.
+    expect(declined).toEqual(['evil8 busy', 'evil9 busy'])
+    // Once quiet for a while, a built attempt gives way to a new one that needs its slot, even if its
+    // peer keeps offering again.
     clock.advance(STALE_PENDING_MS)
-    const honest = network.signaller('honest')
-    const heard: Record<string, unknown>[] = []
-    honest.onSignal((_from, data) => heard.push(data))
-    honest.send('victim', { type: 'knock', sid: 'h1' })
-    await tasks()
-    expect(heard).toContainEqual({ type: 'accept', sid: 'h1' })
+    withCandidate('evil0', 'again')
+    await tasks(20)
     expect(manager.pendingCount).toBe(MAX_PENDING_LINKS)
   })
 
@@ -565,9 +611,9 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     await tasks()
     expect(evil.accepted(second)).toBe(true)
     clock.advance(CONNECT_TIMEOUT_MS - 10_000 - 1)
-    expect(manager.pendingCount).toBe(1)
+    expect(manager.waitingCount).toBe(1)
     clock.advance(1)
-    expect(manager.pendingCount).toBe(0) // 15 s in all, not 10 + 15
+    expect(manager.waitingCount).toBe(0) // 15 s in all, not 10 + 15
     const third = evil.offer()
     await tasks()
     expect(evil.accepted(third)).toBe(false)

@@ -23,8 +23,10 @@
  * the other's knock or offer; the other drops its own attempt and accepts. Both end with one link, and a
  * `connect()` on either side resolves with it.
  *
- * A hostile peer cannot hold the cap with attempts that never open (docs/PROTOCOL.md, "Links"): attempts
- * not open yet may take only a share of the cap (`maxPending`); a new knock or offer from a peer whose
+ * A hostile peer cannot hold the cap with attempts that never open (docs/PROTOCOL.md, "Links"): an attempt
+ * takes a slot of the cap only once it has built a connection (attempts that have built nothing wait apart,
+ * MAX_WAITING_ATTEMPTS of them); connections built and not open yet may take only a share of the cap
+ * (`maxPending`); a new knock or offer from a peer whose
  * attempt is pending keeps that attempt's deadline (it does not re-arm the connect timeout); a peer whose
  * attempt failed to open is declined for a while (30 s, doubling to 10 min); an attempt that has heard
  * nothing from the other side for a while is stale, and gives way to a new one when the pending share is
@@ -59,11 +61,18 @@ import { TypedEventTarget } from './typed-events.js'
  */
 export const MAX_LINKS = 32
 /**
- * Attempts not open yet, out of MAX_LINKS: an honest attempt opens in milliseconds on a LAN and a second or
- * two through NAT (SPEC §8), so a quarter of the cap covers many at once, and offers that never open (an
- * attack seen: 34 offers without ICE candidates, re-offered every 5 s) cannot hold the rest.
+ * Connections built and not open yet, out of MAX_LINKS: an honest attempt opens in milliseconds on a LAN
+ * and a second or two through NAT (SPEC §8), so a quarter of the cap covers many at once, and attempts that
+ * never open cannot hold the rest.
  */
 export const MAX_PENDING_LINKS = 8
+/**
+ * Attempts that have built nothing yet (a knock accepted, an offer waiting for its first candidate). They
+ * cost a few hundred bytes and no connection, and do not count against MAX_LINKS: offers that never open
+ * (an attack seen: 34 offers without ICE candidates, re-offered every 5 s, held the whole cap) sit here,
+ * and the quiet ones give way to new knocks when it is full.
+ */
+export const MAX_WAITING_ATTEMPTS = 64
 /**
  * How long a link may take from its first signal to an open data channel. Loopback opens in ~13 ms and a
  * hole-punched or TURN path in a second or two (SPEC §8); after 15 s the peer is treated as unreachable and
@@ -103,6 +112,15 @@ export const LINK_BUDGET = 500
  * `LINK_BUDGET - LINK_BUDGET_RESERVE`, other peers' knocks are declined and optional dials refused.
  */
 export const LINK_BUDGET_RESERVE = 50
+/** Ends of another peer's attempt that are not its failure to connect: they start no retry wait. */
+const NOT_THEIR_FAILURE: ReadonlySet<ErrorCode> = new Set([
+  'PEER_NOT_FOUND',
+  'CANCELLED',
+  'PEER_BUSY',
+  'PEER_BANNED',
+  'LINK_BUDGET_LOW',
+  'LINK_BUDGET_SPENT',
+])
 /** Peers whose retry wait is remembered before the expired ones are swept out: a few KiB. */
 const MAX_REMEMBERED_PEERS = 256
 /** Longest SDP accepted in a signal: a trickle-ICE SDP is ~1 KiB; the tracker relays at most 64 KiB anyway. */
@@ -297,15 +315,24 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     return [...this.#entries.values()].filter((e) => e.open && e.link).map((e) => e.link!)
   }
 
-  /** Links open or being set up: what counts against the cap. */
+  /** Links open or being set up with a connection built: what counts against the cap. */
   get linkCount(): number {
-    return this.#entries.size
+    let count = 0
+    for (const entry of this.#entries.values()) if (entry.link) count++
+    return count
   }
 
-  /** Attempts not open yet: what counts against the pending share. */
+  /** Connections built and not open yet: what counts against the pending share. */
   get pendingCount(): number {
     let count = 0
-    for (const entry of this.#entries.values()) if (!entry.open) count++
+    for (const entry of this.#entries.values()) if (entry.link && !entry.open) count++
+    return count
+  }
+
+  /** Attempts that have built nothing yet (knocks, offers waiting for a candidate). */
+  get waitingCount(): number {
+    let count = 0
+    for (const entry of this.#entries.values()) if (!entry.link) count++
     return count
   }
 
@@ -392,11 +419,22 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
         return new SwarmError('PEER_BUSY', 'too many attempts by other peers failed to open lately')
       }
     }
-    if (this.pendingCount >= this.#maxPending && !this.#evictStale()) {
+    if (this.waitingCount >= MAX_WAITING_ATTEMPTS && !this.#evictStale(false)) {
+      return new SwarmError('PEER_BUSY', `already ${this.waitingCount} attempts waiting, the most at once`)
+    }
+    return this.#roomRefusal(forDownload)
+  }
+
+  /**
+   * Why a connection may not be built now (the pending share or the cap is full), after making room where
+   * it may; undefined when it may.
+   */
+  #roomRefusal(forDownload: boolean): SwarmError | undefined {
+    if (this.pendingCount >= this.#maxPending && !this.#evictStale(true)) {
       return new SwarmError('PEER_BUSY', `already ${this.pendingCount} links being set up, the most at once`)
     }
-    if (this.#entries.size >= this.#maxLinks && !this.#evictStale() && !(forDownload && this.#evictIdle())) {
-      return new SwarmError('PEER_BUSY', `already ${this.#entries.size} links, the cap`)
+    if (this.linkCount >= this.#maxLinks && !this.#evictStale(true) && !(forDownload && this.#evictIdle())) {
+      return new SwarmError('PEER_BUSY', `already ${this.linkCount} links, the cap`)
     }
     return undefined
   }
@@ -414,12 +452,15 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     return undefined
   }
 
-  /** Gives up the stalest attempt that has heard nothing for STALE_PENDING_MS; true when one was. */
-  #evictStale(): boolean {
+  /**
+   * Gives up the stalest attempt (with a connection built, or without) that has heard nothing for
+   * STALE_PENDING_MS; true when one was.
+   */
+  #evictStale(built: boolean): boolean {
     const now = this.#clock.now()
     let stalest: Entry | undefined
     for (const entry of this.#entries.values()) {
-      if (entry.open || now - entry.heardAtMs < STALE_PENDING_MS) continue
+      if (entry.open || (entry.link !== null) !== built || now - entry.heardAtMs < STALE_PENDING_MS) continue
       if (!stalest || entry.heardAtMs < stalest.heardAtMs) stalest = entry
     }
     if (!stalest) return false
@@ -493,6 +534,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     waiter: Deferred<PeerLink>,
     forDownload: boolean,
     deadlineMs?: number,
+    heardAtMs?: number,
   ): Entry {
     const now = this.#clock.now()
     const entry: Entry = {
@@ -510,7 +552,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       timer: null,
       offClose: () => {},
       startedAtMs: now,
-      heardAtMs: now,
+      heardAtMs: heardAtMs ?? now,
       turnConfigured: hasTurn(this.#iceServers),
       serversConfigured: hasServerBeyondLan(this.#iceServers),
       localTypes: new Set(),
@@ -522,7 +564,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       () => {
         entry.timer = null
         if (!entry.open) {
-          this.#fail(entry, new SwarmError('PEER_UNREACHABLE', `not open ${now - entry.startedAtMs} ms in`))
+          const ms = this.#clock.now() - entry.startedAtMs
+          this.#fail(entry, new SwarmError('PEER_UNREACHABLE', `not open ${ms} ms into the attempt`))
         }
       },
       Math.max(0, entry.deadlineMs - now),
@@ -535,7 +578,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
    * be built, the entry having ended.
    */
   #build(entry: Entry): NegotiatingLink | DeclineReason {
-    const refusal = this.#budgetRefusal(entry.forDownload)
+    const refusal =
+      this.#budgetRefusal(entry.forDownload) ?? (entry.initiator ? undefined : this.#roomRefusal(false))
     if (refusal) {
       this.#fail(entry, refusal)
       return 'busy'
@@ -620,10 +664,10 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#detach(entry)
     if (this.#entries.get(entry.peerId) === entry) this.#entries.delete(entry.peerId)
     if (this.#destroyed) return
-    // Another peer's attempt that failed to open; not one whose peer left the tracker or was superseded.
-    const left =
-      error instanceof SwarmError && (error.code === 'PEER_NOT_FOUND' || error.code === 'CANCELLED')
-    if (!entry.open && !entry.initiator && !left) this.#noteFailedAttempt(entry)
+    // Another peer's attempt that failed to open by its doing: not one whose peer left the tracker, nor
+    // one this side refused (its caps, its budget) or cancelled.
+    const notTheirs = error instanceof SwarmError && NOT_THEIR_FAILURE.has(error.code)
+    if (!entry.open && !entry.initiator && !notTheirs) this.#noteFailedAttempt(entry)
     if (entry.open) {
       this.emit('link-closed', error ? { peerId: entry.peerId, error } : { peerId: entry.peerId })
     } else if (error instanceof SwarmError && error.code !== 'PEER_UNREACHABLE') {
@@ -663,9 +707,12 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#signaller.send(entry.peerId, { ...data, sid: entry.sid })
   }
 
-  /** Records the types of the candidates a signal from the other side carries, for the diagnosis. */
+  /**
+   * Records the types of the candidates a signal from the other side carries, for the diagnosis; a
+   * candidate, an answer or an accept is progress (a knock or an offer is not: they cost nothing to repeat).
+   */
   #noteRemote(entry: Entry, data: Record<string, unknown>): void {
-    entry.heardAtMs = this.#clock.now()
+    if (data.type !== 'offer') entry.heardAtMs = this.#clock.now()
     for (const line of candidateLinesIn(data)) {
       const type = candidateTypeOf(line)
       if (type) entry.remoteTypes.add(type)
@@ -762,14 +809,18 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
    * one; otherwise the old one is dropped, and what the new one inherits from it: the waiter of a `connect()`
    * (none when a link was open: a new one is announced) and, for an attempt not open, its deadline.
    */
-  #supersede(from: string, entry: Entry): { waiter?: Deferred<PeerLink>; deadlineMs?: number } | undefined {
+  #supersede(
+    from: string,
+    entry: Entry,
+  ): { waiter?: Deferred<PeerLink>; deadlineMs?: number; heardAtMs?: number } | undefined {
     if (entry.initiator && !entry.open) {
       // Glare: the peer whose id sorts first keeps dialling; the other side will accept.
       if (this.#peerId < from) return undefined
     }
     this.#drop(entry)
-    // It gave up on its attempt and started again (or we yield to its dial): the old deadline stands.
-    if (!entry.open) return { waiter: entry.waiter, deadlineMs: entry.deadlineMs }
+    // It gave up on its attempt and started again (or we yield to its dial): the old deadline stands, and
+    // asking again is no sign of life.
+    if (!entry.open) return { waiter: entry.waiter, deadlineMs: entry.deadlineMs, heardAtMs: entry.heardAtMs }
     // The link is open here but the other side dials again: it has lost its end (closed, or timed out
     // before our side opened). Ours is replaced; `link-closed` then `link` tell the swarm.
     return {}
@@ -789,7 +840,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
    * new entry, or undefined when the attempt was ignored (glare) or declined.
    */
   #admitAttempt(from: string, sid: string, entry: Entry | undefined): Entry | undefined {
-    let inherited: { waiter?: Deferred<PeerLink>; deadlineMs?: number } = {}
+    let inherited: { waiter?: Deferred<PeerLink>; deadlineMs?: number; heardAtMs?: number } = {}
     if (entry) {
       const superseded = this.#supersede(from, entry)
       if (!superseded) return undefined
@@ -802,7 +853,15 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       this.#decline(from, sid, reason)
       return undefined
     }
-    return this.#newEntry(from, sid, false, waiter, entry?.forDownload ?? false, inherited.deadlineMs)
+    return this.#newEntry(
+      from,
+      sid,
+      false,
+      waiter,
+      entry?.forDownload ?? false,
+      inherited.deadlineMs,
+      inherited.heardAtMs,
+    )
   }
 
   #onKnock(from: string, sid: string, entry: Entry | undefined): void {

@@ -25,6 +25,19 @@ import type {
 const OBJECT_URL_LIFETIME_MS = 60_000
 /** Where the bytes received over the tab's reloads are counted (sessionStorage survives a reload). */
 const RECEIVED_KEY = 'swarmdrop-e2e-received'
+/**
+ * How often the main-thread probe runs: a timer due every 20 ms that fires late by N ms means the page
+ * could not answer anything (input, a message) for N ms.
+ */
+const LAG_PROBE_MS = 20
+
+let longestLagMs = 0
+let lastProbe = performance.now()
+setInterval(() => {
+  const now = performance.now()
+  longestLagMs = Math.max(longestLagMs, now - lastProbe - LAG_PROBE_MS)
+  lastProbe = now
+}, LAG_PROBE_MS)
 
 const errors: string[] = []
 window.addEventListener('error', (event) => errors.push(`error: ${event.message}`))
@@ -81,7 +94,9 @@ engine.swarm.on('uploaded', ({ peerId, bytes }) => {
   uploads.bytes += bytes
   uploads.byPeer[peerId] = (uploads.byPeer[peerId] ?? 0) + 1
 })
+let framesIn = 0
 engine.swarm.on('session', (session) => {
+  session.link.on('frame', () => framesIn++)
   session.on('chunk', ({ bytes }) => {
     received.bytes += bytes.length
     sessionStorage.setItem(RECEIVED_KEY, JSON.stringify(received))
@@ -164,6 +179,19 @@ const harness: HarnessApi = {
   received: () => ({ ...received }),
   saved: () => [...saved],
   errors: () => [...errors],
+
+  longestLag() {
+    const longest = Math.max(0, Math.round(longestLagMs))
+    longestLagMs = 0
+    return longest
+  },
+
+  links: () => ({
+    framesIn,
+    sessions: engine.swarm.sessions.length,
+    budget: { ...engine.linkBudget },
+    bans: engine.activeBans.map((ban) => `${ban.key} ${ban.reason} ×${ban.strikes}`),
+  }),
 
   close() {
     ingester.destroy()

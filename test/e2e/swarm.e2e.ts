@@ -15,6 +15,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../signal/logger.js'
 import { type RunningServer, startServer } from '../../signal/server.js'
+import { until } from '../support/until.js'
 import type { HarnessProgress } from './harness/api.js'
 import { BrowserPeer, launchChromium } from './support/browsers.js'
 import { buildHarness } from './support/build-harness.js'
@@ -91,16 +92,6 @@ async function openPeer(label: string): Promise<BrowserPeer> {
 
 function chunksFrom(progress: HarnessProgress): number {
   return Object.values(progress.fromPeers).reduce((sum, n) => sum + n, 0)
-}
-
-/** Waits for `condition` (polled); fails naming `what` after LINK_CLOSE_TIMEOUT_MS. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + LINK_CLOSE_TIMEOUT_MS
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${LINK_CLOSE_TIMEOUT_MS} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 describe('downloads between Chromium browsers against the real signal server', () => {
@@ -262,6 +253,7 @@ describe('downloads between Chromium browsers against the real signal server', (
     await until(
       () => liar.report.closed.some((c) => c.peerId === receiver.peerId),
       `the corrupt peer to see its link to the receiver closed (${JSON.stringify(liar.report)})`,
+      LINK_CLOSE_TIMEOUT_MS,
     )
   })
 })

@@ -193,6 +193,8 @@ export function rawPeer(
 ) {
   const state = {
     closed: false,
+    /** The other side said hello: requests may be sent. */
+    helloed: false,
     /** The last link attached. */
     link: undefined as PeerLink | undefined,
     requests: 0,
@@ -222,6 +224,7 @@ export function rawPeer(
           index: number
           reason: string
         }
+        if (message.type === 'hello') state.helloed = true
         if (message.type === 'request') state.requests++
         if (message.type === 'cancel') state.cancels++
         if (message.type === 'reject') state.rejects.push({ id: message.id, reason: message.reason })

@@ -669,6 +669,26 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     await expect(manager.connect('evil')).rejects.toMatchObject({ code: 'PEER_BANNED' })
   })
 
+  it('declines an offer whose candidates show a banned address, before building anything', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { built, declined } = victim(network, clock, { refusesAddress: (a) => a === '198.51.100.7' })
+    const peer = network.signaller('fresh-id')
+    peer.send('victim', { type: 'knock', sid: 's' })
+    peer.send('victim', { type: 'offer', sid: 's', sdp: 'v=0\r\n' })
+    peer.send('victim', {
+      type: 'candidate',
+      sid: 's',
+      candidate: {
+        candidate: 'candidate:1 1 udp 1 198.51.100.7 5000 typ srflx raddr 0.0.0.0 rport 0',
+        sdpMLineIndex: 0,
+      },
+    })
+    await tasks()
+    expect(declined).toEqual(['fresh-id refused'])
+    expect(built.built).toEqual([])
+  })
+
   it('lets a download close an idle link to make room at the cap; an optional dial is refused', async () => {
     const network = new MemoryLinkNetwork()
     const idle: string[] = []

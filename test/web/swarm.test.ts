@@ -34,6 +34,7 @@ import {
   settle,
   startDownload,
 } from '../support/swarm-nodes.js'
+import { until } from '../support/until.js'
 
 describe('swarm download', () => {
   it('downloads a file from one seeder, byte for byte', async () => {
@@ -64,19 +65,30 @@ describe('swarm download', () => {
     expect(from.size).toBe(3)
   })
 
-  it('keeps at most a few requests in flight per source', async () => {
+  it('asks a new source for one chunk until its first checks out, then keeps a few in flight', async () => {
     const network = new MemoryNetwork()
     const leecher = addNode(network, 'leecher')
-    const record = await recordOf(bytesOf(30 * CHUNK, 2))
-    // A source that holds all 30 chunks and answers none: what it is asked for is what is in flight.
+    const bytes = bytesOf(30 * CHUNK, 2)
+    const record = await recordOf(bytes)
+    // A source that holds all 30 chunks and answers only the first request, when the test says: then what
+    // it is asked for is what is in flight.
+    let answerFirst!: () => void
     const holder = rawPeer(network, 'holder', (link, message) => {
       if (message.type === 'interested') {
         void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 30, have: 'all' }))
       }
+      if (message.type !== 'request' || holder.requests > 1) return
+      answerFirst = () => {
+        const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+        for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+      }
     })
     await startDownload(leecher, record, ['holder'])
     await settle()
-    expect(holder.requests).toBe(IN_FLIGHT_PER_SOURCE)
+    expect(holder.requests).toBe(1)
+    answerFirst()
+    await settle()
+    expect(holder.requests).toBe(1 + IN_FLIGHT_PER_SOURCE)
   })
 
   it('resumes a partial file by fetching only the missing chunks, and shares each chunk it gets', async () => {
@@ -145,7 +157,7 @@ describe('swarm download', () => {
     })
     const download = await startDownload(leecher, record, ['silent'])
     await settle()
-    expect(silent.requests).toBe(IN_FLIGHT_PER_SOURCE)
+    expect(silent.requests).toBe(1) // on probation: it has delivered nothing yet
     download.addSource(await leecher.swarm.session('honest'))
     const done = download.once('complete')
     // The honest source takes everything the silent one does not hold up; the silent one's requests stall.
@@ -248,7 +260,7 @@ describe('swarm download', () => {
       })
       return { peer, link }
     })
-    await settle()
+    await until(() => peers.every(({ peer }) => peer.helloed), "the seeder's hellos")
     const openGate = holdReads(seeder)
     const [greedy, modest] = peers as [(typeof peers)[0], (typeof peers)[0]]
     for (let id = 1; id <= 6; id++) {
@@ -258,7 +270,7 @@ describe('swarm download', () => {
     void modest.link.send(encodeControl({ type: 'request', id: 1, digest: record.digest, index: 0 }))
     await settle()
     openGate()
-    await settle(60)
+    await until(() => order.length === 7, 'every chunk served')
     // Two slots: greedy held both; the first to free went to the modest peer, not to greedy's third request.
     expect(order.slice(0, 3)).toEqual(['greedy', 'greedy', 'modest'])
     expect(order.filter((id) => id === 'greedy')).toHaveLength(6)
@@ -328,16 +340,22 @@ describe('swarm download', () => {
     const network = new MemoryNetwork()
     const leecher = addNode(network, 'leecher', clock)
     const honest = addNode(network, 'honest', clock)
-    const bytes = bytesOf(4 * CHUNK, 14)
+    const bytes = bytesOf(6 * CHUNK, 14)
     const record = await seed(honest, bytes)
-    // Two sources that hold everything and dribble a byte a second into each request: never silent long
-    // enough for a stall, never delivering. In the endgame they hold both copies of every chunk.
-    const dribblers = ['slow1', 'slow2'].map((id) =>
-      rawPeer(network, id, (link, message) => {
+    // Two sources that hold everything, deliver their first chunk, and then dribble a byte a second into
+    // each request: never silent long enough for a stall, never delivering. In the endgame they hold both
+    // copies of every chunk left.
+    const dribblers = ['slow1', 'slow2'].map((id) => {
+      let delivered = false
+      return rawPeer(network, id, (link, message) => {
         if (message.type === 'interested') {
-          void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 4, have: 'all' }))
+          void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 6, have: 'all' }))
         }
-        if (message.type === 'request') {
+        if (message.type === 'request' && !delivered) {
+          delivered = true
+          const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+          for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+        } else if (message.type === 'request') {
           const drip = () => {
             if (link.destroyed) return
             const frame = encodeChunkFrames(message.id, new Uint8Array(1), 64 * 1024)[0]!
@@ -346,11 +364,12 @@ describe('swarm download', () => {
           }
           drip()
         }
-      }),
-    )
+      })
+    })
     const download = await startDownload(leecher, record, ['slow1', 'slow2'])
     await settle()
-    expect(dribblers.map((d) => d.requests)).toEqual([4, 4])
+    // One chunk each on probation, then the four left asked of both: every copy sits on a dribbler.
+    expect(dribblers.map((d) => d.requests)).toEqual([5, 5])
     download.addSource(await leecher.swarm.session('honest'))
     const done = download.once('complete')
     for (let step = 0; step < 16 && download.state !== 'complete'; step++) {
@@ -390,7 +409,7 @@ describe('swarm download', () => {
     })
     const download = await startDownload(leecher, record, ['flaky'])
     await settle()
-    expect(outstanding).toBe(IN_FLIGHT_PER_SOURCE)
+    expect(outstanding).toBe(1) // a new source is on probation
     answering = true
     clock.advance(REQUEST_STALL_MS)
     await settle()
@@ -419,11 +438,11 @@ describe('swarm download', () => {
     const record = await seed(fast, bytes)
     const download = await startDownload(leecher, record, ['slow'])
     await settle()
-    expect(slow.requests).toBe(2) // both chunks are out to the slow source
+    expect(slow.requests).toBe(1) // a new source on probation: one chunk out to it
     download.addSource(await leecher.swarm.session('fast'))
-    await download.once('complete') // the fast one is asked for the same chunks and wins
+    await download.once('complete') // the fast one takes the other, then asks for the same one, and wins
     await settle()
-    expect(slow.cancels).toBe(2)
+    expect(slow.cancels).toBe(1)
   })
 
   it('fetches and checks a manifest from a peer', async () => {

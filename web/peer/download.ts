@@ -9,6 +9,7 @@
  * source that is not, at once, while its own requests stay out; one quiet for REQUEST_STALL_MS has its
  * requests cancelled and counts a stall. A source that stalled gets fewer requests, and is asked after
  * the others, until it delivers again: its stall count decays with each STALL_DECAY_CHUNKS it delivers.
+ * A new source is on probation, one request at a time, until its first chunk checks out.
  */
 import { Bitfield } from '../../shared/bitfield.js'
 import { SwarmError } from '../../shared/errors.js'
@@ -94,6 +95,8 @@ interface Source {
   /** Chunks this source failed or refused: asked of others instead. */
   readonly avoid: Set<number>
   badChunks: number
+  /** Chunks it has delivered that checked out: until its first, it is on probation (one request at a time). */
+  delivered: number
   stalls: number
   /** Chunks delivered since its last stall was forgiven (STALL_DECAY_CHUNKS forgive one). */
   deliveredSinceStall: number
@@ -179,6 +182,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       requests: new Map(),
       avoid: new Set(),
       badChunks: 0,
+      delivered: 0,
       stalls: 0,
       deliveredSinceStall: 0,
       progressMs: this.options.clock.now(),
@@ -311,6 +315,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }
     this.#verifying.delete(index)
     if (this.#destroyed) return
+    source.delivered++
     if (source.stalls > 0 && ++source.deliveredSinceStall >= STALL_DECAY_CHUNKS) {
       source.stalls--
       source.deliveredSinceStall = 0
@@ -370,8 +375,10 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     for (const source of sources) {
       if (!source.have || source.busyUntilMs > now || source.session.destroyed) continue
       if (this.#quiet(source, now)) continue
-      // A source that stalled is trusted with fewer requests: 4, 2, 1 after 0, 1, 2 stalls.
-      const allowance = Math.max(1, IN_FLIGHT_PER_SOURCE >> source.stalls)
+      // A source that has delivered nothing yet is asked for one chunk at a time (a source that says it has
+      // everything and then stalls holds one chunk, not four); one that stalled is trusted with fewer
+      // requests: 4, 2, 1 after 0, 1, 2 stalls.
+      const allowance = source.delivered === 0 ? 1 : Math.max(1, IN_FLIGHT_PER_SOURCE >> source.stalls)
       while (source.requests.size < allowance) {
         const have = source.have
         const index = pickChunk({

@@ -289,6 +289,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
           createLink: this.options.createLink,
           ...(this.options.linkBudget === undefined ? {} : { linkBudget: this.options.linkBudget }),
           refuses: (peerId) => this.swarm.isBanned(peerId),
+          refusesAddress: (address) => this.swarm.isAddressBanned(address),
           idleLinks: () => this.swarm.idlePeers(),
         })
         this.#links.on('link', (link) => {

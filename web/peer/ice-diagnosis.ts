@@ -34,10 +34,15 @@ export function candidateLinesOf(sdp: string): string[] {
  */
 export function isPublicHostCandidate(candidateLine: string): boolean {
   if (candidateTypeOf(candidateLine) !== 'host') return false
-  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ host …
-  const fields = candidateLine.replace(/^a=/, '').trim().split(/\s+/)
-  const address = fields[4]
+  const address = candidateAddressOf(candidateLine)
   return address !== undefined && isPublicAddress(address)
+}
+
+/** The address of a candidate line (an IP, or an mDNS `….local` name), or undefined when it has none. */
+export function candidateAddressOf(candidateLine: string): string | undefined {
+  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> …
+  const fields = candidateLine.replace(/^a=/, '').trim().split(/\s+/)
+  return fields.length >= 8 ? fields[4] : undefined
 }
 
 function isPublicAddress(address: string): boolean {

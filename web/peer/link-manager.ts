@@ -44,6 +44,7 @@ import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { type Clock, systemClock } from './clock.js'
 import {
   type CandidateType,
+  candidateAddressOf,
   candidateLinesOf,
   candidateTypeOf,
   explainUnreachable,
@@ -181,6 +182,11 @@ export interface LinkManagerOptions {
   /** Whether a peer is refused (banned, ban-list.ts): its knocks and offers are declined, dials to it fail. */
   refuses?(peerId: string): boolean
   /**
+   * Whether an address is refused (banned by address): another peer's offer whose candidates show one is
+   * declined before anything is built for it.
+   */
+  refusesAddress?(address: string): boolean
+  /**
    * Peers whose open links may be closed to make room for a download's link, best candidates first (idle
    * ones nobody uses or claims: the swarm knows). Default none.
    */
@@ -263,6 +269,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #linkBudget: number
   readonly #reserve: number
   readonly #refuses: (peerId: string) => boolean
+  readonly #refusesAddress: (address: string) => boolean
   readonly #idleLinks: () => readonly string[]
   readonly #entries = new Map<string, Entry>()
   readonly #retryWaits = new Map<string, RetryWait>()
@@ -295,6 +302,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       Math.floor(this.#linkBudget / 2),
     )
     this.#refuses = options.refuses ?? (() => false)
+    this.#refusesAddress = options.refusesAddress ?? (() => false)
     this.#idleLinks = options.idleLinks ?? (() => [])
     this.#failedBuildsAtMs = this.#clock.now()
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
@@ -750,7 +758,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       case 'candidate':
         if (current && !current.initiator && !current.link && current.offerSdp !== null) {
           // The first sign that the offerer gathered something: now the answer is worth a connection.
-          const built = this.#answer(from, current)
+          const built = this.#answer(from, current, [signal.candidate.candidate])
           if (!built) return
         }
         if (current?.link) {
@@ -901,9 +909,18 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
    * Builds the answering side's link and hands it the held offer; declines when it cannot be built. True
    * when built.
    */
-  #answer(from: string, entry: Entry): boolean {
+  #answer(from: string, entry: Entry, candidateLines: readonly string[] = []): boolean {
     const offer = entry.offerSdp
     if (offer === null) return false
+    // Its candidates show where it is: an address banned here is refused before anything is built.
+    for (const line of [...candidateLinesOf(offer), ...candidateLines]) {
+      const address = candidateAddressOf(line)
+      if (address && this.#refusesAddress(address)) {
+        this.#decline(from, entry.sid, 'refused')
+        this.#fail(entry, new SwarmError('PEER_BANNED', `${from} offers from a banned address`))
+        return false
+      }
+    }
     const built = this.#build(entry)
     if (typeof built === 'string') {
       this.#signaller.send(from, { type: 'decline', sid: entry.sid, reason: built })

@@ -29,8 +29,13 @@ import { TypedEventTarget } from './typed-events.js'
 
 /** A peer that has not said hello by then is not speaking our protocol. */
 export const HELLO_TIMEOUT_MS = 10_000
-/** How long a failed session stays open for its `error` message to leave the channel's buffer. */
-export const FAIL_GRACE_MS = 200
+/**
+ * How long a failed session stays open for its `error` message to leave: a small message leaves the channel
+ * within milliseconds on any link that is not congested. Short, because a flooding peer's frames keep
+ * landing until the link is gone (each one is a task on the page's main thread, dropped unread): at 200 ms,
+ * a flood of small frames put ~20,000 of them on the seeder per link.
+ */
+export const FAIL_GRACE_MS = 25
 
 /**
  * File transfer's budgets per remote peer, by frame kind (docs/PROTOCOL.md, "Budgets").

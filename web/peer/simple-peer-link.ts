@@ -9,13 +9,7 @@ import { SwarmError } from '../../shared/errors.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import { type Clock, systemClock } from './clock.js'
 import { peerConnectionRefusal } from './peer-connection-limit.js'
-import type {
-  ConnectionType,
-  LinkFactory,
-  LinkOptions,
-  NegotiatingLink,
-  PeerLinkEvents,
-} from './peer-link.js'
+import type { ConnectionType, LinkOptions, NegotiatingLink, PeerLinkEvents } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
 const KiB = 1024
@@ -151,6 +145,13 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
       throw new RangeError(`frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`)
     }
     const channel = this.#channel!
+    if (channel.readyState !== 'open') {
+      // The other side closed and the close event is still on its way. Browsers would throw; @roamhq/wrtc
+      // (the Node peer) crashes the process on a send to a channel closed under it.
+      const closed = closedError()
+      this.destroy(closed)
+      throw closed
+    }
     try {
       channel.send(frame as Uint8Array<ArrayBuffer>)
     } catch (error) {
@@ -275,7 +276,7 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
 /** A factory for LinkManager's `createLink`, with a WebRTC implementation for Node (`@roamhq/wrtc`). */
 export function simplePeerLinkFactory(
   extra: Omit<SimplePeerLinkOptions, keyof LinkOptions> = {},
-): LinkFactory & ((options: LinkOptions) => SimplePeerLink) {
+): (options: LinkOptions) => SimplePeerLink {
   return (options) => new SimplePeerLink({ ...options, ...extra })
 }
 

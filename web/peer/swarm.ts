@@ -132,6 +132,12 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     return this.bans.banOf(this.#keysOf(peerId)) !== undefined
   }
 
+  /** Whether an address is refused now (the key of a banned peer's address; loopback never is). */
+  isAddressBanned(address: string): boolean {
+    const key = addressKey(address)
+    return key !== undefined && this.bans.banOf([key]) !== undefined
+  }
+
   /**
    * The session with a peer, connecting if there is none. `forDownload`: the link serves a download the
    * user asked for, and may take the last of the tab's link budget or an idle link's place.

@@ -2,8 +2,8 @@
  * Attackers in Node for the hostile-peer end-to-end suite (SPEC §7 "hostile peers"): each is a real tracker
  * connection (the app's TrackerClient over `ws`), and dials over the app's own simple-peer link with
  * @roamhq/wrtc, as a browser would; then it says what a hostile peer says. Its dialling speaks the
- * signalling of both the knock (link-manager.ts) and the offer-first clients before it: it sends `knock`
- * and then its offer at once, so the same attacker measures the code before and after the hardening.
+ * signalling of both the knock (link-manager.ts) and the offer-first clients before it (it offers anyway
+ * when its knock is not answered), so the same attacker measures the code before and after the hardening.
  */
 import { randomBytes } from 'node:crypto'
 // @roamhq/wrtc is CommonJS whose exports Node cannot list statically: take the default export.
@@ -11,13 +11,18 @@ import wrtc from '@roamhq/wrtc'
 import WebSocket from 'ws'
 import type { AnnouncedFile } from '../../../shared/tracker-protocol.js'
 import { type ControlMessage, encodeControl, parseFrame } from '../../../shared/wire-protocol.js'
-import type { NegotiatingLink } from '../../../web/peer/peer-link.js'
-import { type SimplePeerLinkOptions, simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
+import {
+  type SimplePeerLink,
+  type SimplePeerLinkOptions,
+  simplePeerLinkFactory,
+} from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
 
 /** Longest a node waits for the tracker's welcome, and a dial for its link to open. */
 const ONLINE_TIMEOUT_MS = 10_000
 const DIAL_TIMEOUT_MS = 5_000
+/** How long a dial waits for its knock to be answered before it offers anyway (a client without knocks). */
+const KNOCK_ANSWER_MS = 300
 /** The maxFrameBytes an attacker's hello announces: Chromium's maxMessageSize. */
 const FRAME_BYTES = 256 * 1024
 
@@ -42,7 +47,7 @@ export class HostileLink {
   /** Frames this side managed to queue. */
   sent = 0
 
-  constructor(readonly link: NegotiatingLink) {
+  constructor(readonly link: SimplePeerLink) {
     link.on('frame', (data) => this.#onFrame(data))
     link.on('close', () => {
       this.report.closed = true
@@ -51,6 +56,11 @@ export class HostileLink {
 
   get closed(): boolean {
     return this.report.closed || this.link.destroyed
+  }
+
+  /** Bytes queued on the channel and not yet sent. */
+  get bufferedAmount(): number {
+    return this.link.bufferedAmount
   }
 
   /** Queues a frame without waiting on the channel's buffer; false once the link is closed. */
@@ -89,7 +99,7 @@ export class HostileLink {
 /** One hostile tracker connection: one peer id, its own signalling, links it dials. */
 export class HostileNode {
   readonly #tracker: TrackerClient
-  readonly #links = new Set<NegotiatingLink>()
+  readonly #links = new Set<SimplePeerLink>()
   readonly #signalHandlers = new Map<string, (data: Record<string, unknown>) => void>()
 
   private constructor(trackerUrl: string, holdings: readonly AnnouncedFile[]) {
@@ -121,33 +131,55 @@ export class HostileNode {
   }
 
   /**
-   * Dials `target` as a browser would (knock, then its offer and candidates at once); resolves with the
-   * open link, or rejects with why it did not open (declined, timed out).
+   * Dials `target` as a browser would: a knock, then (on `accept`, or after KNOCK_ANSWER_MS from a client
+   * that does not answer knocks) its connection, offer and candidates. Resolves with the open link, or
+   * rejects with why it did not open (declined, timed out).
    */
   async dial(target: string): Promise<HostileLink> {
     const sid = randomBytes(8).toString('hex')
-    const link = createLink({
+    const key = `${target} ${sid}`
+    let link: SimplePeerLink | undefined
+    const early: Record<string, unknown>[] = []
+    const answered = new Promise<string>((resolve) => {
+      setTimeout(() => resolve('no answer'), KNOCK_ANSWER_MS)
+      this.#signalHandlers.set(key, (data) => {
+        if (data.type === 'accept') resolve('accept')
+        if (data.type === 'decline') {
+          resolve(`declined: ${String(data.reason)}`)
+          link?.destroy(new Error(`declined: ${String(data.reason)}`))
+        }
+        if (data.type === 'answer' || data.type === 'candidate') {
+          if (link) link.signal(data)
+          else early.push(data)
+        }
+      })
+    })
+    this.#tracker.send(target, { type: 'knock', sid })
+    const answer = await answered
+    if (answer.startsWith('declined')) {
+      this.#signalHandlers.delete(key)
+      throw new Error(answer)
+    }
+    const built = createLink({
       initiator: true,
       localPeerId: this.peerId,
       remotePeerId: target,
       iceServers: [],
       sendSignal: (data) => this.#tracker.send(target, { ...data, sid }),
     })
-    this.#links.add(link)
-    link.on('close', () => this.#links.delete(link))
-    const key = `${target} ${sid}`
-    this.#signalHandlers.set(key, (data) => {
-      if (data.type === 'answer' || data.type === 'candidate') link.signal(data)
-      if (data.type === 'decline') link.destroy(new Error(`declined: ${String(data.reason)}`))
+    link = built
+    for (const data of early) built.signal(data)
+    this.#links.add(built)
+    built.on('close', () => {
+      this.#links.delete(built)
+      this.#signalHandlers.delete(key)
     })
-    this.#tracker.send(target, { type: 'knock', sid })
-    const timer = setTimeout(() => link.destroy(new Error('not open in time')), DIAL_TIMEOUT_MS)
+    const timer = setTimeout(() => built.destroy(new Error('not open in time')), DIAL_TIMEOUT_MS)
     try {
-      await link.opened
-      return new HostileLink(link)
+      await built.opened
+      return new HostileLink(built)
     } finally {
       clearTimeout(timer)
-      link.on('close', () => this.#signalHandlers.delete(key))
     }
   }
 

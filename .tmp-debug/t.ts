@@ -1,0 +1,1 @@
+console.log('tsx ok', import.meta.url)

@@ -24,7 +24,7 @@ import { type RunningServer, startServer } from '../../signal/server.js'
 import { until } from '../support/until.js'
 import { BrowserPeer, launchChromium } from './support/browsers.js'
 import { buildHarness } from './support/build-harness.js'
-import { type HostileLink, HostileNode, offerSdpWithoutCandidates } from './support/hostile-peer.js'
+import { type HostileLink, HostileNode } from './support/hostile-peer.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 import { describing, finishDownload, shareFrom, startDownload } from './support/timed-download.js'
 
@@ -123,6 +123,25 @@ async function measure(attack: string, start: () => Promise<() => Promise<void> 
   )
 }
 
+/**
+ * A real offer (one data channel) as Chromium makes it, before any ICE candidate is gathered: the seeder
+ * accepts it as it would a browser's, and it can never connect.
+ */
+async function chromiumOfferWithoutCandidates(): Promise<string> {
+  const page = await browser.newPage()
+  try {
+    return await page.evaluate(async () => {
+      const pc = new RTCPeerConnection()
+      pc.createDataChannel('x')
+      const offer = await pc.createOffer()
+      pc.close()
+      return offer.sdp ?? ''
+    })
+  } finally {
+    await page.close()
+  }
+}
+
 /** Runs `tick` every `everyMs` until the returned stop is called; errors end nothing. */
 function every(everyMs: number, tick: () => Promise<void> | void): () => void {
   let running = true
@@ -193,7 +212,7 @@ describe('a hostile peer cannot slow a swarm', () => {
     const nodes = await Promise.all(
       Array.from({ length: HOSTAGE_CONNECTIONS }, () => HostileNode.start(trackerUrl)),
     )
-    const sdp = await offerSdpWithoutCandidates()
+    const sdp = await chromiumOfferWithoutCandidates()
     await measure('offers holding the link cap', async () => {
       const offerAll = () => {
         for (const node of nodes) node.offerWithoutCandidates(seeder.peerId, sdp)

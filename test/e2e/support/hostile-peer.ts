@@ -244,15 +244,3 @@ export class HostileNode {
     })
   }
 }
-
-/** A real SDP offer (one data channel) with no ICE candidate in it, from @roamhq/wrtc. */
-export async function offerSdpWithoutCandidates(): Promise<string> {
-  const pc = new wrtc.RTCPeerConnection({ iceServers: [] })
-  try {
-    pc.createDataChannel('x')
-    const offer = await pc.createOffer()
-    return offer.sdp ?? ''
-  } finally {
-    pc.close()
-  }
-}

@@ -19,11 +19,9 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chunkLength } from '../../shared/manifest.js'
 import { encodeChunkFrames, FRAME_KIND, parseFrame } from '../../shared/wire-protocol.js'
-import { createLogger } from '../../signal/logger.js'
-import { type RunningServer, startServer } from '../../signal/server.js'
 import { until } from '../support/until.js'
 import { BrowserPeer, launchChromium } from './support/browsers.js'
-import { buildHarness } from './support/build-harness.js'
+import { type HarnessServer, serveHarness } from './support/build-harness.js'
 import { type HostileLink, HostileNode } from './support/hostile-peer.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 import { describing, finishDownload, shareFrom, startDownload } from './support/timed-download.js'
@@ -44,29 +42,20 @@ const FLOOD_ATTACKER = fileURLToPath(new URL('./support/flood-attacker.ts', impo
 const FLOOD_RESTARTS = 20
 
 let browser: Browser
-let server: RunningServer
+let served: HarnessServer
 let trackerUrl: string
 let baseUrl: string
-let webRoot: string
 let sourceDir: string
 let file: SourceFile
 let seeder: BrowserPeer
-const serverLog: string[] = []
 const figures: string[] = []
 
 beforeAll(async () => {
   sourceDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-hostile-'))
   file = await writeSourceFile(sourceDir, 'hostile 32MiB.bin', FILE_BYTES, 'hostile')
-  webRoot = await buildHarness()
-  server = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    stunPort: null,
-    webRoot,
-    logger: createLogger('error', (line) => serverLog.push(line)),
-  })
-  baseUrl = `http://127.0.0.1:${server.port}/`
-  trackerUrl = `ws://127.0.0.1:${server.port}/ws`
+  served = await serveHarness('error')
+  baseUrl = served.baseUrl
+  trackerUrl = served.trackerUrl
   browser = await launchChromium()
   seeder = await BrowserPeer.open(browser, baseUrl, 'seeder')
   await shareFrom([seeder], file)
@@ -82,9 +71,10 @@ afterAll(async () => {
   }
   await seeder?.close()
   await browser?.close()
-  await server?.close()
-  for (const dir of [sourceDir, webRoot]) if (dir) rmSync(dir, { recursive: true, force: true })
-  if (serverLog.length > 0) console.log(`server errors:\n${serverLog.slice(-20).join('\n')}`)
+  await served?.close()
+  if (sourceDir) rmSync(sourceDir, { recursive: true, force: true })
+  const log = served?.log ?? []
+  if (log.length > 0) console.log(`server errors:\n${log.slice(-20).join('\n')}`)
 })
 
 /** One honest download on a fresh Chromium profile; its seconds and the seeder's longest delay meanwhile. */

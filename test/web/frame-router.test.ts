@@ -36,6 +36,14 @@ function tap(link: PeerLink): { kinds: string[]; errors: string[] } {
   return seen
 }
 
+/** A peer the test drives, linked to the node 'seeder', with every frame it receives tapped. */
+function linkToSeeder(network: MemoryNetwork, id: string, options: { hello?: boolean } = {}) {
+  const peer = rawPeer(network, id, () => {}, options)
+  const link = network.connect(id, 'seeder')
+  peer.attach(link)
+  return { peer, link, seen: tap(link) }
+}
+
 /** A protocol that records what it hears. */
 function recordingProtocol(kind = RING_KIND, budget = { framesPerSecond: 10, burst: 20 }) {
   const heard = {
@@ -75,10 +83,7 @@ describe('hello first', () => {
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder')
     const record = await seed(seeder, bytesOf(4 * 16 * 1024, 1))
-    const rude = rawPeer(network, 'rude', () => {}, { hello: false })
-    const link = network.connect('rude', 'seeder')
-    rude.attach(link)
-    const seen = tap(link)
+    const { peer: rude, link, seen } = linkToSeeder(network, 'rude', { hello: false })
     void link.send(encodeControl({ type: 'request', id: 1, digest: record.digest, index: 0 }))
     await graceOver()
     expect(seen.errors).toEqual(['HELLO_REQUIRED'])
@@ -94,10 +99,7 @@ describe('hello first', () => {
     const ring = recordingProtocol()
     registrar.handle(ring.protocol)
     addNode(network, 'seeder', undefined, { registrar })
-    const rude = rawPeer(network, 'rude', () => {}, { hello: false })
-    const link = network.connect('rude', 'seeder')
-    rude.attach(link)
-    const seen = tap(link)
+    const { link, seen } = linkToSeeder(network, 'rude', { hello: false })
     void link.send(extensionFrame(RING_KIND, [1, 2, 3]))
     await settle(40)
     expect(seen.errors).toEqual(['HELLO_REQUIRED'])
@@ -108,10 +110,7 @@ describe('hello first', () => {
     const clock = new FakeClock()
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder', clock)
-    const mute = rawPeer(network, 'mute', () => {}, { hello: false })
-    const link = network.connect('mute', 'seeder')
-    mute.attach(link)
-    const seen = tap(link)
+    const { seen } = linkToSeeder(network, 'mute', { hello: false })
     await settle()
     clock.advance(HELLO_TIMEOUT_MS)
     await settle(40)
@@ -156,10 +155,7 @@ describe('the registrar and the router', () => {
     const ring = recordingProtocol()
     const unregister = registrar.handle(ring.protocol)
     const seeder = addNode(network, 'seeder', undefined, { registrar })
-    const peer = rawPeer(network, 'peer', () => {})
-    const link = network.connect('peer', 'seeder')
-    peer.attach(link)
-    const seen = tap(link)
+    const { peer, link, seen } = linkToSeeder(network, 'peer')
     await settle()
     void link.send(extensionFrame(RING_KIND, [1]))
     await settle()
@@ -192,10 +188,7 @@ describe('the registrar and the router', () => {
     const ring = recordingProtocol(RING_KIND, { framesPerSecond: 5, burst: 10 })
     registrar.handle(ring.protocol)
     addNode(network, 'seeder', clock, { registrar })
-    const peer = rawPeer(network, 'peer', () => {})
-    const link = network.connect('peer', 'seeder')
-    peer.attach(link)
-    const seen = tap(link)
+    const { link, seen } = linkToSeeder(network, 'peer')
     await settle()
     for (let i = 0; i < 10; i++) void link.send(extensionFrame(RING_KIND, [i]))
     await settle()
@@ -243,10 +236,7 @@ describe('budgets per remote peer', () => {
     const clock = new FakeClock()
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder', clock)
-    const flooder = rawPeer(network, 'flooder', () => {})
-    const link = network.connect('flooder', 'seeder')
-    flooder.attach(link)
-    const seen = tap(link)
+    const { peer: flooder, link, seen } = linkToSeeder(network, 'flooder')
     await settle()
     // Requests for a file the seeder does not hold: each costs the request and the reject we owe.
     for (let id = 0; id < TRANSFER_BUDGETS.control.burst; id++) {
@@ -264,10 +254,7 @@ describe('budgets per remote peer', () => {
     const clock = new FakeClock()
     const network = new MemoryNetwork()
     addNode(network, 'seeder', clock)
-    const pusher = rawPeer(network, 'pusher', () => {})
-    const link = network.connect('pusher', 'seeder')
-    pusher.attach(link)
-    const seen = tap(link)
+    const { link, seen } = linkToSeeder(network, 'pusher')
     await settle()
     const frames = encodeChunkFrames(12345, bytesOf(16 * 1024, 2), 16 * 1024 + 9)
     for (let i = 0; i < TRANSFER_BUDGETS.control.burst + 1; i++) void link.send(frames[0]!)
@@ -279,9 +266,7 @@ describe('budgets per remote peer', () => {
     const clock = new FakeClock()
     const network = new MemoryNetwork()
     addNode(network, 'seeder', clock)
-    const peer = rawPeer(network, 'peer', () => {})
-    const first = network.connect('peer', 'seeder')
-    peer.attach(first)
+    const { peer, link: first } = linkToSeeder(network, 'peer')
     await settle()
     const burst = TRANSFER_BUDGETS.control.burst
     for (let i = 0; i < burst - 11; i++)
@@ -339,28 +324,20 @@ describe('memory of abuse', () => {
     const network = new MemoryNetwork()
     network.options = { remoteAddress: '198.51.100.7' }
     const seeder = addNode(network, 'seeder')
-    const first = rawPeer(network, 'first-id', () => {})
-    const link = network.connect('first-id', 'seeder')
-    first.attach(link)
+    const { peer: first, link } = linkToSeeder(network, 'first-id')
     await settle()
     void link.send(new Uint8Array([0x05])) // an unknown frame kind below the extension range
     await graceOver()
     expect(first.closed).toBe(true)
     // A tracker reconnect gives a fresh id; the address on the selected ICE pair is the same.
-    const second = rawPeer(network, 'fresh-id', () => {})
-    const back = network.connect('fresh-id', 'seeder')
-    second.attach(back)
-    const seen = tap(back)
+    const { peer: second, seen } = linkToSeeder(network, 'fresh-id')
     await graceOver()
     expect(seen.errors).toEqual(['PEER_BANNED'])
     expect(seen.kinds).not.toContain('hello') // refused before this side said hello
     expect(second.closed).toBe(true)
     // Another peer at another address is served as usual.
     network.options = { remoteAddress: '203.0.113.9' }
-    const honest = rawPeer(network, 'honest', () => {})
-    const ok = network.connect('honest', 'seeder')
-    honest.attach(ok)
-    const seenOk = tap(ok)
+    const { peer: honest, seen: seenOk } = linkToSeeder(network, 'honest')
     await settle(40)
     expect(seenOk.kinds).toContain('hello')
     expect(honest.closed).toBe(false)
@@ -392,10 +369,7 @@ describe('memory of abuse', () => {
       onFrame: (session) => session.fail(new SwarmError('BAD_MESSAGE', 'not a ring message')),
     })
     const seeder = addNode(network, 'seeder', undefined, { registrar })
-    const peer = rawPeer(network, 'peer', () => {})
-    const link = network.connect('peer', 'seeder')
-    peer.attach(link)
-    const seen = tap(link)
+    const { link, seen } = linkToSeeder(network, 'peer')
     await settle()
     void link.send(extensionFrame(RING_KIND, [0]))
     await settle(40)

@@ -10,6 +10,8 @@ import { parseServerMessage } from '../../shared/tracker-protocol.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
 import {
+  ABUSIVE_LINK_REFILL_MS,
+  ABUSIVE_LINKS_BURST,
   CONNECT_TIMEOUT_MS,
   INCOMING_RETRY_MS,
   LinkManager,
@@ -687,6 +689,21 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     await tasks()
     expect(declined).toEqual(['fresh-id refused'])
     expect(built.built).toEqual([])
+  })
+
+  it('declines other peers while too many links were closed for abuse lately, and takes them again later', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    const { manager, declined } = victim(network, clock)
+    for (let i = 0; i < ABUSIVE_LINKS_BURST; i++) manager.noteAbusiveLink()
+    const evil = attacker(network, 'fresh-id')
+    evil.offer()
+    await tasks()
+    expect(declined).toEqual(['fresh-id busy'])
+    clock.advance(ABUSIVE_LINK_REFILL_MS)
+    const sid = evil.offer()
+    await tasks()
+    expect(evil.accepted(sid)).toBe(true)
   })
 
   it('lets a download close an idle link to make room at the cap; an optional dial is refused', async () => {

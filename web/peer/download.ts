@@ -33,9 +33,14 @@ export const REQUEST_STALL_MS = 10_000
 /**
  * A source with requests out that delivers nothing for this long is quiet: its chunks are asked of another
  * source at once (its own requests stay out). Loopback delivers a 256 KiB frame every ~10 ms and a slow
- * relayed path one every few hundred ms; 2 s of silence is not a slow source but a stalled one.
+ * relayed path one every few hundred ms; 2 s of silence is not a slow source but a stalled one. Once the
+ * download has timed its chunks, the threshold is 3 × the usual time from a request to its last byte, within
+ * MIN_QUIET_MS and SOURCE_QUIET_MS: on a fast swarm a stalled source is seen in well under a second.
  */
 export const SOURCE_QUIET_MS = 2_000
+export const MIN_QUIET_MS = 500
+/** Weight of each new chunk's time in the running average the quiet threshold follows. */
+const CHUNK_TIME_WEIGHT = 0.2
 /**
  * Bytes a source must deliver to count as progress: a peer cannot keep its requests alive by dribbling a
  * byte now and then. One smallest frame (MIN_FRAME_BYTES).
@@ -85,6 +90,7 @@ interface Request {
   readonly source: Source
   readonly buffer: Uint8Array
   received: number
+  readonly sentAtMs: number
 }
 
 interface Source {
@@ -129,6 +135,8 @@ export class Download extends TypedEventTarget<DownloadEvents> {
   #tick: unknown
   #destroyed = false
   readonly #delivered: { atMs: number; bytes: number }[] = []
+  /** Running average of the time from a request to its chunk's last byte, once one has come. */
+  #chunkMs: number | undefined
   readonly #random: () => number
 
   constructor(private readonly options: DownloadOptions) {
@@ -293,9 +301,15 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     source.progressMs = this.options.clock.now()
   }
 
-  /** A source with requests out that has made no progress for SOURCE_QUIET_MS. */
+  /** A source with requests out that has made no progress for the quiet threshold. */
   #quiet(source: Source, now: number): boolean {
-    return source.requests.size > 0 && now - source.progressMs >= SOURCE_QUIET_MS
+    return source.requests.size > 0 && now - source.progressMs >= this.#quietMs()
+  }
+
+  /** SOURCE_QUIET_MS, or 3 × the usual chunk time once known, within MIN_QUIET_MS and SOURCE_QUIET_MS. */
+  #quietMs(): number {
+    if (this.#chunkMs === undefined) return SOURCE_QUIET_MS
+    return Math.min(SOURCE_QUIET_MS, Math.max(MIN_QUIET_MS, 3 * this.#chunkMs))
   }
 
   async #verify(request: Request): Promise<void> {
@@ -316,6 +330,9 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     this.#verifying.delete(index)
     if (this.#destroyed) return
     source.delivered++
+    const took = this.options.clock.now() - request.sentAtMs
+    this.#chunkMs =
+      this.#chunkMs === undefined ? took : this.#chunkMs + CHUNK_TIME_WEIGHT * (took - this.#chunkMs)
     if (source.stalls > 0 && ++source.deliveredSinceStall >= STALL_DECAY_CHUNKS) {
       source.stalls--
       source.deliveredSinceStall = 0
@@ -413,6 +430,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       source,
       buffer: new Uint8Array(chunkLength(this.file.record.manifest, index)),
       received: 0,
+      sentAtMs: this.options.clock.now(),
     }
     source.requests.set(id, request)
     const siblings = this.#requestsByIndex.get(index) ?? []

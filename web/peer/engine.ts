@@ -121,6 +121,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
     this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
     this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
+    // Links closed for abuse are budgeted: fresh tracker ids cannot spend the tab's connections that way.
+    this.swarm.on('ban', () => this.#links?.noteAbusiveLink())
     this.swarm.on('session-closed', ({ peerId }) => this.#finder.onSessionClosed(peerId))
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }

@@ -97,6 +97,15 @@ export const INCOMING_RETRY_MAX_MS = 600_000
 export const FAILED_BUILDS_BURST = 16
 export const FAILED_BUILD_REFILL_MS = 30_000
 /**
+ * Links closed for abuse (the swarm reports them: `noteAbusiveLink`): at most 64, then one every 15 s. A
+ * flooder that comes back under fresh tracker ids (one address cannot be told from another on loopback, or
+ * behind mDNS candidates) costs an RTCPeerConnection each time: measured, ~60 of them for 100,000 junk
+ * frames. Past this, other peers' knocks are declined `busy` until it refills, so such churn cannot spend
+ * the tab's lifetime budget (LINK_BUDGET) either.
+ */
+export const ABUSIVE_LINKS_BURST = 64
+export const ABUSIVE_LINK_REFILL_MS = 15_000
+/**
  * An attempt that has heard nothing from the other side for this long may be given up when the pending
  * share is full and another attempt needs its slot. An honest peer sends its host candidates within
  * milliseconds of its offer or answer; hostile offers carry none.
@@ -275,9 +284,10 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #retryWaits = new Map<string, RetryWait>()
   /** Per peer, the sid of its last attempt this side declined (its offer may follow its knock). */
   readonly #lastDeclined = new Map<string, string>()
-  /** Tokens for connections built for other peers' attempts that never opened (FAILED_BUILDS_BURST). */
-  #failedBuildTokens = FAILED_BUILDS_BURST
-  #failedBuildsAtMs = 0
+  /** Connections built for other peers' attempts that never opened (FAILED_BUILDS_BURST). */
+  readonly #failedBuilds: RefillingCount
+  /** Links closed for abuse (ABUSIVE_LINKS_BURST). */
+  readonly #abusiveLinks: RefillingCount
   readonly #offSignal: () => void
   readonly #offUndeliverable: () => void
   #peerId: string
@@ -304,7 +314,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#refuses = options.refuses ?? (() => false)
     this.#refusesAddress = options.refusesAddress ?? (() => false)
     this.#idleLinks = options.idleLinks ?? (() => [])
-    this.#failedBuildsAtMs = this.#clock.now()
+    this.#failedBuilds = new RefillingCount(this.#clock, FAILED_BUILDS_BURST, FAILED_BUILD_REFILL_MS)
+    this.#abusiveLinks = new RefillingCount(this.#clock, ABUSIVE_LINKS_BURST, ABUSIVE_LINK_REFILL_MS)
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
     this.#offUndeliverable =
       this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})
@@ -392,6 +403,14 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     return entry.waiter.promise
   }
 
+  /**
+   * A link was closed for the other peer's abuse (the swarm's bans): one token of ABUSIVE_LINKS_BURST. While
+   * none is left, other peers' knocks are declined.
+   */
+  noteAbusiveLink(): void {
+    this.#abusiveLinks.take()
+  }
+
   /** Closes every link and stops listening for signals, once. Nothing is emitted afterwards. */
   destroy(): void {
     if (this.#destroyed) return
@@ -423,8 +442,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       const wait = this.#retryWaitMs(peerId)
       if (wait > 0)
         return new SwarmError('PEER_BUSY', `${peerId} failed to connect; it may try in ${wait} ms`)
-      if (this.#failedBuildsLeft() < 1) {
+      if (this.#failedBuilds.left() < 1) {
         return new SwarmError('PEER_BUSY', 'too many attempts by other peers failed to open lately')
+      }
+      if (this.#abusiveLinks.left() < 1) {
+        return new SwarmError('PEER_BUSY', 'too many links were closed for abuse lately')
       }
     }
     if (this.waitingCount >= MAX_WAITING_ATTEMPTS && !this.#evictStale(false)) {
@@ -514,19 +536,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
         this.#retryWaits.delete(peerId)
       }
     }
-    if (entry.link) {
-      this.#failedBuildsLeft()
-      this.#failedBuildTokens = Math.max(0, this.#failedBuildTokens - 1)
-    }
-  }
-
-  /** Failed-build tokens now, refilled one per FAILED_BUILD_REFILL_MS. */
-  #failedBuildsLeft(): number {
-    const now = this.#clock.now()
-    const refill = (now - this.#failedBuildsAtMs) / FAILED_BUILD_REFILL_MS
-    this.#failedBuildTokens = Math.min(FAILED_BUILDS_BURST, this.#failedBuildTokens + refill)
-    this.#failedBuildsAtMs = now
-    return this.#failedBuildTokens
+    if (entry.link) this.#failedBuilds.take()
   }
 
   // ---------------------------------------------------------------- attempts
@@ -928,6 +938,32 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     }
     built.signal({ type: 'offer', sdp: offer })
     return true
+  }
+}
+
+/** A count that refills one unit per `refillMs` up to `burst`: a token bucket without a peer. */
+class RefillingCount {
+  #tokens: number
+  #atMs: number
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly burst: number,
+    private readonly refillMs: number,
+  ) {
+    this.#tokens = burst
+    this.#atMs = clock.now()
+  }
+
+  left(): number {
+    const now = this.clock.now()
+    this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#atMs) / this.refillMs)
+    this.#atMs = now
+    return this.#tokens
+  }
+
+  take(): void {
+    this.#tokens = Math.max(0, this.left() - 1)
   }
 }
 

@@ -160,20 +160,9 @@ export class HostileNode {
       this.#signalHandlers.delete(key)
       throw new Error(answer)
     }
-    const built = createLink({
-      initiator: true,
-      localPeerId: this.peerId,
-      remotePeerId: target,
-      iceServers: [],
-      sendSignal: (data) => this.#tracker.send(target, { ...data, sid }),
-    })
+    const built = this.#build(target, sid, true)
     link = built
     for (const data of early) built.signal(data)
-    this.#links.add(built)
-    built.on('close', () => {
-      this.#links.delete(built)
-      this.#signalHandlers.delete(key)
-    })
     const timer = setTimeout(() => built.destroy(new Error('not open in time')), DIAL_TIMEOUT_MS)
     try {
       await built.opened
@@ -199,21 +188,9 @@ export class HostileNode {
         return
       }
       if (data.type !== 'offer' || this.#signalHandlers.has(`${from} ${sid}`)) return
-      const link = createLink({
-        initiator: false,
-        localPeerId: this.peerId,
-        remotePeerId: from,
-        iceServers: [],
-        sendSignal: (signal) => this.#tracker.send(from, { ...signal, sid }),
-      })
-      this.#links.add(link)
-      const key = `${from} ${sid}`
-      this.#signalHandlers.set(key, (signal) => {
+      const link = this.#build(from, sid, false)
+      this.#signalHandlers.set(`${from} ${sid}`, (signal) => {
         if (signal.type === 'candidate') link.signal(signal)
-      })
-      link.on('close', () => {
-        this.#links.delete(link)
-        this.#signalHandlers.delete(key)
       })
       link.signal(data)
       link.opened.then(
@@ -221,6 +198,23 @@ export class HostileNode {
         () => {},
       )
     })
+  }
+
+  /** Builds one link of attempt `sid` with `remote`, forgotten with its signal handler when it closes. */
+  #build(remote: string, sid: string, initiator: boolean): SimplePeerLink {
+    const link = createLink({
+      initiator,
+      localPeerId: this.peerId,
+      remotePeerId: remote,
+      iceServers: [],
+      sendSignal: (data) => this.#tracker.send(remote, { ...data, sid }),
+    })
+    this.#links.add(link)
+    link.on('close', () => {
+      this.#links.delete(link)
+      this.#signalHandlers.delete(`${remote} ${sid}`)
+    })
+    return link
   }
 
   close(): void {

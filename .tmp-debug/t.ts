@@ -1,1 +1,0 @@
-console.log('tsx ok', import.meta.url)

@@ -8,7 +8,12 @@ import { SwarmError } from '../../shared/errors.js'
 import { encodeChunkFrames, encodeControl, parseFrame } from '../../shared/wire-protocol.js'
 import { BAN_STEPS_MS, BanList } from '../../web/peer/ban-list.js'
 import type { PeerLink } from '../../web/peer/peer-link.js'
-import { FAIL_GRACE_MS, HELLO_TIMEOUT_MS, TRANSFER_BUDGETS } from '../../web/peer/peer-session.js'
+import {
+  FAIL_GRACE_MS,
+  FRAMES_AFTER_FAIL,
+  HELLO_TIMEOUT_MS,
+  TRANSFER_BUDGETS,
+} from '../../web/peer/peer-session.js'
 import {
   type LinkProtocol,
   ProtocolRegistrar,
@@ -248,6 +253,22 @@ describe('budgets per remote peer', () => {
     expect(flooder.rejects.length).toBe(Math.floor((TRANSFER_BUDGETS.control.burst - 1) / 2))
     expect(flooder.closed).toBe(true)
     expect(seeder.swarm.isBanned('flooder')).toBe(true)
+  })
+
+  it('closes at once, without waiting out the grace, a peer that keeps flooding after it was told to stop', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    addNode(network, 'seeder', clock)
+    const { peer, link, seen } = linkToSeeder(network, 'flooder')
+    await settle()
+    for (let id = 0; id < TRANSFER_BUDGETS.control.burst + FRAMES_AFTER_FAIL + 10; id++) {
+      void link.send(encodeControl({ type: 'not-interested', digest: DIGEST }))
+    }
+    await settle(80)
+    // The clock never moved: the grace was not waited out.
+    expect(clock.now()).toBe(0)
+    expect(seen.errors).toEqual(['RATE_LIMITED'])
+    expect(peer.closed).toBe(true)
   })
 
   it('charges chunk data nobody asked for', async () => {

@@ -36,6 +36,12 @@ export const HELLO_TIMEOUT_MS = 10_000
  * a flood of small frames put ~20,000 of them on the seeder per link.
  */
 export const FAIL_GRACE_MS = 25
+/**
+ * Frames a failed session takes from its peer during the grace before it closes at once: a peer that keeps
+ * sending after it was told to stop is flooding, and its error message is not worth the flood (each frame
+ * is a task on the main thread; a small-frame flood lands thousands in 25 ms).
+ */
+export const FRAMES_AFTER_FAIL = 32
 
 /**
  * File transfer's budgets per remote peer, by frame kind (docs/PROTOCOL.md, "Budgets").
@@ -93,6 +99,7 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
   readonly #endedRequests: number[] = []
   #destroyed = false
   #failing = false
+  #framesAfterFail = 0
   #helloSent = false
   #helloReceived = false
   #isReady = false
@@ -283,7 +290,11 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
   }
 
   #onFrame(data: Uint8Array): void {
-    if (this.#destroyed || this.#failing) return
+    if (this.#destroyed) return
+    if (this.#failing) {
+      if (++this.#framesAfterFail > FRAMES_AFTER_FAIL) this.destroy(this.violation)
+      return
+    }
     if (data.length === 0) return this.fail(new SwarmError('BAD_MESSAGE', 'empty frame'))
     const kind = data[0]!
     if (!this.#isReady) return this.#beforeHello(data)

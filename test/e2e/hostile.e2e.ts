@@ -8,7 +8,7 @@
  * before hello, an abuser not accepted again, the seeder's heap flat under 100,000 hostile frames.
  * Run by scripts/test.mjs inside a network namespace that has only `lo` (SPEC §8).
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -257,13 +257,27 @@ describe('a hostile peer cannot slow a swarm', () => {
     expect(accepted).toBe(1)
   })
 
-  it("keeps an honest download going and the seeder's heap flat under 100,000 frames of well-formed junk", async () => {
+  it('keeps an honest download going beside two links flooding well-formed junk', async () => {
+    let flooders: ReturnType<typeof floodAttacker>[] = []
+    await measure('well-formed junk, 2 links', async () => {
+      // As found: two links, each flooding as fast as it can, dialling again under its id when closed.
+      flooders = [floodAttacker(HOSTILE_FRAMES, 'same'), floodAttacker(HOSTILE_FRAMES, 'same')]
+      return () => Promise.all(flooders.map((f) => f.stop())).then(() => {})
+    })
+    const sent = flooders.reduce((sum, f) => sum + f.sent, 0)
+    const links = flooders.reduce((sum, f) => sum + f.links, 0)
+    console.log(
+      `well-formed junk, 2 links: ${sent} frames sent over ${links} links; ${JSON.stringify(await seeder.links())}`,
+    )
+  })
+
+  it("keeps an honest download going and the seeder's heap flat under 100,000 frames of junk from fresh ids", async () => {
     const linksBefore = await seeder.links()
     const heapBefore = await seeder.heapAfterGc()
     let flooders: ReturnType<typeof floodAttacker>[] = []
-    await measure('well-formed junk', async () => {
-      // Two flooders at once, each with half the frames.
-      flooders = [floodAttacker(HOSTILE_FRAMES / 2), floodAttacker(HOSTILE_FRAMES / 2)]
+    await measure('junk from fresh peer ids', async () => {
+      // Each link under a new tracker connection (a new peer id): on loopback no address tells them apart.
+      flooders = [floodAttacker(HOSTILE_FRAMES / 2, 'fresh'), floodAttacker(HOSTILE_FRAMES / 2, 'fresh')]
       return () => Promise.all(flooders.map((f) => f.done)).then(() => {})
     })
     const sent = flooders.reduce((sum, f) => sum + f.sent, 0)
@@ -272,7 +286,7 @@ describe('a hostile peer cannot slow a swarm', () => {
     const heapAfter = await seeder.heapAfterGc()
     const linksAfter = await seeder.links()
     console.log(
-      `well-formed junk: ${sent} frames sent over ${links} links (${crashes} attacker processes crashed in ` +
+      `junk from fresh peer ids: ${sent} frames sent over ${links} links (${crashes} attacker processes crashed in ` +
         `@roamhq/wrtc and were restarted); the seeder received ${linksAfter.framesIn - linksBefore.framesIn} ` +
         `frames and built ${linksAfter.budget.built - linksBefore.budget.built} connections; heap after GC ` +
         `${(heapBefore / MiB).toFixed(1)} → ${(heapAfter / MiB).toFixed(1)} MiB (${((heapAfter - heapBefore) / MiB).toFixed(1)} MiB)`,
@@ -306,21 +320,34 @@ describe('a hostile peer cannot slow a swarm', () => {
 })
 
 /**
- * Runs support/flood-attacker.ts in processes of its own until `frames` are sent: a process that @roamhq/wrtc
- * crashes is started again for the rest.
+ * Runs support/flood-attacker.ts in processes of its own until `frames` are sent (or `stop()`): a process
+ * that @roamhq/wrtc crashes is started again for the rest.
  */
-function floodAttacker(frames: number) {
-  const state = { sent: 0, links: 0, crashes: 0, done: Promise.resolve() }
+function floodAttacker(frames: number, mode: 'fresh' | 'same') {
+  let child: ChildProcess | undefined
+  let stopped = false
+  const state = {
+    sent: 0,
+    links: 0,
+    crashes: 0,
+    done: Promise.resolve(),
+    /** Ends the attack now. */
+    stop: async () => {
+      stopped = true
+      child?.kill('SIGKILL')
+      await state.done
+    },
+  }
   const runOnce = (remaining: number) =>
     new Promise<void>((resolve, reject) => {
       let sentHere = 0
       let linksHere = 0
-      const child = spawn(
+      child = spawn(
         process.execPath,
-        ['--import', 'tsx', FLOOD_ATTACKER, trackerUrl, seeder.peerId, String(remaining)],
+        ['--import', 'tsx', FLOOD_ATTACKER, trackerUrl, seeder.peerId, String(remaining), mode],
         { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
       )
-      createInterface({ input: child.stdout }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
         const report = JSON.parse(line) as { sent: number; links: number }
         state.sent += report.sent - sentHere
         state.links += report.links - linksHere
@@ -329,14 +356,14 @@ function floodAttacker(frames: number) {
       })
       child.once('error', reject)
       child.once('exit', (code) => {
-        if (code !== 0) state.crashes++
+        if (code !== 0 && !stopped) state.crashes++
         if (state.crashes > FLOOD_RESTARTS)
           reject(new Error(`the flood attacker crashed ${state.crashes} times`))
         else resolve()
       })
     })
   state.done = (async () => {
-    while (state.sent < frames) await runOnce(frames - state.sent)
+    while (state.sent < frames && !stopped) await runOnce(frames - state.sent)
   })()
   return state
 }

@@ -6,7 +6,10 @@
  * when a send races the channel's close on its own threads (node-webrtc issues #435, #576): in a process
  * of its own, that ends one attacker, which the suite starts again, not the test run.
  *
- * argv: tracker URL, seeder peer id, frames to send. Prints a JSON line `{sent, links}` after each link.
+ * argv: tracker URL, seeder peer id, frames to send, and `fresh` (a new tracker connection, so a new peer
+ * id, for each link: what one machine can do to escape bans by id) or `same` (one peer id throughout,
+ * dialling again whenever its link is closed, half a second after a refusal). Prints a JSON line
+ * `{sent, links}` after each link.
  */
 import { randomBytes } from 'node:crypto'
 import { encodeChunkFrames, encodeControl } from '../../../shared/wire-protocol.js'
@@ -16,10 +19,13 @@ import { HostileNode } from './hostile-peer.js'
 const QUEUE_BYTES = 1024 * 1024
 const BURST = 64
 
-const [trackerUrl, seederPeerId, framesArg] = process.argv.slice(2)
+/** How long a `same` flooder waits after the seeder refused it before it dials again. */
+const REFUSED_WAIT_MS = 500
+
+const [trackerUrl, seederPeerId, framesArg, mode] = process.argv.slice(2)
 const frames = Number(framesArg)
-if (!trackerUrl || !seederPeerId || !Number.isInteger(frames)) {
-  console.error('usage: flood-attacker.ts TRACKER_URL SEEDER_PEER_ID FRAMES')
+if (!trackerUrl || !seederPeerId || !Number.isInteger(frames) || (mode !== 'fresh' && mode !== 'same')) {
+  console.error('usage: flood-attacker.ts TRACKER_URL SEEDER_PEER_ID FRAMES fresh|same')
   process.exit(2)
 }
 
@@ -32,9 +38,8 @@ function junk(i: number): Uint8Array {
 
 let sent = 0
 let links = 0
+let node = await HostileNode.start(trackerUrl)
 while (sent < frames) {
-  // A fresh tracker connection each time: the seeder bans the one before.
-  const node = await HostileNode.start(trackerUrl)
   try {
     const link = await node.dial(seederPeerId)
     links++
@@ -44,11 +49,17 @@ while (sent < frames) {
       if (link.bufferedAmount > QUEUE_BYTES) continue
       for (let i = 0; i < BURST && !link.closed; i++) if (link.push(junk(sent))) sent++
     }
+    link.close()
   } catch {
-    // refused or not open in time: come back under a new id
-  } finally {
+    // refused or not open in time
+    if (mode === 'same') await new Promise((resolve) => setTimeout(resolve, REFUSED_WAIT_MS))
+  }
+  if (mode === 'fresh') {
+    // A fresh tracker connection each time: the seeder bans the one before by its id.
     node.close()
+    node = await HostileNode.start(trackerUrl)
   }
   console.log(JSON.stringify({ sent, links }))
 }
+node.close()
 process.exit(0)

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chunkLength } from '../../shared/manifest.js'
 import { encodeChunkFrames, FRAME_KIND, parseFrame } from '../../shared/wire-protocol.js'
 import { until } from '../support/until.js'
@@ -38,6 +38,8 @@ const HOSTILE_FRAMES = 100_000
 const HEAP_TOLERANCE_BYTES = 10 * MiB
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const FLOOD_ATTACKER = fileURLToPath(new URL('./support/flood-attacker.ts', import.meta.url))
+/** The seeder's allowance of links closed for abuse in this suite (see beforeAll). */
+const SEEDER_ABUSIVE_LINKS = 1000
 /** Crashes of the flood attacker's process (@roamhq/wrtc) tolerated before the case fails. */
 const FLOOD_RESTARTS = 20
 
@@ -57,8 +59,17 @@ beforeAll(async () => {
   baseUrl = served.baseUrl
   trackerUrl = served.trackerUrl
   browser = await launchChromium()
-  seeder = await BrowserPeer.open(browser, baseUrl, 'seeder')
+  // Links closed for abuse do not lock others out here: on loopback one attacker needs ~50 fresh peer ids to
+  // send 100,000 frames, past the default allowance (16, then one each 15 s; tested in link-manager.test.ts).
+  seeder = await BrowserPeer.open(browser, `${baseUrl}?abusiveLinksBurst=${SEEDER_ABUSIVE_LINKS}`, 'seeder')
   await shareFrom([seeder], file)
+})
+
+/** Flood attackers still running: stopped after each case, whatever happened. */
+const flooding = new Set<ReturnType<typeof floodAttacker>>()
+afterEach(async () => {
+  await Promise.all([...flooding].map((flooder) => flooder.stop()))
+  flooding.clear()
 })
 
 afterAll(async () => {
@@ -335,7 +346,7 @@ function floodAttacker(frames: number, mode: 'fresh' | 'same') {
     stop: async () => {
       stopped = true
       child?.kill('SIGKILL')
-      await state.done
+      await state.done.catch(() => {})
     },
   }
   const runOnce = (remaining: number) =>
@@ -365,6 +376,7 @@ function floodAttacker(frames: number, mode: 'fresh' | 'same') {
   state.done = (async () => {
     while (state.sent < frames && !stopped) await runOnce(frames - state.sent)
   })()
+  flooding.add(state)
   return state
 }
 

@@ -52,6 +52,8 @@ export interface EngineOptions {
   createLink: LinkFactory
   /** RTCPeerConnections this tab may build in its life; default LINK_BUDGET (500, Chromium's limit). */
   linkBudget?: number
+  /** Links closed for abuse before other peers are declined for a while; default ABUSIVE_LINKS_BURST (64). */
+  abusiveLinksBurst?: number
   clock?: Clock
   random?: () => number
   /** Called once per finished download (the browser saves it through a normal download). */
@@ -290,6 +292,9 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
           clock: this.#clock,
           createLink: this.options.createLink,
           ...(this.options.linkBudget === undefined ? {} : { linkBudget: this.options.linkBudget }),
+          ...(this.options.abusiveLinksBurst === undefined
+            ? {}
+            : { abusiveLinksBurst: this.options.abusiveLinksBurst }),
           refuses: (peerId) => this.swarm.isBanned(peerId),
           refusesAddress: (address) => this.swarm.isAddressBanned(address),
           idleLinks: () => this.swarm.idlePeers(),

@@ -97,13 +97,14 @@ export const INCOMING_RETRY_MAX_MS = 600_000
 export const FAILED_BUILDS_BURST = 16
 export const FAILED_BUILD_REFILL_MS = 30_000
 /**
- * Links closed for abuse (the swarm reports them: `noteAbusiveLink`): at most 64, then one every 15 s. A
+ * Links closed for abuse (the swarm reports them: `noteAbusiveLink`): at most 16, then one every 15 s. A
  * flooder that comes back under fresh tracker ids (one address cannot be told from another on loopback, or
- * behind mDNS candidates) costs an RTCPeerConnection each time: measured, ~60 of them for 100,000 junk
- * frames. Past this, other peers' knocks are declined `busy` until it refills, so such churn cannot spend
- * the tab's lifetime budget (LINK_BUDGET) either.
+ * behind mDNS candidates) costs an RTCPeerConnection each time (~50 for 100,000 junk frames, measured), and
+ * setting up and tearing down ~5 links a second kept the seeder's main thread from answering for up to
+ * 2.9 s. Past this, other peers' knocks are declined `busy` until it refills: such churn can neither spend
+ * the tab's lifetime budget (LINK_BUDGET) nor go on for long; new honest peers wait meanwhile.
  */
-export const ABUSIVE_LINKS_BURST = 64
+export const ABUSIVE_LINKS_BURST = 16
 export const ABUSIVE_LINK_REFILL_MS = 15_000
 /**
  * An attempt that has heard nothing from the other side for this long may be given up when the pending
@@ -188,6 +189,8 @@ export interface LinkManagerOptions {
   linkBudget?: number
   /** Kept for downloads; default LINK_BUDGET_RESERVE (50), at most half the budget. */
   linkBudgetReserve?: number
+  /** Links closed for abuse before other peers' knocks are declined; default ABUSIVE_LINKS_BURST (64). */
+  abusiveLinksBurst?: number
   /** Whether a peer is refused (banned, ban-list.ts): its knocks and offers are declined, dials to it fail. */
   refuses?(peerId: string): boolean
   /**
@@ -315,7 +318,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#refusesAddress = options.refusesAddress ?? (() => false)
     this.#idleLinks = options.idleLinks ?? (() => [])
     this.#failedBuilds = new RefillingCount(this.#clock, FAILED_BUILDS_BURST, FAILED_BUILD_REFILL_MS)
-    this.#abusiveLinks = new RefillingCount(this.#clock, ABUSIVE_LINKS_BURST, ABUSIVE_LINK_REFILL_MS)
+    this.#abusiveLinks = new RefillingCount(
+      this.#clock,
+      options.abusiveLinksBurst ?? ABUSIVE_LINKS_BURST,
+      ABUSIVE_LINK_REFILL_MS,
+    )
     this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
     this.#offUndeliverable =
       this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})

@@ -39,6 +39,12 @@ setInterval(() => {
   lastProbe = now
 }, LAG_PROBE_MS)
 
+/** The page's `?abusiveLinksBurst=N`, as engine options. */
+function abusiveLinksBurst(): { abusiveLinksBurst?: number } {
+  const value = Number(new URLSearchParams(location.search).get('abusiveLinksBurst'))
+  return Number.isInteger(value) && value > 0 ? { abusiveLinksBurst: value } : {}
+}
+
 const errors: string[] = []
 window.addEventListener('error', (event) => errors.push(`error: ${event.message}`))
 window.addEventListener('unhandledrejection', (event) => errors.push(`unhandled: ${String(event.reason)}`))
@@ -77,6 +83,9 @@ const engine = await SwarmEngine.open({
   chunks,
   files,
   createLink: simplePeerLinkFactory(),
+  // `?abusiveLinksBurst=N`: the hostile-peer suite raises it so that one attacker on loopback can send its
+  // 100,000 frames under fresh peer ids (the allowance itself is tested in link-manager.test.ts).
+  ...abusiveLinksBurst(),
   onComplete: (file) => void save(file),
 })
 const ingester = new Ingester()

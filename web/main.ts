@@ -12,6 +12,7 @@ import { AppServices } from './app/services.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
+import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
 import { IdbFileStore } from './storage/idb-file-store.js'
 import { Ingester } from './storage/ingester.js'
@@ -40,6 +41,8 @@ async function start(): Promise<void> {
       createSocket: (url) => new WebSocket(url),
       chunks,
       files,
+      // The browser's own WebRTC, through simple-peer (the one file that imports it).
+      createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),
     })
     services = new AppServices({

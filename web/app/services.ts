@@ -12,8 +12,10 @@ import { Bitfield } from '../../shared/bitfield.js'
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { chunkLength, DIGEST_PATTERN } from '../../shared/manifest.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
+import type { Ban } from '../peer/ban-list.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../peer/download.js'
 import type { EngineEvents } from '../peer/engine.js'
+import type { LinkBudget } from '../peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import type { SwarmEvents } from '../peer/swarm.js'
@@ -67,6 +69,10 @@ export interface EngineLike {
   readonly tracker: TrackerLike
   readonly swarm: SwarmLike
   readonly local: LocalLike
+  /** RTCPeerConnections this tab has built, of how many it may. */
+  readonly linkBudget: LinkBudget
+  /** Peers (or addresses) refused for abuse now, latest first. */
+  readonly activeBans: readonly Ban[]
   on: On<EngineEvents>
   catalog(query?: CatalogQuery): Promise<ServerMessageOf<'catalog'>>
   share(record: StoredFile, source?: Blob): void
@@ -150,6 +156,25 @@ export interface PeerRow {
   uploadBytesPerSecond: number
 }
 
+/** A peer or an address refused for abuse, as the peers view shows it. */
+export interface BanRow {
+  /** `peer:<id>` or `address:<ip>`: what the ban is kept under. */
+  key: string
+  /** The peer id or the address alone. */
+  who: string
+  kind: 'peer' | 'address'
+  reason: ErrorCode
+  /** Milliseconds until it ends; Infinity for the rest of this visit. */
+  remainingMs: number
+  strikes: number
+}
+
+/** The health of this tab's links, for the peers view. */
+export interface LinkHealth {
+  budget: LinkBudget
+  bans: BanRow[]
+}
+
 export type AppEvents = {
   /** The list of files being hashed or stored changed. */
   jobs: undefined
@@ -215,9 +240,12 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       const detail = error.digest ? { digest: error.digest } : {}
       this.report(new SwarmError(error.code, error.message), detail)
     })
-    engine.swarm.on('ban', ({ peerId }) =>
-      this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`)),
-    )
+    // Other bans are shown in the peers view; bad chunks are worth a word where the user is looking.
+    engine.swarm.on('ban', ({ peerId, reason }) => {
+      if (reason === 'CHUNK_CORRUPT') {
+        this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`))
+      }
+    })
     engine.swarm.on('uploaded', ({ peerId, bytes }) => this.rates.add(peerId, 'up', bytes))
     for (const file of engine.local.list()) this.#watch(file.record.digest)
     this.#insecure = insecureContextError(options.environment ?? globalThis)
@@ -393,7 +421,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     if (this.#refuseInsecure()) return undefined
     const digest = digestText.trim().toLowerCase()
     if (DIGEST_PATTERN.test(digest)) return digest
-    this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
+    this.report(new SwarmError('INVALID_DIGEST', `not a digest: ${digestText.slice(0, 80)}`))
     return undefined
   }
 
@@ -456,7 +484,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   async save(digest: string): Promise<void> {
     const file = this.engine.local.get(digest)
     if (!file?.have.complete) {
-      this.report(new SwarmError('FILE_NOT_FOUND', 'the file is not here in full'), { digest })
+      this.report(new SwarmError('NOT_HELD', 'the file is not here in full'), { digest })
       return
     }
     try {
@@ -524,6 +552,26 @@ export class AppServices extends TypedEventTarget<AppEvents> {
         }
       }),
     )
+  }
+
+  /** How many connections this tab has used of its lifetime budget, and who is refused for abuse. */
+  linkHealth(): LinkHealth {
+    const now = this.#now()
+    return {
+      budget: this.engine.linkBudget,
+      bans: this.engine.activeBans.map((ban) => {
+        const separator = ban.key.indexOf(':')
+        return {
+          key: ban.key,
+          who: ban.key.slice(separator + 1),
+          kind: ban.key.startsWith('address:') ? 'address' : 'peer',
+          reason: ban.reason,
+          remainingMs:
+            ban.untilMs === Number.POSITIVE_INFINITY ? ban.untilMs : Math.max(0, ban.untilMs - now),
+          strikes: ban.strikes,
+        }
+      }),
+    }
   }
 
   // ---------------------------------------------------------------- problems

@@ -1,0 +1,252 @@
+/**
+ * Routed requests, forwarded hop by hop over links that already exist (DHT.md §2: browsers cannot accept
+ * connections, so an iterative lookup would cost a relayed connection per hop). Each hop remembers where
+ * a request came from, under a request id of its own, so the answer travels back the same way.
+ *
+ * The next hop is the linked member closest to the key either way round the ring: every link serves both
+ * its ends (a finger one way is a finger the other way), which with 16 links a node roughly halves the
+ * hops of clockwise-only Chord routing (docs/DHT.md, "Routing"). A request ends at a node that stores the
+ * key (a replica) or that knows the key's replicas from its successor list and is linked to one: that node
+ * answers, or hands the request to replicas to answer. A `get` is answered by two replicas.
+ *
+ * A lookup that gets no answer tries again along another path (`attempt` makes each hop pick among its
+ * best few next hops instead of the best), so a node that drops what it should forward is routed around.
+ */
+import type { RingErrorCode, RingMessageOf, RouteOp, RouteResult } from '../../../shared/ring-protocol.js'
+import type { Clock } from '../clock.js'
+import { positionOf, ringDistance } from './ids.js'
+import type { LinkInfo, LinkTable } from './link-table.js'
+import { SourceRateLimiter } from './rate-limit.js'
+import type { ResolvedRingOptions } from './ring-options.js'
+
+type RouteMessage = RingMessageOf<'route'>
+export type RouteReply = RingMessageOf<'route-reply'>
+
+/** What the router needs from its node. */
+export interface RouterHost {
+  readonly selfId: string
+  readonly options: ResolvedRingOptions
+  readonly clock: Clock
+  readonly links: LinkTable
+  isMember(): boolean
+  successors(): readonly string[]
+  /** Whether this node is one of the key's first k successors. */
+  isReplica(key: string): boolean
+  /** The owner of `key` (its first successor) among this node and its predecessors; null when unknown. */
+  ownerOf(key: string): string | null
+  /** Another replica of `key` this node is linked to, to ask as well; null when none. */
+  fellowReplica(key: string): LinkInfo | null
+  send(peerId: string, message: RouteMessage | RouteReply): void
+  /** Answers a request here (this node is a replica, or the request was delivered to it). */
+  answer(request: RouteOp, key: string): Promise<RouteResult>
+  /** The successor list from the key on, when this node knows it (the key lies within its list). */
+  knownFrom(key: string): string[] | null
+}
+
+interface Pending {
+  /** Where the answer goes: a peer, or a local callback. */
+  upstream: string | null
+  upstreamReq: number
+  onReply: ((reply: RouteReply) => void) | null
+  expiresMs: number
+}
+
+/** How long a hop remembers the way back: longer than any lookup runs. */
+const PENDING_TTL_MS = 15_000
+/** When a hop picks among its best next hops instead of the best (a retry), how many it picks among. */
+const DIVERSITY = 3
+
+export class Router {
+  readonly #host: RouterHost
+  readonly #pending = new Map<number, Pending>()
+  readonly #limiter: SourceRateLimiter
+  #nextReq: number
+
+  constructor(host: RouterHost, firstReq: number) {
+    this.#host = host
+    this.#nextReq = firstReq >>> 0
+    this.#limiter = new SourceRateLimiter(host.options.routeRatePerSecond, host.options.routeBurst)
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size
+  }
+
+  /**
+   * Sends one request towards `key` from this node; `onReply` hears every answer (a `get` gets two) until
+   * the returned function is called or the way back expires.
+   */
+  request(key: string, request: RouteOp, attempt: number, onReply: (reply: RouteReply) => void): () => void {
+    const req = this.#remember(null, 0, onReply)
+    const message: RouteMessage = {
+      type: 'route',
+      req,
+      origin: this.#host.selfId,
+      key,
+      hops: 0,
+      hopLimit: this.#host.options.hopLimit,
+      attempt: attempt & 255,
+      deliver: false,
+      request,
+    }
+    this.#process(message, null, req)
+    return () => this.#pending.delete(req)
+  }
+
+  /** A routed request from a linked peer. */
+  onRoute(from: LinkInfo, message: RouteMessage): void {
+    const now = this.#host.clock.now()
+    if (!this.#limiter.take(message.origin, now)) return this.#fail(from.peerId, message, 'RATE_LIMITED')
+    if (message.deliver) return this.#answerHere(message, from.peerId, message.req)
+    if (!this.#host.isMember()) return this.#fail(from.peerId, message, 'NOT_MEMBER')
+    this.#process(message, from.peerId, message.req)
+  }
+
+  /** An answer coming back: passed on towards whoever asked, or handed to the local caller. */
+  onReply(reply: RouteReply): void {
+    const pending = this.#pending.get(reply.req)
+    if (!pending) return
+    if (pending.upstream === null) pending.onReply?.(reply)
+    else this.#host.send(pending.upstream, { ...reply, req: pending.upstreamReq })
+  }
+
+  /** Forgets ways back that expired. */
+  sweep(nowMs: number): void {
+    for (const [req, pending] of this.#pending) if (pending.expiresMs <= nowMs) this.#pending.delete(req)
+  }
+
+  /** Handles a request here or sends it on; `replyTo` null means this node asked. */
+  #process(message: RouteMessage, replyTo: string | null, replyReq: number): void {
+    const host = this.#host
+    const { key, request } = message
+    if (host.isMember() && host.isReplica(key)) {
+      // A put reaching a later replica goes to the owner, which pushes it down the whole chain.
+      const owner = request.op === 'put' && message.attempt < 2 ? host.ownerOf(key) : null
+      const ownerLink = owner !== null && owner !== host.selfId ? host.links.live(owner) : undefined
+      if (ownerLink?.remoteMember) return this.#deliver(message, ownerLink, replyTo, replyReq)
+      this.#answerHere(message, replyTo, replyReq)
+      if (request.op === 'get') {
+        const fellow = host.fellowReplica(key)
+        if (fellow) this.#deliver(message, fellow, replyTo, replyReq)
+      }
+      return
+    }
+    if (message.hops >= message.hopLimit) return this.#fail(replyTo, message, 'HOP_LIMIT', replyReq)
+    if (host.isMember()) {
+      const replicas = host.knownFrom(key)
+      if (replicas) {
+        if (request.op === 'find') return this.#answerHere(message, replyTo, replyReq)
+        const targets = this.#pickReplicas(replicas, request, message.attempt)
+        if (targets.length > 0) {
+          for (const target of targets) this.#deliver(message, target, replyTo, replyReq)
+          return
+        }
+      }
+    }
+    const next = this.#nextHop(key, message.attempt, replyTo)
+    if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
+    host.send(next.peerId, { ...message, req: this.#wayBack(replyTo, replyReq), hops: message.hops + 1 })
+  }
+
+  /** Replicas (linked ones) to hand a request to: two for a get, the owner (later, the next) for a put. */
+  #pickReplicas(replicas: string[], request: RouteOp, attempt: number): LinkInfo[] {
+    const k = Math.min(this.#host.options.replicas, replicas.length)
+    const linked: LinkInfo[] = []
+    for (let i = 0; i < k; i++) {
+      const link = this.#host.links.live(replicas[i]!)
+      if (link?.remoteMember) linked.push(link)
+    }
+    if (linked.length === 0) return []
+    if (request.op === 'put') {
+      // The owner stores and pushes down the chain; a retry goes to the next replicas in case it drops.
+      // Not linked to that one: the put goes on towards it instead (a later replica would send it back).
+      const wanted = replicas[Math.min(attempt >> 1, k - 1)]
+      const link = linked.find((candidate) => candidate.nodeId === wanted)
+      return link ? [link] : []
+    }
+    const start = attempt % linked.length
+    const picked = [linked[start]!]
+    if (linked.length > 1) picked.push(linked[(start + 1) % linked.length]!)
+    return picked
+  }
+
+  #deliver(message: RouteMessage, target: LinkInfo, replyTo: string | null, replyReq: number): void {
+    const req = this.#wayBack(replyTo, replyReq)
+    this.#host.send(target.peerId, { ...message, req, hops: message.hops + 1, deliver: true })
+  }
+
+  /**
+   * The linked member closest to `key` either way round that is closer than this node (a client, not on
+   * the ring, takes any). A retry (`attempt` > 0) picks among the best few, differently per attempt.
+   */
+  #nextHop(key: string, attempt: number, cameFrom: string | null): LinkInfo | null {
+    const host = this.#host
+    const keyPos = positionOf(key)
+    const own = host.isMember() ? ringDistance(positionOf(host.selfId), keyPos) : Number.POSITIVE_INFINITY
+    const best: { link: LinkInfo; distance: number }[] = []
+    for (const link of host.links.routable()) {
+      if (link.peerId === cameFrom) continue
+      const distance = ringDistance(link.pos, keyPos)
+      if (distance >= own) continue
+      best.push({ link, distance })
+    }
+    if (best.length === 0) return null
+    best.sort((a, b) => a.distance - b.distance)
+    if (attempt === 0 || best.length === 1) return best[0]!.link
+    const choices = Math.min(DIVERSITY, best.length)
+    return best[(hashOf(host.selfId, key) + attempt) % choices]!.link
+  }
+
+  #answerHere(message: RouteMessage, replyTo: string | null, replyReq: number): void {
+    const from = this.#host.selfId
+    void this.#host.answer(message.request, message.key).then((result) => {
+      this.#reply(replyTo, { type: 'route-reply', req: replyReq, hops: message.hops, from, result })
+    })
+  }
+
+  #fail(replyTo: string | null, message: RouteMessage, code: RingErrorCode, replyReq = message.req): void {
+    this.#reply(replyTo, {
+      type: 'route-reply',
+      req: replyReq,
+      hops: message.hops,
+      from: this.#host.selfId,
+      result: { op: 'failed', code },
+    })
+  }
+
+  #reply(replyTo: string | null, reply: RouteReply): void {
+    if (replyTo !== null) return this.#host.send(replyTo, reply)
+    this.#pending.get(reply.req)?.onReply?.(reply)
+  }
+
+  /** The request id a message sent on carries: this node's own request's, or a new way back upstream. */
+  #wayBack(replyTo: string | null, replyReq: number): number {
+    return replyTo === null ? replyReq : this.#remember(replyTo, replyReq, null)
+  }
+
+  #remember(
+    upstream: string | null,
+    upstreamReq: number,
+    onReply: ((reply: RouteReply) => void) | null,
+  ): number {
+    if (this.#pending.size >= this.#host.options.maxPendingRoutes) {
+      // The oldest way back goes first (Map order); its lookup has likely given up by now.
+      const oldest = this.#pending.keys().next().value
+      if (oldest !== undefined) this.#pending.delete(oldest)
+    }
+    const req = this.#nextReq
+    this.#nextReq = (this.#nextReq + 1) >>> 0
+    this.#pending.set(req, {
+      upstream,
+      upstreamReq,
+      onReply,
+      expiresMs: this.#host.clock.now() + PENDING_TTL_MS,
+    })
+    return req
+  }
+}
+
+/** A small stable hash of two ids, so a node's choice on a retry differs per key but not per run. */
+function hashOf(a: string, b: string): number {
+  return (Number.parseInt(a.slice(0, 8), 16) ^ Number.parseInt(b.slice(0, 8), 16)) >>> 0
+}

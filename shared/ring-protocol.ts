@@ -22,6 +22,8 @@ export const RING_FRAME_KIND = 0x10
 export const MAX_RING_MESSAGE_BYTES = 16 * 1024
 /** Most ids in one list: the successor list (r = 20) with room to spare, never more. */
 export const MAX_LIST_IDS = 32
+/** Most nodes a `find` for room may walk past the key's successor. */
+export const MAX_ROOM_WALK = 16
 /** Highest hop limit a routed message may carry (DHT.md: 32). */
 export const MAX_HOP_LIMIT = 32
 export const ID_BYTES = 32
@@ -47,8 +49,13 @@ export const RING_ERROR_CODES = [
 export type RingErrorCode = (typeof RING_ERROR_CODES)[number]
 
 export type RouteOp =
-  /** The key's successor: the reply names it first, then the nodes after it that the answerer knows. */
-  | { op: 'find' }
+  /**
+   * The key's successor: the reply names it first, then the nodes after it that the answerer knows. With
+   * `room` > 0, the first node from the key's successor on, looking at most `room` nodes on, that has
+   * room for one more ring link answers with itself alone (fingers are looked for this way, so that
+   * dials seldom meet a full node).
+   */
+  | { op: 'find'; room: number }
   /** The records of one kind kept under the key. */
   | { op: 'get'; kind: SignedRecord['kind'] }
   /** Store these records under the key. */
@@ -79,7 +86,9 @@ export type RingMessage =
   | { type: 'leave'; pred: string | null; successors: string[] }
   /**
    * A request forwarded hop by hop towards `key`. `deliver` marks the last hop: the receiver answers
-   * itself. `attempt` varies the path a retry takes. `origin` is the node that asked, for rate limits.
+   * itself. `clockwise` says a hop found no link closer either way round and fell back on Chord's rule
+   * (only clockwise progress, which a successor always makes), which the next hops keep to.
+   * `attempt` varies the path a retry takes. `origin` is the node that asked, for rate limits.
    */
   | {
       type: 'route'
@@ -90,8 +99,11 @@ export type RingMessage =
       hopLimit: number
       attempt: number
       deliver: boolean
+      clockwise: boolean
       request: RouteOp
     }
+  /** "Got it": sent back at once for each `route` received, so a hop that died is found in a moment. */
+  | { type: 'ack'; req: number }
   /** The answer to a `route`, travelling back the way it came; `hops` is how far the request went. */
   | { type: 'route-reply'; req: number; hops: number; from: string; result: RouteResult }
   /** Records of one key pushed to a replica; it passes them on to its successor while `remaining` > 0. */
@@ -119,6 +131,7 @@ const TYPE_BYTE = {
   'route-reply': 10,
   replicate: 11,
   error: 12,
+  ack: 13,
 } as const satisfies Record<RingMessageType, number>
 const TYPE_OF_BYTE = new Map<number, RingMessageType>(
   Object.entries(TYPE_BYTE).map(([type, byte]) => [byte, type as RingMessageType]),
@@ -144,6 +157,7 @@ export function encodeRingMessage(message: RingMessage): Uint8Array<ArrayBuffer>
       w.u32(message.nonce)
       break
     case 'get-neighbours':
+    case 'ack':
       w.u32(message.req)
       break
     case 'neighbours':
@@ -160,10 +174,8 @@ export function encodeRingMessage(message: RingMessage): Uint8Array<ArrayBuffer>
       break
     case 'route':
       w.u32(message.req).bytes(fromHex(message.origin)).bytes(fromHex(message.key))
-      w.u8(message.hops)
-        .u8(message.hopLimit)
-        .u8(message.attempt)
-        .u8(message.deliver ? 1 : 0)
+      w.u8(message.hops).u8(message.hopLimit).u8(message.attempt)
+      w.u8((message.deliver ? 1 : 0) | (message.clockwise ? 2 : 0))
       writeOp(w, message.request)
       break
     case 'route-reply':
@@ -230,7 +242,8 @@ function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined
       const nonce = r.u32()
       return nonce === undefined ? undefined : { type, nonce }
     }
-    case 'get-neighbours': {
+    case 'get-neighbours':
+    case 'ack': {
       const req = r.u32()
       return req === undefined ? undefined : { type, req }
     }
@@ -258,7 +271,7 @@ function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined
       const hops = r.u8()
       const hopLimit = r.u8()
       const attempt = r.u8()
-      const deliver = r.u8()
+      const flags = r.u8()
       const request = readOp(r)
       if (
         req === undefined ||
@@ -267,12 +280,14 @@ function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined
         hops === undefined ||
         hopLimit === undefined ||
         attempt === undefined ||
-        deliver === undefined ||
+        flags === undefined ||
         request === undefined
       )
         return undefined
-      if (hopLimit > MAX_HOP_LIMIT || hops > hopLimit || deliver > 1) return r.fail()
-      return { type, req, origin, key, hops, hopLimit, attempt, deliver: deliver === 1, request }
+      if (hopLimit > MAX_HOP_LIMIT || hops > hopLimit || flags > 3) return r.fail()
+      const deliver = (flags & 1) === 1
+      const clockwise = (flags & 2) === 2
+      return { type, req, origin, key, hops, hopLimit, attempt, deliver, clockwise, request }
     }
     case 'route-reply': {
       const req = r.u32()
@@ -303,14 +318,18 @@ function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined
 
 function writeOp(w: ByteWriter, op: RouteOp): void {
   w.u8(OP_BYTE[op.op])
-  if (op.op === 'get') w.u8(KIND_BYTE[op.kind])
+  if (op.op === 'find') w.u8(op.room)
+  else if (op.op === 'get') w.u8(KIND_BYTE[op.kind])
   else if (op.op === 'put') writeRecords(w, op.records)
 }
 
 function readOp(r: ByteReader): RouteOp | undefined {
   switch (r.u8()) {
-    case OP_BYTE.find:
-      return { op: 'find' }
+    case OP_BYTE.find: {
+      const room = r.u8()
+      if (room === undefined) return undefined
+      return room > MAX_ROOM_WALK ? r.fail() : { op: 'find', room }
+    }
     case OP_BYTE.get: {
       const kind = r.u8()
       if (kind === KIND_BYTE.provider) return { op: 'get', kind: 'provider' }

@@ -33,6 +33,8 @@ export interface SimNode {
   readonly node: RingNode
   readonly peerId: string
   readonly id: string
+  /** Hex of the node's public key, as records name their publisher. */
+  readonly publicKey: string
   alive: boolean
   readonly hostile: boolean
   readonly bornMs: number
@@ -93,6 +95,7 @@ export class Simulation {
       node,
       peerId,
       id: signer.nodeId,
+      publicKey: toHex(signer.publicKey),
       alive: true,
       hostile: options.hostile ?? false,
       bornMs: this.now,

@@ -71,3 +71,19 @@ export function successorsFrom(
   }
   return { list, wrapped: false }
 }
+
+/**
+ * The ids in `ids` going counterclockwise from `self` (its predecessors, nearest first), cut at the first
+ * one out of that order or back at `self`, without repeats: a stale list is trusted only as far as it
+ * is consistent.
+ */
+export function predecessorsFrom(self: string, ids: readonly string[], limit: number): string[] {
+  const list: string[] = []
+  for (const id of ids) {
+    if (id === self || list.includes(id)) break
+    if (list.length > 0 && !between(self, id, list[list.length - 1]!)) break
+    list.push(id)
+    if (list.length === limit) break
+  }
+  return list
+}

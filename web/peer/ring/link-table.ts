@@ -28,9 +28,13 @@ export interface LinkInfo {
   readonly openedMs: number
   /** A ping sent and not answered yet. */
   pingNonce: number | null
+  pingSentMs: number
   /** Checks (pings, requests) that got no answer in a row. */
   misses: number
 }
+
+/** Checks missed in a row after which a link is given up as dead. */
+export const DEAD_AFTER_MISSES = 2
 
 export class LinkTable {
   readonly #links = new Map<string, LinkInfo>()
@@ -51,6 +55,7 @@ export class LinkTable {
       lastHeardMs: nowMs,
       openedMs: nowMs,
       pingNonce: null,
+      pingSentMs: 0,
       misses: 0,
     }
     this.#links.set(peerId, link)
@@ -86,6 +91,12 @@ export class LinkTable {
   live(nodeId: string): LinkInfo | undefined {
     const link = this.#byNode.get(nodeId)
     return link && link.misses === 0 ? link : undefined
+  }
+
+  /** A link to this node not yet given up: it may have missed one check (a lost frame). */
+  usable(nodeId: string): LinkInfo | undefined {
+    const link = this.#byNode.get(nodeId)
+    return link && link.misses < DEAD_AFTER_MISSES ? link : undefined
   }
 
   all(): IterableIterator<LinkInfo> {

@@ -22,6 +22,7 @@ import type { ResolvedRingOptions } from './ring-options.js'
 /** How one put went: stored by a replica (after `ms`), or not. */
 export interface PutReport {
   key: string
+  record: SignedRecord
   stored: boolean
   ms: number
 }
@@ -124,7 +125,7 @@ export class Publisher {
   async #putOne(key: string, record: SignedRecord): Promise<PutReport> {
     const started = this.#host.clock.now()
     const stored = this.#destroyed ? false : await this.#host.put(key, [record])
-    return { key, stored, ms: this.#host.clock.now() - started }
+    return { key, record, stored, ms: this.#host.clock.now() - started }
   }
 
   /** Runs `task` when its turn comes: at most `publishPerSecond` start a second. */

@@ -87,7 +87,7 @@ export class Replicator {
     if (from !== null && last !== null && from !== last) {
       if (between(last, from, self)) {
         // A node joined just before this one: it owns (last, from] now.
-        const link = from === pred ? host.links.live(pred) : undefined
+        const link = from === pred ? host.links.usable(pred) : undefined
         if (link) this.#pushRange(last, from, link.peerId, 0)
       } else if (between(from, last, self)) {
         // The predecessor left: its range is this node's now, and one more successor must hold it.
@@ -169,7 +169,7 @@ export class Replicator {
   #pushChain(key: string, records: SignedRecord[], targetIndex: number): void {
     if (targetIndex < 0) return
     const next = this.#host.successors()[0]
-    const link = next === undefined ? undefined : this.#host.links.live(next)
+    const link = next === undefined ? undefined : this.#host.links.usable(next)
     if (link) this.#sendBatches(link.peerId, key, records, targetIndex)
   }
 

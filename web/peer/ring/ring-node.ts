@@ -44,8 +44,16 @@ import {
 import type { Clock } from '../clock.js'
 import { peerIdOf } from '../identity.js'
 import { TypedEventTarget } from '../typed-events.js'
-import { between, betweenRightIncl, clockwise, idAt, positionOf, successorsFrom } from './ids.js'
-import { isRingLink, type LinkInfo, LinkTable } from './link-table.js'
+import {
+  between,
+  betweenRightIncl,
+  clockwise,
+  idAt,
+  positionOf,
+  predecessorsFrom,
+  successorsFrom,
+} from './ids.js'
+import { DEAD_AFTER_MISSES, isRingLink, type LinkInfo, LinkTable } from './link-table.js'
 import { Publisher, type PutReport } from './publisher.js'
 import { checkRecord, keyOf } from './record-check.js'
 import { MemoryRecordStore, type RecordStore } from './record-store.js'
@@ -97,16 +105,27 @@ export interface RingSnapshot {
   predecessors: readonly string[]
 }
 
+/**
+ * Replicas that must answer "nothing" before a lookup says so: a replica that missed a push (or drops on
+ * purpose) answers empty, and two attempts ask four different replicas.
+ */
+const EMPTY_ANSWERS_FOR_NONE = 4
 /** Time given to a second replica's answer after a first answer with records. */
 const SECOND_ANSWER_GRACE_MS = 150
 /** A node believed dead (it stopped answering, or could not be dialled) is kept out of lists this long. */
 const DEAD_MEMORY_MS = 20_000
 /** First wait before dialling a node again after a failed dial; doubles up to `dialBackoffMs`. */
 const DIAL_RETRY_MS = 5_000
+/** Nodes a finger search looks along for one with room, from the successor of a point in the interval. */
+const FINGER_ROOM_WALK = 6
+/** How long a node keeps a ring link slot for the finger that found it (a dial takes about a second). */
+const ROOM_RESERVED_MS = 10_000
+/** A link silent this long is pinged when a routed message takes it. */
+const USE_PING_MS = 5_000
+/** Successors a joiner walks back through before it joins (each one's predecessor lying between). */
+const JOIN_WALK = 16
 /** Stabilise rounds run back to back while the successor keeps moving closer. */
 const MAX_STABILISE_ROUNDS = 8
-/** Misses in a row after which a link is closed as dead. */
-const DEAD_AFTER_MISSES = 2
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
 const FOUND_IDS = 8
 
@@ -179,11 +198,17 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         isMember: () => this.#member,
         successors: () => this.#successors,
         isReplica: (key) => this.replicaIndex(key) >= 0,
-        ownerOf: (key) => this.#ownerOf(key),
+        towardsOwner: (key) => this.#towardsOwner(key),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
         answer: (request, key) => this.#answer(request, key),
         knownFrom: (key) => this.#fromOwner(key),
+        takeRoom: () => this.#takeRoom(),
+        used: (link) => this.#used(link),
+        suspect: (link) => {
+          link.misses = Math.max(link.misses, 1)
+          this.#ping(link)
+        },
       },
       Math.floor(this.#random() * 2 ** 32),
     )
@@ -275,6 +300,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     for (const timer of [this.#tickTimer, this.#checkTimer, this.#memberTimer])
       if (timer !== null) clock.clearTimeout(timer)
     this.#publisher.destroy()
+    this.#router.destroy()
     for (const ask of this.#asks.values()) ask.resolve(null)
     this.#asks.clear()
     for (const waiters of this.#helloWaiters.values()) for (const waiter of waiters) waiter(null)
@@ -346,9 +372,10 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       void this.#verified(key, fresh).then((valid) => {
         for (const record of valid) records.set(`${toHex(record.publisher)}:${record.digest}`, record)
         answeredBy.add(reply.from)
-        if (answeredBy.size >= 2) finish()
-        else if (records.size > 0 && grace === null)
-          grace = this.#deps.clock.setTimeout(finish, SECOND_ANSWER_GRACE_MS)
+        if (records.size > 0) {
+          if (answeredBy.size >= 2) finish()
+          else grace ??= this.#deps.clock.setTimeout(finish, SECOND_ANSWER_GRACE_MS)
+        } else if (answeredBy.size >= EMPTY_ANSWERS_FOR_NONE) finish()
       })
     }).then(({ attempts }) => {
       if (grace !== null) this.#deps.clock.clearTimeout(grace)
@@ -362,10 +389,14 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     })
   }
 
-  /** The successor of `key` and a few nodes after it, as the ring knows them; null when none answered. */
-  async findSuccessor(key: string): Promise<{ nodes: string[]; hops: number } | null> {
+  /**
+   * The successor of `key` and a few nodes after it, as the ring knows them; with `room` > 0, the first
+   * node from there (at most `room` on) with room for another ring link. Null when none answered.
+   */
+  async findSuccessor(key: string, room = 0): Promise<{ nodes: string[]; hops: number } | null> {
     let found: { nodes: string[]; hops: number } | null = null
-    await this.#attempts(key, { op: 'find' }, (reply, finish) => {
+    await this.#attempts(key, { op: 'find', room }, (reply, finish) => {
+      if (reply.result.op === 'failed' && reply.result.code === 'RING_FULL') return finish()
       if (reply.result.op !== 'found') return
       found = { nodes: reply.result.nodes, hops: reply.hops }
       finish()
@@ -454,6 +485,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         return this.#onLeave(link, message)
       case 'route':
         return this.#router.onRoute(link, message)
+      case 'ack':
+        return this.#router.onAck(link, message.req)
       case 'route-reply':
         return this.#router.onReply(message)
       case 'replicate':
@@ -513,6 +546,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     link.remoteWant = message.want
     if (message.want === 'none') link.admitted = false
     else if (!link.admitted) {
+      // A finger that found this node through a find for room holds a reserved slot: it uses it now.
+      if (message.want === 'finger' && this.#reserved.length > 0) this.#reserved.shift()
       if (message.want === 'neighbour' || this.links.ringLinkCount() < this.#linkCap()) link.admitted = true
       else this.#send(link.peerId, { type: 'refuse' })
     }
@@ -538,6 +573,17 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     if (this.#gateway === nodeId) this.#gateway = null
     this.#refreshWants()
     if (!this.#member && this.#gateway === null) void this.#attachAsClient()
+  }
+
+  /** Slots promised to fingers on their way (a find for room found this node), until when. */
+  readonly #reserved: number[] = []
+
+  #takeRoom(): boolean {
+    const now = this.#deps.clock.now()
+    while (this.#reserved.length > 0 && this.#reserved[0]! <= now) this.#reserved.shift()
+    if (!this.#member || this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
+    this.#reserved.push(now + ROOM_RESERVED_MS)
+    return true
   }
 
   #linkCap(): number {
@@ -718,9 +764,23 @@ export class RingNode extends TypedEventTarget<RingEvents> {
           } else await this.#dialPeer(peerId, 'client')
         }
         const found = await this.findSuccessor(this.id)
-        const owner = found?.nodes.find((id) => id !== this.id)
+        let owner = found?.nodes.find((id) => id !== this.id)
         if (owner) {
-          const reply = await this.#askNeighbours(owner, 'neighbour')
+          let reply = await this.#askNeighbours(owner, 'neighbour')
+          // The answer came from one node's lists, which may lag behind joins beside this id: the
+          // successor's own predecessor, if it lies between, is the nearer successor. Nothing changes
+          // for anyone while this node walks back; it joins at the end.
+          for (
+            let step = 0;
+            reply?.pred && step < JOIN_WALK && between(this.id, reply.pred, owner!);
+            step++
+          ) {
+            const nearer: string = reply.pred
+            const answer = await this.#askNeighbours(nearer, 'neighbour')
+            if (!answer) break
+            owner = nearer
+            reply = answer
+          }
           if (reply && !this.#member) {
             const { list, wrapped } = successorsFrom(
               this.id,
@@ -866,14 +926,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   #setPredecessor(pred: string | null, theirPredecessors: readonly string[]): void {
     const before = { pred: this.#pred, successors: this.#successors }
-    const predecessors: string[] = []
-    if (pred !== null) {
-      for (const id of [pred, ...theirPredecessors]) {
-        if (id === this.id || predecessors.includes(id)) break
-        predecessors.push(id)
-        if (predecessors.length === this.options.replicas) break
-      }
-    }
+    const predecessors =
+      pred === null ? [] : predecessorsFrom(this.id, [pred, ...theirPredecessors], this.options.replicas)
     const changed = pred !== this.#pred || !sameList(predecessors, this.#predecessors)
     if (!changed) return
     this.#pred = pred
@@ -1008,7 +1062,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       if (link.nodeId === null || link.pingNonce !== null) continue
       if (isRingLink(link) && now - link.lastHeardMs >= this.options.pingIdleMs) this.#ping(link)
     }
-    this.#checkTimer = this.#deps.clock.setTimeout(() => this.#check(), this.options.requestTimeoutMs)
+    this.#scheduleCheck()
     const fingerEvery = Math.max(1, Math.round(this.options.fingerFixMs / this.options.stabiliseMs))
     if (this.#member && this.#ticks % fingerEvery === 0) void this.#fixFinger()
     this.#router.sweep(now)
@@ -1018,19 +1072,43 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #ping(link: LinkInfo): void {
     if (link.pingNonce !== null) return
     link.pingNonce = Math.floor(this.#random() * 2 ** 32) >>> 0
+    link.pingSentMs = this.#deps.clock.now()
     this.#send(link.peerId, { type: 'ping', nonce: link.pingNonce })
+    this.#scheduleCheck()
+  }
+
+  /** Pings are judged `requestTimeoutMs` after they leave: one check timer at a time. */
+  #scheduleCheck(): void {
+    if (this.#checkTimer === null) {
+      this.#checkTimer = this.#deps.clock.setTimeout(() => this.#check(), this.options.requestTimeoutMs)
+    }
+  }
+
+  /**
+   * A link a routed message is about to take: if nothing came from it for a while, it is pinged, so a
+   * finger whose far end died is found out by the traffic that needs it, not only by the next round.
+   */
+  #used(link: LinkInfo): void {
+    if (this.#deps.clock.now() - link.lastHeardMs >= USE_PING_MS) this.#ping(link)
   }
 
   /** A request timeout after each tick: links that did not answer their ping miss one; two, and they go. */
   #check(): void {
     this.#checkTimer = null
     if (this.#destroyed) return
+    const now = this.#deps.clock.now()
     const dead: LinkInfo[] = []
     for (const link of this.links.all()) {
       if (link.pingNonce === null) continue
+      if (now - link.pingSentMs < this.options.requestTimeoutMs) {
+        this.#scheduleCheck()
+        continue
+      }
       link.pingNonce = null
       link.misses++
+      // Suspected now (routing avoids it): asked once more at once, and given up if that goes unanswered.
       if (link.misses >= DEAD_AFTER_MISSES) dead.push(link)
+      else this.#ping(link)
     }
     const candidate = this.#rectifyCandidate
     if (candidate && this.#pred !== null) {
@@ -1099,7 +1177,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     const level = missing[this.#fingerCursor++ % missing.length]!
     this.#lastFingerDialMs = now
     const low = 2 ** -level
-    const found = await this.findSuccessor(idAt(this.id, low + this.#random() * low))
+    const found = await this.findSuccessor(idAt(this.id, low + this.#random() * low), FINGER_ROOM_WALK)
     if (!found || this.#destroyed || this.#fingers.has(level)) return
     const candidates = found.nodes.filter(
       (id) =>
@@ -1141,8 +1219,15 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return this.#smallRing && this.#predecessors.length >= this.#successors.length
   }
 
-  #ownerOf(key: string): string | null {
-    return this.replicaIndex(key) >= 0 ? (this.#fromOwner(key)?.[0] ?? null) : null
+  #towardsOwner(key: string): LinkInfo | null {
+    const index = this.replicaIndex(key)
+    // predecessors[index - 1] is the owner; those after it in the list lie between it and this node.
+    for (let i = index - 1; i >= 0; i--) {
+      const id = this.#predecessors[i]
+      const link = id === undefined ? undefined : this.links.live(id)
+      if (link?.remoteMember) return link
+    }
+    return null
   }
 
   /** Another replica of `key` this node is linked to: its successor, unless it is the last replica. */

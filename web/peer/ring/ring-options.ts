@@ -23,7 +23,11 @@ export interface RingOptions {
   stabiliseMs?: number
   /** Wait for a direct answer (neighbours, ping). Default 1 s: 40 round trips of a 25 ms link. */
   requestTimeoutMs?: number
-  /** A link quiet this long is pinged. Default 5 s, once a stabilise period. */
+  /**
+   * A ring link quiet this long is pinged. Default 15 s (DHT.md). Successor and predecessor hear from each
+   * other every stabilise period anyway; a finger that died is found by its ping, by the lookups that
+   * stop getting through it (they try other paths meanwhile), or by the link's own close.
+   */
   pingIdleMs?: number
   /** One finger is checked every this long, and at most one finger link is opened. Default 15 s (DHT.md). */
   fingerFixMs?: number
@@ -69,7 +73,7 @@ export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
   fingers: 7,
   stabiliseMs: 5_000,
   requestTimeoutMs: 1_000,
-  pingIdleMs: 5_000,
+  pingIdleMs: 15_000,
   fingerFixMs: 15_000,
   hopLimit: 32,
   lookupAttemptMs: 1_000,

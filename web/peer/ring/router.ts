@@ -14,13 +14,14 @@
  */
 import type { RingErrorCode, RingMessageOf, RouteOp, RouteResult } from '../../../shared/ring-protocol.js'
 import type { Clock } from '../clock.js'
-import { positionOf, ringDistance } from './ids.js'
+import { clockwise as clockwiseDistance, positionOf, ringDistance } from './ids.js'
 import type { LinkInfo, LinkTable } from './link-table.js'
 import { SourceRateLimiter } from './rate-limit.js'
 import type { ResolvedRingOptions } from './ring-options.js'
 
 type RouteMessage = RingMessageOf<'route'>
 export type RouteReply = RingMessageOf<'route-reply'>
+type RouterMessage = RouteMessage | RouteReply | RingMessageOf<'ack'>
 
 /** What the router needs from its node. */
 export interface RouterHost {
@@ -32,15 +33,33 @@ export interface RouterHost {
   successors(): readonly string[]
   /** Whether this node is one of the key's first k successors. */
   isReplica(key: string): boolean
-  /** The owner of `key` (its first successor) among this node and its predecessors; null when unknown. */
-  ownerOf(key: string): string | null
+  /**
+   * For a replica of `key` that is not its owner: the linked predecessor nearest the owner (the owner
+   * itself when linked), so a put walks back to the owner; null when this node owns the key or has none.
+   */
+  towardsOwner(key: string): LinkInfo | null
   /** Another replica of `key` this node is linked to, to ask as well; null when none. */
   fellowReplica(key: string): LinkInfo | null
-  send(peerId: string, message: RouteMessage | RouteReply): void
+  send(peerId: string, message: RouterMessage): void
   /** Answers a request here (this node is a replica, or the request was delivered to it). */
   answer(request: RouteOp, key: string): Promise<RouteResult>
   /** The successor list from the key on, when this node knows it (the key lies within its list). */
   knownFrom(key: string): string[] | null
+  /** Whether this node has room for one more ring link; true reserves it for a moment. */
+  takeRoom(): boolean
+  /** A routed message is about to take this link (the node may check that it still answers). */
+  used(link: LinkInfo): void
+  /** A link did not acknowledge a routed message in time: suspect it (routing avoids it) and check it. */
+  suspect(link: LinkInfo): void
+}
+
+interface Unacked {
+  message: RouteMessage
+  link: LinkInfo
+  /** Peers tried for this message at this hop. */
+  tried: Set<string>
+  cameFrom: string | null
+  timer: unknown
 }
 
 interface Pending {
@@ -51,6 +70,13 @@ interface Pending {
   expiresMs: number
 }
 
+/**
+ * How long a hop waits for the next one's ack before it tries another way (Bamboo's per-hop timeouts):
+ * a round trip of a slow link is under 200 ms; a dead hop costs this instead of the whole attempt.
+ */
+const ACK_TIMEOUT_MS = 400
+/** Other next hops a hop tries after ack timeouts, before it leaves the request to the asker's retry. */
+const HOP_RETRIES = 2
 /** How long a hop remembers the way back: longer than any lookup runs. */
 const PENDING_TTL_MS = 15_000
 /** When a hop picks among its best next hops instead of the best (a retry), how many it picks among. */
@@ -59,6 +85,8 @@ const DIVERSITY = 3
 export class Router {
   readonly #host: RouterHost
   readonly #pending = new Map<number, Pending>()
+  /** Messages sent on and not acknowledged yet, by "peer id:request id". */
+  readonly #unacked = new Map<string, Unacked>()
   readonly #limiter: SourceRateLimiter
   #nextReq: number
 
@@ -87,6 +115,7 @@ export class Router {
       hopLimit: this.#host.options.hopLimit,
       attempt: attempt & 255,
       deliver: false,
+      clockwise: false,
       request,
     }
     this.#process(message, null, req)
@@ -95,11 +124,24 @@ export class Router {
 
   /** A routed request from a linked peer. */
   onRoute(from: LinkInfo, message: RouteMessage): void {
+    this.#host.send(from.peerId, { type: 'ack', req: message.req })
     const now = this.#host.clock.now()
     if (!this.#limiter.take(message.origin, now)) return this.#fail(from.peerId, message, 'RATE_LIMITED')
+    if (message.deliver && message.request.op === 'find' && message.request.room > 0) {
+      return this.#findRoom(message, from.peerId, message.req)
+    }
     if (message.deliver) return this.#answerHere(message, from.peerId, message.req)
     if (!this.#host.isMember()) return this.#fail(from.peerId, message, 'NOT_MEMBER')
     this.#process(message, from.peerId, message.req)
+  }
+
+  /** The next hop got a message this node sent on. */
+  onAck(from: LinkInfo, req: number): void {
+    const key = `${from.peerId}:${req}`
+    const unacked = this.#unacked.get(key)
+    if (!unacked) return
+    this.#host.clock.clearTimeout(unacked.timer)
+    this.#unacked.delete(key)
   }
 
   /** An answer coming back: passed on towards whoever asked, or handed to the local caller. */
@@ -108,6 +150,13 @@ export class Router {
     if (!pending) return
     if (pending.upstream === null) pending.onReply?.(reply)
     else this.#host.send(pending.upstream, { ...reply, req: pending.upstreamReq })
+  }
+
+  /** Stops: no hop is retried from now on. */
+  destroy(): void {
+    for (const unacked of this.#unacked.values()) this.#host.clock.clearTimeout(unacked.timer)
+    this.#unacked.clear()
+    this.#pending.clear()
   }
 
   /** Forgets ways back that expired. */
@@ -120,10 +169,15 @@ export class Router {
     const host = this.#host
     const { key, request } = message
     if (host.isMember() && host.isReplica(key)) {
-      // A put reaching a later replica goes to the owner, which pushes it down the whole chain.
-      const owner = request.op === 'put' && message.attempt < 2 ? host.ownerOf(key) : null
-      const ownerLink = owner !== null && owner !== host.selfId ? host.links.live(owner) : undefined
-      if (ownerLink?.remoteMember) return this.#deliver(message, ownerLink, replyTo, replyReq)
+      // A put reaching a later replica goes back to the owner, which pushes it down the whole chain.
+      const back = request.op === 'put' && message.attempt < 2 ? host.towardsOwner(key) : null
+      if (back && message.hops < message.hopLimit) {
+        return this.#hop(
+          { ...message, req: this.#wayBack(replyTo, replyReq), hops: message.hops + 1 },
+          back,
+          replyTo,
+        )
+      }
       this.#answerHere(message, replyTo, replyReq)
       if (request.op === 'get') {
         const fellow = host.fellowReplica(key)
@@ -135,7 +189,11 @@ export class Router {
     if (host.isMember()) {
       const replicas = host.knownFrom(key)
       if (replicas) {
-        if (request.op === 'find') return this.#answerHere(message, replyTo, replyReq)
+        if (request.op === 'find' && request.room > 0) {
+          const owner = replicas[0] === host.selfId ? null : host.links.usable(replicas[0]!)
+          if (replicas[0] === host.selfId) return this.#findRoom(message, replyTo, replyReq)
+          if (owner?.remoteMember) return this.#deliver(message, owner, replyTo, replyReq)
+        } else if (request.op === 'find') return this.#answerHere(message, replyTo, replyReq)
         const targets = this.#pickReplicas(replicas, request, message.attempt)
         if (targets.length > 0) {
           for (const target of targets) this.#deliver(message, target, replyTo, replyReq)
@@ -143,9 +201,35 @@ export class Router {
         }
       }
     }
-    const next = this.#nextHop(key, message.attempt, replyTo)
+    const next = this.#nextHop(message, replyTo, null)
     if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
-    host.send(next.peerId, { ...message, req: this.#wayBack(replyTo, replyReq), hops: message.hops + 1 })
+    const req = this.#wayBack(replyTo, replyReq)
+    this.#hop({ ...message, req, hops: message.hops + 1, clockwise: next.clockwise }, next.link, replyTo)
+  }
+
+  /**
+   * Sends a routed message to the next hop and waits for its ack; without one in time, suspects that
+   * link and sends the message on by the best other way (as a plain routed message), up to HOP_RETRIES.
+   */
+  #hop(message: RouteMessage, link: LinkInfo, cameFrom: string | null, tried = new Set<string>()): void {
+    const host = this.#host
+    tried.add(link.peerId)
+    host.used(link)
+    const key = `${link.peerId}:${message.req}`
+    const previous = this.#unacked.get(key)
+    if (previous) host.clock.clearTimeout(previous.timer)
+    const unacked: Unacked = { message, link, tried, cameFrom, timer: null }
+    unacked.timer = host.clock.setTimeout(() => {
+      if (this.#unacked.get(key) !== unacked) return
+      this.#unacked.delete(key)
+      host.suspect(link)
+      if (tried.size > HOP_RETRIES || message.hops > message.hopLimit) return
+      const next = this.#nextHop(message, cameFrom, tried)
+      if (next)
+        this.#hop({ ...message, deliver: false, clockwise: next.clockwise }, next.link, cameFrom, tried)
+    }, ACK_TIMEOUT_MS)
+    this.#unacked.set(key, unacked)
+    host.send(link.peerId, message)
   }
 
   /** Replicas (linked ones) to hand a request to: two for a get, the owner (later, the next) for a put. */
@@ -170,31 +254,74 @@ export class Router {
     return picked
   }
 
+  /**
+   * A `find` with `room` at the key's successor or after it: this node answers with itself if it has
+   * room for a ring link, else passes it to its successor with one step less to go.
+   */
+  #findRoom(message: RouteMessage, replyTo: string | null, replyReq: number): void {
+    const host = this.#host
+    const { request } = message
+    if (host.takeRoom()) {
+      return this.#reply(replyTo, {
+        type: 'route-reply',
+        req: replyReq,
+        hops: message.hops,
+        from: host.selfId,
+        result: { op: 'found', nodes: [host.selfId] },
+      })
+    }
+    const next = host.successors()[0]
+    const link = next === undefined ? undefined : host.links.usable(next)
+    const room = request.op === 'find' ? request.room - 1 : 0
+    if (!link?.remoteMember || room <= 0 || message.hops >= message.hopLimit) {
+      return this.#fail(replyTo, message, 'RING_FULL', replyReq)
+    }
+    this.#deliver({ ...message, request: { op: 'find', room } }, link, replyTo, replyReq)
+  }
+
   #deliver(message: RouteMessage, target: LinkInfo, replyTo: string | null, replyReq: number): void {
     const req = this.#wayBack(replyTo, replyReq)
-    this.#host.send(target.peerId, { ...message, req, hops: message.hops + 1, deliver: true })
+    this.#hop({ ...message, req, hops: message.hops + 1, deliver: true }, target, replyTo)
   }
 
   /**
-   * The linked member closest to `key` either way round that is closer than this node (a client, not on
-   * the ring, takes any). A retry (`attempt` > 0) picks among the best few, differently per attempt.
+   * The linked member closest to the key either way round that is closer than this node (a client, not
+   * on the ring, takes any). None closer either way round (this node's links are all ahead of it, say,
+   * and the key behind): Chord's rule instead, the closest link that precedes the key clockwise — the
+   * successor always qualifies — and the message keeps to that rule from then on, so it cannot loop.
+   * A retry (`attempt` > 0) picks among the best few, differently per attempt.
    */
-  #nextHop(key: string, attempt: number, cameFrom: string | null): LinkInfo | null {
+  #nextHop(
+    message: RouteMessage,
+    cameFrom: string | null,
+    tried: Set<string> | null,
+  ): { link: LinkInfo; clockwise: boolean } | null {
     const host = this.#host
-    const keyPos = positionOf(key)
-    const own = host.isMember() ? ringDistance(positionOf(host.selfId), keyPos) : Number.POSITIVE_INFINITY
-    const best: { link: LinkInfo; distance: number }[] = []
-    for (const link of host.links.routable()) {
-      if (link.peerId === cameFrom) continue
-      const distance = ringDistance(link.pos, keyPos)
-      if (distance >= own) continue
-      best.push({ link, distance })
+    const keyPos = positionOf(message.key)
+    const selfPos = positionOf(host.selfId)
+    const member = host.isMember()
+    const pick = (clockwise: boolean) => {
+      const distanceOf = (pos: number) =>
+        clockwise ? clockwiseDistance(pos, keyPos) : ringDistance(pos, keyPos)
+      const own = member ? distanceOf(selfPos) : Number.POSITIVE_INFINITY
+      const best: { link: LinkInfo; distance: number }[] = []
+      for (const link of host.links.routable()) {
+        if (link.peerId === cameFrom || tried?.has(link.peerId)) continue
+        const distance = distanceOf(link.pos)
+        if (distance < own) best.push({ link, distance })
+      }
+      if (best.length === 0) return null
+      best.sort((a, b) => a.distance - b.distance)
+      if (message.attempt === 0 || best.length === 1) return best[0]!.link
+      return best[(hashOf(host.selfId, message.key) + message.attempt) % Math.min(DIVERSITY, best.length)]!
+        .link
     }
-    if (best.length === 0) return null
-    best.sort((a, b) => a.distance - b.distance)
-    if (attempt === 0 || best.length === 1) return best[0]!.link
-    const choices = Math.min(DIVERSITY, best.length)
-    return best[(hashOf(host.selfId, key) + attempt) % choices]!.link
+    if (!message.clockwise) {
+      const link = pick(false)
+      if (link) return { link, clockwise: false }
+    }
+    const link = member ? pick(true) : null
+    return link ? { link, clockwise: true } : null
   }
 
   #answerHere(message: RouteMessage, replyTo: string | null, replyReq: number): void {

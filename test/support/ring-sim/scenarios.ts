@@ -7,6 +7,7 @@
 import { toHex } from '../../../shared/encoding.js'
 import type { SignedRecord } from '../../../shared/ring-records.js'
 import type { PutReport } from '../../../web/peer/ring/publisher.js'
+import type { RingOptions } from '../../../web/peer/ring/ring-options.js'
 import type { PeerCounters } from './sim-network.js'
 import type { PublishedRecord, SimNode, Simulation } from './simulation.js'
 
@@ -19,8 +20,13 @@ const SETTLE_CHECK_MS = 10_000
  * Grows the ring to `n` nodes: each wave doubles it, the joiners spread over a few seconds, then the
  * ring settles until it is ideal (or `maxSettleMs` passes). Returns the simulated time taken.
  */
-export async function buildRing(sim: Simulation, n: number, maxSettleMs = 600_000): Promise<number> {
+export async function buildRing(
+  sim: Simulation,
+  n: number,
+  options: { maxSettleMs?: number; hostileShare?: number } = {},
+): Promise<number> {
   const started = sim.now
+  const hostile = () => sim.prng.next() < (options.hostileShare ?? 0)
   if (sim.liveNodes().length === 0) {
     sim.addNode()
     await sim.run(1_000)
@@ -29,12 +35,12 @@ export async function buildRing(sim: Simulation, n: number, maxSettleMs = 600_00
     const add = Math.min(sim.liveNodes().length, n - sim.liveNodes().length)
     const spreadMs = 2_000 + add * 2
     for (let i = 0; i < add; i++) {
-      sim.addNode()
+      sim.addNode({ hostile: hostile() })
       await sim.run(spreadMs / add)
     }
     await sim.run(WAVE_SETTLE_MS)
   }
-  await settle(sim, maxSettleMs)
+  await settle(sim, options.maxSettleMs ?? 600_000)
   return sim.now - started
 }
 
@@ -130,10 +136,10 @@ export async function lookups(
   sim: Simulation,
   records: PublishedRecord[],
   count: number,
-  options: { perSecond?: number; genuine?: Set<string> } = {},
+  options: { perSecond?: number } = {},
 ): Promise<LookupOutcome> {
   const perSecond = options.perSecond ?? 100
-  const genuine = options.genuine ?? new Set(records.map((published) => toHex(published.record.signature)))
+  const genuine = sim.genuineSignatures
   const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0 }
   const pending: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
@@ -157,8 +163,68 @@ export async function lookups(
   return outcome
 }
 
+/**
+ * Lookups launched by the simulation's own clock, `perSecond` a second until `untilMs`, whatever else
+ * runs meanwhile (churn); each from a random live node that is not hostile, for a random record of
+ * `records` that has not expired. Returns the outcome, filled in as lookups finish, and a promise of the
+ * moment all have.
+ */
+export function backgroundLookups(
+  sim: Simulation,
+  records: PublishedRecord[],
+  perSecond: number,
+  untilMs: number,
+): { outcome: LookupOutcome; done: Promise<LookupOutcome> } {
+  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0 }
+  const genuine = sim.genuineSignatures
+  const pending: Promise<void>[] = []
+  let finished!: () => void
+  const launched = new Promise<void>((resolve) => (finished = resolve))
+  const tick = () => {
+    if (sim.now >= untilMs) return finished()
+    const nowS = Math.floor(sim.now / 1000)
+    const live = records.filter((published) => published.record.expiresAt > nowS + 30)
+    const askers = sim.liveNodes().filter((node) => !node.hostile)
+    for (let i = 0; i < perSecond && live.length > 0 && askers.length > 0; i++) {
+      const target = sim.prng.pick(live)
+      outcome.attempted++
+      pending.push(
+        sim.prng
+          .pick(askers)
+          .node.lookup(target.record.kind, target.key)
+          .then((result) => {
+            for (const record of result.records)
+              if (!genuine.has(toHex(record.signature))) outcome.forgedAccepted++
+            if (!result.records.some((record) => sameSlot(record, target.record))) return
+            outcome.succeeded++
+            outcome.hops.push(result.hops)
+            outcome.ms.push(result.ms)
+          }),
+      )
+    }
+    sim.clock.setTimeout(tick, 1_000)
+  }
+  tick()
+  return { outcome, done: launched.then(() => Promise.all(pending)).then(() => outcome) }
+}
+
 function sameSlot(a: SignedRecord, b: SignedRecord): boolean {
   return a.kind === b.kind && a.digest === b.digest && toHex(a.publisher) === toHex(b.publisher)
+}
+
+/** Records held by honest nodes that no honest node signed: forged records that got stored (must be 0). */
+export function forgedStored(sim: Simulation): number {
+  let forged = 0
+  const nowS = Math.floor(sim.now / 1000)
+  for (const node of sim.liveNodes()) {
+    if (node.hostile) continue
+    for (const key of node.node.store.keys()) {
+      for (const record of node.node.store.recordsUnder(key, nowS)) {
+        if (!sim.genuineSignatures.has(toHex(record.signature))) forged++
+      }
+    }
+  }
+  return forged
 }
 
 /** Crashes `fraction` of the live nodes at once; returns them. */
@@ -178,6 +244,8 @@ export interface ChurnOptions {
   shape?: number
   /** Share of departures that close the tab (a goodbye) rather than crash. Default 0. */
   graceful?: number
+  /** Ring options of the nodes that arrive (client mode: `memberAfterMs`). */
+  ring?: RingOptions
 }
 
 /**
@@ -197,8 +265,7 @@ export async function churn(
   let joined = 0
   let left = 0
   const end = sim.now + options.durationMs
-  const scheduleEnd = (node: SimNode) => {
-    const session = sim.prng.weibull(shape, median)
+  const scheduleEnd = (node: SimNode, session: number) => {
     sim.clock.setTimeout(() => {
       if (!node.alive || sim.now >= end) return
       left++
@@ -206,17 +273,31 @@ export async function churn(
       else sim.crash(node)
     }, session)
   }
-  // Nodes already up are mid-session: by the inspection paradox their remaining time is longer than a
-  // fresh session, which a fresh draw underestimates; that makes the churn a little harsher, not milder.
-  for (const node of sim.liveNodes()) scheduleEnd(node)
+  // Nodes already up are mid-session: their remaining time follows the equilibrium residual law (a
+  // length-biased session, times a uniform share), or the population would collapse at the start.
+  for (const node of sim.liveNodes()) scheduleEnd(node, residualWeibull(sim, shape, median))
   while (sim.now < end) {
     const gap = sim.prng.exponential(arrivalGapMs)
     await sim.run(Math.min(gap, end - sim.now))
     if (sim.now >= end) break
-    scheduleEnd(sim.addNode())
+    scheduleEnd(sim.addNode({ ring: options.ring }), sim.prng.weibull(shape, median))
     joined++
   }
   return { joined, left }
+}
+
+/**
+ * Remaining time of a session seen at a random moment: length-biased Weibull times a uniform share. With
+ * X = (S/scale)^shape, a length-biased S has X ~ Gamma(1 + 1/shape); sampled here for 1/shape an
+ * integer (shape 0.5: the sum of three exponentials), else approximated by an ordinary draw.
+ */
+function residualWeibull(sim: Simulation, shape: number, median: number): number {
+  const scale = median / Math.log(2) ** (1 / shape)
+  const k = 1 + 1 / shape
+  if (!Number.isInteger(k)) return sim.prng.weibull(shape, median)
+  let x = 0
+  for (let i = 0; i < k; i++) x += sim.prng.exponential(1)
+  return sim.prng.next() * scale * x ** (1 / shape)
 }
 
 /** Lanczos approximation of Γ, for the Weibull mean. */
@@ -239,8 +320,10 @@ export interface TrafficFigures {
   allPerMinute: number
   maintenancePerMinute: number
   recordsPerMinute: number
-  /** Connections created per node per hour. */
+  /** Connections created per node per hour, over every node's time online in the window. */
   connectionsPerHour: number
+  /** The same for the nodes online through the whole window: the long-lived tabs whose budget matters. */
+  connectionsPerHourLongLived: number
   /** Frames the receivers' budgets dropped. */
   overBudget: number
 }
@@ -257,6 +340,8 @@ export function trafficBetween(
   toMs: number,
 ): TrafficFigures {
   let nodeMs = 0
+  let longLivedMs = 0
+  let longLivedConnections = 0
   const sums = { all: 0, maintenance: 0, records: 0, connections: 0, overBudget: 0 }
   for (const [id, end] of after) {
     const node = sim.nodes.get(id)!
@@ -268,6 +353,10 @@ export function trafficBetween(
     sums.maintenance += end.sentByKind.maintenance - (start?.sentByKind.maintenance ?? 0)
     sums.records += end.sentByKind.records - (start?.sentByKind.records ?? 0)
     sums.connections += end.connectionsCreated - (start?.connectionsCreated ?? 0)
+    if (node.bornMs <= fromMs && (node.diedMs ?? toMs) >= toMs) {
+      longLivedMs += up
+      longLivedConnections += end.connectionsCreated - (start?.connectionsCreated ?? 0)
+    }
     sums.overBudget += end.overBudget - (start?.overBudget ?? 0)
   }
   const minutes = nodeMs / 60_000
@@ -276,6 +365,7 @@ export function trafficBetween(
     maintenancePerMinute: sums.maintenance / minutes,
     recordsPerMinute: sums.records / minutes,
     connectionsPerHour: sums.connections / (minutes / 60),
+    connectionsPerHourLongLived: longLivedConnections / (longLivedMs / 3_600_000),
     overBudget: sums.overBudget,
   }
 }

@@ -14,7 +14,8 @@ import type { RingCrypto, RingSigner } from '../../../web/peer/ring/ring-crypto.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
-export function simSigner(seed: Uint8Array): RingSigner {
+/** A signer from a 32-byte seed; `onSign` hears each signature made (the simulation keeps them). */
+export function simSigner(seed: Uint8Array, onSign: (signature: Uint8Array) => void = () => {}): RingSigner {
   const privateKey = createPrivateKey({
     key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
     format: 'der',
@@ -26,7 +27,11 @@ export function simSigner(seed: Uint8Array): RingSigner {
   return {
     publicKey,
     nodeId,
-    sign: (message) => Promise.resolve(new Uint8Array(sign(null, message, privateKey))),
+    sign: (message) => {
+      const signature = new Uint8Array(sign(null, message, privateKey))
+      onSign(signature)
+      return Promise.resolve(signature)
+    },
   }
 }
 

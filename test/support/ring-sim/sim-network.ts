@@ -31,7 +31,7 @@ export interface SimNetworkOptions {
   maxLinks?: number
   /** A crashed peer's links are reported closed after this long. Default 30 s (ICE consent freshness, RFC 7675). */
   deadLinkMs?: number
-  /** A link neither side claims closes after this long. Default 1 s (the product's idle sweep takes 60 s). */
+  /** A link neither side claims closes after this long. Default 60 s, as the swarm's idle sweep (IDLE_SESSION_MS). */
   idleCloseMs?: number
   /** Per-peer frame budget at the receiver (the frame router's). Default RING_LINK_BUDGET. */
   budget?: { framesPerSecond: number; burst: number }
@@ -94,7 +94,7 @@ export class SimNetwork {
       dialFailureFactor: 3,
       maxLinks: 32,
       deadLinkMs: 30_000,
-      idleCloseMs: 1000,
+      idleCloseMs: 60_000,
       budget: RING_LINK_BUDGET,
       ...options,
     }

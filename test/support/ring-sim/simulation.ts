@@ -56,6 +56,8 @@ export class Simulation {
   readonly invariants: ZaveInvariants
   readonly nodes = new Map<string, SimNode>()
   readonly hostileLog: HostileLog = { dropped: 0, forged: 0 }
+  /** Every signature an honest node made: a record whose signature is not here was forged. */
+  readonly genuineSignatures = new Set<string>()
   readonly #options: SimulationOptions
   readonly #checkInvariants: boolean
   /** Invariant checks run (one after every event once the ring has r + 1 members). */
@@ -78,7 +80,9 @@ export class Simulation {
 
   /** Adds a node, which joins through live members (or starts the ring when there is none). */
   addNode(options: { ring?: RingOptions; hostile?: boolean } = {}): SimNode {
-    const signer = simSigner(this.prng.bytes32())
+    const signer = simSigner(this.prng.bytes32(), (signature) => {
+      if (!options.hostile) this.genuineSignatures.add(toHex(signature))
+    })
     const peerId = peerIdOf(signer.nodeId)
     let transport: RingTransport = this.network.transport(peerId)
     if (options.hostile) transport = hostileTransport(transport, signer.nodeId, this.prng, this.hostileLog)

@@ -13,6 +13,8 @@
  * them). A node drops records whose key left its replica range (it knows its k predecessors) once they have
  * been out of it for a grace period, since a range comes back when a neighbour's leave was a glitch.
  */
+
+import { toHex } from '../../../shared/encoding.js'
 import type { RingErrorCode, RingMessageOf, RouteResult } from '../../../shared/ring-protocol.js'
 import { REPLICATE_OVERHEAD_BYTES, recordsThatFit } from '../../../shared/ring-protocol.js'
 import type { SignedRecord } from '../../../shared/ring-records.js'
@@ -24,6 +26,10 @@ import type { RingCrypto } from './ring-crypto.js'
 import type { ResolvedRingOptions } from './ring-options.js'
 
 export type StoredVia = 'put' | 'replicate'
+
+/** How long a push is remembered, so its second copy is not passed on again. */
+const SEEN_MS = 30_000
+const MAX_SEEN = 8_192
 
 export interface ReplicatorHost {
   readonly selfId: string
@@ -47,6 +53,8 @@ export class Replicator {
   readonly #host: ReplicatorHost
   /** Keys found outside this node's replica range, and since when. */
   readonly #outOfRange = new Map<string, number>()
+  /** Pushes passed on lately (key, first signature, remaining), until when. */
+  readonly #seen = new Map<string, number>()
   /** Where the range this node owns began when it last looked: (ownedFrom, self]. */
   #ownedFrom: string | null = null
 
@@ -56,19 +64,30 @@ export class Replicator {
 
   /** A put routed to this node: checked, stored, and pushed down the chain of replicas. */
   async onPut(key: string, records: SignedRecord[]): Promise<RouteResult> {
-    const { stored, problem } = await this.#storeChecked(key, records, 'put')
+    const { stored, held, problem } = await this.#storeChecked(key, records, 'put')
     if (stored.length > 0) {
       const index = Math.max(0, this.#host.replicaIndex(key))
       this.#pushChain(key, stored, this.#host.options.replicas - 2 - index)
     }
-    if (stored.length === 0 && problem) return { op: 'failed', code: problem }
-    return { op: 'stored', stored: stored.length }
+    if (held === 0 && problem) return { op: 'failed', code: problem }
+    // A record this node already held counts: a retried put whose first answer got lost is done too.
+    return { op: 'stored', stored: held }
   }
 
   /** Records pushed by a neighbour: checked, stored, and passed on while the chain goes on. */
   async onReplicate(message: RingMessageOf<'replicate'>): Promise<void> {
+    // Each push reaches a node up to three times (from the three nodes before it); the later copies are
+    // stored (a no-op) but not passed on again.
+    const first = message.records[0]!
+    const seenKey = `${message.key}:${toHex(first.signature)}:${message.remaining}`
+    const now = this.#host.nowMs()
+    const seen = (this.#seen.get(seenKey) ?? 0) > now
+    if (!seen) {
+      if (this.#seen.size >= MAX_SEEN) this.#seen.delete(this.#seen.keys().next().value!)
+      this.#seen.set(seenKey, now + SEEN_MS)
+    }
     await this.#storeChecked(message.key, message.records, 'replicate')
-    if (message.remaining > 0) this.#pushChain(message.key, message.records, message.remaining - 1)
+    if (!seen && message.remaining > 0) this.#pushChain(message.key, message.records, message.remaining - 1)
   }
 
   /**
@@ -129,9 +148,10 @@ export class Replicator {
     key: string,
     records: SignedRecord[],
     via: StoredVia,
-  ): Promise<{ stored: SignedRecord[]; problem: RingErrorCode | null }> {
+  ): Promise<{ stored: SignedRecord[]; held: number; problem: RingErrorCode | null }> {
     const host = this.#host
     const stored: SignedRecord[] = []
+    let held = 0
     let problem: RingErrorCode | null = null
     for (const record of records) {
       const nowS = Math.floor(host.nowMs() / 1000)
@@ -142,12 +162,13 @@ export class Replicator {
       }
       const outcome = host.store.put(key, record, nowS)
       if (outcome === 'PUBLISHER_QUOTA') problem ??= outcome
-      else if (outcome === 'stored' || outcome === 'replaced') {
+      else held++
+      if (outcome === 'stored' || outcome === 'replaced') {
         stored.push(record)
         if (outcome === 'stored') host.recordStored(key, record, via)
       }
     }
-    return { stored, problem }
+    return { stored, held, problem }
   }
 
   /**
@@ -165,12 +186,19 @@ export class Replicator {
     }
   }
 
-  /** Sends records to the first successor, to be passed on until they reach the one at `targetIndex`. */
+  /**
+   * Sends records down the successor chain until they reach the successor at `targetIndex`, each hop
+   * handing them to each successor it holds a link to (three): replicas that drop what they
+   * should pass on (or died a moment ago) are stepped over unless three come in a row, which healing
+   * and republishing then mend.
+   */
   #pushChain(key: string, records: SignedRecord[], targetIndex: number): void {
-    if (targetIndex < 0) return
-    const next = this.#host.successors()[0]
-    const link = next === undefined ? undefined : this.#host.links.usable(next)
-    if (link) this.#sendBatches(link.peerId, key, records, targetIndex)
+    const successors = this.#host.successors()
+    for (let i = 0; i < this.#host.options.linkedSuccessors && targetIndex - i >= 0; i++) {
+      const next = successors[i]
+      const link = next === undefined ? undefined : this.#host.links.usable(next)
+      if (link) this.#sendBatches(link.peerId, key, records, targetIndex - i)
+    }
   }
 
   #sendBatches(peerId: string, key: string, records: SignedRecord[], remaining: number): void {

@@ -124,6 +124,8 @@ const ROOM_RESERVED_MS = 10_000
 const USE_PING_MS = 5_000
 /** Successors a joiner walks back through before it joins (each one's predecessor lying between). */
 const JOIN_WALK = 16
+/** How long a node has been a member before it takes fingers from others. */
+const FINGER_MIN_AGE_MS = 2 * 60_000
 /** Stabilise rounds run back to back while the successor keeps moving closer. */
 const MAX_STABILISE_ROUNDS = 8
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
@@ -142,6 +144,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   readonly #replicator: Replicator
   readonly #publisher: Publisher
   #member = false
+  #memberSinceMs = 0
   #pred: string | null = null
   #successors: string[] = []
   #predecessors: string[] = []
@@ -205,6 +208,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         knownFrom: (key) => this.#fromOwner(key),
         takeRoom: () => this.#takeRoom(),
         used: (link) => this.#used(link),
+        spacing: () => this.#spacing(),
         suspect: (link) => {
           link.misses = Math.max(link.misses, 1)
           this.#ping(link)
@@ -371,6 +375,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       const fresh = reply.result.records
       void this.#verified(key, fresh).then((valid) => {
         for (const record of valid) records.set(`${toHex(record.publisher)}:${record.digest}`, record)
+        // An answer of forged records is no answer: it does not count towards "nobody has any".
+        if (fresh.length > 0 && valid.length === 0) return
         answeredBy.add(reply.from)
         if (records.size > 0) {
           if (answeredBy.size >= 2) finish()
@@ -581,7 +587,10 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #takeRoom(): boolean {
     const now = this.#deps.clock.now()
     while (this.#reserved.length > 0 && this.#reserved[0]! <= now) this.#reserved.shift()
-    if (!this.#member || this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
+    // Sessions have a decreasing hazard (Weibull, DHT.md §1.4): a member that has lasted will likely
+    // last, so young members leave finger duty to older ones and fingers are re-dialled less often.
+    if (!this.#member || now - this.#memberSinceMs < FINGER_MIN_AGE_MS) return false
+    if (this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
     this.#reserved.push(now + ROOM_RESERVED_MS)
     return true
   }
@@ -800,6 +809,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #becomeMember(list: string[], wrapped: boolean): void {
     if (this.#destroyed) return
     this.#member = true
+    this.#memberSinceMs = this.#deps.clock.now()
     this.#gateway = null
     this.#pred = null
     this.#predecessors = []
@@ -896,7 +906,9 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   #adoptSuccessors(list: string[], wrapped: boolean): void {
     const before = { pred: this.#pred, successors: this.#successors }
-    const smallRing = wrapped || list.length < this.options.successors
+    // Only a list that came back round to this node (or none: alone) shows a small ring; a short list
+    // may just be stale.
+    const smallRing = wrapped || list.length === 0
     if (sameList(list, this.#successors) && smallRing === this.#smallRing) return
     this.#successors = list
     this.#smallRing = smallRing
@@ -1219,6 +1231,13 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return this.#smallRing && this.#predecessors.length >= this.#successors.length
   }
 
+  /** The mean gap between members, from this node's successor list; a guess of 1/1,000 without one. */
+  #spacing(): number {
+    const last = this.#successors.at(-1)
+    if (last === undefined) return 0.001
+    return clockwise(this.#pos, positionOf(last)) / this.#successors.length
+  }
+
   #towardsOwner(key: string): LinkInfo | null {
     const index = this.replicaIndex(key)
     // predecessors[index - 1] is the owner; those after it in the list lie between it and this node.
@@ -1301,10 +1320,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         for (const cancel of cancels) cancel()
         resolve({ attempts, finished })
       }
-      const next = () => {
-        timer = null
-        if (done) return
-        if (this.#destroyed || attempts >= this.options.lookupAttempts) return finish(false)
+      const send = () => {
         const attempt = attempts++
         cancels.push(
           this.#router.request(key, request, attempt, (reply) => {
@@ -1316,6 +1332,14 @@ export class RingNode extends TypedEventTarget<RingEvents> {
             onReply(reply, () => finish(true))
           }),
         )
+      }
+      // The first attempt goes alone; once it had its time, two go out at a time by different paths
+      // (a node that drops what it should forward is met at random, not once per path).
+      const next = () => {
+        timer = null
+        if (done) return
+        if (this.#destroyed || attempts >= this.options.lookupAttempts) return finish(false)
+        for (let i = attempts === 0 ? 1 : 2; i > 0 && attempts < this.options.lookupAttempts; i--) send()
         timer = clock.setTimeout(next, this.options.lookupAttemptMs)
       }
       next()

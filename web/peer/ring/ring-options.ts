@@ -77,7 +77,7 @@ export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
   fingerFixMs: 15_000,
   hopLimit: 32,
   lookupAttemptMs: 1_000,
-  lookupAttempts: 8,
+  lookupAttempts: 12,
   routeRatePerSecond: 30,
   routeBurst: 120,
   maxPendingRoutes: 4_096,

@@ -47,6 +47,8 @@ export interface RouterHost {
   knownFrom(key: string): string[] | null
   /** Whether this node has room for one more ring link; true reserves it for a moment. */
   takeRoom(): boolean
+  /** The mean gap between members as this node sees it (its successor list's span over its length). */
+  spacing(): number
   /** A routed message is about to take this link (the node may check that it still answers). */
   used(link: LinkInfo): void
   /** A link did not acknowledge a routed message in time: suspect it (routing avoids it) and check it. */
@@ -65,6 +67,8 @@ interface Unacked {
 interface Pending {
   /** Where the answer goes: a peer, or a local callback. */
   upstream: string | null
+  /** The next hop the request went on to, credited when an answer comes back through it. */
+  downstream: string | null
   upstreamReq: number
   onReply: ((reply: RouteReply) => void) | null
   expiresMs: number
@@ -79,12 +83,23 @@ const ACK_TIMEOUT_MS = 400
 const HOP_RETRIES = 2
 /** How long a hop remembers the way back: longer than any lookup runs. */
 const PENDING_TTL_MS = 15_000
+/** Requests through a hop before its record counts, and the decay of records per sweep (5 s). */
+const UNRELIABLE_AFTER = 3
+const RECORD_DECAY = 0.9
+/** How many members past the key odd attempts aim (half the replicas). */
+const AIM_PAST_KEY = 4
 /** When a hop picks among its best next hops instead of the best (a retry), how many it picks among. */
-const DIVERSITY = 3
+const DIVERSITY = 4
 
 export class Router {
   readonly #host: RouterHost
   readonly #pending = new Map<number, Pending>()
+  /**
+   * Per next hop, requests sent on through it and answers that came back through it (decaying): a hop
+   * that swallows what it should pass on is avoided while other ways exist. An honest hop behind a bad
+   * one is blamed too, until it learns to avoid that one itself.
+   */
+  readonly #record = new Map<string, { sent: number; answered: number }>()
   /** Messages sent on and not acknowledged yet, by "peer id:request id". */
   readonly #unacked = new Map<string, Unacked>()
   readonly #limiter: SourceRateLimiter
@@ -148,6 +163,11 @@ export class Router {
   onReply(reply: RouteReply): void {
     const pending = this.#pending.get(reply.req)
     if (!pending) return
+    if (pending.downstream !== null) {
+      const record = this.#record.get(pending.downstream)
+      if (record) record.answered++
+      pending.downstream = null
+    }
     if (pending.upstream === null) pending.onReply?.(reply)
     else this.#host.send(pending.upstream, { ...reply, req: pending.upstreamReq })
   }
@@ -162,6 +182,11 @@ export class Router {
   /** Forgets ways back that expired. */
   sweep(nowMs: number): void {
     for (const [req, pending] of this.#pending) if (pending.expiresMs <= nowMs) this.#pending.delete(req)
+    for (const [peerId, record] of this.#record) {
+      record.sent *= RECORD_DECAY
+      record.answered *= RECORD_DECAY
+      if (record.sent < 0.5) this.#record.delete(peerId)
+    }
   }
 
   /** Handles a request here or sends it on; `replyTo` null means this node asked. */
@@ -204,7 +229,24 @@ export class Router {
     const next = this.#nextHop(message, replyTo, null)
     if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
     const req = this.#wayBack(replyTo, replyReq)
+    this.#credit(req, next.link)
     this.#hop({ ...message, req, hops: message.hops + 1, clockwise: next.clockwise }, next.link, replyTo)
+  }
+
+  /** Notes that request `req` went on through `link`, to credit it when the answer comes back. */
+  #credit(req: number, link: LinkInfo): void {
+    const pending = this.#pending.get(req)
+    if (!pending) return
+    pending.downstream = link.peerId
+    const record = this.#record.get(link.peerId) ?? { sent: 0, answered: 0 }
+    record.sent++
+    this.#record.set(link.peerId, record)
+  }
+
+  /** Whether a next hop lost most of what went through it lately. */
+  #unreliable(link: LinkInfo): boolean {
+    const record = this.#record.get(link.peerId)
+    return record !== undefined && record.sent >= UNRELIABLE_AFTER && record.answered < record.sent / 2
   }
 
   /**
@@ -297,12 +339,15 @@ export class Router {
     tried: Set<string> | null,
   ): { link: LinkInfo; clockwise: boolean } | null {
     const host = this.#host
+    // Odd attempts aim a few members past the key, into its replicas, so they arrive from the other side
+    // by other nodes: a node that drops what it should pass on near the key is not met by every attempt.
     const keyPos = positionOf(message.key)
+    const aimPos = message.attempt % 2 === 1 ? (keyPos + host.spacing() * AIM_PAST_KEY) % 1 : keyPos
     const selfPos = positionOf(host.selfId)
     const member = host.isMember()
     const pick = (clockwise: boolean) => {
       const distanceOf = (pos: number) =>
-        clockwise ? clockwiseDistance(pos, keyPos) : ringDistance(pos, keyPos)
+        clockwise ? clockwiseDistance(pos, keyPos) : ringDistance(pos, aimPos)
       const own = member ? distanceOf(selfPos) : Number.POSITIVE_INFINITY
       const best: { link: LinkInfo; distance: number }[] = []
       for (const link of host.links.routable()) {
@@ -311,10 +356,13 @@ export class Router {
         if (distance < own) best.push({ link, distance })
       }
       if (best.length === 0) return null
-      best.sort((a, b) => a.distance - b.distance)
+      // Hops that swallowed most requests lately go last (still used when nothing else is closer).
+      best.sort(
+        (a, b) =>
+          Number(this.#unreliable(a.link)) - Number(this.#unreliable(b.link)) || a.distance - b.distance,
+      )
       if (message.attempt === 0 || best.length === 1) return best[0]!.link
-      return best[(hashOf(host.selfId, message.key) + message.attempt) % Math.min(DIVERSITY, best.length)]!
-        .link
+      return best[hashOf(host.selfId, message.key, message.attempt) % Math.min(DIVERSITY, best.length)]!.link
     }
     if (!message.clockwise) {
       const link = pick(false)
@@ -365,6 +413,7 @@ export class Router {
     this.#nextReq = (this.#nextReq + 1) >>> 0
     this.#pending.set(req, {
       upstream,
+      downstream: null,
       upstreamReq,
       onReply,
       expiresMs: this.#host.clock.now() + PENDING_TTL_MS,
@@ -374,6 +423,14 @@ export class Router {
 }
 
 /** A small stable hash of two ids, so a node's choice on a retry differs per key but not per run. */
-function hashOf(a: string, b: string): number {
-  return (Number.parseInt(a.slice(0, 8), 16) ^ Number.parseInt(b.slice(0, 8), 16)) >>> 0
+function hashOf(a: string, b: string, attempt: number): number {
+  let h =
+    (Number.parseInt(a.slice(0, 8), 16) ^
+      Number.parseInt(b.slice(0, 8), 16) ^
+      Math.imul(attempt, 0x9e3779b1)) >>>
+    0
+  // A round of xorshift-multiply mixing, so nearby attempts pick unrelated next hops.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
+  return (h ^ (h >>> 16)) >>> 0
 }

@@ -106,8 +106,12 @@ export type RingMessage =
   | { type: 'ack'; req: number }
   /** The answer to a `route`, travelling back the way it came; `hops` is how far the request went. */
   | { type: 'route-reply'; req: number; hops: number; from: string; result: RouteResult }
-  /** Records of one key pushed to a replica; it passes them on to its successor while `remaining` > 0. */
-  | { type: 'replicate'; remaining: number; key: string; records: SignedRecord[] }
+  /**
+   * Records of one key pushed to a replica, which passes them on to its successors up to `until` (the
+   * last node to get them). `push` names this push (the pusher's random number), so the copies of it a
+   * node gets from the several nodes before it are passed on once.
+   */
+  | { type: 'replicate'; push: number; until: string; key: string; records: SignedRecord[] }
   /** The sender could not take a message: `req` is the request it refers to, 0 for none. */
   | { type: 'error'; req: number; code: RingErrorCode }
 
@@ -183,7 +187,7 @@ export function encodeRingMessage(message: RingMessage): Uint8Array<ArrayBuffer>
       writeResult(w, message.result)
       break
     case 'replicate':
-      w.u8(message.remaining).bytes(fromHex(message.key))
+      w.u32(message.push).bytes(fromHex(message.until)).bytes(fromHex(message.key))
       writeRecords(w, message.records)
       break
     case 'error':
@@ -222,7 +226,7 @@ export const ROUTE_OVERHEAD_BYTES = 1 + 4 + ID_BYTES * 2 + 4 + 1 + 1
 /** Bytes of a `route-reply` besides its records. */
 export const REPLY_OVERHEAD_BYTES = 1 + 4 + 1 + ID_BYTES + 1
 /** Bytes of a `replicate` besides its records. */
-export const REPLICATE_OVERHEAD_BYTES = 1 + 1 + ID_BYTES
+export const REPLICATE_OVERHEAD_BYTES = 1 + 4 + ID_BYTES * 2
 
 function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined {
   switch (type) {
@@ -300,12 +304,14 @@ function readBody(type: RingMessageType, r: ByteReader): RingMessage | undefined
       return { type, req, hops, from, result }
     }
     case 'replicate': {
-      const remaining = r.u8()
+      const push = r.u32()
+      const until = readId(r)
       const key = readId(r)
       const records = readRecords(r)
-      if (remaining === undefined || key === undefined || records === undefined) return undefined
-      if (remaining > MAX_HOP_LIMIT || records.length === 0) return r.fail()
-      return { type, remaining, key, records }
+      if (push === undefined || until === undefined || key === undefined || records === undefined)
+        return undefined
+      if (records.length === 0) return r.fail()
+      return { type, push, until, key, records }
     }
     case 'error': {
       const req = r.u32()

@@ -134,7 +134,8 @@ export class ZaveInvariants {
     const pos = this.#pos(id)
     let reach = 0
     for (const entry of successors) reach = Math.max(reach, clockwise(pos, this.#pos(entry)))
-    const list: ListState = { entries: successors.slice(), reach, skips: new Set() }
+    // Lists never repeat an id (ids.ts successorsFrom); a repeat would count one entry twice here.
+    const list: ListState = { entries: [...new Set(successors)], reach, skips: new Set() }
     this.#lists.set(id, list)
     this.#maxReach = Math.max(this.#maxReach, reach)
     let live = 0

@@ -115,6 +115,8 @@ export interface LookupOutcome {
   ms: number[]
   /** Records returned that no honest publisher signed (must stay 0). */
   forgedAccepted: number
+  /** Lookups for a record no live node held any more when the lookup started (all its replicas died). */
+  lost: number
 }
 
 /**
@@ -140,12 +142,13 @@ export async function lookups(
 ): Promise<LookupOutcome> {
   const perSecond = options.perSecond ?? 100
   const genuine = sim.genuineSignatures
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0 }
+  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
   const pending: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const from = sim.prng.pick(sim.liveNodes().filter((node) => !node.hostile))
     const target = sim.prng.pick(records)
     outcome.attempted++
+    if (!heldAnywhere(sim, target)) outcome.lost++
     pending.push(
       from.node.lookup(target.record.kind, target.key).then((result) => {
         for (const record of result.records)
@@ -175,7 +178,7 @@ export function backgroundLookups(
   perSecond: number,
   untilMs: number,
 ): { outcome: LookupOutcome; done: Promise<LookupOutcome> } {
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0 }
+  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
   const genuine = sim.genuineSignatures
   const pending: Promise<void>[] = []
   let finished!: () => void
@@ -206,6 +209,16 @@ export function backgroundLookups(
   }
   tick()
   return { outcome, done: launched.then(() => Promise.all(pending)).then(() => outcome) }
+}
+
+/** Whether some live node still holds this record (in its slot: any version of it). */
+function heldAnywhere(sim: Simulation, target: PublishedRecord): boolean {
+  const nowS = Math.floor(sim.now / 1000)
+  return sim
+    .liveNodes()
+    .some((node) =>
+      node.node.store.recordsUnder(target.key, nowS).some((record) => sameSlot(record, target.record)),
+    )
 }
 
 function sameSlot(a: SignedRecord, b: SignedRecord): boolean {

@@ -14,7 +14,6 @@
  * been out of it for a grace period, since a range comes back when a neighbour's leave was a glitch.
  */
 
-import { toHex } from '../../../shared/encoding.js'
 import type { RingErrorCode, RingMessageOf, RouteResult } from '../../../shared/ring-protocol.js'
 import { REPLICATE_OVERHEAD_BYTES, recordsThatFit } from '../../../shared/ring-protocol.js'
 import type { SignedRecord } from '../../../shared/ring-records.js'
@@ -27,7 +26,7 @@ import type { ResolvedRingOptions } from './ring-options.js'
 
 export type StoredVia = 'put' | 'replicate'
 
-/** How long a push is remembered, so its second copy is not passed on again. */
+/** How long a push is remembered, so its later copies are not passed on again. */
 const SEEN_MS = 30_000
 const MAX_SEEN = 8_192
 
@@ -38,6 +37,7 @@ export interface ReplicatorHost {
   readonly store: RecordStore
   readonly links: LinkTable
   nowMs(): number
+  random(): number
   successors(): readonly string[]
   predecessor(): string | null
   /** This node's predecessors, nearest first (up to k). */
@@ -53,8 +53,13 @@ export class Replicator {
   readonly #host: ReplicatorHost
   /** Keys found outside this node's replica range, and since when. */
   readonly #outOfRange = new Map<string, number>()
-  /** Pushes passed on lately (key, first signature, remaining), until when. */
+  /** Pushes passed on lately (push id and key), until when. */
   readonly #seen = new Map<string, number>()
+  /** The predecessor list last seen, and since when it has not changed. */
+  #predsSeen = ''
+  #predsSince = 0
+  /** When this node next pushes its range again (0: not scheduled yet). */
+  #nextSync = 0
   /** Where the range this node owns began when it last looked: (ownedFrom, self]. */
   #ownedFrom: string | null = null
 
@@ -66,8 +71,10 @@ export class Replicator {
   async onPut(key: string, records: SignedRecord[]): Promise<RouteResult> {
     const { stored, held, problem } = await this.#storeChecked(key, records, 'put')
     if (stored.length > 0) {
+      // The replicas after this one: its successors up to the key's k-th replica.
       const index = Math.max(0, this.#host.replicaIndex(key))
-      this.#pushChain(key, stored, this.#host.options.replicas - 2 - index)
+      const until = this.#successorAt(this.#host.options.replicas - 2 - index)
+      if (until !== null) this.#pushChain(key, stored, until)
     }
     if (held === 0 && problem) return { op: 'failed', code: problem }
     // A record this node already held counts: a retried put whose first answer got lost is done too.
@@ -76,10 +83,8 @@ export class Replicator {
 
   /** Records pushed by a neighbour: checked, stored, and passed on while the chain goes on. */
   async onReplicate(message: RingMessageOf<'replicate'>): Promise<void> {
-    // Each push reaches a node up to three times (from the three nodes before it); the later copies are
-    // stored (a no-op) but not passed on again.
-    const first = message.records[0]!
-    const seenKey = `${message.key}:${toHex(first.signature)}:${message.remaining}`
+    // A push reaches a node up to three times (from the three nodes before it): passed on once.
+    const seenKey = `${message.push}:${message.key}`
     const now = this.#host.nowMs()
     const seen = (this.#seen.get(seenKey) ?? 0) > now
     if (!seen) {
@@ -87,7 +92,13 @@ export class Replicator {
       this.#seen.set(seenKey, now + SEEN_MS)
     }
     await this.#storeChecked(message.key, message.records, 'replicate')
-    if (!seen && message.remaining > 0) this.#pushChain(message.key, message.records, message.remaining - 1)
+    // Passed on only by a replica that is not the key's last: `until` comes from the sender, and a chain
+    // that ran on past the replica set would carry one push round the whole ring.
+    const index = this.#host.replicaIndex(message.key)
+    const passOn = index >= 0 && index < this.#host.options.replicas - 1
+    if (!seen && passOn && message.until !== this.#host.selfId) {
+      this.#pushChain(message.key, message.records, message.until, message.push)
+    }
   }
 
   /**
@@ -107,10 +118,11 @@ export class Replicator {
       if (between(last, from, self)) {
         // A node joined just before this one: it owns (last, from] now.
         const link = from === pred ? host.links.usable(pred) : undefined
-        if (link) this.#pushRange(last, from, link.peerId, 0)
+        if (link) this.#pushRange(last, from, from, link.peerId)
       } else if (between(from, last, self)) {
         // The predecessor left: its range is this node's now, and one more successor must hold it.
-        this.#pushRange(from, last, null, k - 2)
+        const until = this.#successorAt(k - 2)
+        if (until !== null) this.#pushRange(from, last, until, null)
       }
     }
     if (from === null) return
@@ -118,7 +130,7 @@ export class Replicator {
     const was = new Set(before.slice(0, k - 1))
     let furthestNew = -1
     for (const [index, id] of now.entries()) if (!was.has(id)) furthestNew = index
-    if (furthestNew >= 0) this.#pushRange(from, self, null, furthestNew)
+    if (furthestNew >= 0) this.#pushRange(from, self, now[furthestNew]!, null)
   }
 
   /** Drops expired records, and records that stayed outside this node's replica range for the grace. */
@@ -126,9 +138,27 @@ export class Replicator {
     const host = this.#host
     const nowMs = host.nowMs()
     host.store.expire(Math.floor(nowMs / 1000))
+    // Anti-entropy: now and then the owner pushes its whole range down its replica set again, in case a
+    // push met a replica it could not reach at the time (a link not up yet, a node dead but still listed).
+    if (this.#nextSync === 0) this.#nextSync = nowMs + host.random() * host.options.syncMs
+    else if (nowMs >= this.#nextSync) {
+      this.#nextSync = nowMs + host.options.syncMs * (0.8 + 0.4 * host.random())
+      const from = host.predecessor() ?? host.predecessors()[0]
+      const until = this.#successorAt(host.options.replicas - 2)
+      if (from !== undefined && until !== null) this.#pushRange(from, host.selfId, until, null)
+    }
+    // The replica range is known from the k predecessors, but a predecessor list can still name nodes
+    // that died (it is learnt from the predecessor's, a round late): it would make the range look too
+    // short. So nothing is dropped until the list has stayed the same for the grace period.
     const preds = host.predecessors()
     const k = host.options.replicas
-    if (preds.length < k) return this.#outOfRange.clear()
+    const signature = preds.join()
+    if (signature !== this.#predsSeen) {
+      this.#predsSeen = signature
+      this.#predsSince = nowMs
+    }
+    if (preds.length < k || nowMs - this.#predsSince < host.options.pruneGraceMs)
+      return this.#outOfRange.clear()
     const start = preds[k - 1]!
     for (const key of host.store.keys()) {
       if (betweenRightIncl(start, key, host.selfId)) {
@@ -172,42 +202,66 @@ export class Replicator {
   }
 
   /**
-   * Pushes the records of keys in (from, to] to `peerId` (to keep, `targetIndex` 0), or down the successor
-   * chain so that they reach the successor at `targetIndex` (each successor before it keeps a copy).
+   * Pushes the records of keys in (from, to] to `peerId` alone, or down the successor chain up to
+   * `until` (each successor on the way keeps a copy).
    */
-  #pushRange(from: string, to: string, peerId: string | null, targetIndex: number): void {
+  #pushRange(from: string, to: string, until: string, peerId: string | null): void {
     const nowS = Math.floor(this.#host.nowMs() / 1000)
     for (const key of this.#host.store.keys()) {
       if (!betweenRightIncl(from, key, to)) continue
       const records = this.#host.store.recordsUnder(key, nowS)
       if (records.length === 0) continue
-      if (peerId === null) this.#pushChain(key, records, targetIndex)
-      else this.#sendBatches(peerId, key, records, targetIndex)
+      if (peerId === null) this.#pushChain(key, records, until)
+      else for (const batch of batches(records)) this.#send(peerId, this.#newPush(), until, key, batch)
     }
+  }
+
+  /** This node's successor at `index`, or its last one if it knows fewer; null when it knows none. */
+  #successorAt(index: number): string | null {
+    if (index < 0) return null
+    const successors = this.#host.successors()
+    return successors[Math.min(index, successors.length - 1)] ?? null
   }
 
   /**
-   * Sends records down the successor chain until they reach the successor at `targetIndex`, each hop
-   * handing them to each successor it holds a link to (three): replicas that drop what they
-   * should pass on (or died a moment ago) are stepped over unless three come in a row, which healing
-   * and republishing then mend.
+   * Sends records down the successor chain up to `until`, each hop handing them to each successor it
+   * holds a link to (three) that does not lie past `until`: replicas that drop what they should pass on
+   * (or died a moment ago) are stepped over unless three come in a row, which healing and republishing
+   * then mend. The end is a node, not a count, so successor lists that still hold a dead node do not
+   * cut the chain short.
    */
-  #pushChain(key: string, records: SignedRecord[], targetIndex: number): void {
-    const successors = this.#host.successors()
-    for (let i = 0; i < this.#host.options.linkedSuccessors && targetIndex - i >= 0; i++) {
-      const next = successors[i]
-      const link = next === undefined ? undefined : this.#host.links.usable(next)
-      if (link) this.#sendBatches(link.peerId, key, records, targetIndex - i)
+  #pushChain(key: string, records: SignedRecord[], until: string, push?: number): void {
+    const self = this.#host.selfId
+    const targets: string[] = []
+    for (const id of this.#host.successors().slice(0, this.#host.options.linkedSuccessors)) {
+      if (!betweenRightIncl(self, id, until)) break
+      const link = this.#host.links.usable(id)
+      if (link) targets.push(link.peerId)
+    }
+    for (const batch of batches(records)) {
+      // One push per batch: its copies from the nodes before a node are passed on once.
+      const id = push ?? this.#newPush()
+      for (const peerId of targets) this.#send(peerId, id, until, key, batch)
     }
   }
 
-  #sendBatches(peerId: string, key: string, records: SignedRecord[], remaining: number): void {
-    if (remaining < 0) return
-    for (let start = 0; start < records.length; ) {
-      const batch = recordsThatFit(records.slice(start), REPLICATE_OVERHEAD_BYTES)
-      if (batch.length === 0) break
-      this.#host.send(peerId, { type: 'replicate', remaining, key, records: batch })
-      start += batch.length
-    }
+  #newPush(): number {
+    return Math.floor(this.#host.random() * 2 ** 32) >>> 0
   }
+
+  #send(peerId: string, push: number, until: string, key: string, records: SignedRecord[]): void {
+    this.#host.send(peerId, { type: 'replicate', push, until, key, records })
+  }
+}
+
+/** Records in batches that each fit in one replicate message. */
+function batches(records: SignedRecord[]): SignedRecord[][] {
+  const out: SignedRecord[][] = []
+  for (let start = 0; start < records.length; ) {
+    const batch = recordsThatFit(records.slice(start), REPLICATE_OVERHEAD_BYTES)
+    if (batch.length === 0) break
+    out.push(batch)
+    start += batch.length
+  }
+  return out
 }

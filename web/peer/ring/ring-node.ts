@@ -223,6 +223,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       store: this.store,
       links: this.links,
       nowMs: () => deps.clock.now(),
+      random: () => this.#random(),
       successors: () => this.#successors,
       predecessor: () => this.#pred,
       predecessors: () => this.#predecessors,
@@ -1324,12 +1325,9 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         const attempt = attempts++
         cancels.push(
           this.#router.request(key, request, attempt, (reply) => {
-            if (done) return
-            // Nowhere to send it from here: another attempt would not do better.
-            if (reply.from === this.id && reply.result.op === 'failed' && reply.result.code === 'NO_ROUTE') {
-              return finish(false)
-            }
-            onReply(reply, () => finish(true))
+            // Nowhere to send it from here right now (say, just after many neighbours died): the next
+            // attempts may find links again.
+            if (!done) onReply(reply, () => finish(true))
           }),
         )
       }

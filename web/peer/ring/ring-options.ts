@@ -55,6 +55,11 @@ export interface RingOptions {
    * then (DHT.md: sessions are minutes with a heavy tail; one that lasted will likely last). Default 2 min.
    */
   memberAfterMs?: number
+  /**
+   * An owner pushes the records of its range down its replica set again this often, whatever changed
+   * (anti-entropy). Default 10 min, as often as providers republish.
+   */
+  syncMs?: number
   /** A record out of this node's replica range is dropped after this long (its range may come back). Default 60 s. */
   pruneGraceMs?: number
   /** A peer that refused a ring link is not asked again for this long. Default 5 min. */
@@ -87,6 +92,7 @@ export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
   nameRepublishMs: 12 * 60 * 60_000,
   publishPerSecond: 10,
   memberAfterMs: 2 * 60_000,
+  syncMs: 10 * 60_000,
   pruneGraceMs: 60_000,
   refusedBackoffMs: 5 * 60_000,
   dialBackoffMs: 60_000,

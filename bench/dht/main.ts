@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/dht/main.ts [--n 10000] [--records 100000] [--lookups 2000] [--seed 2026]
  *          [--churn-n 1000] [--churn-minutes 10] [--hostile-n 10000] [--no-invariants]
+ *          [--only ring|churn|hostile]…
  *
  * Phases on one ring of --n nodes: build (Zave's invariant checked after every event), publish, look up
  * (hops, latency), a quiet window (upkeep traffic, connections), one join and one leave (keys moved,
@@ -46,8 +47,11 @@ const { values: flags } = parseArgs({
     'churn-minutes': { type: 'string', default: '10' },
     'hostile-n': { type: 'string', default: '10000' },
     'no-invariants': { type: 'boolean', default: false },
+    // Runs only the phases named (each builds its own ring), e.g. to run them in parallel processes.
+    only: { type: 'string', multiple: true, default: ['ring', 'churn', 'hostile'] },
   },
 })
+const PHASES = new Set(flags.only)
 const N = Number(flags.n)
 const RECORDS = Number(flags.records)
 const LOOKUPS = Number(flags.lookups)
@@ -86,7 +90,7 @@ function printLookups(label: string, outcome: LookupOutcome): void {
 }
 
 // --- One ring of N: build, publish, look up, quiet traffic, join/leave movement, 50% failure. ---
-{
+if (PHASES.has('ring')) {
   const sim = new Simulation({ seed: SEED, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
   await buildRing(sim, N, { maxSettleMs: 20 * MINUTE })
   const ideal = sim.idealRingProblems()
@@ -218,7 +222,7 @@ function printLookups(label: string, outcome: LookupOutcome): void {
 }
 
 // --- Churn at CHURN_N: Weibull sessions, median 2 min, shape 0.5; lookups throughout. ---
-{
+if (PHASES.has('churn')) {
   const sim = new Simulation({ seed: SEED + 1, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
   await buildRing(sim, CHURN_N)
   const published = await publish(sim, CHURN_N)
@@ -262,7 +266,7 @@ function printLookups(label: string, outcome: LookupOutcome): void {
 }
 
 // --- Hostile: 10% of HOSTILE_N drop what they should pass on or store, and forge answers. ---
-if (HOSTILE_N > 0) {
+if (PHASES.has('hostile') && HOSTILE_N > 0) {
   const sim = new Simulation({ seed: SEED + 2, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
   await buildRing(sim, HOSTILE_N, { hostileShare: 0.1 })
   const hostile = sim.liveNodes().filter((node) => node.hostile).length

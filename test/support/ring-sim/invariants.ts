@@ -240,14 +240,7 @@ export class ZaveInvariants {
   }
 
   #indexOf(id: string): number {
-    let lo = 0
-    let hi = this.#members.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (this.#members[mid]! < id) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return lowerBound(this.#members, id)
   }
 
   #violation(text: string): void {
@@ -256,6 +249,11 @@ export class ZaveInvariants {
 }
 
 function insertSorted(sorted: string[], id: string): void {
+  sorted.splice(lowerBound(sorted, id), 0, id)
+}
+
+/** The index of the first id in `sorted` that is not below `id`. */
+export function lowerBound(sorted: readonly string[], id: string): number {
   let lo = 0
   let hi = sorted.length
   while (lo < hi) {
@@ -263,5 +261,5 @@ function insertSorted(sorted: string[], id: string): void {
     if (sorted[mid]! < id) lo = mid + 1
     else hi = mid
   }
-  sorted.splice(lo, 0, id)
+  return lo
 }

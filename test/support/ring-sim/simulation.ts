@@ -12,7 +12,7 @@ import { type LookupResult, RingNode } from '../../../web/peer/ring/ring-node.js
 import type { RingOptions } from '../../../web/peer/ring/ring-options.js'
 import type { RingTransport } from '../../../web/peer/ring/ring-transport.js'
 import { type HostileLog, hostileTransport } from './hostile.js'
-import { ZaveInvariants } from './invariants.js'
+import { lowerBound, ZaveInvariants } from './invariants.js'
 import { Prng } from './prng.js'
 import { SimClock } from './sim-clock.js'
 import { SimCrypto, simSigner } from './sim-crypto.js'
@@ -285,15 +285,4 @@ export function short(id: string): string {
 /** Hex of a public key, to compare publishers. */
 export function publisherOf(record: SignedRecord): string {
   return toHex(record.publisher)
-}
-
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (sorted[mid]! < key) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

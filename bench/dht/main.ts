@@ -231,7 +231,7 @@ if (PHASES.has('churn')) {
   const from = sim.now
   const background = backgroundLookups(sim, targets, 5, sim.now + CHURN_MINUTES * MINUTE)
   // Arriving nodes are clients for 2 minutes before they take a place on the ring (DHT.md, client mode).
-  const moved = await churn(sim, { durationMs: CHURN_MINUTES * MINUTE })
+  const moved = await churn(sim, { durationMs: CHURN_MINUTES * MINUTE, ring: { memberAfterMs: 2 * MINUTE } })
   const outcome = await sim.settle(background.done)
   const traffic = trafficBetween(sim, before, sim.counters(), from, sim.now)
   console.log(`\n## Churn at N = ${CHURN_N}, Weibull median 2 min, ${CHURN_MINUTES} min (${wall()})`)

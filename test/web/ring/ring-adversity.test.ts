@@ -48,7 +48,7 @@ describe('the ring under adversity', () => {
     // The hostile nodes did their worst: dropped frames and sent forged records.
     expect(sim.hostileLog.dropped).toBeGreaterThan(0)
     expect(sim.hostileLog.forged).toBeGreaterThan(0)
-    // This seed finds 95% at N = 200 (why not 99% is open, see docs/DHT.md); the issue's ≥ 99% figure is
+    // This seed finds 95% at N = 200 (why not 99% is open: docs/BENCHMARKS.md, DHT); the issue’s ≥ 99% figure is
     // measured by bench/dht at N = 10,000. What must hold at any N: nothing forged gets in.
     expect(outcome.succeeded / outcome.attempted).toBeGreaterThanOrEqual(0.9)
     expect(outcome.forgedAccepted).toBe(0)

@@ -77,8 +77,9 @@ const ms = (value: number) => `${Math.round(value)} ms`
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`
 
 console.log(
-  `bench/dht: N = ${N}, ${RECORDS} records, ${LOOKUPS} lookups a phase, seed ${SEED}; churn N = ${CHURN_N} for ` +
-    `${CHURN_MINUTES} min; hostile N = ${HOSTILE_N}; invariants after every event: ${INVARIANTS ? 'yes' : 'no'}`,
+  `bench/dht: phases ${[...PHASES].join(', ')}; ring N = ${N}, ${RECORDS} records, ${LOOKUPS} lookups a phase, ` +
+    `seed ${SEED}; churn N = ${CHURN_N} for ${CHURN_MINUTES} min; hostile N = ${HOSTILE_N}; invariants after ` +
+    `every event: ${INVARIANTS ? 'yes' : 'no'}`,
 )
 console.log(`load average at start: ${formatLoad(loadavg())}\n`)
 

@@ -45,6 +45,23 @@ export const ERROR_CODES = [
   'CATALOG_LIMITED',
   /** The server failed while handling a valid message. */
   'INTERNAL',
+  // ---- the ring (DHT), between peers
+  /** A routed ring message went further than its hop limit. */
+  'HOP_LIMIT',
+  /** No linked ring member can take a routed message further (this node is cut off or not joined). */
+  'NO_ROUTE',
+  /** The request needs a ring member and the receiver is not one (yet). */
+  'NOT_MEMBER',
+  /** A signature does not verify with the key it names. */
+  'BAD_SIGNATURE',
+  /** A record was sent to be stored under a key it does not derive to. */
+  'KEY_MISMATCH',
+  /** A record is expired, issued in the future, or lives longer than its kind may. */
+  'RECORD_EXPIRED',
+  /** A publisher already keeps as many records at this node, or under this key, as it may. */
+  'PUBLISHER_QUOTA',
+  /** The receiver has no room for another ring link. */
+  'RING_FULL',
   // ---- local to a peer: never sent by the server; the UI maps them to words
   /** The tracker is not connected (offline, or reconnecting with backoff). */
   'TRACKER_OFFLINE',

@@ -33,6 +33,20 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The tracker is answering searches from your network slowly for a moment: too many searches came from it at once. Wait a few seconds and search again.',
   INTERNAL:
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
+  HOP_LIMIT:
+    'A search through the other peers went too far without an answer. Swarmdrop tries again by another way; if it keeps failing, try again in a minute.',
+  NO_ROUTE:
+    'This browser is not connected to enough other peers to search without the tracker. Keep the page open: it joins again by itself.',
+  NOT_MEMBER:
+    'A peer is still joining the network of peers and cannot answer yet. Swarmdrop asks another one.',
+  BAD_SIGNATURE:
+    'A peer sent information about a file that was not signed by who it claims, so it was ignored.',
+  KEY_MISMATCH: 'A peer sent information about a file to the wrong place, so it was ignored.',
+  RECORD_EXPIRED:
+    'Information about a file was out of date, or dated in the future, so it was ignored. If this browser’s clock is wrong, correct it.',
+  PUBLISHER_QUOTA:
+    'Another peer already keeps as much of this browser’s file information as it accepts. The rest is kept by other peers.',
+  RING_FULL: 'A peer has no room for another connection right now. Swarmdrop connects to another one.',
   TRACKER_OFFLINE:
     'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
   TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',

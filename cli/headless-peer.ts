@@ -248,20 +248,19 @@ export class HeadlessPeer {
 
   /**
    * The one digest that `text` (a whole digest, or the start of one) names among those known here, or
-   * else in the catalog (the tracker searches digests by prefix). Throws FILE_NOT_FOUND when none or
-   * several match.
+   * else in the catalog (the tracker searches digests by prefix). Throws (a plain Error, the user's
+   * input being the problem) when none or several match.
    */
   async resolve(text: string): Promise<string> {
     const prefix = text.trim().toLowerCase()
     if (DIGEST_PATTERN.test(prefix)) return prefix
-    if (!/^[0-9a-f]{1,63}$/.test(prefix)) throw new SwarmError('FILE_NOT_FOUND', `"${text}" is not a digest`)
+    if (!/^[0-9a-f]{1,63}$/.test(prefix)) throw new Error(`"${text}" is not a digest`)
     let matches = this.knownDigests().filter((d) => d.startsWith(prefix))
     if (matches.length === 0 && this.engine.tracker.status.state === 'online') {
       matches = (await this.list(prefix)).files.map((f) => f.digest).filter((d) => d.startsWith(prefix))
     }
     if (matches.length === 1) return matches[0]!
-    throw new SwarmError(
-      'FILE_NOT_FOUND',
+    throw new Error(
       matches.length === 0
         ? `no file known starts with ${prefix}`
         : `${matches.length} files start with ${prefix}: give more of the digest`,

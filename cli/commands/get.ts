@@ -113,12 +113,15 @@ async function finish(
       }
       await running.shutdown()
       return EXIT_OK
-    case 'failed':
+    case 'failed': {
       await running.shutdown()
-      throw new CliError(
-        `cannot get ${printable(peer.nameOf(digest) ?? digest)}: ${describeError(result.error)}`,
-        EXIT_FAILURE,
-      )
+      const name = printable(peer.nameOf(digest) ?? digest)
+      const why =
+        result.error.code === 'QUOTA_EXCEEDED'
+          ? `the disk is full (${printable(result.error.message)}): free some space and run the same command again; the chunks here are kept`
+          : describeError(result.error)
+      throw new CliError(`cannot get ${name}: ${why}`, EXIT_FAILURE)
+    }
     case 'stopped': {
       const file = peer.files().find((f) => f.digest === digest)
       await running.shutdown()

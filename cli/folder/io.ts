@@ -53,7 +53,7 @@ export function diskError(error: unknown, what: string): SwarmError {
   if (error instanceof SwarmError) return error
   const code = errnoOf(error)
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new SwarmError('QUOTA_EXCEEDED', `the disk is full: could not write ${what}`, { cause: error })
+    return new SwarmError('QUOTA_EXCEEDED', `no room left for ${what}`, { cause: error })
   }
   const reason = error instanceof Error ? error.message : String(error)
   return new SwarmError('STORAGE_FAILED', `could not write ${what}: ${reason}`, { cause: error })

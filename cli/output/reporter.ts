@@ -216,6 +216,8 @@ function reportProgress(
     sources: progress.sources,
   }
   if (progress.state !== seen.state) {
+    // A download that failed is paused again when the peer stops: that is no news.
+    const previous = seen.state
     seen.state = progress.state
     if (progress.state === 'downloading') {
       out.event(
@@ -224,7 +226,7 @@ function reportProgress(
         `downloading ${printable(name)} (${formatBytes(progress.bytesTotal)}) ${digest}`,
         fields,
       )
-    } else if (progress.state === 'paused') {
+    } else if (progress.state === 'paused' && previous === 'downloading') {
       out.event(
         'info',
         'paused',

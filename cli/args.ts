@@ -19,7 +19,7 @@ export type Command =
   | { kind: 'help'; topic?: CommandName }
   | { kind: 'version' }
   | { kind: 'share'; dir: string; trackerUrl: string; output: OutputFlags }
-  | { kind: 'get'; target: Target; dir: string; exit: boolean; trackerUrl: string; output: OutputFlags }
+  | { kind: 'get'; targets: Target[]; dir: string; exit: boolean; trackerUrl: string; output: OutputFlags }
   | { kind: 'list'; query?: string; trackerUrl: string; output: OutputFlags }
   | { kind: 'peers'; target: Target; trackerUrl: string; output: OutputFlags }
 
@@ -45,7 +45,7 @@ const OPTIONS = {
 /** Positional arguments each command takes: [least, most]. */
 const POSITIONALS: Record<CommandName, [number, number, string]> = {
   share: [1, 1, 'DIR'],
-  get: [1, 1, 'DIGEST|LINK'],
+  get: [1, Number.POSITIVE_INFINITY, 'DIGEST|LINK…'],
   list: [0, 1, '[QUERY]'],
   peers: [1, 1, 'DIGEST'],
 }
@@ -73,13 +73,13 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
     case 'share':
       return { kind: 'share', dir: resolve(cwd, positionals[0]!), trackerUrl: serverOf(server), output }
     case 'get': {
-      const target = parseTarget(positionals[0]!)
+      const targets = positionals.map(parseTarget)
       return {
         kind: 'get',
-        target,
+        targets,
         dir: resolve(cwd, (values.dir as string | undefined) ?? '.'),
         exit: values.exit === true,
-        trackerUrl: serverOf(server ?? target.server),
+        trackerUrl: serverOf(server ?? targets.find((t) => t.server)?.server),
         output,
       }
     }

@@ -25,8 +25,8 @@ export interface HeadlessPeerOptions {
   trackerUrl: string
   createSocket(url: string): WebSocketLike
   createLink: LinkFactory
-  /** Only this file: `swarmdrop get` (see Folder). */
-  only?: string
+  /** Only these files: `swarmdrop get` (see Folder). */
+  only?: readonly string[]
   io?: FolderIo
   clock?: Clock
   /** Subscribes to the folder's events before its start-up scan, which reports what it finds. */

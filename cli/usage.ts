@@ -6,7 +6,7 @@ const OVERVIEW = `swarmdrop — the headless Swarmdrop peer: browsers and termin
 
 Usage:
   swarmdrop share DIR --server URL              seed everything in DIR and download into it
-  swarmdrop get DIGEST|LINK --server URL        download one file (progress bar), then keep seeding it
+  swarmdrop get DIGEST|LINK… --server URL       download files (progress bar), then keep seeding them
                [--dir DIR] [--exit]
   swarmdrop list [QUERY] --server URL           the files the tracker knows (a table)
   swarmdrop peers DIGEST --server URL           who holds a file, and how many of its chunks each has
@@ -29,12 +29,13 @@ remembers unchanged files), files added later are picked up and files removed st
 Downloads land in DIR, as <digest>.<index>.chunk files until they are complete, then under their name.
 On a terminal a text UI opens (type "help"); otherwise it logs one line per event. Ctrl-C or SIGTERM
 says goodbye to the tracker and exits 0.`,
-  get: `swarmdrop get DIGEST|LINK --server URL [--dir DIR] [--exit] [--json] [--quiet]
+  get: `swarmdrop get DIGEST|LINK… --server URL [--dir DIR] [--exit] [--json] [--quiet]
 
-Downloads one file into DIR (default: the current folder) with a progress bar: bytes, rate, ETA and
-sources. DIGEST may be the start of a digest; a link (https://host/#<digest>) also names the server.
-Chunk files of it already in DIR are used. Once it is complete it keeps seeding it until Ctrl-C, or
-exits 0 at once with --exit. Exits 1 if it cannot be downloaded, or is interrupted before it is complete.`,
+Downloads one file or several into DIR (default: the current folder) with a progress bar: bytes, rate,
+ETA and sources. DIGEST may be the start of a digest; a link (https://host/#<digest>) also names the
+server. Chunk files of them already in DIR are used; nothing else in DIR is hashed or shared. Once they
+are complete it keeps seeding them until Ctrl-C, or exits 0 at once with --exit. Exits 1 if one cannot
+be downloaded, or when stopped before they are complete (the same command then resumes).`,
   list: `swarmdrop list [QUERY] --server URL [--json]
 
 Prints the files the tracker knows: name, size, chunks, seeders and digest; QUERY filters names (and

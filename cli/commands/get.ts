@@ -1,17 +1,19 @@
 /**
- * `swarmdrop get DIGEST|LINK [--dir DIR] [--exit]`: downloads one file into DIR with a progress bar
- * (bytes, rate, ETA, sources), resuming from its chunk files there, then keeps seeding it until Ctrl-C
- * (or exits at once with `--exit`). Nothing else in DIR is hashed or shared.
+ * `swarmdrop get DIGEST|LINK… [--dir DIR] [--exit]`: downloads one file or several into DIR with a
+ * progress bar (bytes, rate, ETA, sources), resuming from their chunk files there, then keeps seeding them
+ * until Ctrl-C (or exits at once with `--exit`). Nothing else in DIR is hashed or shared.
  *
- * Exit code 0 once the file is in DIR (or was already); 1 when it cannot be had (nobody holds it, the
- * disk is full) or the command is stopped before it is complete — the chunks stay, and the same command
- * resumes.
+ * Exit code 0 once every file is in DIR (or was already); 1 when one cannot be had (nobody holds it, the
+ * disk is full) or the command is stopped before they are complete — the chunks stay, and the same
+ * command resumes.
  */
 import { SwarmError } from '../../shared/errors.js'
 import { formatPercent } from '../../shared/format.js'
+import { DIGEST_PATTERN } from '../../shared/manifest.js'
 import type { Command } from '../args.js'
 import { CliError, EXIT_FAILURE, EXIT_OK, type ExitCode } from '../errors.js'
 import type { FolderEvents } from '../folder/folder.js'
+import type { FileRow } from '../headless-peer.js'
 import { LogOutput, type Output } from '../output/output.js'
 import { ProgressOutput } from '../output/progress-output.js'
 import { describeError } from '../output/reporter.js'
@@ -23,99 +25,114 @@ import { completeDigest, withTracker } from './tracker-session.js'
 /** How often the progress bar is drawn. */
 const BAR_MS = 250
 
+type GetCommand = Extract<Command, { kind: 'get' }>
+
 type Outcome =
-  | { kind: 'complete'; name: string; already?: boolean }
-  | { kind: 'failed'; error: SwarmError }
+  | { kind: 'complete' }
+  | { kind: 'failed'; digest: string; error: SwarmError }
   | { kind: 'stopped' }
 
-export async function runGet(
-  command: Extract<Command, { kind: 'get' }>,
-  terminal: Terminal,
-): Promise<ExitCode> {
-  const digest =
-    command.target.digest.length === 64
-      ? command.target.digest
-      : await withTracker(command.trackerUrl, (tracker) => completeDigest(tracker, command.target.digest))
+export async function runGet(command: GetCommand, terminal: Terminal): Promise<ExitCode> {
+  const digests = await digestsOf(command)
   const bar = terminal.stdout.isTTY && !command.output.json ? new ProgressOutput(terminal.stdout) : undefined
   const output: Output =
     bar ?? new LogOutput({ ...command.output, stdout: terminal.stdout, stderr: terminal.stderr })
+  const waiting = new Set(digests)
   let finished!: (outcome: Outcome) => void
   const outcome = new Promise<Outcome>((resolve) => {
     finished = resolve
   })
+  const done = (digest: string) => {
+    waiting.delete(digest)
+    if (waiting.size === 0) finished({ kind: 'complete' })
+  }
   const running = await openPeer({
     dir: command.dir,
     trackerUrl: command.trackerUrl,
-    only: digest,
+    only: digests,
     output,
     listen: (folder) => {
-      folder.on('combined', (event: FolderEvents['combined']) => {
-        if (event.digest === digest) finished({ kind: 'complete', name: event.name })
-      })
-      folder.on('problem', (event: FolderEvents['problem']) => {
-        if (event.digest === digest && event.error.code === 'QUOTA_EXCEEDED')
-          finished({ kind: 'failed', error: event.error })
+      folder.on('combined', (event: FolderEvents['combined']) => done(event.digest))
+      folder.on('problem', ({ digest, error }: FolderEvents['problem']) => {
+        if (digest && waiting.has(digest) && error.code === 'QUOTA_EXCEEDED')
+          finished({ kind: 'failed', digest, error })
       })
     },
   })
   void running.stopped.then(() => finished({ kind: 'stopped' }))
-  const timer = bar ? setInterval(() => drawBar(running, digest, bar), BAR_MS) : undefined
-  void start(running, digest, finished)
+  const timer = bar ? setInterval(() => drawBar(running, digests, bar), BAR_MS) : undefined
+  for (const digest of digests) void start(running, digest, output, done, finished)
   const result = await outcome
   clearInterval(timer)
   if (bar) {
-    drawBar(running, digest, bar)
+    drawBar(running, digests, bar)
     bar.done()
   }
-  return finish(command, running, output, digest, result)
+  return finish(command, running, output, digests, result)
 }
 
-/** Waits for the tracker, then starts (or resumes) the download; a file already here is complete at once. */
+/** Whole digests: the starts of digests are completed against the catalog, in one session. */
+async function digestsOf(command: GetCommand): Promise<string[]> {
+  const texts = command.targets.map((t) => t.digest)
+  const digests = texts.every((t) => DIGEST_PATTERN.test(t))
+    ? texts
+    : await withTracker(command.trackerUrl, async (tracker) => {
+        const whole: string[] = []
+        for (const text of texts) whole.push(await completeDigest(tracker, text))
+        return whole
+      })
+  return [...new Set(digests)]
+}
+
+/** Waits for the tracker, then starts (or resumes) one download; a file already here is done at once. */
 async function start(
   running: RunningPeer,
   digest: string,
+  output: Output,
+  done: (digest: string) => void,
   finished: (outcome: Outcome) => void,
 ): Promise<void> {
   const { peer } = running
-  const names = peer.folder.namesOf(digest)
-  if (names.length > 0) return finished({ kind: 'complete', name: names[0]!, already: true })
-  if (peer.engine.tracker.status.state !== 'online') await peer.engine.once('status')
+  const [name] = peer.folder.namesOf(digest)
+  if (name) {
+    const path = printable(peer.folder.layout.filePath(name))
+    output.event('info', 'complete', `already here: ${path}`, { digest, name })
+    return done(digest)
+  }
   while (peer.engine.tracker.status.state !== 'online') await peer.engine.once('status')
   try {
     const download = await peer.get(digest)
     download.on('progress', ({ state, error }) => {
-      if (state === 'error' && error) finished({ kind: 'failed', error })
+      if (state === 'error' && error) finished({ kind: 'failed', digest, error })
     })
   } catch (error) {
-    finished({ kind: 'failed', error: asSwarmError(error) })
+    finished({ kind: 'failed', digest, error: asSwarmError(error) })
   }
 }
 
 async function finish(
-  command: Extract<Command, { kind: 'get' }>,
+  command: GetCommand,
   running: RunningPeer,
   output: Output,
-  digest: string,
+  digests: string[],
   result: Outcome,
 ): Promise<ExitCode> {
   const { peer } = running
   switch (result.kind) {
     case 'complete':
-      if (result.already) {
-        const path = printable(peer.folder.layout.filePath(result.name))
-        output.event('info', 'complete', `already here: ${path}`, { digest, name: result.name })
-      }
       if (!command.exit) {
-        output.event('info', 'seeding', `seeding ${printable(result.name)} until stopped (Ctrl-C)`, {
-          digest,
-        })
+        const what =
+          digests.length === 1
+            ? printable(peer.nameOf(digests[0]!) ?? digests[0]!)
+            : `${digests.length} files`
+        output.event('info', 'seeding', `seeding ${what} until stopped (Ctrl-C)`, { digests })
         await running.stopped
       }
       await running.shutdown()
       return EXIT_OK
     case 'failed': {
       await running.shutdown()
-      const name = printable(peer.nameOf(digest) ?? digest)
+      const name = printable(peer.nameOf(result.digest) ?? result.digest)
       const why =
         result.error.code === 'QUOTA_EXCEEDED'
           ? `the disk is full (${printable(result.error.message)}): free some space and run the same command again; the chunks here are kept`
@@ -123,9 +140,9 @@ async function finish(
       throw new CliError(`cannot get ${name}: ${why}`, EXIT_FAILURE)
     }
     case 'stopped': {
-      const file = peer.files().find((f) => f.digest === digest)
+      const total = sum(rowsOf(running, digests))
       await running.shutdown()
-      const here = file ? ` at ${formatPercent(file.bytesHere, file.size)}` : ''
+      const here = total.size > 0 ? ` at ${formatPercent(total.bytesHere, total.size)}` : ''
       throw new CliError(
         `stopped${here}: the same command resumes from the chunks in ${command.dir}`,
         EXIT_FAILURE,
@@ -134,13 +151,35 @@ async function finish(
   }
 }
 
-function drawBar(running: RunningPeer, digest: string, bar: ProgressOutput): void {
-  const file = running.peer.files().find((f) => f.digest === digest)
-  if (!file) return bar.update(`${digest.slice(0, 16)}…: waiting for the server`)
-  const name = printable(file.name)
-  if (file.state === 'seeding') return bar.update(`${name}: complete`)
-  if (file.state === 'assembling') return bar.update(`${name}: assembling`)
-  bar.update(`${progressLine(file)}  ${name}`)
+function rowsOf(running: RunningPeer, digests: string[]): FileRow[] {
+  const wanted = new Set(digests)
+  return running.peer.files().filter((f) => wanted.has(f.digest))
+}
+
+function sum(rows: FileRow[]): { bytesHere: number; size: number; bytesPerSecond: number; sources: number } {
+  return rows.reduce(
+    (total, row) => ({
+      bytesHere: total.bytesHere + row.bytesHere,
+      size: total.size + row.size,
+      bytesPerSecond: total.bytesPerSecond + row.bytesPerSecond,
+      sources: Math.max(total.sources, row.sources),
+    }),
+    { bytesHere: 0, size: 0, bytesPerSecond: 0, sources: 0 },
+  )
+}
+
+function drawBar(running: RunningPeer, digests: string[], bar: ProgressOutput): void {
+  const rows = rowsOf(running, digests)
+  if (rows.length === 0) return bar.update('waiting for the server')
+  const label =
+    digests.length === 1
+      ? printable(rows[0]!.name)
+      : `${rows.filter((r) => r.state === 'seeding').length}/${digests.length} files`
+  if (rows.length === digests.length && rows.every((r) => r.state === 'seeding'))
+    return bar.update(`${label}: complete`)
+  if (rows.every((r) => r.state === 'seeding' || r.state === 'assembling'))
+    return bar.update(`${label}: assembling`)
+  bar.update(`${progressLine(sum(rows))}  ${label}`)
 }
 
 function asSwarmError(error: unknown): SwarmError {

@@ -24,7 +24,7 @@ export interface RunningPeer {
 export async function openPeer(options: {
   dir: string
   trackerUrl: string
-  only?: string
+  only?: readonly string[]
   output: Output
   /** More listeners on the folder before its start-up scan. */
   listen?(folder: Folder): void

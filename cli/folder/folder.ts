@@ -75,10 +75,10 @@ export interface FolderOptions {
   dir: string
   io?: FolderIo
   /**
-   * Only this file (`swarmdrop get`): its download is resumed from its chunk files and combined, and the
-   * rest of DIR is neither hashed nor shared. Default: the whole folder (`swarmdrop share`).
+   * Only these files (`swarmdrop get`): their downloads are resumed from their chunk files and combined,
+   * and the rest of DIR is neither hashed nor shared. Default: the whole folder (`swarmdrop share`).
    */
-  only?: string
+  only?: readonly string[]
   /** Default true. */
   watch?: boolean
   now?(): number
@@ -93,11 +93,11 @@ interface SharedName {
 export class Folder extends TypedEventTarget<FolderEvents> {
   readonly layout: FolderLayout
   readonly chunks: FolderChunkStore
-  /** The engine's file store: in `only` mode, a view of the one file. */
+  /** The engine's file store: in `only` mode, a view of those files. */
   readonly files: FileStore
   readonly #records: FolderFileStore
   readonly #io: FolderIo
-  readonly #only: string | undefined
+  readonly #only: ReadonlySet<string> | undefined
   readonly #now: () => number
   readonly #watchEnabled: boolean
   #cache!: HashCache
@@ -130,7 +130,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     super()
     this.layout = new FolderLayout(options.dir)
     this.#io = options.io ?? nodeIo
-    this.#only = options.only
+    this.#only = options.only ? new Set(options.only) : undefined
     this.#now = options.now ?? Date.now
     this.#watchEnabled = options.watch ?? !options.only
     this.chunks = new FolderChunkStore(this.layout, {
@@ -138,7 +138,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       onCompleteFileChanged: (digest) => this.#onCompleteFileChanged(digest),
     })
     this.#records = new FolderFileStore(this.layout, { io: this.#io })
-    this.files = options.only ? onlyOne(this.#records, options.only) : this.#records
+    this.files = this.#only ? onlyThese(this.#records, this.#only) : this.#records
   }
 
   /**
@@ -307,12 +307,14 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       this.#reportDuplicate(digest)
   }
 
-  /** In `only` mode, the files the cache says hold that digest, if they are still as they were hashed. */
-  async #listOnly(digest: string): Promise<Listing> {
+  /** In `only` mode, the files the cache says hold those digests, if they are still as they were hashed. */
+  async #listOnly(digests: ReadonlySet<string>): Promise<Listing> {
     const files: ListedFile[] = []
-    for (const known of this.#cache.namesOf(digest)) {
-      const now = await stat(this.layout.filePath(known.name)).catch(() => undefined)
-      if (now?.isFile() && now.size === known.size && now.mtimeMs === known.mtimeMs) files.push(known)
+    for (const digest of digests) {
+      for (const known of this.#cache.namesOf(digest)) {
+        const now = await stat(this.layout.filePath(known.name)).catch(() => undefined)
+        if (now?.isFile() && now.size === known.size && now.mtimeMs === known.mtimeMs) files.push(known)
+      }
     }
     return { files, skipped: [] }
   }
@@ -321,7 +323,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   async #loadRecords(): Promise<Map<string, StoredFile>> {
     const { files, unreadable } = await this.#records.list()
     for (const key of unreadable) await this.#records.delete(key)
-    return new Map(files.filter((r) => !this.#only || r.digest === this.#only).map((r) => [r.digest, r]))
+    return new Map(files.filter((r) => !this.#only || this.#only.has(r.digest)).map((r) => [r.digest, r]))
   }
 
   /**
@@ -343,7 +345,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       }
     }
     for (const digest of this.chunks.chunkFileDigests()) {
-      if (records.has(digest) || (this.#only && digest !== this.#only)) continue
+      if (records.has(digest) || (this.#only && !this.#only.has(digest))) continue
       const chunks = this.chunks.chunkFileIndices(digest).length
       if (chunks === 0) continue
       this.#unknown.set(digest, chunks)
@@ -723,18 +725,18 @@ function asSwarmError(error: unknown): SwarmError {
   })
 }
 
-/** A FileStore that holds one file only: the rest of the folder's records are not this process's business. */
-function onlyOne(store: FileStore, digest: string): FileStore {
+/** A FileStore that holds some files only: the rest of the folder's records are not this process's business. */
+function onlyThese(store: FileStore, digests: ReadonlySet<string>): FileStore {
   return {
-    put: (record) => (record.digest === digest ? store.put(record) : Promise.resolve()),
-    get: (key) => (key === digest ? store.get(key) : Promise.resolve(undefined)),
+    put: (record) => (digests.has(record.digest) ? store.put(record) : Promise.resolve()),
+    get: (key) => (digests.has(key) ? store.get(key) : Promise.resolve(undefined)),
     list: async () => {
       const { files, unreadable } = await store.list()
       return {
-        files: files.filter((r) => r.digest === digest),
-        unreadable: unreadable.filter((k) => k === digest),
+        files: files.filter((r) => digests.has(r.digest)),
+        unreadable: unreadable.filter((k) => digests.has(k)),
       }
     },
-    delete: (key) => (key === digest ? store.delete(key) : Promise.resolve()),
+    delete: (key) => (digests.has(key) ? store.delete(key) : Promise.resolve()),
   }
 }

@@ -73,7 +73,7 @@ describe('the command line', () => {
     })
     expect(parseCommand(['get', DIGEST, '--dir', '/tmp/x', '--exit', '--json'], env, '/')).toMatchObject({
       kind: 'get',
-      target: { digest: DIGEST },
+      targets: [{ digest: DIGEST }],
       dir: '/tmp/x',
       exit: true,
       trackerUrl: 'wss://env.example.org/ws',
@@ -83,6 +83,9 @@ describe('the command line', () => {
     expect(parseCommand(['get', `https://link.example.org/#${DIGEST}`], {}, '/')).toMatchObject({
       trackerUrl: 'wss://link.example.org/ws',
       dir: '/',
+    })
+    expect(parseCommand(['get', DIGEST, 'abab12'], env, '/')).toMatchObject({
+      targets: [{ digest: DIGEST }, { digest: 'abab12' }],
     })
     expect(parseCommand(['list', 'holiday', '-q'], env, '/')).toMatchObject({
       kind: 'list',

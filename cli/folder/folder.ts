@@ -105,6 +105,8 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   #engine: SwarmEngine | undefined
   /** Complete files shared, by name; several names may hold the same bytes. */
   readonly #byName = new Map<string, SharedName>()
+  /** The same, by digest (a folder of 10,000 files must not be searched name by name for each). */
+  readonly #namesByDigest = new Map<string, Set<string>>()
   /** Files waiting to be hashed, by name. */
   readonly #toHash = new Map<string, ListedFile>()
   #hashing: Promise<void> | undefined
@@ -201,7 +203,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
 
   /** Names in DIR that hold `digest` complete. */
   namesOf(digest: string): string[] {
-    return [...this.#byName].filter(([, shared]) => shared.digest === digest).map(([name]) => name)
+    return [...(this.#namesByDigest.get(digest) ?? [])]
   }
 
   /** Files waiting to be hashed. */
@@ -242,7 +244,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     const removed: string[] = []
     for (const name of names) {
       const shared = this.#byName.get(name)!
-      this.#byName.delete(name)
+      this.#forgetName(name)
       this.#cache.delete(name)
       const path = this.layout.filePath(name)
       const now = await stat(path).catch(() => undefined)
@@ -303,8 +305,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       toHash: this.#toHash.size,
       downloads,
     })
-    for (const digest of new Set([...this.#byName.values()].map((s) => s.digest)))
-      this.#reportDuplicate(digest)
+    for (const [digest, names] of this.#namesByDigest) if (names.size > 1) this.#reportDuplicate(digest)
   }
 
   /** In `only` mode, the files the cache says hold those digests, if they are still as they were hashed. */
@@ -371,7 +372,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   }
 
   #register(file: ListedFile, record: StoredFile): void {
-    this.#byName.set(file.name, { digest: record.digest, size: file.size, mtimeMs: file.mtimeMs })
+    this.#setName(file.name, { digest: record.digest, size: file.size, mtimeMs: file.mtimeMs })
     if (!this.chunks.completeFile(record.digest)) {
       this.chunks.setComplete(record.digest, {
         path: this.layout.filePath(file.name),
@@ -381,6 +382,23 @@ export class Folder extends TypedEventTarget<FolderEvents> {
         chunkCount: record.manifest.hashes.length,
       })
     }
+  }
+
+  #setName(name: string, shared: SharedName): void {
+    this.#forgetName(name)
+    this.#byName.set(name, shared)
+    const names = this.#namesByDigest.get(shared.digest) ?? new Set()
+    names.add(name)
+    this.#namesByDigest.set(shared.digest, names)
+  }
+
+  #forgetName(name: string): void {
+    const shared = this.#byName.get(name)
+    if (!shared) return
+    this.#byName.delete(name)
+    const names = this.#namesByDigest.get(shared.digest)
+    names?.delete(name)
+    if (names?.size === 0) this.#namesByDigest.delete(shared.digest)
   }
 
   #reportSkipped(skipped: { name: string; reason: SkipReason }[]): void {
@@ -655,7 +673,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   async #unshare(name: string, reason: 'removed' | 'changed'): Promise<void> {
     const shared = this.#byName.get(name)
     if (!shared) return
-    this.#byName.delete(name)
+    this.#forgetName(name)
     this.#cache.delete(name)
     const { digest } = shared
     const batched = this.#shareBatch.findIndex((record) => record.digest === digest)
@@ -685,7 +703,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       const shared = this.#byName.get(name)!
       this.#cache.delete(name)
       // Forget the size and mtime it had, so that the rescan treats it as changed even if they are the same.
-      this.#byName.set(name, { ...shared, mtimeMs: -1 })
+      this.#setName(name, { ...shared, mtimeMs: -1 })
     }
     this.#scheduleRescan(0)
   }

@@ -4,9 +4,11 @@
  * `.swarmdrop`) and `.chunk` files are not complete files; subfolders are not shared (one folder, as the
  * original design has it).
  */
+import type { Stats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseChunkFileName } from './layout.js'
+import { IO_PARALLELISM, mapLimit } from './map-limit.js'
 
 export interface ListedFile {
   name: string
@@ -23,20 +25,24 @@ export interface Listing {
 
 export async function listFolder(dir: string): Promise<Listing> {
   const listing: Listing = { files: [], skipped: [] }
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const { name } = entry
-    if (name.startsWith('.') || parseChunkFileName(name)) continue
-    if (entry.isDirectory()) {
-      listing.skipped.push({ name, reason: 'folder' })
-      continue
-    }
-    try {
-      const stats = await stat(join(dir, name)) // follows links: a link to a file is shared as that file
-      if (stats.isFile()) listing.files.push({ name, size: stats.size, mtimeMs: stats.mtimeMs })
-      else listing.skipped.push({ name, reason: stats.isDirectory() ? 'folder' : 'special' })
-    } catch {
-      listing.skipped.push({ name, reason: 'unreadable' })
-    }
-  }
+  const candidates = (await readdir(dir, { withFileTypes: true })).filter(
+    (entry) => !entry.name.startsWith('.') && !parseChunkFileName(entry.name),
+  )
+  const stats = await mapLimit(
+    candidates,
+    IO_PARALLELISM,
+    (entry): Promise<Stats | 'folder' | undefined> =>
+      // Follows links: a link to a file is shared as that file.
+      entry.isDirectory()
+        ? Promise.resolve('folder' as const)
+        : stat(join(dir, entry.name)).catch(() => undefined),
+  )
+  candidates.forEach(({ name }, i) => {
+    const found = stats[i]
+    if (found === 'folder') listing.skipped.push({ name, reason: 'folder' })
+    else if (!found) listing.skipped.push({ name, reason: 'unreadable' })
+    else if (found.isFile()) listing.files.push({ name, size: found.size, mtimeMs: found.mtimeMs })
+    else listing.skipped.push({ name, reason: found.isDirectory() ? 'folder' : 'special' })
+  })
   return listing
 }

@@ -5,12 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-
-const { CLI_BUNDLE, CLI_SOURCES, buildCli } = await import('./build-cli.mjs').catch((error) => {
-  // esbuild is a development dependency: an install without them has to ship dist/cli prebuilt.
-  console.error(`swarmdrop: cannot build the command (${error.message}); run "npm install" in the repository`)
-  process.exit(1)
-})
+import { CLI_BUNDLE, CLI_SOURCES } from './cli-bundle.mjs'
 
 function newestMtime(path) {
   const stats = statSync(path)
@@ -23,6 +18,15 @@ function newestMtime(path) {
 const stale =
   !existsSync(CLI_BUNDLE) ||
   statSync(CLI_BUNDLE).mtimeMs < Math.max(...CLI_SOURCES.filter(existsSync).map(newestMtime))
-if (stale) await buildCli()
+if (stale) {
+  // esbuild is loaded only now (it is a development dependency, and slow to load).
+  const { buildCli } = await import('./build-cli.mjs').catch((error) => {
+    console.error(
+      `swarmdrop: cannot build the command (${error.message}); run "npm install" in the repository`,
+    )
+    process.exit(1)
+  })
+  await buildCli()
+}
 process.setSourceMapsEnabled(true)
 await import(pathToFileURL(CLI_BUNDLE).href)

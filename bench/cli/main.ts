@@ -295,7 +295,7 @@ async function seedAndDownload(
       load: loadavg(),
     }
     console.log(
-      `2 GiB seeded by one CLI and downloaded by another in ${formatMs(ms)}: RSS peaks ${formatMiB(result.seederRssPeakBytes)} ` +
+      `${formatMiB(folderBytes)} seeded by one CLI and downloaded by another in ${formatMs(ms)}: RSS peaks ${formatMiB(result.seederRssPeakBytes)} ` +
         `(seeding), ${formatMiB(result.downloaderRssPeakBytes)} (downloading); load ${formatLoad(result.load)}`,
     )
     return result

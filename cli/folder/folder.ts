@@ -52,8 +52,8 @@ export type FolderEvents = {
   /** The start-up scan is done. */
   scanned: { files: number; bytes: number; fromCache: number; toHash: number; downloads: number }
   hashing: { name: string; bytesDone: number; bytesTotal: number }
-  /** A complete file is shared (hashed now, or known from the cache when it came while running). */
-  shared: { name: string; digest: string; size: number }
+  /** A complete file is shared: hashed now, or known from the hash cache (`fromCache`). */
+  shared: { name: string; digest: string; size: number; fromCache: boolean }
   /** A file stopped being shared: deleted or changed in DIR. */
   unshared: { name: string; digest: string; reason: 'removed' | 'changed' }
   /** Several files in DIR have the same bytes: shared once. */
@@ -290,6 +290,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       const record = digest ? records.get(digest) : undefined
       if (record && record.manifest.size === file.size) {
         this.#register(file, record)
+        this.emit('shared', { name: file.name, digest: record.digest, size: file.size, fromCache: true })
         fromCache++
       } else {
         this.#toHash.set(file.name, file)
@@ -495,7 +496,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     }
     this.#register(file, record)
     await this.chunks.deleteChunkFiles(digest)
-    this.emit('shared', { name: file.name, digest, size: file.size })
+    this.emit('shared', { name: file.name, digest, size: file.size, fromCache: false })
     this.#shareBatch.push(downloading ? { ...downloading.record, origin: 'shared' } : record)
     if (downloading) await this.#records.put({ ...downloading.record, origin: 'shared' })
     this.#shareTimer ??= setTimeout(() => this.#flushShares(), SHARE_BATCH_MS)

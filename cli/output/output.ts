@@ -10,6 +10,11 @@ export interface Output {
   event(level: Level, name: string, text: string, fields?: Record<string, unknown>): void
   /** Download progress this often (scripts want it); unset: only at each tenth of a file (a log does). */
   readonly progressEveryMs?: number
+  /**
+   * Every event, even those a person need not read (each of 10,000 files known from the cache at start):
+   * scripts reading `--json` want them; a log or a terminal gets a summary instead.
+   */
+  readonly everyEvent?: boolean
 }
 
 /** `--json` progress events of one download at most this often. */
@@ -27,9 +32,11 @@ export interface LogOutputOptions {
 export class LogOutput implements Output {
   readonly #options: Required<LogOutputOptions>
   readonly progressEveryMs: number | undefined
+  readonly everyEvent: boolean
 
   constructor(options: LogOutputOptions) {
     this.progressEveryMs = options.json ? JSON_PROGRESS_MS : undefined
+    this.everyEvent = options.json
     this.#options = {
       stdout: process.stdout,
       stderr: process.stderr,

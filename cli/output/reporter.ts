@@ -38,13 +38,16 @@ export function reportFolder(folder: Folder, out: Output, nameOf: (digest: strin
       parts.push(`${scan.downloads} unfinished ${scan.downloads === 1 ? 'download' : 'downloads'}`)
     out.event('info', 'scanned', `${folder.layout.dir}: ${parts.join(', ')}`, scan)
   })
-  folder.on('shared', ({ name, digest, size }) =>
+  folder.on('shared', ({ name, digest, size, fromCache }) => {
+    // Files known from the cache are in the scan's summary; one line each only for scripts.
+    if (fromCache && !out.everyEvent) return
     out.event('info', 'shared', `sharing ${printable(name)} (${formatBytes(size)}) ${digest}`, {
       name,
       digest,
       size,
-    }),
-  )
+      fromCache,
+    })
+  })
   folder.on('unshared', ({ name, digest, reason }) =>
     out.event(
       'info',

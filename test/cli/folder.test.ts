@@ -229,7 +229,9 @@ describe('the folder of the headless peer', () => {
     const bytes = bytesOf(3 * MiB, 8)
     writeFileSync(join(dir, 'later.bin'), bytes)
     await until(() => server.tracker.stats().files === 1, 'the new file in the catalog')
-    expect(shared).toEqual([{ name: 'later.bin', digest: await digestOf(bytes), size: bytes.length }])
+    expect(shared).toEqual([
+      { name: 'later.bin', digest: await digestOf(bytes), size: bytes.length, fromCache: false },
+    ])
     unlinkSync(join(dir, 'later.bin'))
     await until(() => server.tracker.stats().files === 0, 'the file gone from the catalog')
     expect(cli.files()).toEqual([])

@@ -4,7 +4,6 @@
  * the state of every file — and a quit that says goodbye to the tracker. It is the composition root of
  * the Node peer: sockets, links and stores come in here and nowhere else.
  */
-import { Bitfield } from '../shared/bitfield.js'
 import { SwarmError } from '../shared/errors.js'
 import { chunkLength, DIGEST_PATTERN } from '../shared/manifest.js'
 import type { CatalogEntry, ServerMessageOf } from '../shared/tracker-protocol.js'
@@ -12,8 +11,8 @@ import type { Clock } from '../web/peer/clock.js'
 import type { Download, DownloadState } from '../web/peer/download.js'
 import { SwarmEngine } from '../web/peer/engine.js'
 import type { LinkFactory } from '../web/peer/link-manager.js'
-import type { ConnectionType } from '../web/peer/peer-link.js'
 import { PeerRates } from '../web/peer/peer-rates.js'
+import { type PeerRow, peerRows } from '../web/peer/peer-rows.js'
 import type { WebSocketLike } from '../web/peer/tracker-client.js'
 import { ensureDiskRoom } from './folder/disk-space.js'
 import { Folder } from './folder/folder.js'
@@ -50,16 +49,6 @@ export interface FileRow {
   bytesPerSecond: number
   sources: number
   error?: SwarmError
-}
-
-/** One peer holding a file, as `peers` shows it. */
-export interface PeerRow {
-  peerId: string
-  chunks: number
-  chunkCount: number
-  connection: ConnectionType | 'not connected'
-  downloadBytesPerSecond: number
-  uploadBytesPerSecond: number
 }
 
 export class HeadlessPeer {
@@ -157,25 +146,10 @@ export class HeadlessPeer {
   }
 
   /** The peers holding a file, how many chunks each has, and how this peer reaches each. */
-  async peers(digest: string): Promise<PeerRow[]> {
-    const reply = await this.engine.tracker.peers(digest)
-    const sessions = new Map(this.engine.swarm.sessions.filter((s) => !s.destroyed).map((s) => [s.peerId, s]))
-    return Promise.all(
-      reply.peers.map(async ({ peerId, have }) => {
-        const session = sessions.get(peerId)
-        const connection = session
-          ? await session.link.connectionType().catch(() => 'unknown' as const)
-          : 'not connected'
-        const chunks = have === 'all' ? reply.chunkCount : Bitfield.fromBase64(reply.chunkCount, have).count
-        return {
-          peerId,
-          chunks,
-          chunkCount: reply.chunkCount,
-          connection,
-          downloadBytesPerSecond: this.rates.rate(peerId, 'down'),
-          uploadBytesPerSecond: this.rates.rate(peerId, 'up'),
-        }
-      }),
+  peers(digest: string): Promise<PeerRow[]> {
+    return peerRows(
+      { tracker: this.engine.tracker, sessions: this.engine.swarm.sessions, rates: this.rates },
+      digest,
     )
   }
 

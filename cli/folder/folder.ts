@@ -18,7 +18,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Bitfield } from '../../shared/bitfield.js'
 import { SwarmError } from '../../shared/errors.js'
-import { manifestDigest } from '../../shared/manifest.js'
+import { type Manifest, manifestDigest } from '../../shared/manifest.js'
 import type { SwarmEngine } from '../../web/peer/engine.js'
 import type { LocalFile } from '../../web/peer/local-files.js'
 import { TypedEventTarget } from '../../web/peer/typed-events.js'
@@ -340,7 +340,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       if (this.chunks.completeFile(digest)) {
         await this.chunks.deleteChunkFiles(digest) // left over from a combine cut short after placing the file
       } else if (record.origin === 'downloaded') {
-        await this.#checkChunkFiles(record)
+        await this.#checkChunkFiles(record.digest, record.manifest)
         downloads++
       } else {
         await this.#records.delete(digest) // a shared file that is gone or changed: hashed again if here
@@ -357,18 +357,17 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   }
 
   /** Reads every chunk file of a download and checks it; one that fails (or does not fit) is deleted. */
-  async #checkChunkFiles(record: StoredFile): Promise<number[]> {
+  async #checkChunkFiles(digest: string, manifest: Manifest): Promise<number[]> {
     const dropped: number[] = []
-    const count = record.manifest.hashes.length
-    for (const index of this.chunks.chunkFileIndices(record.digest)) {
-      const good =
-        index < count && (await readVerifiedChunk(this.chunks, record.manifest, record.digest, index))
+    const count = manifest.hashes.length
+    for (const index of this.chunks.chunkFileIndices(digest)) {
+      const good = index < count && (await readVerifiedChunk(this.chunks, manifest, digest, index))
       if (!good) {
-        await this.chunks.delete(record.digest, index)
+        await this.chunks.delete(digest, index)
         dropped.push(index)
       }
     }
-    if (dropped.length > 0) this.emit('chunks-dropped', { digest: record.digest, indices: dropped })
+    if (dropped.length > 0) this.emit('chunks-dropped', { digest, indices: dropped })
     return dropped
   }
 
@@ -581,29 +580,21 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   // ---------------------------------------------------------------- unknown chunk files
 
   async #adopt(engine: SwarmEngine, digest: string): Promise<boolean> {
-    let manifest: StoredFile['manifest']
+    let manifest: Manifest
     try {
       manifest = await engine.manifestOf(digest)
     } catch {
       return false // nobody has it (yet): the chunk files stay, unknown
     }
-    const entry = (await engine.catalog({ query: digest }).catch(() => undefined))?.files.find(
-      (f) => f.digest === digest,
-    )
-    const record: StoredFile = {
-      digest,
-      name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
-      mime: entry?.mime ?? '',
-      manifest,
-      origin: 'downloaded',
-      addedAtMs: this.#now(),
-    }
-    await this.#checkChunkFiles(record)
+    // Listed in the catalog, the file gets the name it is shared under (the engine remembers entries listed).
+    await engine.catalog({ query: digest }).catch(() => undefined)
+    await this.#checkChunkFiles(digest, manifest)
     const have = new Bitfield(manifest.hashes.length)
     for (const index of this.chunks.chunkFileIndices(digest)) have.set(index)
     this.#unknown.delete(digest)
-    this.emit('adopted', { digest, name: record.name, chunks: have.count, chunkCount: have.length })
-    await engine.adopt(record, have)
+    const download = await engine.adopt(digest, manifest, have)
+    const { name } = download.file.record
+    this.emit('adopted', { digest, name, chunks: have.count, chunkCount: have.length })
     return true
   }
 

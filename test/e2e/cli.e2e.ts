@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../signal/logger.js'
-import { type RunningServer, startServer } from '../../signal/server.js'
+import type { RunningServer } from '../../signal/server.js'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
 import { sha256OfFile } from '../support/file-hash.js'
 import { until } from '../support/until.js'
 import { BrowserPeer, launchChromium, type SavedFile } from './support/browsers.js'
-import { buildHarness } from './support/build-harness.js'
 import { type CliEvent, CliProcess, SWARMDROP } from './support/cli-process.js'
+import { type HarnessServer, startHarnessServer } from './support/harness-server.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 
 /** Longest one download may take: loopback moves ~20 MB/s here, the CLI more. */
@@ -38,25 +37,17 @@ const FULL_DISK_MIB = 128
 const isRoot = process.getuid?.() === 0
 
 let browser: Browser
+let harness: HarnessServer
 let server: RunningServer
 let baseUrl: string
-let webRoot: string
 let workDir: string
-const serverLog: string[] = []
 const browsers: BrowserPeer[] = []
 const clis: CliProcess[] = []
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-cli-'))
-  webRoot = await buildHarness()
-  server = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    stunPort: null,
-    webRoot,
-    logger: createLogger('warn', (line) => serverLog.push(line)),
-  })
-  baseUrl = `http://127.0.0.1:${server.port}/`
+  harness = await startHarnessServer()
+  ;({ server, baseUrl } = harness)
   browser = await launchChromium()
 })
 
@@ -67,9 +58,8 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  await server?.close()
-  for (const dir of [workDir, webRoot]) if (dir) rmSync(dir, { recursive: true, force: true })
-  if (serverLog.length > 0) console.log(`server warnings and errors:\n${serverLog.slice(-20).join('\n')}`)
+  await harness?.close()
+  if (workDir) rmSync(workDir, { recursive: true, force: true })
 })
 
 /** A fresh folder under the test's work dir. */
@@ -108,10 +98,19 @@ async function cliSeeding(label: string, dir: string, file: SourceFile): Promise
 const isProgress = (digest: string, atLeast: number) => (e: CliEvent) =>
   e.event === 'progress' && e.digest === digest && (e.chunksHere as number) >= atLeast
 
-function expectSaved(saved: SavedFile, file: SourceFile): void {
-  expect(saved.suggestedFilename).toBe(sanitizeFileName(file.name))
-  expect(saved.size).toBe(file.size)
-  expect(saved.sha256).toBe(file.sha256)
+/** Waits for a browser's download of `file` to complete, and checks what it saved byte for byte. */
+async function completed(receiver: BrowserPeer, file: SourceFile, saved: Promise<SavedFile>) {
+  const done = await receiver.waitFor(
+    file.digest,
+    (p) => p.state === 'complete',
+    'the download',
+    DOWNLOAD_TIMEOUT_MS,
+  )
+  const { suggestedFilename, size, sha256 } = await saved
+  expect(suggestedFilename).toBe(sanitizeFileName(file.name))
+  expect(size).toBe(file.size)
+  expect(sha256).toBe(file.sha256)
+  return done
 }
 
 /** What is in a folder besides its `.swarmdrop` state. */
@@ -130,13 +129,7 @@ describe('the headless peer and Chromium in one swarm', () => {
 
     const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
     await receiver.fetch(file.digest)
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download',
-      DOWNLOAD_TIMEOUT_MS,
-    )
-    expectSaved(await saved, file)
+    const done = await completed(receiver, file, saved)
     expect(done.fromPeers).toEqual({ [cli.peerId!]: file.manifest.hashes.length })
 
     const online = server.tracker.stats().peersOnline
@@ -194,13 +187,7 @@ describe('the headless peer and Chromium in one swarm', () => {
     expect(fromBoth.chunksHere).toBeLessThan(chunkCount)
     cli.kill('SIGKILL') // mid-way, as a crash or a power cut would
     const atKill = (await receiver.progress(file.digest))!
-    const done = await receiver.waitFor(
-      file.digest,
-      (p) => p.state === 'complete',
-      'the download',
-      DOWNLOAD_TIMEOUT_MS,
-    )
-    expectSaved(await saved, file)
+    const done = await completed(receiver, file, saved)
     console.log(
       `killed the CLI seeder at ${atKill.chunksHere}/${chunkCount} chunks; from the CLI ${done.fromPeers[cli.peerId!]}, ` +
         `from the browser ${done.fromPeers[browserSeeder.peerId]}`,

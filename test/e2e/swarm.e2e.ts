@@ -13,13 +13,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../signal/logger.js'
-import { type RunningServer, startServer } from '../../signal/server.js'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
 import type { HarnessProgress, SharedFile } from './harness/api.js'
 import { BrowserPeer, launchChromium, type SavedFile } from './support/browsers.js'
-import { buildHarness } from './support/build-harness.js'
 import { CorruptPeer } from './support/corrupt-peer.js'
+import { type HarnessServer, startHarnessServer } from './support/harness-server.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 
 /** Longest one download may take, from the click to the saved file: loopback moves ~20 MB/s here. */
@@ -40,11 +38,9 @@ const MAX_REFETCHED_FRACTION = 0.05
 const RELOAD_FILE_BYTES = 128 * MiB
 
 let browser: Browser
-let server: RunningServer
+let harness: HarnessServer
 let baseUrl: string
-let webRoot: string
 let sourceDir: string
-const serverLog: string[] = []
 let files: Record<'one' | 'three' | 'closed' | 'reload' | 'corrupt', SourceFile>
 
 /** Peers opened by the running test, closed after it whatever happened. */
@@ -61,15 +57,8 @@ beforeAll(async () => {
     reload: await writeSourceFile(sourceDir, 'receiver-reloaded.bin', RELOAD_FILE_BYTES, 'reload'),
     corrupt: await writeSourceFile(sourceDir, 'corrupt-peer.bin', 32 * MiB, 'corrupt'),
   }
-  webRoot = await buildHarness()
-  server = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    stunPort: null,
-    webRoot,
-    logger: createLogger('warn', (line) => serverLog.push(line)),
-  })
-  baseUrl = `http://127.0.0.1:${server.port}/`
+  harness = await startHarnessServer()
+  baseUrl = harness.baseUrl
   browser = await launchChromium()
 })
 
@@ -80,9 +69,8 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  await server?.close()
-  for (const dir of [sourceDir, webRoot]) if (dir) rmSync(dir, { recursive: true, force: true })
-  if (serverLog.length > 0) console.log(`server warnings and errors:\n${serverLog.slice(-20).join('\n')}`)
+  await harness?.close()
+  if (sourceDir) rmSync(sourceDir, { recursive: true, force: true })
 })
 
 async function openPeer(label: string): Promise<BrowserPeer> {
@@ -301,7 +289,7 @@ describe('downloads between Chromium browsers against the real signal server', (
   it('bans a peer that sends corrupt chunks and completes from the honest seeder', async () => {
     const file = files.corrupt
     const chunkCount = file.manifest.hashes.length
-    const liar = await CorruptPeer.start(`ws://127.0.0.1:${server.port}/ws`, file)
+    const liar = await CorruptPeer.start(`ws://127.0.0.1:${harness.server.port}/ws`, file)
     corruptPeers.push(liar)
     const seeder = await openPeer('seeder')
     const receiver = await openPeer('receiver')

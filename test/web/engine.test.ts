@@ -182,12 +182,15 @@ describe('engine', () => {
     const have = new Bitfield(6)
     have.set(0)
     have.set(4)
-    const download = await leecher.engine.adopt({ ...record, origin: 'downloaded' }, have)
+    await leecher.engine.catalog()
+    const download = await leecher.engine.adopt(record.digest, record.manifest, have)
     if (download.state !== 'complete') await download.once('complete')
     expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     expect(uploads.length).toBe(4)
+    // Named as the catalog lists it.
     expect(await leecher.files.get(record.digest)).toMatchObject({
       digest: record.digest,
+      name: 'adopted.bin',
       origin: 'downloaded',
     })
   })

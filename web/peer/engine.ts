@@ -158,14 +158,15 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
 
   /**
    * Takes up a download whose chunks storage holds already, though no record of it did (the headless
-   * peer's `.chunk` files, whose manifest became known later): the record is saved, the chunks here are
-   * announced, and the rest is downloaded.
+   * peer's `.chunk` files, whose manifest became known later): its record is saved (named as the catalog
+   * names it, when it was listed), the chunks here are announced, and the rest is downloaded.
    */
-  async adopt(record: StoredFile, have: Bitfield): Promise<Download> {
+  async adopt(digest: string, manifest: Manifest, have: Bitfield): Promise<Download> {
+    const record = this.#downloadRecord(digest, manifest)
     await this.options.files.put(record)
     this.local.add(record, have)
-    this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
-    return this.#resume(record.digest)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+    return this.#resume(digest)
   }
 
   /** The ingest has stored every chunk: serve them from storage from now on. */
@@ -186,16 +187,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
-      const manifest = await this.manifestOf(digest)
-      const entry = this.#catalogEntries.get(digest)
-      const record: StoredFile = {
-        digest,
-        name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
-        mime: entry?.mime ?? '',
-        manifest,
-        origin: 'downloaded',
-        addedAtMs: this.#clock.now(),
-      }
+      const record = this.#downloadRecord(digest, await this.manifestOf(digest))
       await this.options.files.put(record)
       this.local.add(record)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
@@ -245,6 +237,19 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     download.start()
     await this.#finder.find(digest)
     return download
+  }
+
+  /** The record of a file downloaded here: its name and type from the catalog, when it was listed there. */
+  #downloadRecord(digest: string, manifest: Manifest): StoredFile {
+    const entry = this.#catalogEntries.get(digest)
+    return {
+      digest,
+      name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+      mime: entry?.mime ?? '',
+      manifest,
+      origin: 'downloaded',
+      addedAtMs: this.#clock.now(),
+    }
   }
 
   /** A file's manifest, from the tracker's cache or else from a peer that holds it; checked against the digest. */

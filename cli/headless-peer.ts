@@ -196,7 +196,9 @@ export class HeadlessPeer {
 
   /** Stops sharing a file and deletes it from the folder: its chunk files, or the complete file(s). */
   async remove(digest: string): Promise<string[]> {
-    if (!this.engine.local.get(digest)) throw new SwarmError('FILE_NOT_FOUND', 'no such file in the folder')
+    if (!this.engine.local.get(digest) && this.folder.namesOf(digest).length === 0) {
+      throw new SwarmError('FILE_NOT_FOUND', 'no such file in the folder')
+    }
     return this.folder.remove(digest)
   }
 

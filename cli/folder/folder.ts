@@ -239,6 +239,8 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     const names = this.namesOf(digest)
     this.chunks.clearComplete(digest)
     this.#toCombine.delete(digest)
+    const batched = this.#shareBatch.findIndex((record) => record.digest === digest)
+    if (batched >= 0) this.#shareBatch.splice(batched, 1) // hashed, not announced yet: it never will be
     if (this.#engine) await this.#engine.remove(digest)
     else await this.#records.delete(digest)
     const removed: string[] = []

@@ -237,6 +237,68 @@ describe('the folder of the headless peer', () => {
     expect(cli.files()).toEqual([])
   })
 
+  it('pauses and resumes a download, and removes a file: its chunk files, or every complete copy', async () => {
+    const { server, dir, network } = await setUp()
+    const seeder = await MemoryPeer.open(server, network)
+    const slow = bytesOf(8 * MiB, 12)
+    const shared = await seeder.share(slow, 'paused.bin')
+    await until(() => server.tracker.stats().files === 1, 'the file in the catalog')
+    const bytes = bytesOf(MiB + 3, 13)
+    writeFileSync(join(dir, 'keep.bin'), bytes)
+    writeFileSync(join(dir, 'copy of keep.bin'), bytes)
+    const cli = await openCli(dir, server, network)
+    // The seeder serves two chunks, then holds every read until the test lets it go.
+    const read = seeder.engine.local.read.bind(seeder.engine.local)
+    let reads = 0
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    seeder.engine.local.read = async (digest, index) => {
+      if (++reads > 2) await gate
+      return read(digest, index)
+    }
+    const download = await cli.get(shared.digest)
+    await until(() => download.progress().chunksHere >= 2, 'two chunks here')
+    cli.pause(shared.digest)
+    expect(cli.files().find((f) => f.digest === shared.digest)).toMatchObject({ state: 'paused' })
+    release()
+    await cli.resume(shared.digest)
+    await until(() => download.state === 'complete', 'the resumed download complete')
+
+    const keep = await digestOf(bytes)
+    await until(() => server.tracker.registry.entry(keep) !== undefined, 'keep.bin hashed and announced')
+    expect((await cli.remove(keep)).sort()).toEqual(['copy of keep.bin', 'keep.bin'])
+    await until(
+      () => server.tracker.registry.entry(keep) === undefined,
+      'the removed file gone from the catalog',
+    )
+    expect(visible(dir)).toEqual(['paused.bin'])
+    expect(cli.files().map((f) => f.digest)).toEqual([shared.digest])
+  })
+
+  it('removes a download in progress: its chunk files and its record go', async () => {
+    const { server, dir, network } = await setUp()
+    const seeder = await MemoryPeer.open(server, network)
+    const bytes = bytesOf(6 * MiB, 14)
+    const shared = await seeder.share(bytes, 'dropped.bin')
+    await until(() => server.tracker.stats().files === 1, 'the file in the catalog')
+    const cli = await openCli(dir, server, network)
+    const read = seeder.engine.local.read.bind(seeder.engine.local)
+    let reads = 0
+    seeder.engine.local.read = async (digest, index) => {
+      if (++reads > 3) await new Promise(() => {}) // the rest never comes
+      return read(digest, index)
+    }
+    const download = await cli.get(shared.digest)
+    await until(() => download.progress().chunksHere >= 3, 'three chunks here')
+    expect(visible(dir).filter((n) => n.endsWith('.chunk'))).toHaveLength(3)
+    expect(await cli.remove(shared.digest)).toEqual([])
+    expect(visible(dir)).toEqual([])
+    expect(readdirSync(join(dir, '.swarmdrop', 'manifests'))).toEqual([])
+    expect(cli.files()).toEqual([])
+  })
+
   it('pauses a download on a full disk, with only whole verified chunk files written', async () => {
     const { server, dir, network } = await setUp()
     const seeder = await MemoryPeer.open(server, network)

@@ -345,7 +345,10 @@ export class Folder extends TypedEventTarget<FolderEvents> {
         await this.#checkChunkFiles(record.digest, record.manifest)
         downloads++
       } else {
-        await this.#records.delete(digest) // a shared file that is gone or changed: hashed again if here
+        // A shared file that is gone or changed: hashed again if it is here. Chunk files of it (a copy of
+        // them put here) become unknown ones below, adopted as any others.
+        await this.#records.delete(digest)
+        records.delete(digest)
       }
     }
     for (const digest of this.chunks.chunkFileDigests()) {

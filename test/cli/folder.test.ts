@@ -134,6 +134,23 @@ describe('the folder of the headless peer', () => {
     await (await third.engine.fetch(shared.digest)).once('complete')
   })
 
+  it('gives a download whose name is taken the next free one, and leaves the file there alone', async () => {
+    const { server, dir, network } = await setUp()
+    const seeder = await MemoryPeer.open(server, network)
+    const bytes = bytesOf(2 * MiB, 15)
+    const shared = await seeder.share(bytes, 'clash.bin')
+    await until(() => server.tracker.stats().files === 1, 'the file in the catalog')
+    const mine = bytesOf(1000, 16)
+    writeFileSync(join(dir, 'clash.bin'), mine)
+    const cli = await openCli(dir, server, network)
+    const combined = record(cli, 'combined')
+    await cli.get(shared.digest)
+    await until(() => combined.length === 1, 'the file combined')
+    expect(combined[0]!.name).toBe('clash (1).bin')
+    expect(readFileSync(join(dir, 'clash (1).bin')).equals(Buffer.from(bytes))).toBe(true)
+    expect(readFileSync(join(dir, 'clash.bin')).equals(Buffer.from(mine))).toBe(true)
+  })
+
   it('resumes from its .chunk files after a restart, deleting one that fails its check and fetching it again', async () => {
     const { server, dir, network } = await setUp()
     const seeder = await MemoryPeer.open(server, network)

@@ -110,6 +110,8 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   /** Files waiting to be hashed, by name. */
   readonly #toHash = new Map<string, ListedFile>()
   #hashing: Promise<void> | undefined
+  /** Stops the file being hashed when the folder closes: quitting must not wait for gigabytes. */
+  readonly #stopHashing = new AbortController()
   readonly #shareBatch: StoredFile[] = []
   #shareTimer: ReturnType<typeof setTimeout> | undefined
   /** Chunk files with no manifest: digest → chunk count. */
@@ -263,6 +265,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#stopHashing.abort()
     this.#watcher?.close()
     clearTimeout(this.#debounce)
     clearInterval(this.#rescanTimer)
@@ -451,6 +454,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     let lastProgress = 0
     try {
       const hashed = await hashFile(path, {
+        signal: this.#stopHashing.signal,
         onProgress: (bytesDone, bytesTotal) => {
           const now = this.#now()
           if (now - lastProgress < PROGRESS_MS && bytesDone < bytesTotal) return
@@ -469,6 +473,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
       await this.#shareHashed({ name: file.name, size: hashed.size, mtimeMs: hashed.mtimeMs }, record)
     } catch (error) {
       const swarmError = asSwarmError(error)
+      if (swarmError.code === 'CANCELLED') return // closing
       if (swarmError.code === 'SOURCE_CHANGED' || errnoOf(error) === 'ENOENT') {
         this.#scheduleRescan(SETTLE_MS) // still being written, or gone: the rescan sees which
       } else if (swarmError.code === 'FILE_TOO_LARGE') {

@@ -6,11 +6,17 @@
  * Which chunk files exist is read once from the folder (`load`) and then kept in memory, so that
  * `indices` costs no directory listing: the engine asks for it for every file at start.
  */
-import { open as openFile, readdir, readFile, stat } from 'node:fs/promises'
+import { type FileHandle, open as openFile, readdir, readFile, stat } from 'node:fs/promises'
 import { chunkLength } from '../../shared/manifest.js'
 import type { ChunkStore } from '../../web/storage/chunk-store.js'
 import { errnoOf, type FolderIo, nodeIo, removeQuietly, writeAtomically } from './io.js'
 import { type FolderLayout, parseChunkFileName } from './layout.js'
+
+/**
+ * Complete files kept open for reading: a seeder reads one chunk after another from the same few files, and
+ * opening and closing the file for each chunk cost two more trips through libuv's thread pool per chunk.
+ */
+const OPEN_FILES = 32
 
 /** A complete file in DIR, as it was when it was hashed. */
 export interface CompleteFile {
@@ -36,6 +42,8 @@ export class FolderChunkStore implements ChunkStore {
   /** Chunk files in DIR, by digest. */
   readonly #chunkFiles = new Map<string, Set<number>>()
   readonly #complete = new Map<string, CompleteFile>()
+  /** Open handles of complete files, by path, least recently used first. */
+  readonly #handles = new Map<string, Promise<FileHandle>>()
 
   constructor(
     readonly layout: FolderLayout,
@@ -66,12 +74,23 @@ export class FolderChunkStore implements ChunkStore {
 
   /** Serves `digest` from a complete file in DIR from now on. */
   setComplete(digest: string, file: CompleteFile): void {
+    const old = this.#complete.get(digest)
+    if (old && old.path !== file.path) this.#closeHandle(old.path)
     this.#complete.set(digest, file)
   }
 
   /** Stops serving `digest` from a complete file (it is gone, or changed); its chunk files stay. */
   clearComplete(digest: string): void {
+    const old = this.#complete.get(digest)
+    if (old) this.#closeHandle(old.path)
     this.#complete.delete(digest)
+  }
+
+  /** Closes the files kept open. */
+  async close(): Promise<void> {
+    const handles = [...this.#handles.values()]
+    this.#handles.clear()
+    await Promise.allSettled(handles.map(async (handle) => (await handle).close()))
   }
 
   completeFile(digest: string): CompleteFile | undefined {
@@ -101,11 +120,11 @@ export class FolderChunkStore implements ChunkStore {
     if (complete) {
       if (index >= complete.chunkCount) return undefined
       try {
-        return new Blob([
-          await readRange(complete.path, index * complete.chunkSize, chunkLength(complete, index)),
-        ])
+        const handle = await this.#handleOf(complete.path)
+        return new Blob([await readRange(handle, index * complete.chunkSize, chunkLength(complete, index))])
       } catch {
         // Deleted, or no longer readable: the folder looks at it again and stops sharing it if need be.
+        this.#closeHandle(complete.path)
         this.#onCompleteFileChanged(digest)
         return undefined
       }
@@ -148,10 +167,26 @@ export class FolderChunkStore implements ChunkStore {
     await this.deleteChunkFiles(digest)
     const complete = this.#complete.get(digest)
     if (!complete) return
-    this.#complete.delete(digest)
+    this.clearComplete(digest)
     const now = await stat(complete.path).catch(() => undefined)
     if (now && now.size === complete.size && now.mtimeMs === complete.mtimeMs)
       await removeQuietly(complete.path)
+  }
+
+  /** The open handle of a complete file (opened now if need be, the least recently used closed). */
+  #handleOf(path: string): Promise<FileHandle> {
+    let handle = this.#handles.get(path)
+    if (handle) this.#handles.delete(path) // to the end: most recently used
+    handle ??= openFile(path, 'r')
+    this.#handles.set(path, handle)
+    if (this.#handles.size > OPEN_FILES) this.#closeHandle(this.#handles.keys().next().value!)
+    return handle
+  }
+
+  #closeHandle(path: string): void {
+    const handle = this.#handles.get(path)
+    this.#handles.delete(path)
+    handle?.then((h) => h.close()).catch(() => {})
   }
 
   async #deleteChunkFile(digest: string, index: number): Promise<void> {
@@ -170,18 +205,17 @@ export class FolderChunkStore implements ChunkStore {
 }
 
 /** `length` bytes of a file from `position`; fewer when the file is shorter now (verification catches it). */
-async function readRange(path: string, position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
-  const handle = await openFile(path, 'r')
-  try {
-    const buffer = new Uint8Array(length)
-    let filled = 0
-    while (filled < length) {
-      const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
-    return buffer.subarray(0, filled)
-  } finally {
-    await handle.close()
+async function readRange(
+  handle: FileHandle,
+  position: number,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const buffer = new Uint8Array(length)
+  let filled = 0
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled)
+    if (bytesRead === 0) break
+    filled += bytesRead
   }
+  return buffer.subarray(0, filled)
 }

@@ -271,6 +271,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     clearInterval(this.#rescanTimer)
     this.#flushShares()
     await Promise.allSettled([this.#hashing, this.#combining, this.#scanning])
+    await this.chunks.close()
     await this.#cache.save().catch(() => {})
     await this.#unlock()
   }

@@ -10,7 +10,7 @@ import type { CatalogEntry, ServerMessageOf } from '../shared/tracker-protocol.j
 import type { Clock } from '../web/peer/clock.js'
 import type { Download, DownloadState } from '../web/peer/download.js'
 import { SwarmEngine } from '../web/peer/engine.js'
-import type { LinkFactory } from '../web/peer/link-manager.js'
+import type { LinkFactory } from '../web/peer/peer-link.js'
 import { PeerRates } from '../web/peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../web/peer/peer-rows.js'
 import type { WebSocketLike } from '../web/peer/tracker-client.js'
@@ -86,6 +86,10 @@ export class HeadlessPeer {
         chunks: folder.chunks,
         files: folder.files,
         createLink: options.createLink,
+        // The 500 RTCPeerConnections of a tab's life are Chromium's limit (link-manager.ts, LINK_BUDGET);
+        // @roamhq/wrtc has none (600 built and closed in a row: RSS levels off at ~150 MiB once collected),
+        // and an always-on seeder links to new peers for months.
+        linkBudget: Number.POSITIVE_INFINITY,
         ...(options.clock ? { clock: options.clock } : {}),
         onComplete: (file) => folder.onComplete(file),
       })

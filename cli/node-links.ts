@@ -4,7 +4,7 @@
  * at once and work where it cannot load.
  */
 
-import type { LinkFactory } from '../web/peer/link-manager.js'
+import type { LinkFactory } from '../web/peer/peer-link.js'
 import type { SimplePeerLinkOptions } from '../web/peer/simple-peer-link.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
 

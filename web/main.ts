@@ -1,6 +1,7 @@
 /**
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
- * the components through @lit/context. Opening `/#<digest>` starts that download.
+ * the components through @lit/context. Opening `/#<digest>` downloads that file, after asking when the
+ * link came from outside the page (hash-link.ts).
  */
 import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
@@ -11,6 +12,7 @@ import { AppServices } from './app/services.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
+import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
 import { IdbFileStore } from './storage/idb-file-store.js'
 import { Ingester } from './storage/ingester.js'
@@ -39,6 +41,8 @@ async function start(): Promise<void> {
       createSocket: (url) => new WebSocket(url),
       chunks,
       files,
+      // The browser's own WebRTC, through simple-peer (the one file that imports it).
+      createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),
     })
     services = new AppServices({
@@ -53,7 +57,9 @@ async function start(): Promise<void> {
     for (const file of finishedEarly) services.saveCompleted(file)
     provider.setValue(services)
     const ready = services
-    followDigestLinks(window, (digest) => void ready.download(digest))
+    followDigestLinks(window, (digest, from) =>
+      from === 'page' ? void ready.download(digest) : void ready.askToDownload(digest),
+    )
     window.addEventListener('pagehide', (event) => {
       if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
     })

@@ -104,12 +104,12 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
   row(
     `CLI → CLI: Swarmdrop / raw (target ≥ ${GOODPUT_TARGET})`,
     formatRatio(cliRatio),
-    verdict(cliRatio >= GOODPUT_TARGET),
+    verdict(cliRatio, (r) => r >= GOODPUT_TARGET),
   )
   row(
     `CLI → Chromium: Swarmdrop / raw (target ≥ ${GOODPUT_TARGET})`,
     formatRatio(chromiumRatio),
-    verdict(chromiumRatio >= GOODPUT_TARGET),
+    verdict(chromiumRatio, (r) => r >= GOODPUT_TARGET),
   )
 }
 
@@ -130,8 +130,16 @@ function reportShare(share: NonNullable<Figures['share']>): void {
     formatMbps(mbPerSecond(share.bytes, share.sha256sumMs)),
   )
   row('swarmdrop share until every file announced', spread(shareMs, formatMs))
-  row(`share / hashing alone (target ≤ ${SHARE_TARGET})`, formatRatio(ratio), verdict(ratio <= SHARE_TARGET))
-  row('RSS peak while hashing and announcing', formatMiB(rssPeak), verdict(rssPeak < RSS_TARGET_BYTES))
+  row(
+    `share / hashing alone (target ≤ ${SHARE_TARGET})`,
+    formatRatio(ratio),
+    verdict(ratio, (r) => r <= SHARE_TARGET),
+  )
+  row(
+    'RSS peak while hashing and announcing',
+    formatMiB(rssPeak),
+    verdict(rssPeak, (bytes) => bytes < RSS_TARGET_BYTES),
+  )
   row(
     'seeding it to another CLI: time, rate',
     formatMs(transfer.ms),
@@ -141,12 +149,12 @@ function reportShare(share: NonNullable<Figures['share']>): void {
   row(
     'RSS peak of the seeding CLI (target < 200 MiB)',
     formatMiB(transfer.seederRssPeakBytes),
-    verdict(transfer.seederRssPeakBytes < RSS_TARGET_BYTES),
+    verdict(transfer.seederRssPeakBytes, (bytes) => bytes < RSS_TARGET_BYTES),
   )
   row(
     'RSS peak of the downloading CLI',
     formatMiB(transfer.downloaderRssPeakBytes),
-    verdict(transfer.downloaderRssPeakBytes < RSS_TARGET_BYTES),
+    verdict(transfer.downloaderRssPeakBytes, (bytes) => bytes < RSS_TARGET_BYTES),
   )
 }
 
@@ -161,7 +169,7 @@ function reportRestart(restart: NonNullable<Figures['restart']>): void {
   row(
     'start again: from the cache, announce all',
     spread(againMs, formatMs),
-    verdict(median(againMs) <= RESTART_TARGET_MS),
+    verdict(median(againMs), (ms) => ms <= RESTART_TARGET_MS),
   )
   row('RSS peak on restart', formatMiB(Math.max(...restart.again.map((r) => r.rssPeakBytes))))
 }

@@ -19,9 +19,17 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   PEER_NOT_FOUND: 'a peer left before it could be reached; the others are tried',
   PEER_BUSY: 'a peer is busy; it is asked again shortly',
   SELF_SIGNAL: 'tried to connect to itself',
+  CATALOG_LIMITED:
+    'the server is answering searches from this address slowly for a moment; search again shortly',
   INTERNAL: 'the server failed while handling a request; try again',
   TRACKER_OFFLINE: 'not connected to the server; reconnecting by itself (transfers already running go on)',
   TIMEOUT: 'the server or a peer did not answer in time',
+  SESSION_CLOSED: 'the connection to a peer closed before it answered; the other peers are asked',
+  PEER_BANNED:
+    'a peer misbehaved (bad data or a flood) and is refused for a while; the file comes from the others',
+  HELLO_REQUIRED: 'a peer broke the connection rules (it spoke before greeting) and was dropped',
+  LINK_BUDGET_LOW: 'most of the connections allowed are built; new ones are opened only for downloads',
+  LINK_BUDGET_SPENT: 'no more connections can be built; the open ones go on',
   PEER_UNREACHABLE: 'no connection could be made to the peers holding this file; still trying',
   NAT_BLOCKED:
     'cannot connect to the peers holding this file: both networks block direct connections (symmetric NAT or a strict firewall) and the server has no TURN relay',
@@ -31,6 +39,8 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   QUOTA_EXCEEDED: 'the disk is full: free some space, then "resume" (what is stored is kept)',
   FILE_TOO_LARGE: 'the file is larger than Swarmdrop can share (at most 256 GiB)',
   CANCELLED: 'cancelled',
+  NOT_HELD: 'this file is not (or not completely) in the folder: download it first',
+  INVALID_DIGEST: 'that is not a digest: 64 characters of 0-9 and a-f',
   SOURCE_CHANGED: 'the file changed on disk while it was read; it is hashed again once it settles',
   CHUNK_CORRUPT: 'part of a file failed its check and was thrown away; it is fetched again',
   STORAGE_FAILED: 'writing to the folder failed',

@@ -92,7 +92,7 @@ describe('the folder of the headless peer', () => {
       dir,
       trackerUrl: server.url,
       createSocket,
-      createLink: network.linkFactory('unused'),
+      createLink: network.createLink,
       listen: (folder) => folder.on('scanned', (scan) => scans.push(scan)),
     })
     opened.push(again)
@@ -389,7 +389,7 @@ describe('the folder of the headless peer', () => {
         dir: d,
         trackerUrl: server.url,
         createSocket,
-        createLink: network.linkFactory('x'),
+        createLink: network.createLink,
       })
     await expect(open(join(dir, 'missing'))).rejects.toMatchObject({ exitCode: 2 })
     writeFileSync(join(dir, 'file'), 'x')

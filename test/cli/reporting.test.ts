@@ -45,7 +45,7 @@ describe('the headless peer without a terminal', () => {
       dir,
       trackerUrl: `ws://127.0.0.1:${port}/ws`,
       createSocket: sockets.create,
-      createLink: network.linkFactory('unused'),
+      createLink: network.createLink,
       listen: (folder) => reportFolder(folder, output, (digest) => digest),
     })
     cleanups.push(() => peer.close())

@@ -16,8 +16,8 @@ import { sanitizeFileName } from '../../web/storage/file-name.js'
 import { sha256OfFile } from '../support/file-hash.js'
 import { until } from '../support/until.js'
 import { BrowserPeer, launchChromium, type SavedFile } from './support/browsers.js'
+import { type HarnessServer, serveHarness } from './support/build-harness.js'
 import { type CliEvent, CliProcess, SWARMDROP } from './support/cli-process.js'
-import { type HarnessServer, startHarnessServer } from './support/harness-server.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 
 /** Longest one download may take: loopback moves ~20 MB/s here, the CLI more. */
@@ -46,7 +46,7 @@ const clis: CliProcess[] = []
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-cli-'))
-  harness = await startHarnessServer()
+  harness = await serveHarness('warn')
   ;({ server, baseUrl } = harness)
   browser = await launchChromium()
 })
@@ -60,6 +60,8 @@ afterAll(async () => {
   await browser?.close()
   await harness?.close()
   if (workDir) rmSync(workDir, { recursive: true, force: true })
+  const log = harness?.log ?? []
+  if (log.length > 0) console.log(`server warnings and errors:\n${log.slice(-20).join('\n')}`)
 })
 
 /** A fresh folder under the test's work dir. */

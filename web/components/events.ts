@@ -22,6 +22,8 @@ export interface SwarmdropEventDetails {
   'swarmdrop-show-peers': { digest: string | undefined; name?: string }
   'swarmdrop-copy': { digest: string; what: 'digest' | 'link' }
   'swarmdrop-dismiss-problem': { id: number }
+  /** The answer to a link from another page that asks to download a file. */
+  'swarmdrop-answer-link': { download: boolean }
   /** Something failed in a component (e.g. a dropped folder could not be read): show it. */
   'swarmdrop-error': { error: unknown }
 }

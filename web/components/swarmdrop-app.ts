@@ -10,6 +10,7 @@ import { customElement, property, state } from 'lit/decorators.js'
 import { servicesContext } from '../app/context.js'
 import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
+import { LinkRequestController } from '../app/link-request-controller.js'
 import { ProblemsController, ShareJobsController } from '../app/problems-controller.js'
 import type { AppServices } from '../app/services.js'
 import { StorageController } from '../app/storage-controller.js'
@@ -18,6 +19,7 @@ import type { SwarmdropEventDetails } from './events.js'
 import { theme } from './theme.js'
 import './swarmdrop-catalog.js'
 import './swarmdrop-drop-zone.js'
+import './swarmdrop-link-confirm.js'
 import './swarmdrop-my-files.js'
 import './swarmdrop-peers.js'
 import './swarmdrop-problems.js'
@@ -163,6 +165,7 @@ export class SwarmdropApp extends LitElement {
   readonly #storage = new StorageController(this)
   readonly #problems = new ProblemsController(this)
   readonly #jobs = new ShareJobsController(this)
+  readonly #linkRequest = new LinkRequestController(this)
   #services: AppServices | undefined
   #noticeTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -186,6 +189,7 @@ export class SwarmdropApp extends LitElement {
     this.addEventListener('swarmdrop-show-peers', (e) => this._onShowPeers(e.detail))
     this.addEventListener('swarmdrop-copy', (e) => void this._onCopy(e.detail))
     this.addEventListener('swarmdrop-dismiss-problem', (e) => this.#problems.dismiss(e.detail.id))
+    this.addEventListener('swarmdrop-answer-link', (e) => this.#linkRequest.answer(e.detail.download))
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
   }
 
@@ -219,6 +223,7 @@ export class SwarmdropApp extends LitElement {
       </div>
       <swarmdrop-peers .digest=${this._peersOf?.digest} .name=${this._peersOf?.name ?? ''}></swarmdrop-peers>
       ${this._notice ? html`<div class="notice" role="status">${this._notice}</div>` : nothing}
+      <swarmdrop-link-confirm .request=${this.#linkRequest.request}></swarmdrop-link-confirm>
     </div>`
   }
 

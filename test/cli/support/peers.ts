@@ -57,13 +57,12 @@ export class MemoryPeer {
   static async open(server: TestServer, network: MemoryLinkNetwork): Promise<MemoryPeer> {
     const chunks = new MemoryChunkStore()
     const files = new MemoryFileStore()
-    let engine!: SwarmEngine
-    engine = await SwarmEngine.open({
+    const engine = await SwarmEngine.open({
       trackerUrl: server.url,
       createSocket,
       chunks,
       files,
-      createLink: (options) => network.linkFactory(engine.tracker.peerId ?? 'unknown')(options),
+      createLink: network.createLink,
     })
     opened.push({ close: () => engine.destroy() })
     await until(() => engine.tracker.status.state === 'online', 'the memory peer online')
@@ -90,12 +89,11 @@ export async function openCli(
   network: MemoryLinkNetwork,
   extra: Partial<HeadlessPeerOptions> = {},
 ): Promise<HeadlessPeer> {
-  let peer!: HeadlessPeer
-  peer = await HeadlessPeer.open({
+  const peer = await HeadlessPeer.open({
     dir,
     trackerUrl: server.url,
     createSocket,
-    createLink: (options) => network.linkFactory(peer.engine.tracker.peerId ?? 'unknown')(options),
+    createLink: network.createLink,
     ...extra,
   })
   opened.push(peer)

@@ -8,6 +8,7 @@
  * slots shared fairly (upload-slots.ts), and the memory of abuse (ban-list.ts): a session the router
  * closed for a violation bans the peer, by id and by the address its link was selected on.
  */
+import { assertNever } from '../../shared/assert-never.js'
 import { Bitfield } from '../../shared/bitfield.js'
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import {
@@ -365,7 +366,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       case 'reject':
         return // a download's business
       default:
-        return assertNeverMessage(message)
+        return assertNever(message)
     }
   }
 
@@ -500,8 +501,4 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       session.send({ type: 'get-manifest', id, digest }).catch((error) => finish(() => reject(error)))
     })
   }
-}
-
-function assertNeverMessage(message: never): void {
-  throw new Error(`unhandled control message ${JSON.stringify(message)}`)
 }

@@ -11,10 +11,16 @@
  */
 import { SwarmError } from '../../shared/errors.js'
 import { MAX_FILE_BYTES } from '../../shared/limits.js'
-import { chunkCountOf, chunkSizeFor, type Manifest, manifestDigest } from '../../shared/manifest.js'
+import {
+  chunkCountOf,
+  chunkSizeFor,
+  type Manifest,
+  manifestDigest,
+  sha256Hex,
+} from '../../shared/manifest.js'
 import type { ChunkStore } from './chunk-store.js'
 import type { FileStore, StoredFile } from './file-store.js'
-import { createPlainHasher, sha256Hex } from './hashing.js'
+import { createPlainHasher } from './hashing.js'
 import { putChunk, storageError } from './verified-chunks.js'
 
 export type IngestPhase = 'hashing' | 'storing'

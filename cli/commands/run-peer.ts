@@ -9,6 +9,7 @@ import { webrtcLinkFactory } from '../node-links.js'
 import type { Output } from '../output/output.js'
 import { reportEngine, reportFolder } from '../output/reporter.js'
 import { SocketPool } from '../sockets.js'
+import { onSupervisorStop } from '../supervisor.js'
 import { GOODBYE_MS } from './tracker-session.js'
 
 export interface RunningPeer {
@@ -53,6 +54,9 @@ export async function openPeer(options: {
   const onSignal = () => (++signals > 1 ? process.exit(130) : stop())
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // The watching process's stop (cli/supervisor.ts) is the first signal, never a second one: it passes on a
+  // signal that this process may have had as well.
+  const detach = onSupervisorStop(() => stop())
   const opened = peer
   return {
     peer: opened,
@@ -63,6 +67,7 @@ export async function openPeer(options: {
       await sockets.closed(GOODBYE_MS)
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      detach()
     },
   }
 }

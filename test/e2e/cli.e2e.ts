@@ -6,7 +6,7 @@
  * only `lo` (SPEC §8); the full-disk case mounts a small tmpfs in a mount namespace of its own (root).
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
@@ -122,6 +122,22 @@ function contents(dir: string): string[] {
     .sort()
 }
 
+/** The peer process a `swarmdrop share|get` runs its peer in (cli/supervisor.ts): its only child. */
+function peerProcessOf(cli: CliProcess): number {
+  const children = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim().split(/\s+/)
+  expect(children, 'one peer process').toHaveLength(1)
+  return Number(children[0])
+}
+
+/** Whether a process runs (a zombie, dead but not reaped by init yet, does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 describe('the headless peer and Chromium in one swarm', () => {
   it('a CLI seeds and Chromium downloads the file byte for byte; SIGTERM says goodbye to the tracker', async () => {
     const dir = folder('cli-seeds')
@@ -197,6 +213,50 @@ describe('the headless peer and Chromium in one swarm', () => {
     expect(done.fromPeers[cli.peerId!]).toBeGreaterThan(0)
     expect(done.fromPeers[cli.peerId!]! + done.fromPeers[browserSeeder.peerId]!).toBe(chunkCount)
     expect(atKill.chunksHere).toBeLessThan(chunkCount)
+  })
+
+  it("a CLI seeder's peer process that crashes (SIGSEGV, as @roamhq/wrtc can) is started again and the download finishes from it; a SIGKILL of the command ends its peer process too", async () => {
+    const dir = folder('crashing-seeder')
+    const file = await writeSourceFile(dir, 'crash.bin', 64 * MiB, 'crashing seeder')
+    const chunkCount = file.manifest.hashes.length
+    const cli = await cliSeeding('seeder CLI', dir, file)
+    const before = cli.peerId!
+    const receiver = await openBrowser('receiver')
+
+    const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)
+    await receiver.fetch(file.digest)
+    const atCrash = await receiver.waitFor(
+      file.digest,
+      (p) => p.chunksHere >= chunkCount / 4,
+      'a quarter of the chunks',
+      MILESTONE_TIMEOUT_MS,
+    )
+    expect(atCrash.chunksHere).toBeLessThan(chunkCount)
+    // What @roamhq/wrtc's race does to the process that runs the links (cli/supervisor.ts).
+    process.kill(peerProcessOf(cli), 'SIGSEGV')
+    await cli.waitFor(
+      (e) => e.event === 'restarting' && e.signal === 'SIGSEGV',
+      'the restart',
+      MILESTONE_TIMEOUT_MS,
+    )
+    await cli.waitFor(
+      (e) => e.event === 'online' && e.peerId !== before,
+      'the new peer process online',
+      SHARE_TIMEOUT_MS,
+    )
+    const done = await completed(receiver, file, saved)
+    const after = cli.peerId!
+    console.log(
+      `crashed the CLI's peer process at ${atCrash.chunksHere}/${chunkCount} chunks; ` +
+        `before the crash it sent ${done.fromPeers[before]}, after ${done.fromPeers[after]}`,
+    )
+    expect(done.fromPeers[after]).toBeGreaterThan(0)
+    expect((done.fromPeers[before] ?? 0) + done.fromPeers[after]!).toBe(chunkCount)
+
+    const peerProcess = peerProcessOf(cli)
+    cli.kill('SIGKILL')
+    await cli.exited
+    await until(() => !running(peerProcess), 'the peer process to end with its command', 5_000)
   })
 
   it('a CLI killed mid-download resumes from its .chunk files when started again, fetching none of them twice', async () => {

@@ -28,7 +28,7 @@ import type { Output } from './output/output.js'
 export const PEER_PROCESS_ENV = 'SWARMDROP_PEER_PROCESS'
 
 /** The one message the watching process sends the peer. */
-const STOP_MESSAGE = 'swarmdrop:stop'
+export const STOP_MESSAGE = 'swarmdrop:stop'
 
 /** Signals by which a process dies of a fault of its own (a native crash), not because it was told to. */
 const CRASH_SIGNALS: ReadonlySet<string> = new Set([
@@ -48,7 +48,7 @@ const STABLE_MS = 60_000
 /**
  * Crashes in a row, each within STABLE_MS of its start, after which the command gives up with exit 1:
  * a peer that cannot stay up (a broken native module, not a peer closing a link) is a failure to report,
- * not to retry forever. Ten quick crashes wait about 4.5 minutes in all.
+ * not to retry forever. The ten restarts wait about 2.5 minutes in all.
  */
 const MAX_QUICK_CRASHES = 10
 
@@ -58,6 +58,8 @@ export interface SuperviseOptions {
   output: Output
   /** Starts the peer process; default: this script again, with PEER_PROCESS_ENV set and an IPC channel. */
   spawnPeer?(argv: readonly string[]): ChildProcess
+  /** Where SIGINT and SIGTERM come from; default: this process. */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>
   now?(): number
 }
 
@@ -65,6 +67,7 @@ export interface SuperviseOptions {
 export async function supervise(options: SuperviseOptions): Promise<number> {
   const spawnPeer = options.spawnPeer ?? spawnThisScript
   const now = options.now ?? Date.now
+  const signals = options.signals ?? process
   const terminal = saveTerminal()
   let stopping = false
   let peer: ChildProcess | undefined
@@ -74,8 +77,8 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     if (peer?.connected) peer.send(STOP_MESSAGE, () => {})
     wakeFromWait?.()
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  signals.on('SIGINT', onSignal)
+  signals.on('SIGTERM', onSignal)
   try {
     let quickCrashes = 0
     for (;;) {
@@ -118,8 +121,8 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       if (stopping) return EXIT_OK
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    signals.off('SIGINT', onSignal)
+    signals.off('SIGTERM', onSignal)
   }
 }
 

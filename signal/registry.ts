@@ -6,17 +6,19 @@ import { Bitfield } from '../shared/bitfield.js'
 import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry, CollectionInfo, SwarmPeer } from '../shared/tracker-protocol.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
 
 interface FileRecord {
   readonly digest: string
+  /** Empty while only unlisted announces name it (a private share, a collection's member): not listed. */
   readonly names: string[]
   /** The names lowercased once, for search: lowercasing every name on every query cost 15 ms at 100,000 files. */
   readonly searchNames: string[]
   mime: string | undefined
+  collection: CollectionInfo | undefined
   size: number
   chunkSize: number
   chunkCount: number
@@ -139,7 +141,17 @@ export class SwarmRegistry {
       return reject('TOO_MANY_FILES', `a peer holds at most ${this.filesPerPeer} files`)
     }
     const record = existing ?? this.#createFile(file, chunkCount)
-    if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
+    // An unlisted announce names nothing: the file stays out of the catalog unless someone lists it.
+    if (
+      file.name !== undefined &&
+      !record.names.includes(file.name) &&
+      record.names.length < MAX_NAMES_PER_FILE
+    ) {
+      if (record.names.length === 0) {
+        // The first listed announce sets what the catalog shows beside the name.
+        record.mime = file.mime
+        record.collection = file.collection
+      }
       record.names.push(file.name)
       record.searchNames.push(file.name.toLowerCase())
       this.#touch()
@@ -199,9 +211,15 @@ export class SwarmRegistry {
     return this.#peers.get(peerId)?.size ?? 0
   }
 
+  /** The catalog entry of a listed file; undefined for an unlisted one (or one nobody holds). */
   entry(digest: string): CatalogEntry | undefined {
     const record = this.#files.get(digest)
-    return record && toEntry(record)
+    return record && record.names.length > 0 ? toEntry(record) : undefined
+  }
+
+  /** Whether anyone holds the file, listed or not. */
+  hasFile(digest: string): boolean {
+    return this.#files.has(digest)
   }
 
   /**
@@ -304,7 +322,8 @@ export class SwarmRegistry {
       digest: file.digest,
       names: [],
       searchNames: [],
-      mime: file.mime,
+      mime: undefined,
+      collection: undefined,
       size: file.size,
       chunkSize: file.chunkSize,
       chunkCount,
@@ -350,12 +369,14 @@ export class SwarmRegistry {
   }
 
   #sortedFiles(): FileRecord[] {
-    this.#sorted ??= [...this.#files.values()].sort(
-      (a, b) =>
-        b.holders.size - a.holders.size ||
-        compareText(a.names[0]!, b.names[0]!) ||
-        compareText(a.digest, b.digest),
-    )
+    this.#sorted ??= [...this.#files.values()]
+      .filter((record) => record.names.length > 0)
+      .sort(
+        (a, b) =>
+          b.holders.size - a.holders.size ||
+          compareText(a.names[0]!, b.names[0]!) ||
+          compareText(a.digest, b.digest),
+      )
     return this.#sorted
   }
 }
@@ -379,5 +400,6 @@ function toEntry(record: FileRecord): CatalogEntry {
     leechers: record.holders.size - record.seeders,
   }
   if (record.mime !== undefined) entry.mime = record.mime
+  if (record.collection !== undefined) entry.collection = { ...record.collection }
   return entry
 }

@@ -30,8 +30,11 @@ export const ENDGAME_REQUESTS_PER_CHUNK = 2
 export const BUSY_BACKOFF_MS = 2_000
 /** How often stalls are looked for and idle sources given work. */
 export const TICK_MS = 500
-/** Window over which speed is measured. */
-const SPEED_WINDOW_MS = 5_000
+/**
+ * Window over which speed is measured, counting bytes as their frames arrive: when a source leaves or the
+ * path goes quiet, the figure is zero within this long (issue 14: it used to read the last speed for ~20 s).
+ */
+const SPEED_WINDOW_MS = 2_000
 
 export type DownloadState = 'downloading' | 'paused' | 'complete' | 'error'
 
@@ -186,7 +189,8 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       bytesTotal: file.record.manifest.size,
       chunksHere: file.have.count,
       chunkCount: file.have.length,
-      bytesPerSecond: recent / (SPEED_WINDOW_MS / 1000),
+      // Nothing moves while paused, stopped or done: the figure says so at once, not after the window.
+      bytesPerSecond: this.#state === 'downloading' ? recent / (SPEED_WINDOW_MS / 1000) : 0,
       sources: this.#sources.size,
     }
     if (this.#error) progress.error = this.#error
@@ -246,6 +250,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     request.buffer.set(frame.bytes, frame.offset)
     request.received += frame.bytes.length
     request.lastProgressMs = this.options.clock.now()
+    this.#delivered.push({ atMs: request.lastProgressMs, bytes: frame.bytes.length })
     if (request.received >= request.buffer.length) void this.#verify(request)
   }
 
@@ -266,7 +271,6 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }
     this.#verifying.delete(index)
     if (this.#destroyed) return
-    this.#delivered.push({ atMs: this.options.clock.now(), bytes: request.buffer.length })
     this.#emitChunk(index, 'here', source.session.peerId)
     for (const duplicate of this.#requestsByIndex.get(index) ?? []) this.#cancel(duplicate)
     if (this.file.have.complete) return this.#complete()

@@ -15,7 +15,7 @@ import { scanInventory } from '../storage/inventory.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
 import { type LinkFactory, LinkManager } from './link-manager.js'
-import { type LocalFile, LocalFiles } from './local-files.js'
+import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { PeerLink } from './peer-link.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
@@ -31,6 +31,9 @@ export type EngineEvents = {
   /** Something the user should hear about. */
   problem: { digest?: string; error: SwarmError }
 }
+
+/** What a download's record starts with when the file is new here (a link's key, a collection's path). */
+export type FetchHints = Partial<Pick<StoredFile, 'name' | 'mime' | 'sealed' | 'listed' | 'collection'>>
 
 export interface EngineOptions {
   trackerUrl: string
@@ -112,8 +115,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const inventory = await scanInventory(options.files, options.chunks)
     const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
     engine.tracker.start()
+    // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
+    // was being prepared): its missing chunks come from whoever downloaded it meanwhile, if anyone did.
     for (const { record, have } of inventory.files) {
-      if (!have.complete && record.origin === 'downloaded') void engine.#resume(record.digest)
+      if (!have.complete && !record.notShared) void engine.#resume(record.digest)
     }
     return engine
   }
@@ -126,7 +131,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   /** Starts sharing a file whose manifest the ingest has just built, from the dropped File itself. */
-  share(record: StoredFile, source?: Blob): void {
+  share(record: StoredFile, source?: LiveSource): void {
     if (source) this.local.addLiveSource(record, source)
     else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
     this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
@@ -139,16 +144,19 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.local.dropLiveSource(record.digest)
   }
 
-  /** Downloads a file by digest from every peer that has it. Asking twice at once gives the same download. */
-  fetch(digest: string): Promise<Download> {
+  /**
+   * Downloads a file by digest from every peer that has it. Asking twice at once gives the same download.
+   * `hints` start the record of a file new here (a private link's key, a collection member's path).
+   */
+  fetch(digest: string, hints: FetchHints = {}): Promise<Download> {
     const pending = this.#fetching.get(digest)
     if (pending) return pending
-    const fetching = this.#fetch(digest).finally(() => this.#fetching.delete(digest))
+    const fetching = this.#fetch(digest, hints).finally(() => this.#fetching.delete(digest))
     this.#fetching.set(digest, fetching)
     return fetching
   }
 
-  async #fetch(digest: string): Promise<Download> {
+  async #fetch(digest: string, hints: FetchHints): Promise<Download> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
@@ -161,6 +169,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
         manifest,
         origin: 'downloaded',
         addedAtMs: this.#clock.now(),
+        ...(entry?.collection ? { collection: entry.collection } : {}),
+        ...hints,
       }
       await this.options.files.put(record)
       this.local.add(record)
@@ -172,6 +182,35 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
 
   pause(digest: string): void {
     this.swarm.getDownload(digest)?.pause()
+  }
+
+  /**
+   * Stops sharing a file but keeps it here: it is no longer announced or served, and stays so after a
+   * reload (the record's `notShared` flag), until `shareAgain`.
+   */
+  async stopSharing(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held || held.record.notShared) return
+    this.swarm.getDownload(digest)?.pause()
+    this.tracker.leave([digest])
+    await this.updateRecord({ ...held.record, notShared: true })
+  }
+
+  /** Shares a file again that the user had stopped sharing. */
+  async shareAgain(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held?.record.notShared) return
+    const { notShared: _, ...record } = held.record
+    await this.updateRecord(record)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+  }
+
+  /** Saves a held file's changed record (a name learned from a private share, a flag) and says so. */
+  async updateRecord(record: StoredFile): Promise<void> {
+    if (!this.local.get(record.digest)) return
+    await this.options.files.put(record)
+    this.local.update(record)
+    this.emit('file', { digest: record.digest, progress: undefined })
   }
 
   /** Stops sharing a file and deletes it from this browser. */

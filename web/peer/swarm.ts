@@ -42,8 +42,8 @@ export type SwarmEvents = {
   session: PeerSession
   'session-closed': { peerId: string; error?: Error }
   ban: { peerId: string }
-  /** Bytes served to other peers, for upload figures. */
-  uploaded: { peerId: string; bytes: number }
+  /** Bytes served to other peers, for upload figures (per peer, and per file for the sharer's rows). */
+  uploaded: { peerId: string; digest: string; bytes: number }
 }
 
 export interface SwarmOptions {
@@ -277,7 +277,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
+      this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
     } catch {
       // the link closed mid-chunk: the downloader asks elsewhere
     } finally {

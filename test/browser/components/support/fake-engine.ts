@@ -150,8 +150,8 @@ export class FakeSwarm extends TypedEventTarget<SwarmEvents> {
     return this.downloads.get(digest)
   }
 
-  uploaded(peerId: string, bytes: number): void {
-    this.emit('uploaded', { peerId, bytes })
+  uploaded(peerId: string, bytes: number, digest = '0'.repeat(64)): void {
+    this.emit('uploaded', { peerId, digest, bytes })
   }
 }
 

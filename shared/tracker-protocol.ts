@@ -87,6 +87,12 @@ export const AnnouncedFileSchema = z
      * catalog. A private share or a collection's member; it carries no name, type or collection info.
      */
     unlisted: z.literal(true).optional(),
+    /**
+     * With `unlisted` only: the file is a private share, its chunks sealed (shared/private-share.ts). The
+     * tracker passes this on in `peers`, so that a browser given the digest without the key knows not to
+     * save the ciphertext as a file; it learns nothing else from it.
+     */
+    sealed: z.literal(true).optional(),
     /** The file is a collection: what the catalog shows of it. */
     collection: CollectionInfoSchema.optional(),
   })
@@ -102,6 +108,7 @@ export const AnnouncedFileSchema = z
     message: 'an unlisted file carries no type or collection info',
     path: ['unlisted'],
   })
+  .refine((f) => !f.sealed || f.unlisted, { message: 'a sealed file is unlisted', path: ['sealed'] })
 export type AnnouncedFile = z.infer<typeof AnnouncedFileSchema>
 
 const IceServerSchema = z.strictObject({
@@ -257,6 +264,8 @@ export const ServerMessageSchemas = {
     digest: DigestSchema,
     chunkCount: z.number().int().min(0).max(MAX_CHUNK_COUNT),
     peers: z.array(SwarmPeerSchema),
+    /** Some holder announced it as a private share (sealed): it opens only with its link's key. */
+    sealed: z.literal(true).optional(),
   }),
   manifest: z.strictObject({
     type: z.literal('manifest'),

@@ -19,6 +19,8 @@ interface FileRecord {
   readonly searchNames: string[]
   mime: string | undefined
   collection: CollectionInfo | undefined
+  /** Some holder announced it sealed (a private share). */
+  sealed: boolean
   size: number
   chunkSize: number
   chunkCount: number
@@ -156,6 +158,7 @@ export class SwarmRegistry {
       record.searchNames.push(file.name.toLowerCase())
       this.#touch()
     }
+    if (file.sealed) record.sealed = true
     this.#setHolding(record, peerId, holding)
     held.add(file.digest)
     return undefined
@@ -251,7 +254,7 @@ export class SwarmRegistry {
     digest: string,
     exceptPeerId: string,
     limit: number,
-  ): { chunkCount: number; peers: SwarmPeer[] } | undefined {
+  ): { chunkCount: number; peers: SwarmPeer[]; sealed?: true } | undefined {
     const record = this.#files.get(digest)
     if (!record) return undefined
     const ids = [...record.holders.keys()].filter((id) => id !== exceptPeerId)
@@ -263,7 +266,9 @@ export class SwarmRegistry {
       const holding = record.holders.get(peerId)
       return { peerId, have: holding ? holding.toBase64() : 'all' }
     })
-    return { chunkCount: record.chunkCount, peers }
+    return record.sealed
+      ? { chunkCount: record.chunkCount, peers, sealed: true }
+      : { chunkCount: record.chunkCount, peers }
   }
 
   /**
@@ -324,6 +329,7 @@ export class SwarmRegistry {
       searchNames: [],
       mime: undefined,
       collection: undefined,
+      sealed: false,
       size: file.size,
       chunkSize: file.chunkSize,
       chunkCount,

@@ -81,6 +81,15 @@ describe('SwarmRegistry: unlisted files (private shares, collection members)', (
     expect(registry.entry(A)?.names).toEqual(['now-public.txt'])
   })
 
+  it('says in peers that a file is a private share once a holder announced it sealed', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [unlisted(A)])
+    expect(registry.peers(A, 'p2', 10)).not.toHaveProperty('sealed')
+    registry.announce('p1', [unlisted(A, { sealed: true })])
+    expect(registry.peers(A, 'p2', 10)).toMatchObject({ sealed: true })
+    expect(registry.peers(A, 'p2', 10)?.peers).toEqual([{ peerId: 'p1', have: 'all' }])
+  })
+
   it('checks an unlisted file’s shape against the catalog and its cached manifest like any other', () => {
     const registry = registryWith(['p1', 'p2'])
     registry.announce('p1', [unlisted(A)])

@@ -548,6 +548,8 @@ describe('parseClientMessage rejects', () => {
       { collection: { files: 10_001, bytes: 0 } },
       { collection: { files: 1, bytes: -1 } },
       { collection: { files: 1, bytes: 0, names: [] } },
+      { sealed: true },
+      { unlisted: true, name: undefined, sealed: false },
     ]
     for (const change of cases) expectBad(parse, announcing(change))
   })
@@ -562,6 +564,7 @@ describe('parseClientMessage rejects', () => {
       { size: MAX_FILE_BYTES, chunkSize: MAX_CHUNK_BYTES, have: 'all' },
       { size: MAX_CHUNK_COUNT * 16384, chunkSize: 16384, have: 'A'.repeat(684) },
       { name: undefined, mime: undefined, unlisted: true },
+      { name: undefined, mime: undefined, unlisted: true, sealed: true },
       { collection: { files: 10_000, bytes: 0 } },
     ]
     for (const change of cases)
@@ -822,13 +825,17 @@ const listedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
   ),
 )
 const unlistedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
-  fc.record({
-    digest: digestArb,
-    size: fc.constant(size),
-    chunkSize: fc.constant(chunkSize),
-    have: haveArb(count),
-    unlisted: fc.constant(true as const),
-  }),
+  fc.record(
+    {
+      digest: digestArb,
+      size: fc.constant(size),
+      chunkSize: fc.constant(chunkSize),
+      have: haveArb(count),
+      unlisted: fc.constant(true as const),
+      sealed: fc.constant(true as const),
+    },
+    { requiredKeys: ['digest', 'size', 'chunkSize', 'have', 'unlisted'] },
+  ),
 )
 const announcedFileArb = fc.oneof(listedFileArb, unlistedFileArb)
 

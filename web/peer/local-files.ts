@@ -148,7 +148,8 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
           chunkSize: record.manifest.chunkSize,
           have: have.complete ? 'all' : have.toBase64(),
         }
-        if (record.sealed || record.listed === false) return { ...announced, unlisted: true }
+        if (record.sealed) return { ...announced, unlisted: true, sealed: true }
+        if (record.listed === false) return { ...announced, unlisted: true }
         announced.name = record.name
         if (record.mime) announced.mime = record.mime
         if (record.collection) announced.collection = record.collection

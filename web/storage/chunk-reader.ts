@@ -5,7 +5,13 @@
  */
 import { SwarmError } from '../../shared/errors.js'
 import { chunkCountOf, chunkSizeFor } from '../../shared/manifest.js'
-import { encodeHeader, importKey, type SealedHeader, sealChunk, sealedLayout } from '../../shared/private-share.js'
+import {
+  encodeHeader,
+  importKey,
+  type SealedHeader,
+  sealChunk,
+  sealedLayout,
+} from '../../shared/private-share.js'
 
 export interface ChunkRead {
   /** The chunk as stored and shared (ciphertext for a private share). */

@@ -5,7 +5,14 @@
  * way out (each chunk decrypted into a Blob of its own), so that what is stored stays sealed.
  */
 import { SwarmError } from '../../shared/errors.js'
-import { decodeHeader, fromBase64Url, importKey, KEY_BYTES, openChunk, type SealedHeader } from '../../shared/private-share.js'
+import {
+  decodeHeader,
+  fromBase64Url,
+  importKey,
+  KEY_BYTES,
+  openChunk,
+  type SealedHeader,
+} from '../../shared/private-share.js'
 import type { ChunkStore } from './chunk-store.js'
 import type { StoredFile } from './file-store.js'
 import { readVerifiedChunk } from './verified-chunks.js'

@@ -49,7 +49,11 @@ export class Ingester {
    * Hashes and stores `file` in the worker. `share` makes it private (sealed), unlisted, or a collection;
    * `name` overrides the name it is shared under (default: its path in a dropped folder, or its name).
    */
-  ingest(file: Blob, callbacks: IngestCallbacks = {}, share: ShareOptions & { name?: string } = {}): IngestJob {
+  ingest(
+    file: Blob,
+    callbacks: IngestCallbacks = {},
+    share: ShareOptions & { name?: string } = {},
+  ): IngestJob {
     const id = this.#nextId++
     let cancelled = false
     const result = (async () => {

@@ -104,7 +104,7 @@ describe('<swarmdrop-drop-zone>', () => {
       new File([new Uint8Array(100)], 'two.bin'),
     ]).files
     input.dispatchEvent(new Event('change', { bubbles: true }))
-    expect(ingester.jobs.map((job) => job.file.name)).to.deep.equal(['one.bin', 'two.bin'])
+    expect(ingester.jobs.map((job) => (job.file as File).name)).to.deep.equal(['one.bin', 'two.bin'])
     ingester.progress(0, { phase: 'hashing', bytesDone: 1000, bytesTotal: 4000 })
     await settle()
     const items = [...zone.querySelectorAll('li')]

@@ -181,6 +181,14 @@ export class FakeLocal extends TypedEventTarget<LocalFilesEvents> {
     return file
   }
 
+  replace(record: StoredFile): void {
+    const held = this.files.get(record.digest)
+    if (!held) return
+    const file = { record, have: held.have }
+    this.files.set(record.digest, file)
+    this.emit('file-added', file)
+  }
+
   store(digest: string, index: number): void {
     this.files.get(digest)?.have.set(index)
     this.emit('chunk-stored', { digest, index })
@@ -244,6 +252,28 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
     this.paused.push(digest)
   }
 
+  readonly stopped: string[] = []
+
+  async stopSharing(digest: string): Promise<void> {
+    this.stopped.push(digest)
+    const held = this.local.get(digest)
+    if (held) await this.updateRecord({ ...held.record, notShared: true })
+  }
+
+  async shareAgain(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held) return
+    const { notShared: _, ...record } = held.record
+    await this.updateRecord(record)
+  }
+
+  async updateRecord(record: StoredFile): Promise<void> {
+    const held = this.local.get(record.digest)
+    if (!held) return
+    this.local.replace(record)
+    this.emit('file', { digest: record.digest, progress: undefined })
+  }
+
   async remove(digest: string): Promise<void> {
     this.removed.push(digest)
     this.local.drop(digest)
@@ -268,14 +298,14 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
 /** An ingester whose jobs the test drives: progress, manifest, done or failed. */
 export class FakeIngester implements IngesterLike {
   readonly jobs: {
-    file: File
+    file: Blob
     callbacks: IngestCallbacks
     resolve(result: IngestResult): void
     reject(error: unknown): void
     cancelled: boolean
   }[] = []
 
-  ingest(file: File, callbacks: IngestCallbacks = {}): IngestJob {
+  ingest(file: Blob, callbacks: IngestCallbacks = {}): IngestJob {
     let resolve!: (result: IngestResult) => void
     let reject!: (error: unknown) => void
     const result = new Promise<IngestResult>((res, rej) => {

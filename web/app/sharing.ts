@@ -64,9 +64,13 @@ export class Sharing extends TypedEventTarget<SharingEvents> {
       const collection = await this.#shareCollection(files, how)
       return collection ? [collection] : []
     }
-    const done = await Promise.all(
-      files.map(async (file) => this.#shareOne(file, await this.#sealing(how), {})),
+    // Public files go to the worker before this returns; private ones once their key is made.
+    const started = files.map((file) =>
+      how.private
+        ? this.#sealing(how).then((sealing) => this.#shareOne(file, sealing, {}))
+        : this.#shareOne(file, undefined, {}),
     )
+    const done = await Promise.all(started)
     return done.filter((record): record is StoredFile => record !== undefined)
   }
 
@@ -180,14 +184,10 @@ export class Sharing extends TypedEventTarget<SharingEvents> {
     const paths = files.map((file) => relativePathOf(file))
     const name = collectionNameOf(paths)
     const members = await Promise.all(
-      files.map(async (file, index) => {
+      files.map((file, index) => {
         const sealing = how.private ? { key: newKey() } : undefined
-        const record = await this.#shareOne(file, sealing, {
-          name: paths[index]!,
-          group: name,
-          listed: false,
-        })
-        return record && { record, sealing }
+        const stored = this.#shareOne(file, sealing, { name: paths[index]!, group: name, listed: false })
+        return stored.then((record) => record && { record, sealing })
       }),
     )
     if (members.some((member) => member === undefined)) return undefined // reported already

@@ -8,6 +8,7 @@
 import { ContextConsumer } from '@lit/context'
 import { css, html, LitElement, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
+import { live } from 'lit/directives/live.js'
 import { servicesContext } from '../app/context.js'
 import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
@@ -392,7 +393,7 @@ export class SwarmdropApp extends LitElement {
         needsPassword
           ? html`<div class="row">
             <label for="link-password">Password</label>
-            <input id="link-password" type="password" autocomplete="off" .value=${this._password} @input=${this._onPassword} />
+            <input id="link-password" type="password" autocomplete="off" .value=${live(this._password)} @input=${this._onPassword} />
           </div>`
           : nothing
       }

@@ -7,6 +7,7 @@
  */
 import { css, html, LitElement, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
+import { live } from 'lit/directives/live.js'
 import { repeat } from 'lit/directives/repeat.js'
 import { FileDropController } from '../app/file-drop-controller.js'
 import { formatBytes, formatPercent } from '../app/format.js'
@@ -156,7 +157,7 @@ export class SwarmdropDropZone extends LitElement {
         </div>
         <div class="password">
           <label for="password">Password for links (optional)</label>
-          <input id="password" type="password" autocomplete="new-password" .value=${this._password} @input=${this._onPassword} />
+          <input id="password" type="password" autocomplete="new-password" .value=${live(this._password)} @input=${this._onPassword} />
         </div>
         ${this.#renderJobs(active)}
       </section>

@@ -19,6 +19,9 @@ import { emit } from './events.js'
 import { theme } from './theme.js'
 import './swarmdrop-chunk-map.js'
 
+/** The top-level list (collections' files are in lists of their own inside it). */
+const TOP = 'ul[aria-labelledby="my-files-title"]'
+
 @customElement('swarmdrop-my-files')
 export class SwarmdropMyFiles extends LitElement {
   static override styles = [
@@ -426,7 +429,7 @@ export class SwarmdropMyFiles extends LitElement {
    * first control, or the list's heading when none is left (never the page body).
    */
   #leaving(digest: string, type: 'swarmdrop-remove' | 'swarmdrop-stop-sharing'): void {
-    const items = [...this.renderRoot.querySelectorAll<HTMLElement>(':scope > ul > li')]
+    const items = [...this.renderRoot.querySelectorAll<HTMLElement>(`${TOP} > li`)]
     const index = items.findIndex((item) => item.dataset.digest === digest)
     const nextDigest = (items[index + 1] ?? items[index - 1])?.dataset.digest
     emit(this, type, { digest })
@@ -435,9 +438,7 @@ export class SwarmdropMyFiles extends LitElement {
         type === 'swarmdrop-stop-sharing'
           ? this.renderRoot.querySelector<HTMLElement>(`li[data-digest="${digest}"] button`)
           : nextDigest
-            ? this.renderRoot.querySelector<HTMLElement>(
-                `:scope > ul > li[data-digest="${nextDigest}"] button`,
-              )
+            ? this.renderRoot.querySelector<HTMLElement>(`${TOP} > li[data-digest="${nextDigest}"] button`)
             : null
       if (target) target.focus()
       else this.#focusTitle()

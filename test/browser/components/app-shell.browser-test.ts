@@ -68,7 +68,7 @@ describe('<swarmdrop-app>', () => {
   it('explains Swarmdrop on a first visit, until dismissed', async () => {
     const first = await mount('swarmdrop-app')
     expect(deepQuery(first.root, '.intro')!.textContent).to.contain(
-      'File data never passes through the server',
+      'file data never passes through the server',
     )
     const button = deepQuery<HTMLButtonElement>(first.root, '.intro button')!
     button.click()

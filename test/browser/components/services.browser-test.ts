@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai'
 import { SwarmError } from '../../../shared/errors.js'
+import { toBase64Url } from '../../../shared/private-share.js'
 import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
 import { digestFromHash, followDigestLinks } from '../../../web/app/hash-link.js'
 import { saveBlob } from '../../../web/app/save.js'
@@ -50,18 +51,102 @@ describe('AppServices', () => {
   it('reports a download that cannot start, and keeps it as an error entry', async () => {
     const { options, engine } = fakeOptions()
     engine.fetch = async () => {
-      throw new SwarmError('FILE_NOT_FOUND', 'no manifest')
+      throw new SwarmError('MANIFEST_MISMATCH', 'a bad manifest')
     }
+    engine.catalogEntries = [entryOf(digestOf(3), 'listed.bin')]
     engine.tracker.goOnline()
     const services = new AppServices(options)
     await services.download(digestOf(3))
     expect(services.requests[0]).to.include({ digest: digestOf(3), state: 'error' })
     expect(services.problems[0]).to.include({
-      code: 'FILE_NOT_FOUND',
-      message: ERROR_MESSAGES.FILE_NOT_FOUND,
+      code: 'MANIFEST_MISMATCH',
+      message: ERROR_MESSAGES.MANIFEST_MISMATCH,
     })
     await services.remove(digestOf(3))
     expect(services.requests).to.deep.equal([])
+  })
+
+  it('waits on a link nobody has, and starts by itself once someone does', async () => {
+    const { options, engine } = fakeOptions()
+    let holders = 0
+    engine.tracker.peersReply = { type: 'peers', digest: digestOf(3), chunkCount: 1, peers: [] }
+    engine.fetch = async (digest) => {
+      if (holders === 0) throw new SwarmError('FILE_NOT_FOUND', 'nobody has it')
+      engine.fetched.push(digest)
+      return undefined
+    }
+    engine.tracker.goOnline()
+    const services = new AppServices(options)
+    await services.download(digestOf(3))
+    expect(services.requests[0]).to.include({ digest: digestOf(3), state: 'waiting' })
+    expect(services.problems).to.deep.equal([]) // waiting is not an error
+    holders = 1
+    engine.tracker.catalogChanged(1) // a holder came: the catalog changed
+    await eventually(() => expect(engine.fetched).to.deep.equal([digestOf(3)]))
+    expect(services.requests).to.deep.equal([])
+  })
+
+  it('shows an opened private link until Download, then fetches it with its key, unlisted', async () => {
+    const { options, engine } = fakeOptions()
+    engine.tracker.goOnline()
+    const hints: unknown[] = []
+    engine.fetch = async (digest, hint) => {
+      engine.fetched.push(digest)
+      hints.push(hint)
+      return undefined
+    }
+    const services = new AppServices(options)
+    const key = new Uint8Array(32).fill(7)
+    services.openLink({ digest: digestOf(6), secret: { kind: 'key', key } })
+    expect(services.openedLink?.state).to.equal('ask')
+    expect(engine.fetched).to.deep.equal([]) // nothing starts unasked
+    await services.acceptLink()
+    expect(services.openedLink).to.equal(undefined)
+    expect(engine.fetched).to.deep.equal([digestOf(6)])
+    expect(hints[0]).to.deep.include({ listed: false, name: 'Private file' })
+    expect((hints[0] as { sealed: { key: string } }).sealed.key).to.equal(toBase64Url(key))
+  })
+
+  it('asks a password link for its password, and derives the key from it', async () => {
+    const { options, engine } = fakeOptions()
+    engine.tracker.goOnline()
+    const services = new AppServices(options)
+    const salt = new Uint8Array(16).fill(1)
+    services.openLink({ digest: digestOf(6), secret: { kind: 'password', salt } })
+    await services.acceptLink()
+    expect(services.openedLink).to.include({ state: 'error' })
+    expect(engine.fetched).to.deep.equal([])
+    await services.acceptLink('pass')
+    expect(engine.fetched).to.deep.equal([digestOf(6)])
+  })
+
+  it('shares privately: a fresh key per file, handed to the ingest, and a link that carries it', async () => {
+    const { options, engine, ingester } = fakeOptions()
+    const services = new AppServices(options)
+    services.share([new File(['a'], 'a.txt'), new File(['b'], 'b.txt')], { private: true })
+    await eventually(() => expect(ingester.jobs).to.have.length(2))
+    const keys = ingester.jobs.map((job) => (job.share as { sealed: { key: Uint8Array } }).sealed.key)
+    expect(keys[0]).to.have.length(32)
+    expect(toBase64Url(keys[0]!)).not.to.equal(toBase64Url(keys[1]!))
+    const record = { ...recordOf(digestOf(5), 'a.txt', 1), sealed: { key: toBase64Url(keys[0]!) } }
+    engine.local.add(record)
+    expect(services.linkFor(digestOf(5))).to.equal(
+      `http://swarm.test/#${digestOf(5)}.${toBase64Url(keys[0]!)}`,
+    )
+  })
+
+  it('asks before the page is left while a file is prepared', () => {
+    const { options, ingester } = fakeOptions()
+    const services = new AppServices(options)
+    expect(services.leaveWarning()).to.equal(undefined)
+    services.share([new File(['x'], 'x.bin')])
+    expect(services.leaveWarning()).to.equal('preparing')
+    ingester.jobs[0]!.resolve({
+      record: recordOf(digestOf(1), 'x.bin', 1),
+      duplicate: false,
+      chunksWritten: 1,
+    })
+    return eventually(() => expect(services.leaveWarning()).to.equal(undefined))
   })
 
   it('refuses what is not a digest, with a message', async () => {
@@ -79,7 +164,8 @@ describe('AppServices', () => {
     ingester.jobs[0]!.callbacks.onManifest!(recordOf(digestOf(4), 'x.bin', 1))
     await services.remove(digestOf(4))
     expect(ingester.jobs[0]!.cancelled).to.equal(true)
-    expect(engine.removed).to.deep.equal([digestOf(4)])
+    services.flushRemovals()
+    await eventually(() => expect(engine.removed).to.deep.equal([digestOf(4)]))
     expect(services.jobs).to.deep.equal([])
     await new Promise((resolve) => setTimeout(resolve, 10))
     expect(services.problems).to.deep.equal([]) // cancelling is the user's choice, not a problem

@@ -14,7 +14,7 @@ import type {
   SessionLike,
 } from '../../../../web/app/services.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../../../../web/peer/download.js'
-import type { EngineEvents } from '../../../../web/peer/engine.js'
+import type { EngineEvents, FetchHints } from '../../../../web/peer/engine.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
 import type { SwarmEvents } from '../../../../web/peer/swarm.js'
@@ -23,6 +23,7 @@ import { TypedEventTarget } from '../../../../web/peer/typed-events.js'
 import type { StoredFile } from '../../../../web/storage/file-store.js'
 import type { IngestProgress, IngestResult } from '../../../../web/storage/ingest.js'
 import type { IngestCallbacks, IngestJob } from '../../../../web/storage/ingester.js'
+import type { ShareOptions } from '../../../../web/storage/worker-messages.js'
 
 export { ERROR_CODES }
 
@@ -243,7 +244,7 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
     this.storedDigests.push(record.digest)
   }
 
-  async fetch(digest: string): Promise<unknown> {
+  async fetch(digest: string, _hints?: FetchHints): Promise<unknown> {
     this.fetched.push(digest)
     return undefined
   }
@@ -300,19 +301,24 @@ export class FakeIngester implements IngesterLike {
   readonly jobs: {
     file: Blob
     callbacks: IngestCallbacks
+    share: ShareOptions & { name?: string }
     resolve(result: IngestResult): void
     reject(error: unknown): void
     cancelled: boolean
   }[] = []
 
-  ingest(file: Blob, callbacks: IngestCallbacks = {}): IngestJob {
+  ingest(
+    file: Blob,
+    callbacks: IngestCallbacks = {},
+    share: ShareOptions & { name?: string } = {},
+  ): IngestJob {
     let resolve!: (result: IngestResult) => void
     let reject!: (error: unknown) => void
     const result = new Promise<IngestResult>((res, rej) => {
       resolve = res
       reject = rej
     })
-    const job = { file, callbacks, resolve, reject, cancelled: false }
+    const job = { file, callbacks, share, resolve, reject, cancelled: false }
     this.jobs.push(job)
     return {
       result,

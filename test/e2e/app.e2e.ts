@@ -41,7 +41,13 @@ const SEEDER_SLOWDOWN = 20
 /** A file name written to be dangerous if rendered as HTML or used as a path. */
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>../../evil.sh'
 
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+/**
+ * The README's screenshots are taken here. They are written over docs/screenshots only when asked
+ * (UPDATE_SCREENSHOTS=1); otherwise to a temp folder, so that `npm test` leaves the working tree clean.
+ */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : mkdtempSync(join(tmpdir(), 'swarmdrop-screenshots-'))
 
 /** A file as the test knows it: its name, its bytes' digest and SHA-256, computed in Node. */
 interface KnownFile {
@@ -224,7 +230,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     for (const file of [notes, big]) {
       await b
         .catalogEntry(file.digest)
-        .getByRole('button', { name: `Show the peers of ${file.name}` })
+        .getByRole('button', { name: `Peers: ${file.name}` })
         .click()
       await whenShown(
         b,
@@ -321,7 +327,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
 
     await c
       .myFile(big.digest)
-      .getByRole('button', { name: `Show peers: ${big.name}` })
+      .getByRole('button', { name: `Peers: ${big.name}` })
       .click()
     const rows = [aId, bId].map((id) => peersDialog(c).locator(`tr[data-peer-id="${id}"]`))
     for (const [i, id] of [aId, bId].entries()) {

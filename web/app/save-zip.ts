@@ -52,7 +52,7 @@ export function zipStream(chunks: ChunkStore, entries: readonly ZipEntry[]): Rea
         yield {
           name: paths[index]!,
           lastModified: new Date(record.addedAtMs),
-          input: fileParts(chunks, record),
+          input: bytesOf(fileParts(chunks, record)),
           // A private member's size is only known once its first chunk is opened; client-zip then
           // writes it after the data, as it does for any stream.
           ...(record.sealed ? {} : { size: record.manifest.size }),
@@ -61,6 +61,14 @@ export function zipStream(chunks: ChunkStore, entries: readonly ZipEntry[]): Rea
     })(),
     { buffersAreUTF8: true },
   )
+}
+
+/**
+ * The parts as bytes, one chunk at a time: client-zip reads an iterable of buffers, not of Blobs (a Blob
+ * in it is silently taken as empty), and one chunk in memory at a time keeps memory flat.
+ */
+async function* bytesOf(parts: AsyncIterable<Blob>): AsyncGenerator<Uint8Array> {
+  for await (const part of parts) yield new Uint8Array(await part.arrayBuffer())
 }
 
 /** Saves the archive through an ordinary download named `<name>.zip`. */

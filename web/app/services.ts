@@ -272,8 +272,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   readonly #saved = new Set<string>()
   /** Files removed but not deleted yet, while their Undo lasts. */
   readonly #removing = new Map<string, ReturnType<typeof setTimeout>>()
-  /** Private files whose sealed header is being read (so it is read once). */
-  readonly #naming = new Set<string>()
+  /** Private files whose sealed header is being read (so it is read once, and waited for by all). */
+  readonly #naming = new Map<string, Promise<StoredFile | undefined>>()
   #waitTimer: ReturnType<typeof setTimeout> | undefined
   readonly #now: () => number
   /** Why this page cannot hash, when it cannot. */
@@ -815,8 +815,9 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       }
       return
     }
-    if (record.listed === false && !this.#wantSaved.delete(digest)) {
-      await this.#memberDone(digest)
+    const collection = this.collections.collectionOf(digest)
+    if (collection && this.#wantAll.has(collection) && !this.#wantSaved.delete(digest)) {
+      await this.#memberDone(digest) // the zip of the whole collection follows
       return
     }
     this.#notifyDone(record.name)
@@ -827,13 +828,20 @@ export class AppServices extends TypedEventTarget<AppEvents> {
    * Reads a private share's sealed header once its first chunk is here, so that it shows its real name
    * (and is saved under it). Resolves with the record named, or undefined (no key, wrong key, not yet).
    */
-  async #learnName(digest: string): Promise<StoredFile | undefined> {
+  #learnName(digest: string): Promise<StoredFile | undefined> {
+    let naming = this.#naming.get(digest)
+    if (!naming) {
+      naming = this.#readName(digest).finally(() => this.#naming.delete(digest))
+      this.#naming.set(digest, naming)
+    }
+    return naming
+  }
+
+  async #readName(digest: string): Promise<StoredFile | undefined> {
     const held = this.engine.local.get(digest)
     const files = this.#options.files
     if (!held?.record.sealed?.key || !files || !held.have.has(0)) return undefined
     if (held.record.name !== PRIVATE_PLACEHOLDER) return held.record
-    if (this.#naming.has(digest)) return undefined
-    this.#naming.add(digest)
     try {
       const header = await files.sealedHeader(held.record)
       const named = { ...held.record, name: header.name, mime: header.mime }
@@ -843,8 +851,6 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       if (errorCodeOf(error) === 'WRONG_KEY') this.#markWrongKey(digest)
       else this.report(error, { digest })
       return undefined
-    } finally {
-      this.#naming.delete(digest)
     }
   }
 

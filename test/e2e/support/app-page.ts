@@ -133,8 +133,23 @@ export class AppPage {
    * or bytes under any name (even one with a '/', which no file on disk can have).
    */
   async share(files: string[] | FilePayload[]): Promise<void> {
-    const input = this.page.locator('swarmdrop-drop-zone input[type="file"][multiple]:not([webkitdirectory])')
-    await input.setInputFiles(files)
+    await this.#input(':not([webkitdirectory]):not([data-visibility]):not([data-collection])').setInputFiles(
+      files,
+    )
+  }
+
+  /** Chooses files in the drop zone's private input (`data-visibility="private"`): shared with a link. */
+  async sharePrivately(files: string[] | FilePayload[]): Promise<void> {
+    await this.#input('[data-visibility="private"]').setInputFiles(files)
+  }
+
+  /** Chooses several files at once in the drop zone's `data-collection` input: one collection. */
+  async shareCollection(files: string[] | FilePayload[]): Promise<void> {
+    await this.#input('[data-collection]').setInputFiles(files)
+  }
+
+  #input(which: string): Locator {
+    return this.page.locator(`swarmdrop-drop-zone input[type="file"][multiple]${which}`)
   }
 
   /**

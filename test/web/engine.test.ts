@@ -105,6 +105,55 @@ async function saved(peer: Peer, digest: string): Promise<Buffer> {
   return Buffer.from(await (await assembleFile(peer.chunks, file.record)).arrayBuffer())
 }
 
+describe('engine: what it tells the tracker', () => {
+  it('shares 300 files dropped at once in a few announces, within the server’s message burst', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const peer = await openPeer(server.url, new MemoryLinkNetwork())
+    const refused: string[] = []
+    peer.engine.tracker.on('error', ({ code }) => refused.push(code))
+    // One announce and one manifest a file, as it was, is 600 messages: three times the burst of 200.
+    for (let i = 0; i < 300; i++)
+      await share(peer, new TextEncoder().encode(`small file ${i}`), `small-${i}.txt`)
+    await until(() => server.tracker.stats().files === 300, 20_000)
+    expect(refused).toEqual([])
+    expect(peer.engine.tracker.status.state).toBe('online')
+  }, 40_000)
+
+  it('announces a private share and a collection member unlisted, and a stopped file not at all', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const peer = await openPeer(server.url, new MemoryLinkNetwork())
+    const sealed = await ingest(
+      new Blob([bytesOf(10, 1)]),
+      { ...peer, now: Date.now },
+      { name: 'secret.txt', mime: '', sealed: { key: new Uint8Array(32) } },
+    )
+    const member = await ingest(
+      new Blob([bytesOf(10, 2)]),
+      { ...peer, now: Date.now },
+      { name: 'a/b.txt', mime: '', listed: false },
+    )
+    const listed = await ingest(
+      new Blob([bytesOf(10, 3)]),
+      { ...peer, now: Date.now },
+      { name: 'public.txt', mime: '' },
+    )
+    for (const { record } of [sealed, member, listed]) peer.engine.share(record)
+    await until(() => server.tracker.stats().files === 3)
+    const catalog = await peer.engine.catalog({ limit: 10 })
+    expect(catalog.files.map((f) => f.names)).toEqual([['public.txt']])
+    expect((await peer.engine.tracker.peers(sealed.record.digest)).sealed).toBe(true)
+    await peer.engine.stopSharing(listed.record.digest)
+    await until(() => server.tracker.stats().files === 2)
+    // Kept here, not announced again after a reconnect either (the flag is in the record).
+    expect((await peer.files.get(listed.record.digest))?.notShared).toBe(true)
+    expect(peer.engine.local.holdings().map((h) => h.digest)).not.toContain(listed.record.digest)
+    await peer.engine.shareAgain(listed.record.digest)
+    await until(() => server.tracker.stats().files === 3)
+  })
+})
+
 describe('engine', () => {
   it('finds a shared file in the catalog and downloads it from every peer that has it', async () => {
     const server = await startTestServer()

@@ -35,6 +35,19 @@ export type EngineEvents = {
 /** What a download's record starts with when the file is new here (a link's key, a collection's path). */
 export type FetchHints = Partial<Pick<StoredFile, 'name' | 'mime' | 'sealed' | 'listed' | 'collection'>>
 
+/**
+ * Files shared within this long of each other go to the tracker in one announce: dropping 1,000 small files
+ * would otherwise send 1,000 announces in seconds, far past the server's burst of 200 messages, and get
+ * the connection closed for flooding (docs/PROTOCOL.md, "Rate limit").
+ */
+export const ANNOUNCE_BATCH_MS = 200
+/**
+ * Manifests given to the tracker to cache, at most this many a second: well inside the 50 messages a
+ * second the server allows, leaving room for signalling. A downloader that asks before a manifest is
+ * cached gets it from a peer instead.
+ */
+export const MANIFESTS_PER_SECOND = 20
+
 export interface EngineOptions {
   trackerUrl: string
   createSocket(url: string): WebSocketLike
@@ -63,6 +76,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Names and types of files seen in the catalog, for downloads picked from it. */
   readonly #catalogEntries = new Map<string, CatalogEntry>()
   readonly #clock: Clock
+  /** Files shared since the last announce was sent, and the timer that sends the next. */
+  readonly #toAnnounce = new Set<string>()
+  #announceTimer: unknown
+  /** Manifests waiting to be given to the tracker, and the timer that gives the next ones. */
+  readonly #toPut = new Map<string, Manifest>()
+  #putTimer: unknown
   #destroyed = false
 
   private constructor(
@@ -134,9 +153,40 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   share(record: StoredFile, source?: LiveSource): void {
     if (source) this.local.addLiveSource(record, source)
     else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
-    this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
-    this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    this.#toPut.set(record.digest, record.manifest)
+    this.#announceSoon(record.digest)
     this.emit('file', { digest: record.digest, progress: undefined })
+  }
+
+  /** Announces a newly shared file with the others shared within ANNOUNCE_BATCH_MS, in one message. */
+  #announceSoon(digest: string): void {
+    this.#toAnnounce.add(digest)
+    if (this.#announceTimer !== undefined) return
+    this.#announceTimer = this.#clock.setTimeout(() => {
+      this.#announceTimer = undefined
+      const digests = new Set(this.#toAnnounce)
+      this.#toAnnounce.clear()
+      if (this.#destroyed) return
+      this.tracker.announce(this.local.holdings().filter((h) => digests.has(h.digest)))
+      // Manifests after the announce: the tracker caches one only for a file someone holds.
+      this.#putManifests()
+    }, ANNOUNCE_BATCH_MS)
+  }
+
+  /** Gives the tracker the manifests of announced files to cache, MANIFESTS_PER_SECOND at most. */
+  #putManifests(): void {
+    if (this.#putTimer !== undefined) return
+    const drain = () => {
+      this.#putTimer = undefined
+      if (this.#destroyed) return
+      for (const [next, nextManifest] of [...this.#toPut].slice(0, MANIFESTS_PER_SECOND)) {
+        this.#toPut.delete(next)
+        if (!this.#toAnnounce.has(next)) this.tracker.putManifest(next, nextManifest).catch(() => {})
+        else this.#toPut.set(next, nextManifest) // not announced yet: its turn comes after
+      }
+      if (this.#toPut.size > 0) this.#putTimer = this.#clock.setTimeout(drain, 1_000)
+    }
+    this.#putTimer = this.#clock.setTimeout(drain, 0)
   }
 
   /** The ingest has stored every chunk: serve them from storage from now on. */
@@ -228,6 +278,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.#clock.clearTimeout(this.#announceTimer)
+    this.#clock.clearTimeout(this.#putTimer)
     this.#finder.destroy()
     this.swarm.destroy()
     this.#links?.destroy()

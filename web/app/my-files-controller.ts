@@ -91,6 +91,8 @@ export class MyFilesController extends ServicesController {
   #page = 0
   /** The top-level keys in display order, cached until something is added or removed. */
   #order: string[] | undefined
+  /** What of the share jobs decides the order (how many, how many hashed): progress alone does not. */
+  #jobsShape = ''
 
   /** Whether the browser offers a "save to…" beside the normal save. */
   get canSaveTo(): boolean {
@@ -205,7 +207,13 @@ export class MyFilesController extends ServicesController {
         chunks.set(index, value, peerId)
         this.update()
       }),
-      services.on('jobs', reorder),
+      services.on('jobs', () => {
+        const jobs = services.jobs
+        const shape = `${jobs.length}:${jobs.filter((job) => job.digest).length}`
+        if (shape !== this.#jobsShape) this.#order = undefined
+        this.#jobsShape = shape
+        this.update()
+      }),
       services.on('requests', reorder),
       services.on('collections', reorder),
       services.on('uploaded', update),

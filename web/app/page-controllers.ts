@@ -8,6 +8,8 @@ import { type ControllerHost, ServicesController } from './services-controller.j
 
 /** The page's own title, restored when nothing is in progress. */
 export const BASE_TITLE = 'Swarmdrop'
+/** The title follows progress this often at most. */
+const RETITLE_MS = 500
 /** How long a finished download's name stays in the title and the live region. */
 const DONE_SHOWN_MS = 8_000
 
@@ -16,6 +18,7 @@ export class AttentionController extends ServicesController {
   /** The last thing announced (rendered in a polite live region by the host). */
   announcement = ''
   #clearTimer: ReturnType<typeof setTimeout> | undefined
+  #retitleTimer: ReturnType<typeof setTimeout> | undefined
   #doneTitle: string | undefined
 
   constructor(
@@ -26,7 +29,14 @@ export class AttentionController extends ServicesController {
   }
 
   protected subscribe(services: AppServices): (() => void)[] {
-    const retitle = () => this.#retitle(services)
+    // At most every RETITLE_MS: progress events come many times a second, and the title reads every file.
+    const retitle = () => {
+      if (this.#retitleTimer !== undefined) return
+      this.#retitleTimer = setTimeout(() => {
+        this.#retitleTimer = undefined
+        this.#retitle(services)
+      }, RETITLE_MS)
+    }
     return [
       services.engine.on('file', retitle),
       services.on('requests', retitle),
@@ -46,6 +56,8 @@ export class AttentionController extends ServicesController {
 
   protected override detached(): void {
     clearTimeout(this.#clearTimer)
+    clearTimeout(this.#retitleTimer)
+    this.#retitleTimer = undefined
     this.doc.title = BASE_TITLE
   }
 

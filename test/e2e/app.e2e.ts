@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Browser, Locator } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
@@ -21,6 +20,7 @@ import { sanitizeFileName } from '../../web/storage/file-name.js'
 import { AppPage, type SavedDownload } from './support/app-page.js'
 import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './support/app-server.js'
 import { launchChromium } from './support/browsers.js'
+import { SCREENSHOTS } from './support/screenshots.js'
 import { MiB, writeSourceFile } from './support/source-files.js'
 
 /** The acceptance target: a file is in the others' catalogs this soon after its sharer shows it seeding. */
@@ -40,14 +40,6 @@ const QUIT_AT = 0.5
 const SEEDER_SLOWDOWN = 20
 /** A file name written to be dangerous if rendered as HTML or used as a path. */
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>../../evil.sh'
-
-/**
- * The README's screenshots are taken here. They are written over docs/screenshots only when asked
- * (UPDATE_SCREENSHOTS=1); otherwise to a temp folder, so that `npm test` leaves the working tree clean.
- */
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
-  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
-  : mkdtempSync(join(tmpdir(), 'swarmdrop-screenshots-'))
 
 /** A file as the test knows it: its name, its bytes' digest and SHA-256, computed in Node. */
 interface KnownFile {
@@ -79,7 +71,6 @@ beforeAll(async () => {
   )
   notes = { ...(await knownFile('notes.txt', Buffer.from(text))), path: join(workDir, 'notes.txt') }
   writeFileSync(notes.path, text)
-  mkdirSync(SCREENSHOTS, { recursive: true })
 
   server = await startAppServer()
   browser = await launchChromium()
@@ -217,14 +208,14 @@ describe('the app between three Chromium profiles, against the server as npm sta
     // B's catalog counts A among the seeders again, and B's peers view names A's new peer id.
     await whenShown(
       b,
-      b.catalogEntry(notes.digest).filter({ hasText: '1 seeder' }),
-      `${notes.name} with 1 seeder in the catalog`,
+      b.catalogEntry(notes.digest).filter({ hasText: 'shared by 1 browser' }),
+      `${notes.name} shared by 1 browser in the catalog`,
       UI_TIMEOUT_MS,
     )
     await whenShown(
       b,
-      b.catalogEntry(big.digest).filter({ hasText: '2 seeders' }),
-      `${big.name} with 2 seeders in the catalog`,
+      b.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
+      `${big.name} shared by 2 browsers in the catalog`,
       UI_TIMEOUT_MS,
     )
     for (const file of [notes, big]) {
@@ -298,8 +289,8 @@ describe('the app between three Chromium profiles, against the server as npm sta
     // Both seed it, as C's catalog says (the tracker's count).
     await whenShown(
       c,
-      c.catalogEntry(big.digest).filter({ hasText: '2 seeders' }),
-      `${big.name} with 2 seeders in C's catalog`,
+      c.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
+      `${big.name} shared by 2 browsers in C's catalog`,
       UI_TIMEOUT_MS,
     )
     aId = (await a.peerId())!

@@ -23,6 +23,7 @@ import { readZip } from '../support/zip-reader.js'
 import { AppPage } from './support/app-page.js'
 import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './support/app-server.js'
 import { launchChromium } from './support/browsers.js'
+import { SCREENSHOTS } from './support/screenshots.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
 
 /** Longest preparing a few MiB may take (hashing, sealing, storing). */
@@ -116,6 +117,13 @@ describe('private shares between four Chromium profiles', () => {
     const digest = link.slice(link.indexOf('#') + 1, link.indexOf('.', link.indexOf('#')))
     expect(digest).not.toBe(secret.digest)
     expect(await entry.getAttribute('data-digest')).toBe(digest)
+    // Its link, to copy or to scan: the README's picture of a private share.
+    await entry.getByRole('button', { name: /^Share link/ }).click()
+    const dialog = a.page.locator('swarmdrop-share-link dialog[open]')
+    await shown(a, dialog.locator('svg[role="img"]'), 'the link dialog with its QR code')
+    expect(await dialog.locator('input').inputValue()).toBe(link)
+    await a.page.screenshot({ path: join(SCREENSHOTS, 'private-link.png') })
+    await dialog.getByRole('button', { name: 'Close' }).click()
     // Not in anyone's catalog.
     await b.page.waitForTimeout(1_500)
     expect(await b.page.locator(`swarmdrop-catalog li[data-digest="${digest}"]`).count()).toBe(0)
@@ -213,6 +221,7 @@ describe('a 20-file folder shared as one collection', () => {
     await shown(b, entry, 'the collection in B’s catalog')
     expect(await entry.textContent()).toContain(`Collection of ${COLLECTION_FILES} files`)
     expect(await b.page.locator('swarmdrop-catalog li[data-digest]').count()).toBe(1)
+    await b.page.screenshot({ path: join(SCREENSHOTS, 'collection.png') })
   })
 
   it('saves one zip on Download all, whose 20 entries are the files byte for byte', async () => {

@@ -242,6 +242,8 @@ const MAX_PROBLEMS = 20
 export const UNDO_MS = 10_000
 /** How often a link nobody has yet is asked about again (one small `peers` request). */
 export const WAIT_POLL_MS = 3_000
+/** How often, at most, the tracker is asked who else holds a file being uploaded. */
+const SEEDERS_REFRESH_MS = 5_000
 /** The name a private share has here until its sealed header is opened. */
 export const PRIVATE_PLACEHOLDER = 'Private file'
 
@@ -275,6 +277,11 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   /** Private files whose sealed header is being read (so it is read once, and waited for by all). */
   readonly #naming = new Map<string, Promise<StoredFile | undefined>>()
   #waitTimer: ReturnType<typeof setTimeout> | undefined
+  /**
+   * For files of ours being uploaded: how many other browsers hold them whole, as the tracker last said,
+   * and when it was asked. Leaving the page warns only when this browser is the only source.
+   */
+  readonly #otherSeeders = new Map<string, { count: number; atMs: number }>()
   readonly #now: () => number
   /** Why this page cannot hash, when it cannot. */
   readonly #insecure: SwarmError | undefined
@@ -297,13 +304,18 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       const detail = error.digest ? { digest: error.digest } : {}
       this.report(new SwarmError(error.code, error.message), detail)
     })
-    engine.tracker.on('catalog-changed', () => this.#pollWaiting())
+    engine.tracker.on('catalog-changed', () => {
+      this.#pollWaiting()
+      for (const digest of this.traffic.serving()) void this.#countOtherSeeders(digest)
+    })
     engine.swarm.on('ban', ({ peerId }) =>
       this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`)),
     )
     engine.swarm.on('uploaded', ({ peerId, digest, bytes }) => {
       this.rates.add(peerId, 'up', bytes)
       this.traffic.add(digest, peerId, bytes)
+      const known = this.#otherSeeders.get(digest)
+      if (!known || this.#now() - known.atMs > SEEDERS_REFRESH_MS) void this.#countOtherSeeders(digest)
       this.emit('uploaded', { digest })
     })
     engine.local.on('chunk-stored', ({ digest, index }) => {
@@ -386,14 +398,27 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   /**
    * Why leaving the page now would hurt, or undefined: a file still being prepared (its chunks are not all
-   * stored, so it cannot be shared after the page closes), or a file of ours being served to someone.
+   * stored, so it cannot be shared after the page closes), or a file being uploaded right now (within the
+   * last 2 s) that, as the tracker last said, no other browser holds whole: this one is the only source.
    */
   leaveWarning(): 'preparing' | 'serving' | undefined {
     if (this.#sharing.preparing) return 'preparing'
-    const ours = this.traffic
+    const onlySource = this.traffic
       .serving()
-      .some((digest) => this.engine.local.get(digest)?.record.origin === 'shared')
-    return ours ? 'serving' : undefined
+      .some((digest) => this.traffic.rate(digest) > 0 && (this.#otherSeeders.get(digest)?.count ?? 0) === 0)
+    return onlySource ? 'serving' : undefined
+  }
+
+  /** Asks the tracker how many other browsers hold a file whole (for the leave warning). */
+  async #countOtherSeeders(digest: string): Promise<void> {
+    this.#otherSeeders.set(digest, { count: this.#otherSeeders.get(digest)?.count ?? 0, atMs: this.#now() })
+    try {
+      const reply = await this.engine.tracker.peers(digest)
+      const count = reply.peers.filter((peer) => peer.have === 'all').length
+      this.#otherSeeders.set(digest, { count, atMs: this.#now() })
+    } catch {
+      // Offline, or nobody else holds it: the count stays as it was.
+    }
   }
 
   // ---------------------------------------------------------------- sharing

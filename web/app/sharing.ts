@@ -278,7 +278,8 @@ async function inSlices<T, R>(items: readonly T[], map: (item: T, index: number)
   const out: R[] = []
   for (let start = 0; start < items.length; start += FILES_PER_SLICE) {
     if (start > 0) await new Promise((resolve) => setTimeout(resolve, 0))
-    items.slice(start, start + FILES_PER_SLICE).forEach((item, i) => out.push(map(item, start + i)))
+    const end = Math.min(items.length, start + FILES_PER_SLICE)
+    for (let index = start; index < end; index++) out.push(map(items[index]!, index))
   }
   return out
 }

@@ -278,7 +278,7 @@ export class SwarmdropMyFiles extends LitElement {
         ${this.#uploadFigures(file)}
       </dl>
       ${this.#renderNotes(file)}
-      ${file.chunks && !file.complete ? html`<swarmdrop-chunk-map .chunks=${file.chunks} .revision=${file.chunks.revision}></swarmdrop-chunk-map>` : nothing}
+      ${file.chunks ? html`<swarmdrop-chunk-map .chunks=${file.chunks} .revision=${file.chunks.revision}></swarmdrop-chunk-map>` : nothing}
       ${file.digest ? html`<div class="digest muted mono" title=${file.digest}>digest ${file.digest.slice(0, 16)}…${file.plainSha256 ? html` · SHA-256 of the file <span class="mono">${file.plainSha256}</span>` : nothing}</div>` : nothing}
       <div class="actions">${this.#renderActions(file, collection)}</div>
     </li>`

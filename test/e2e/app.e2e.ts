@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator } from 'playwright-core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import { peerColor } from '../../web/components/swarmdrop-chunk-map.js'
 import { sanitizeFileName } from '../../web/storage/file-name.js'
@@ -22,6 +22,7 @@ import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './suppo
 import { launchChromium } from './support/browsers.js'
 import { SCREENSHOTS } from './support/screenshots.js'
 import { MiB, writeSourceFile } from './support/source-files.js'
+import { runAsSteps } from './support/steps.js'
 
 /** The acceptance target: a file is in the others' catalogs this soon after its sharer shows it seeding. */
 const CATALOG_DELAY_MS = 2_000
@@ -58,8 +59,6 @@ let b: AppPage
 let c: AppPage
 let big: KnownFile & { path: string }
 let notes: KnownFile & { path: string }
-/** The name of the step that failed; the steps after it are skipped (they build on it). */
-let failedStep: string | undefined
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-app-'))
@@ -78,12 +77,7 @@ beforeAll(async () => {
   ;[a, b, c] = await Promise.all([open('A'), open('B'), open('C')])
 }, SERVER_START_TIMEOUT_MS + 60_000)
 
-beforeEach(({ skip, onTestFailed, task }) => {
-  if (failedStep) skip(`skipped: the step "${failedStep}" failed and this one builds on it`)
-  onTestFailed(() => {
-    failedStep = task.name
-  })
-})
+runAsSteps()
 
 afterAll(async () => {
   await browser?.close()

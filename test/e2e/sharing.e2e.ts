@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator } from 'playwright-core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestClient } from '../support/tracker-client.js'
 import { readZip } from '../support/zip-reader.js'
 import { AppPage } from './support/app-page.js'
@@ -25,6 +25,7 @@ import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './suppo
 import { launchChromium } from './support/browsers.js'
 import { SCREENSHOTS } from './support/screenshots.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
+import { runAsSteps } from './support/steps.js'
 
 /** Longest preparing a few MiB may take (hashing, sealing, storing). */
 const SHARE_TIMEOUT_MS = 30_000
@@ -42,8 +43,6 @@ let workDir: string
 const serverLines: string[] = []
 const pages: AppPage[] = []
 let secret: SourceFile
-/** The name of the step that failed; the steps after it build on it and are skipped. */
-let failedStep: string | undefined
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-sharing-'))
@@ -53,12 +52,7 @@ beforeAll(async () => {
   browser = await launchChromium()
 }, SERVER_START_TIMEOUT_MS + 60_000)
 
-beforeEach(({ skip, onTestFailed, task }) => {
-  if (failedStep) skip(`skipped: the step "${failedStep}" failed and this one builds on it`)
-  onTestFailed(() => {
-    failedStep = task.name
-  })
-})
+runAsSteps()
 
 afterAll(async () => {
   await browser?.close()

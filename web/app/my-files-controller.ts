@@ -424,6 +424,16 @@ function completeView(view: FileView, origin: 'shared' | 'downloaded'): FileView
   return view
 }
 
+/** The flags of an entry with nothing of the file here yet (a job, a request, a member not fetched). */
+const NOTHING_HERE = {
+  complete: false,
+  shared: false,
+  private: false,
+  needsKey: false,
+  saved: false,
+  unfinished: false,
+} as const
+
 function jobView(job: ShareJob): FileView {
   const view: FileView = {
     key: `job-${job.id}`,
@@ -435,12 +445,7 @@ function jobView(job: ShareJob): FileView {
     activity: job.phase === 'failed' ? 'idle' : job.phase,
     bytesDone: job.bytesDone,
     bytesTotal: job.bytesTotal,
-    complete: false,
-    shared: false,
-    private: false,
-    needsKey: false,
-    saved: false,
-    unfinished: false,
+    ...NOTHING_HERE,
   }
   if (job.phase === 'failed') view.error = describe(job.error)
   return view
@@ -462,12 +467,7 @@ function requestView(request: DownloadRequest): FileView {
     activity: request.state === 'error' ? 'idle' : 'waiting',
     bytesDone: 0,
     bytesTotal: 0,
-    complete: false,
-    shared: false,
-    private: false,
-    needsKey: false,
-    saved: false,
-    unfinished: false,
+    ...NOTHING_HERE,
   }
   if (request.state === 'error') view.error = describe(request.error)
   return view
@@ -485,12 +485,7 @@ function memberAwayView(digest: string, path: string, size: number): FileView {
     activity: 'idle',
     bytesDone: 0,
     bytesTotal: size,
-    complete: false,
-    shared: false,
-    private: false,
-    needsKey: false,
-    saved: false,
-    unfinished: false,
+    ...NOTHING_HERE,
   }
 }
 

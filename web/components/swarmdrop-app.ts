@@ -210,12 +210,6 @@ export class SwarmdropApp extends LitElement {
         gap: 0.5rem;
         align-items: center;
       }
-      .opened input {
-        padding: 0.25rem 0.5rem;
-        border: 1px solid var(--sd-border);
-        border-radius: 0.4rem;
-        background: var(--sd-bg);
-      }
       .error {
         color: var(--sd-danger);
         margin: 0;

@@ -33,10 +33,6 @@ export class SwarmdropCatalog extends LitElement {
       .search input {
         flex: 1 1 14rem;
         min-width: 0;
-        padding: 0.35rem 0.6rem;
-        border: 1px solid var(--sd-border);
-        border-radius: 0.4rem;
-        background: var(--sd-surface);
       }
       ul {
         list-style: none;
@@ -89,13 +85,6 @@ export class SwarmdropCatalog extends LitElement {
         display: flex;
         flex-wrap: wrap;
         gap: 0.4rem;
-      }
-      .pager {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem;
-        margin-top: 0.75rem;
       }
       .error {
         color: var(--sd-danger);

@@ -112,12 +112,6 @@ export class SwarmdropDropZone extends LitElement {
         gap: 0.4rem;
         align-items: center;
       }
-      .password input {
-        padding: 0.25rem 0.5rem;
-        border: 1px solid var(--sd-border);
-        border-radius: 0.4rem;
-        background: var(--sd-surface);
-      }
       .summary {
         display: grid;
         gap: 0.2rem;

@@ -123,13 +123,6 @@ export class SwarmdropMyFiles extends LitElement {
       .empty {
         margin: 0;
       }
-      .pager {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem;
-        margin-top: 0.75rem;
-      }
       .badge {
         font-size: 0.8rem;
         color: var(--sd-muted);

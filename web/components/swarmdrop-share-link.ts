@@ -45,10 +45,6 @@ export class SwarmdropShareLink extends LitElement {
         min-width: 0;
         font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
         font-size: 0.8rem;
-        padding: 0.3rem 0.5rem;
-        border: 1px solid var(--sd-border);
-        border-radius: 0.4rem;
-        background: var(--sd-bg);
       }
       svg {
         display: block;

@@ -315,7 +315,9 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       this.rates.add(peerId, 'up', bytes)
       this.traffic.add(digest, peerId, bytes)
       const known = this.#otherSeeders.get(digest)
-      if (!known || this.#now() - known.atMs > SEEDERS_REFRESH_MS) void this.#countOtherSeeders(digest)
+      const held = this.engine.local.get(digest) !== undefined
+      if (held && (!known || this.#now() - known.atMs > SEEDERS_REFRESH_MS))
+        void this.#countOtherSeeders(digest)
       this.emit('uploaded', { digest })
     })
     engine.local.on('chunk-stored', ({ digest, index }) => {

@@ -339,6 +339,11 @@ export class SwarmdropApp extends LitElement {
         <dt title="How other browsers reach this one; a new one each visit">This browser</dt>
         <dd><code>${this.#tracker.peerId ?? '–'}</code></dd>
       </div>
+      ${
+        notificationsAskable()
+          ? html`<div><dt class="visually-hidden">Notifications</dt><dd><button type="button" @click=${this._onAskNotifications}>Notify me when downloads finish</button></dd></div>`
+          : nothing
+      }
       <div>
         <dt>Storage</dt>
         <dd>
@@ -399,6 +404,12 @@ export class SwarmdropApp extends LitElement {
     </section>`
   }
 
+  /** Asks for permission to notify; finished downloads are then notified while the tab is hidden. */
+  private async _onAskNotifications(): Promise<void> {
+    await globalThis.Notification?.requestPermission().catch(() => 'denied')
+    this.requestUpdate()
+  }
+
   private _onPassword(event: Event): void {
     this._password = (event.target as HTMLInputElement).value
   }
@@ -456,6 +467,11 @@ export class SwarmdropApp extends LitElement {
       this._notice = ''
     }, NOTICE_MS)
   }
+}
+
+/** Whether the browser can notify and the user has not answered yet (then the page offers to ask). */
+function notificationsAskable(): boolean {
+  return typeof globalThis.Notification === 'function' && globalThis.Notification.permission === 'default'
 }
 
 function readIntroDismissed(): boolean {

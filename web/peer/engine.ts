@@ -186,7 +186,9 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       }
       if (this.#toPut.size > 0) this.#putTimer = this.#clock.setTimeout(drain, 1_000)
     }
-    this.#putTimer = this.#clock.setTimeout(drain, 0)
+    // The first ones right behind the announce, on the same socket: a downloader that learns of the file
+    // from the catalog finds its manifest cached already.
+    drain()
   }
 
   /** The ingest has stored every chunk: serve them from storage from now on. */

@@ -5,15 +5,24 @@
 export const ERROR_CODES = [
   /** The message is not JSON, or does not match its schema. */
   'BAD_MESSAGE',
-  /** The message is a JSON object whose `type` this server does not know. */
+  /**
+   * The message is a JSON object whose `type` this server does not know; or a peer sent a frame of a kind
+   * no protocol is registered for on this link.
+   */
   'UNKNOWN_TYPE',
-  /** The connection sent more messages than its rate allows; the message was dropped. */
+  /**
+   * The connection sent more messages than its rate allows: the tracker dropped the message; a peer over its
+   * frame budget has its link closed.
+   */
   'RATE_LIMITED',
   /** An announce listed more files than allowed, or the peer would hold more than allowed. */
   'TOO_MANY_FILES',
   /** A signal payload was larger than allowed. */
   'SIGNAL_TOO_LARGE',
-  /** The digest is not in the catalog (no peer holds it), or its manifest is not known. */
+  /**
+   * Nobody has the file where it was asked for: the tracker's catalog has no holder of the digest (or no
+   * manifest cached for it), or a peer answered that it does not hold it.
+   */
   'FILE_NOT_FOUND',
   /** The announced size or chunk count disagrees with what the catalog holds for that digest. */
   'FILE_CONFLICT',
@@ -23,19 +32,40 @@ export const ERROR_CODES = [
   'CHUNK_OUT_OF_RANGE',
   /** The manifest does not hash to the digest it was sent for, or is not a valid manifest. */
   'MANIFEST_MISMATCH',
-  /** The target of a signal is not connected. */
+  /** The target of a signal is not connected to the tracker (it left, or never was). */
   'PEER_NOT_FOUND',
   /** The target of a signal is not reading its messages fast enough; try again later. */
   'PEER_BUSY',
   /** Signalling to oneself. */
   'SELF_SIGNAL',
+  /**
+   * A `catalog` request was refused undone: this connection's or its address's catalog requests touched
+   * more records lately than their budget allows (searches cost in proportion to what they look at).
+   */
+  'CATALOG_LIMITED',
   /** The server failed while handling a valid message. */
   'INTERNAL',
   // ---- local to a peer: never sent by the server; the UI maps them to words
   /** The tracker is not connected (offline, or reconnecting with backoff). */
   'TRACKER_OFFLINE',
-  /** A request got no answer in time. */
+  /** A request got no answer in time (the tracker, a peer's manifest, a peer's hello). */
   'TIMEOUT',
+  /** The link to a peer closed before the answer came (the peer left, or the link failed). */
+  'SESSION_CLOSED',
+  /**
+   * A peer is refused for abuse it committed (bad frames, floods, corrupt chunks: docs/PROTOCOL.md, "Bans");
+   * or the other side refuses this one.
+   */
+  'PEER_BANNED',
+  /** A peer sent a frame other than `hello` before the handshake completed (docs/PROTOCOL.md). */
+  'HELLO_REQUIRED',
+  /**
+   * This tab has built most of the RTCPeerConnections a browser allows in a tab's life (Chromium: ~500,
+   * closed ones included): it now opens links only for the downloads the user asks for.
+   */
+  'LINK_BUDGET_LOW',
+  /** This tab cannot build any more RTCPeerConnections; the links it has keep working. */
+  'LINK_BUDGET_SPENT',
   /**
    * No connection to a peer could be made, and no more precise reason is known (the peer sent no ICE
    * candidates, or even the TURN relay found no path).
@@ -68,6 +98,10 @@ export const ERROR_CODES = [
   'FILE_TOO_LARGE',
   /** The user cancelled the work. */
   'CANCELLED',
+  /** This browser does not hold the file (or not in full) that an action needs. */
+  'NOT_HELD',
+  /** Text given as a digest (typed, pasted, or in a link) is not 64 hex characters. */
+  'INVALID_DIGEST',
   /** The file changed on disk while it was being shared: its bytes no longer match its manifest. */
   'SOURCE_CHANGED',
   /** A chunk does not match its hash in the manifest. */
@@ -100,8 +134,6 @@ export const CLOSE_CODES = {
   POLICY: 1008,
   /** Message too big (ws closes with this on its own when `maxPayload` is exceeded). */
   TOO_BIG: 1009,
-  /** Too many connections from one address. */
-  TRY_AGAIN_LATER: 1013,
   /** Missed a heartbeat. */
   HEARTBEAT_TIMEOUT: 4000,
   /** Did not read its own messages; the server stops buffering for it. */

@@ -6,6 +6,7 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import { type IceServer, IceServersSchema } from '../shared/tracker-protocol.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
+import { normaliseOrigin } from './origin-policy.js'
 
 export interface Config {
   port: number
@@ -21,6 +22,10 @@ export interface Config {
   connectionsPerAddress: number
   /** Take the client address from X-Forwarded-For (set when behind a reverse proxy). */
   trustProxy: boolean
+  /** Pages allowed to open the tracker besides the site's own origin, normalised (`https://host[:port]`). */
+  allowedOrigins: string[]
+  /** Serve the web app's source maps (`*.map`); off by default. */
+  serveSourceMaps: boolean
 }
 
 export class ConfigError extends Error {
@@ -55,6 +60,18 @@ const positiveInteger = (name: string) =>
     .regex(/^[1-9]\d*$/, `${name} must be a positive whole number`)
     .transform(Number)
 
+/** A comma-separated list, each item trimmed, empty items dropped. */
+const commaList = () =>
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+
+const flag = (name: string) =>
+  z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).optional()
+
 const EnvSchema = z
   .object({
     PORT: port('PORT').default(8080),
@@ -82,14 +99,7 @@ const EnvSchema = z
       })
       .pipe(IceServersSchema)
       .optional(),
-    TURN_URLS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((url) => url.trim())
-          .filter(Boolean),
-      )
+    TURN_URLS: commaList()
       .pipe(
         z
           .array(z.string().regex(/^turns?:/, 'TURN_URLS must be turn: or turns: URLs, comma-separated'))
@@ -104,9 +114,25 @@ const EnvSchema = z
       .enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
       .default('info'),
     MAX_CONNECTIONS_PER_ADDRESS: positiveInteger('MAX_CONNECTIONS_PER_ADDRESS').optional(),
-    TRUST_PROXY: z
-      .enum(['true', 'false', '1', '0'], { message: 'TRUST_PROXY must be true or false' })
+    TRUST_PROXY: flag('TRUST_PROXY'),
+    ALLOWED_ORIGINS: commaList()
+      .transform((origins, ctx) => {
+        const normalised: string[] = []
+        for (const origin of origins) {
+          const one = normaliseOrigin(origin)
+          if (one === undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `ALLOWED_ORIGINS must be comma-separated origins like https://swarm.example.org, not ${JSON.stringify(origin.slice(0, 80))}`,
+            })
+            return z.NEVER
+          }
+          normalised.push(one)
+        }
+        return normalised
+      })
       .optional(),
+    SERVE_SOURCE_MAPS: flag('SERVE_SOURCE_MAPS'),
   })
   .refine((env) => (env.TURN_URLS === undefined) === (env.TURN_SECRET === undefined), {
     message: 'TURN_URLS and TURN_SECRET go together: set both or neither',
@@ -144,6 +170,12 @@ export function loadConfig(
         : undefined,
     logLevel: e.LOG_LEVEL,
     connectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS ?? defaultConnectionsPerAddress,
-    trustProxy: e.TRUST_PROXY === 'true' || e.TRUST_PROXY === '1',
+    trustProxy: isSet(e.TRUST_PROXY),
+    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
+    serveSourceMaps: isSet(e.SERVE_SOURCE_MAPS),
   }
+}
+
+function isSet(flagValue: string | undefined): boolean {
+  return flagValue === 'true' || flagValue === '1'
 }

@@ -14,20 +14,27 @@ import {
   parseClientMessage,
   type ServerMessage,
 } from '../shared/tracker-protocol.js'
+import type { ThrottledLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { manifestDigestSync } from './manifest-digest.js'
 import type { SwarmRegistry } from './registry.js'
 import { TokenBucket } from './token-bucket.js'
+import type { CatalogBudgets } from './tracker.js'
 
 /** What a connection needs from the tracker that owns it. */
 export interface TrackerContext {
   readonly registry: SwarmRegistry
   readonly limits: TrackerLimits
   readonly logger: Logger
+  /** For lines a client can cause in bulk (floods, failures): at most one per message per interval. */
+  readonly alerts: ThrottledLogger
+  readonly catalogBudgets: CatalogBudgets
   now(): number
   find(peerId: string): PeerConnection | undefined
   /** Counts one message for the server's messages/s figure. */
   countMessage(): void
+  /** The catalog budget shared by every connection of `address`. */
+  catalogBudgetOf(address: string): TokenBucket
   /** Called once, when the connection is gone. */
   onClosed(connection: PeerConnection): void
 }
@@ -54,6 +61,8 @@ export class PeerConnection {
   readonly #messages: TokenBucket
   /** Dropped messages a flooder may send before it is disconnected: same rate and burst as messages. */
   readonly #strikes: TokenBucket
+  /** Catalog records this connection may make the server look at (tracker.ts CatalogBudgets). */
+  readonly #catalog: TokenBucket
 
   constructor(
     readonly peerId: string,
@@ -68,6 +77,8 @@ export class PeerConnection {
     const { messagesPerSecond, messageBurst } = context.limits
     this.#messages = new TokenBucket(messagesPerSecond, messageBurst, context.now())
     this.#strikes = new TokenBucket(messagesPerSecond, messageBurst, context.now())
+    const { connectionRecordsPerSecond, connectionBurst } = context.catalogBudgets
+    this.#catalog = new TokenBucket(connectionRecordsPerSecond, connectionBurst, context.now())
     socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     socket.on('pong', () => this.#heard())
     socket.on('close', () => this.destroy())
@@ -90,7 +101,7 @@ export class PeerConnection {
   send(message: ServerMessage): void {
     if (this.#destroyed) return
     if (this.socket.bufferedAmount > SLOW_CONSUMER_BYTES) {
-      this.context.logger.warn('dropping slow consumer', {
+      this.context.alerts.warn('dropping slow consumer', {
         peerId: this.peerId,
         buffered: this.socket.bufferedAmount,
       })
@@ -128,14 +139,24 @@ export class PeerConnection {
     this.pingedAtMs = undefined
   }
 
+  /** The boundary of every message: nothing a message does may throw into ws and end the process. */
   #onMessage(data: RawData, isBinary: boolean): void {
+    try {
+      this.#receive(data, isBinary)
+    } catch (error) {
+      this.context.alerts.error('message handling failed', { peerId: this.peerId, error })
+      this.sendError('INTERNAL', 'the server failed on this message')
+    }
+  }
+
+  #receive(data: RawData, isBinary: boolean): void {
     if (this.#destroyed) return
     this.#heard()
     this.context.countMessage()
     const now = this.context.now()
     if (!this.#messages.take(now)) {
       if (!this.#strikes.take(now)) {
-        this.context.logger.warn('closing flooding connection', {
+        this.context.alerts.warn('closing flooding connection', {
           peerId: this.peerId,
           address: this.address,
         })
@@ -160,7 +181,7 @@ export class PeerConnection {
     try {
       this.#dispatch(parsed.message, bytes.length)
     } catch (error) {
-      this.context.logger.error('handler failed', { peerId: this.peerId, type: parsed.message.type, error })
+      this.context.alerts.error('handler failed', { peerId: this.peerId, type: parsed.message.type, error })
       this.sendError(
         'INTERNAL',
         'the server failed on this message',
@@ -234,7 +255,22 @@ export class PeerConnection {
       return
     }
     const limit = message.limit ?? Math.min(DEFAULT_CATALOG_PAGE_SIZE, catalogPageSize)
-    const page = this.context.registry.catalog(message.query, message.offset ?? 0, limit)
+    const { registry } = this.context
+    const now = this.context.now()
+    const shared = this.context.catalogBudgetOf(this.address)
+    if (!this.#catalog.hasCredit(now) || !shared.hasCredit(now)) {
+      this.sendError(
+        'CATALOG_LIMITED',
+        'catalog requests from this connection or its address used up their budget; try again in a second',
+        message.ref,
+      )
+      return
+    }
+    const before = registry.recordsTouched
+    const page = registry.catalog(message.query, message.offset ?? 0, limit)
+    const cost = registry.recordsTouched - before
+    this.#catalog.charge(now, cost)
+    shared.charge(now, cost)
     if (message.watch !== undefined) this.watching = message.watch
     this.notifiedRevision = page.revision
     const reply: ServerMessage = { type: 'catalog', ...page }
@@ -265,7 +301,7 @@ export class PeerConnection {
     }
     const dropped = registry.putManifest(message.digest, message.manifest)
     if (dropped.length > 0) {
-      this.context.logger.info('dropped holders that announced a false shape', {
+      this.context.alerts.info('dropped holders that announced a false shape', {
         digest: message.digest,
         dropped,
       })

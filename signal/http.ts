@@ -1,11 +1,14 @@
 /**
  * HTTP: the built web app, `/healthz` and `/stats`. Static files are read once and kept in memory (the
- * app is small); hashed assets are cached for a year, everything else is revalidated.
+ * app is small); hashed assets are cached for a year, everything else is revalidated. Dotfiles are never
+ * served, source maps only when asked for (`SERVE_SOURCE_MAPS`): they publish the whole source.
  */
 import { createHash } from 'node:crypto'
 import { readFile, realpath } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, sep } from 'node:path'
+import { requestPath } from './front-door.js'
+import { SECURITY_HEADERS } from './security-headers.js'
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -22,34 +25,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 }
 
-/**
- * Only our own scripts, workers and WebAssembly (hash-wasm compiles its module, hence 'wasm-unsafe-eval');
- * WebSocket to this origin only; no frames, plugins, forms or base-URI games. Lit styles use
- * constructable stylesheets, which style-src does not govern.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
-
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  // Camera and microphone stay allowed: Chromium offers host ICE candidates only to pages holding that
-  // permission, which the loopback browser tests grant (SPEC §8).
-  'permissions-policy': 'geolocation=(), payment=(), usb=()',
-}
-
 /** Vite names built assets `name-<hash>.ext` under /assets/: their content never changes under one URL. */
 const HASHED_ASSET = /^\/assets\/.+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/
 const IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -64,7 +39,12 @@ interface CachedFile {
 export interface HttpHandlerOptions {
   webRoot: string
   stats: () => unknown
+  /** Serve `*.map` files (default false): they let anyone read the unminified source. */
+  serveSourceMaps?: boolean
 }
+
+/** The only methods any path answers; everything else is 405, `/healthz` and `/stats` included. */
+const ALLOWED_METHODS = 'GET, HEAD'
 
 export function createHttpHandler(
   options: HttpHandlerOptions,
@@ -73,6 +53,7 @@ export function createHttpHandler(
   const cache = new Map<string, CachedFile>()
 
   const load = async (urlPath: string): Promise<CachedFile | null> => {
+    if (!servable(urlPath, options.serveSourceMaps ?? false)) return null
     const path = await resolveStatic(options.webRoot, urlPath)
     if (!path) return null
     const cached = cache.get(path)
@@ -83,22 +64,17 @@ export function createHttpHandler(
   }
 
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' })
-    if (url.pathname === '/stats') return sendJson(res, 200, options.stats())
+    const pathname = requestPath(req.url)
+    if (pathname === undefined) return sendText(res, 400, 'bad request target\n')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', ...SECURITY_HEADERS }).end()
-      return
+      return sendText(res, 405, 'method not allowed\n', { allow: ALLOWED_METHODS })
     }
-    const path = url.pathname === '/' ? '/index.html' : url.pathname
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' })
+    if (pathname === '/stats') return sendJson(res, 200, options.stats())
+    const path = pathname === '/' ? '/index.html' : pathname
     load(path).then(
       (file) => {
-        if (!file) {
-          res
-            .writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS })
-            .end('not found\n')
-          return
-        }
+        if (!file) return sendText(res, 404, 'not found\n')
         const headers = {
           'content-type': file.type,
           etag: file.etag,
@@ -112,11 +88,24 @@ export function createHttpHandler(
         res.writeHead(200, { ...headers, 'content-length': file.body.length })
         res.end(req.method === 'HEAD' ? undefined : file.body)
       },
-      () => {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('internal error\n')
-      },
+      () => sendText(res, 500, 'internal error\n'),
     )
   }
+}
+
+/**
+ * Whether a URL path may name a file at all: no segment starting with a dot (`.env`, `.git/`, editors'
+ * backups), and no source map unless asked for. Checked on the decoded path, so `%2e` is no way around it.
+ */
+function servable(urlPath: string, serveSourceMaps: boolean): boolean {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(urlPath)
+  } catch {
+    return false
+  }
+  if (decoded.split(/[/\\]/).some((segment) => segment.startsWith('.'))) return false
+  return serveSourceMaps || !decoded.toLowerCase().endsWith('.map')
 }
 
 /** The real path of a file under `root`, refusing anything that resolves outside it (`..`, encoded or through links). */
@@ -145,6 +134,22 @@ async function readStatic(path: string): Promise<CachedFile | null> {
   } catch {
     return null // a directory, or gone since it was resolved
   }
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...SECURITY_HEADERS,
+    ...extraHeaders,
+  })
+  res.end(text)
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     iceServers: config.iceServers,
     turn: config.turn,
     trustProxy: config.trustProxy,
+    allowedOrigins: config.allowedOrigins,
+    serveSourceMaps: config.serveSourceMaps,
     limits: { connectionsPerAddress: config.connectionsPerAddress },
     webRoot,
     logger,

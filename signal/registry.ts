@@ -7,6 +7,8 @@ import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
 import type { AnnouncedFile, CatalogEntry, CollectionInfo, SwarmPeer } from '../shared/tracker-protocol.js'
+import { CatalogOrder } from './catalog-order.js'
+import { NameIndex } from './name-index.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
@@ -15,8 +17,6 @@ interface FileRecord {
   readonly digest: string
   /** Empty while only unlisted announces name it (a private share, a collection's member): not listed. */
   readonly names: string[]
-  /** The names lowercased once, for search: lowercasing every name on every query cost 15 ms at 100,000 files. */
-  readonly searchNames: string[]
   mime: string | undefined
   collection: CollectionInfo | undefined
   /** Some holder announced it sealed (a private share). */
@@ -26,6 +26,9 @@ interface FileRecord {
   chunkCount: number
   readonly holders: Map<string, Holding>
   seeders: number
+  rank: number
+  /** Its id in the name index (name-index.ts), -1 while not indexed. */
+  indexId: number
 }
 
 export interface FileRejection {
@@ -58,8 +61,13 @@ export const DEFAULT_MANIFEST_CACHE_BYTES = 64 * 1024 * 1024
 const MANIFEST_BYTES_PER_CHUNK = 80
 const MANIFEST_OVERHEAD_BYTES = 200
 
-/** Digest prefixes shorter than this match too much to be what a user meant. */
-const MIN_DIGEST_PREFIX = 4
+/**
+ * Search results kept, per query, until the catalog changes: a query repeated (a page after page, many
+ * watchers after one change) costs its page only. Bounded by queries and by records held, so that broad
+ * queries cannot pin much memory (262,144 references are 2 MiB).
+ */
+const MAX_CACHED_QUERIES = 64
+const MAX_CACHED_RECORDS = 262_144
 
 export class SwarmRegistry {
   readonly #files = new Map<string, FileRecord>()
@@ -72,8 +80,19 @@ export class SwarmRegistry {
   readonly #manifests = new Map<string, Manifest>()
   #manifestBytes = 0
   #revision = 0
+  /**
+   * Grows when what a search returns, or its order, may change: files or holders come or go, names are
+   * added. Not when only counts on a page change (a leecher completing), which pages read live.
+   */
+  #searchVersion = 0
   #sorted: FileRecord[] | undefined
+  readonly #order = new CatalogOrder<FileRecord>()
   #leechingFiles = 0
+  readonly #index = new NameIndex<FileRecord>()
+  /** Query → its matches in catalog order, at the search version they were computed; least recently used first. */
+  readonly #results = new Map<string, { version: number; records: FileRecord[] }>()
+  #cachedRecords = 0
+  #touched = 0
 
   constructor(
     private readonly filesPerPeer: number,
@@ -83,6 +102,15 @@ export class SwarmRegistry {
   /** Grows whenever anything a catalog page shows changes. */
   get revision(): number {
     return this.#revision
+  }
+
+  /**
+   * Records the catalog has looked at since it was made: index entries and candidates checked by searches,
+   * records placed when the order is rebuilt, entries put on pages. The work of a `catalog` call is the
+   * growth of this across it; the tracker charges it to the asker's budgets.
+   */
+  get recordsTouched(): number {
+    return this.#touched
   }
 
   addPeer(peerId: string): void {
@@ -149,14 +177,18 @@ export class SwarmRegistry {
       !record.names.includes(file.name) &&
       record.names.length < MAX_NAMES_PER_FILE
     ) {
-      if (record.names.length === 0) {
+      const listing = record.names.length === 0
+      if (listing) {
         // The first listed announce sets what the catalog shows beside the name.
         record.mime = file.mime
         record.collection = file.collection
       }
       record.names.push(file.name)
-      record.searchNames.push(file.name.toLowerCase())
-      this.#touch()
+      this.#index.add(record, file.name)
+      // The order reads names[0], which is set now and never changes: the record enters it only here.
+      if (listing) this.#order.add(record)
+      this.#searchVersion++
+      this.#touch({ reorder: listing })
     }
     if (file.sealed) record.sealed = true
     this.#setHolding(record, peerId, holding)
@@ -217,7 +249,7 @@ export class SwarmRegistry {
   /** The catalog entry of a listed file; undefined for an unlisted one (or one nobody holds). */
   entry(digest: string): CatalogEntry | undefined {
     const record = this.#files.get(digest)
-    return record && record.names.length > 0 ? toEntry(record) : undefined
+    return record && listed(record) ? toEntry(record) : undefined
   }
 
   /** Whether anyone holds the file, listed or not. */
@@ -227,22 +259,43 @@ export class SwarmRegistry {
 
   /**
    * One page of the catalog, most-held first, then by name. `query` matches names (case-insensitive
-   * substring) or, when it looks like one, a digest prefix.
+   * substring) or, when it looks like one, a digest prefix (name-index.ts).
    */
   catalog(query: string | undefined, offset: number, limit: number): CatalogPage {
-    let records = this.#sortedFiles()
     const needle = query?.trim().toLowerCase()
-    if (needle) {
-      const digestPrefix = needle.length >= MIN_DIGEST_PREFIX && /^[0-9a-f]+$/.test(needle)
-      records = records.filter(
-        (r) => (digestPrefix && r.digest.startsWith(needle)) || r.searchNames.some((n) => n.includes(needle)),
-      )
+    const records = needle ? this.#matching(needle) : this.#sortedFiles()
+    const files = records.slice(offset, offset + limit).map(toEntry)
+    this.#touched += files.length
+    return { revision: this.#revision, total: records.length, offset, files }
+  }
+
+  /** The files matching a query in catalog order, from the cache while the catalog is unchanged. */
+  #matching(needle: string): FileRecord[] {
+    const cached = this.#results.get(needle)
+    if (cached) {
+      this.#results.delete(needle)
+      this.#cachedRecords -= cached.records.length
+      if (cached.version === this.#searchVersion) {
+        this.#remember(needle, cached.records)
+        return cached.records
+      }
     }
-    return {
-      revision: this.#revision,
-      total: records.length,
-      offset,
-      files: records.slice(offset, offset + limit).map(toEntry),
+    const sorted = this.#sortedFiles() // ranks are current
+    const { matches, touched } = this.#index.search(needle)
+    this.#touched += touched + matches.length
+    const records = inCatalogOrder(matches, sorted)
+    this.#remember(needle, records)
+    return records
+  }
+
+  #remember(needle: string, records: FileRecord[]): void {
+    if (records.length > MAX_CACHED_RECORDS) return
+    this.#results.set(needle, { version: this.#searchVersion, records })
+    this.#cachedRecords += records.length
+    for (const [oldest, entry] of this.#results) {
+      if (this.#results.size <= MAX_CACHED_QUERIES && this.#cachedRecords <= MAX_CACHED_RECORDS) break
+      this.#results.delete(oldest)
+      this.#cachedRecords -= entry.records.length
     }
   }
 
@@ -326,7 +379,6 @@ export class SwarmRegistry {
     const record: FileRecord = {
       digest: file.digest,
       names: [],
-      searchNames: [],
       mime: undefined,
       collection: undefined,
       sealed: false,
@@ -335,9 +387,10 @@ export class SwarmRegistry {
       chunkCount,
       holders: new Map(),
       seeders: 0,
+      rank: 0,
+      indexId: -1,
     }
     this.#files.set(file.digest, record)
-    this.#touch()
     return record
   }
 
@@ -348,7 +401,7 @@ export class SwarmRegistry {
     record.holders.set(peerId, holding)
     if (holding === null) record.seeders++
     this.#countLeeching(record, hadLeechers)
-    this.#touch()
+    if (listed(record)) this.#touch({ reorder: before === undefined })
   }
 
   #drop(peerId: string, digest: string): void {
@@ -359,9 +412,12 @@ export class SwarmRegistry {
     if (holding === undefined) return
     if (holding === null) record.seeders--
     record.holders.delete(peerId)
-    if (record.holders.size === 0) this.#files.delete(digest)
+    if (record.holders.size === 0) {
+      this.#files.delete(digest)
+      this.#index.remove(record)
+    }
     this.#countLeeching(record, hadLeechers)
-    this.#touch()
+    if (listed(record)) this.#touch({ reorder: true })
   }
 
   #countLeeching(record: FileRecord, hadLeechers: boolean): void {
@@ -369,30 +425,49 @@ export class SwarmRegistry {
     if (hasLeechers !== hadLeechers) this.#leechingFiles += hasLeechers ? 1 : -1
   }
 
-  #touch(): void {
+  /**
+   * Something a page shows changed; with `reorder`, the catalog order (holder counts, files) did too.
+   * Unlisted records never call this: their comings and goings show on no page, and watchers of the
+   * catalog are not woken by them.
+   */
+  #touch({ reorder = false } = {}): void {
     this.#revision++
+    if (!reorder) return
     this.#sorted = undefined
+    this.#searchVersion++
   }
 
   #sortedFiles(): FileRecord[] {
-    this.#sorted ??= [...this.#files.values()]
-      .filter((record) => record.names.length > 0)
-      .sort(
-        (a, b) =>
-          b.holders.size - a.holders.size ||
-          compareText(a.names[0]!, b.names[0]!) ||
-          compareText(a.digest, b.digest),
-      )
+    if (!this.#sorted) {
+      // A record leaves #files exactly when its last holder goes, and is never reused after. Only listed
+      // records were ever added to the order (#announceOne), so an unlisted one is never ranked.
+      const { order, touched } = this.#order.build((record) => record.holders.size > 0)
+      this.#sorted = order
+      this.#touched += touched
+    }
     return this.#sorted
   }
 }
 
-function manifestCost(manifest: Manifest): number {
-  return MANIFEST_OVERHEAD_BYTES + manifest.hashes.length * MANIFEST_BYTES_PER_CHUNK
+/**
+ * `matches` in catalog order: sorted by rank when they are few, picked out of the whole order when they
+ * are many (a pass over n files beats sorting k of them once k log k passes n).
+ */
+function inCatalogOrder(matches: FileRecord[], sorted: FileRecord[]): FileRecord[] {
+  if (matches.length * Math.log2(matches.length + 1) < sorted.length)
+    return matches.sort((a, b) => a.rank - b.rank)
+  const picked = new Uint8Array(sorted.length)
+  for (const record of matches) picked[record.rank] = 1
+  return sorted.filter((record) => picked[record.rank] === 1)
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+/** Named by some listed announce. An unlisted record changes nothing a catalog page or search shows. */
+function listed(record: FileRecord): boolean {
+  return record.names.length > 0
+}
+
+function manifestCost(manifest: Manifest): number {
+  return MANIFEST_OVERHEAD_BYTES + manifest.hashes.length * MANIFEST_BYTES_PER_CHUNK
 }
 
 function toEntry(record: FileRecord): CatalogEntry {

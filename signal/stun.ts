@@ -8,7 +8,9 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram'
 import { isIP } from 'node:net'
+import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
+import { type SourceBucketLimits, SourceBuckets } from './source-buckets.js'
 
 /** What this server puts in SOFTWARE (RFC 5389 §15.10), so a packet capture says who answered. */
 export const STUN_SOFTWARE = 'swarmdrop'
@@ -80,6 +82,14 @@ const FAMILY_IPV4 = 0x01
 const FAMILY_IPV6 = 0x02
 const IPV6_WORDS = 8
 
+/**
+ * Most attributes read from one request; beyond this the datagram is dropped unanswered. A browser's
+ * Binding request carries none to a handful (ICE connectivity checks: USERNAME, PRIORITY, ICE-CONTROLLING,
+ * USE-CANDIDATE, GOOG-NETWORK-INFO, MESSAGE-INTEGRITY, FINGERPRINT); 32 is generous. Without a cap one
+ * 64 KB datagram carried 16,000 attributes (108 ms of work and a 32 KB reply before the list was a Set).
+ */
+export const MAX_STUN_ATTRIBUTES = 32
+
 const UNKNOWN_ATTRIBUTE_CLASS = 4 // 420 = class 4, number 20 (RFC 5389 §15.6)
 const UNKNOWN_ATTRIBUTE_NUMBER = 20
 const UNKNOWN_ATTRIBUTE_REASON = 'Unknown Attribute'
@@ -100,6 +110,13 @@ export type StunIgnoreReason =
   | 'malformed-attribute'
   /** FINGERPRINT is present and does not match the message. */
   | 'bad-fingerprint'
+  /** More than MAX_STUN_ATTRIBUTES attributes: no request of ours needs them, so it is not read further. */
+  | 'too-many-attributes'
+  /**
+   * The request needs a 420, but the 420 would be larger than the request: an unauthenticated error is
+   * never bigger than what asked for it, so that nobody can use this server to amplify traffic.
+   */
+  | 'error-larger-than-request'
 
 export interface StunParseFailure {
   readonly ok: false
@@ -150,7 +167,8 @@ export function parseStunBindingRequest(packet: Uint8Array): StunParseResult {
   if (length % 4 !== 0 || length !== packet.byteLength - HEADER_BYTES) return ignore('bad-length')
   if (type !== BINDING_REQUEST) return ignore('not-binding-request')
 
-  const unknownAttributes: number[] = []
+  const unknownAttributes = new Set<number>()
+  let attributes = 0
   let hasFingerprint = false
   // RFC 5389 §15.4: whatever follows MESSAGE-INTEGRITY, except FINGERPRINT, is to be ignored.
   let afterIntegrity = false
@@ -159,6 +177,7 @@ export function parseStunBindingRequest(packet: Uint8Array): StunParseResult {
     // FINGERPRINT must be the last attribute (§15.5); anything after it makes the message malformed.
     if (hasFingerprint) return ignore('malformed-attribute')
     if (offset + ATTRIBUTE_HEADER_BYTES > packet.byteLength) return ignore('malformed-attribute')
+    if (++attributes > MAX_STUN_ATTRIBUTES) return ignore('too-many-attributes')
     const attributeType = view.getUint16(offset)
     const valueLength = view.getUint16(offset + 2)
     const valueOffset = offset + ATTRIBUTE_HEADER_BYTES
@@ -176,10 +195,9 @@ export function parseStunBindingRequest(packet: Uint8Array): StunParseResult {
       afterIntegrity = true
     } else if (
       attributeType < COMPREHENSION_OPTIONAL_FROM &&
-      !understood(attributeType, view, valueOffset, valueLength) &&
-      !unknownAttributes.includes(attributeType)
+      !understood(attributeType, view, valueOffset, valueLength)
     ) {
-      unknownAttributes.push(attributeType)
+      unknownAttributes.add(attributeType)
     }
     offset = next
   }
@@ -187,7 +205,7 @@ export function parseStunBindingRequest(packet: Uint8Array): StunParseResult {
   return {
     ok: true,
     transactionId: packet.slice(TRANSACTION_ID_OFFSET, HEADER_BYTES),
-    unknownAttributes,
+    unknownAttributes: [...unknownAttributes],
     hasFingerprint,
   }
 }
@@ -219,9 +237,24 @@ export function encodeBindingSuccess(options: { transactionId: Uint8Array } & St
   ])
 }
 
+/** Bytes of a 420 listing `count` attributes: header, ERROR-CODE with its reason, the list, FINGERPRINT. */
+export function unknownAttributeErrorBytes(count: number): number {
+  const errorCode = 4 + new TextEncoder().encode(UNKNOWN_ATTRIBUTE_REASON).byteLength
+  return (
+    HEADER_BYTES +
+    ATTRIBUTE_HEADER_BYTES +
+    padded(errorCode) +
+    ATTRIBUTE_HEADER_BYTES +
+    padded(count * 2) +
+    ATTRIBUTE_HEADER_BYTES +
+    FINGERPRINT_VALUE_BYTES
+  )
+}
+
 /**
  * Encodes a 420 (Unknown Attribute) Binding error response (0x0111) listing `unknownAttributes`
- * in UNKNOWN-ATTRIBUTES (RFC 5389 §7.3.1, §15.9), with SOFTWARE and FINGERPRINT.
+ * in UNKNOWN-ATTRIBUTES (RFC 5389 §7.3.1, §15.9), with FINGERPRINT. No SOFTWARE: an unauthenticated
+ * error is kept as small as it can be (see answerStunPacket).
  * @throws TypeError if the transaction id is not 12 bytes.
  */
 export function encodeUnknownAttributeError(options: {
@@ -242,13 +275,14 @@ export function encodeUnknownAttributeError(options: {
   return encodeMessage(BINDING_ERROR, options.transactionId, [
     [ATTR_ERROR_CODE, errorCode],
     [ATTR_UNKNOWN_ATTRIBUTES, list],
-    [ATTR_SOFTWARE, new TextEncoder().encode(STUN_SOFTWARE)],
   ])
 }
 
 /**
  * What the server sends back for one datagram from `source`: a success response, a 420, or the
- * reason to stay silent. Never throws on `packet`; throws TypeError only for a bad `source`.
+ * reason to stay silent. A 420 is never larger than the request: it lists as many of the unknown
+ * attributes as fit in the request's size, and is not sent when not even one fits. Never throws on
+ * `packet`; throws TypeError only for a bad `source`.
  */
 export function answerStunPacket(
   packet: Uint8Array,
@@ -258,10 +292,16 @@ export function answerStunPacket(
   if (!request.ok) return request
   const { transactionId, unknownAttributes } = request
   if (unknownAttributes.length > 0) {
+    let listed = unknownAttributes.length
+    while (listed > 0 && unknownAttributeErrorBytes(listed) > packet.byteLength) listed--
+    if (listed === 0) return ignore('error-larger-than-request')
     return {
       ok: true,
       kind: 'unknown-attribute',
-      reply: encodeUnknownAttributeError({ transactionId, unknownAttributes }),
+      reply: encodeUnknownAttributeError({
+        transactionId,
+        unknownAttributes: unknownAttributes.slice(0, listed),
+      }),
     }
   }
   return { ok: true, kind: 'success', reply: encodeBindingSuccess({ transactionId, ...source }) }
@@ -399,19 +439,42 @@ function ipv6Words(part: string): number[] {
 
 // --- Server ------------------------------------------------------------------------------------
 
+/** Requests answered per source address (by IP, whatever the port), as a token bucket. */
+export type StunLimits = SourceBucketLimits
+
+/**
+ * A browser gathering candidates sends one Binding request per local address per STUN server, and
+ * retransmits a few times if unanswered; each RTCPeerConnection gathers on its own, and a household or
+ * office shares one address. 50 a second with a burst of 200 covers dozens of tabs connecting at once,
+ * while one forged source can draw at most ~4 KB/s of replies (68-byte successes) towards its victim.
+ * 10,000 sources cost about 1.5 MiB.
+ */
+export const DEFAULT_STUN_LIMITS: Readonly<StunLimits> = Object.freeze({
+  perSecond: 50,
+  burst: 200,
+  maxSources: 10_000,
+})
+
 export interface StunServerOptions {
   /** Address to bind: an IPv6 literal binds a `udp6` socket (dual-stack for `::`), anything else `udp4`. */
   host: string
   /** UDP port; 0 picks a free one (see `StunServer.port`). */
   port: number
   logger: Logger
+  /** Per-source rate limit (DEFAULT_STUN_LIMITS). */
+  limits?: Partial<StunLimits> | undefined
+  now?: () => number
 }
 
 export interface StunStats {
   /** Datagrams answered: Binding success responses and 420 errors. */
   answered: number
-  /** Datagrams dropped without a reply: not STUN, not a Binding request, malformed. */
+  /** Datagrams dropped without a reply: not STUN, not a Binding request, malformed, too many attributes. */
   ignored: number
+  /** Datagrams dropped because their source address was over its rate. */
+  limited: number
+  /** Bytes of all replies sent. */
+  replyBytes: number
 }
 
 export interface StunServer {
@@ -425,9 +488,12 @@ export interface StunServer {
 /** Binds a UDP socket and answers STUN Binding requests on it until `close()`. Rejects if binding fails. */
 export async function startStunServer(options: StunServerOptions): Promise<StunServer> {
   const log = options.logger.child({ component: 'stun' })
+  const now = options.now ?? Date.now
+  const alerts = throttleLogger(log, undefined, now)
+  const sources = new SourceBuckets({ ...DEFAULT_STUN_LIMITS, ...options.limits }, now())
   // 'localhost' and other names bind udp4: browsers ask STUN over IPv4 unless given an IPv6 literal.
   const socket = createSocket({ type: isIP(options.host) === 6 ? 'udp6' : 'udp4' })
-  const counts: StunStats = { answered: 0, ignored: 0 }
+  const counts: StunStats = { answered: 0, ignored: 0, limited: 0, replyBytes: 0 }
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => {
@@ -442,7 +508,7 @@ export async function startStunServer(options: StunServerOptions): Promise<StunS
   })
 
   // After binding, a socket error (e.g. ICMP unreachable surfacing on some platforms) is news, not a crash.
-  socket.on('error', (error) => log.warn('stun socket error', { error }))
+  socket.on('error', (error) => alerts.warn('stun socket error', { error }))
 
   const onPacket = (packet: Buffer, remote: RemoteInfo): void => {
     const from = `${remote.address}:${remote.port}`
@@ -453,6 +519,12 @@ export async function startStunServer(options: StunServerOptions): Promise<StunS
         log.debug('stun packet ignored', { from, reason: 'source-port-zero' })
         return
       }
+      // Before any parsing: a source over its rate costs one map lookup.
+      if (!sources.take(remote.address, now())) {
+        counts.limited++
+        alerts.info('stun requests dropped: a source address is over its rate', { from })
+        return
+      }
       const answer = answerStunPacket(packet, reflexiveAddressOf(remote))
       if (!answer.ok) {
         counts.ignored++
@@ -460,6 +532,7 @@ export async function startStunServer(options: StunServerOptions): Promise<StunS
         return
       }
       counts.answered++
+      counts.replyBytes += answer.reply.byteLength
       log.debug('stun request answered', { from, kind: answer.kind })
       socket.send(answer.reply, remote.port, remote.address, (error) => {
         if (error) log.debug('stun reply not sent', { from, error })
@@ -467,7 +540,7 @@ export async function startStunServer(options: StunServerOptions): Promise<StunS
     } catch (error) {
       // Unreachable by design (the codec never throws on a packet); logged loudly if it ever happens.
       counts.ignored++
-      log.warn('stun packet handling failed', { from, error })
+      alerts.error('stun packet handling failed', { from, error })
     }
   }
   socket.on('message', onPacket)

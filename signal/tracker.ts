@@ -1,20 +1,25 @@
 /**
  * The tracker and signalling endpoint: accepts WebSocket connections, mints and binds peer ids, keeps
- * them alive with heartbeats, limits connections per address, tells catalog watchers of changes, and
- * sends each connection fresh ICE servers before its TURN credentials expire.
+ * them alive with heartbeats, limits connections per address (counted at the upgrade, before any
+ * handshake work), keeps each address's catalog budget, tells catalog watchers of changes, and sends
+ * each connection fresh ICE servers before its TURN credentials expire.
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer } from 'ws'
+import { type WebSocket, WebSocketServer } from 'ws'
 import { CLOSE_CODES } from '../shared/errors.js'
 import { TRACKER_PROTOCOL_VERSION, type TrackerLimits } from '../shared/limits.js'
 import type { IceServer } from '../shared/tracker-protocol.js'
+import { every, type ServerClock, systemClock } from './clock.js'
 import { PeerConnection, type TrackerContext } from './connection.js'
+import { refuseOnSocket } from './front-door.js'
 import { hostOfHeader } from './ice-servers.js'
+import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { MessageRate } from './message-rate.js'
 import { SwarmRegistry } from './registry.js'
+import { TokenBucket } from './token-bucket.js'
 
 export interface TrackerOptions {
   limits: TrackerLimits
@@ -33,8 +38,40 @@ export interface TrackerOptions {
   /** The client's address, for the per-address connection limit. */
   clientAddress(request: IncomingMessage): string
   logger: Logger
-  now?: () => number
+  /** Catalog budgets (DEFAULT_CATALOG_BUDGETS). */
+  catalogBudgets?: CatalogBudgets
+  /** Time and timers (default: real ones). */
+  clock?: ServerClock
 }
+
+/**
+ * How many catalog records (`SwarmRegistry.recordsTouched`: index entries and candidates a search checks,
+ * files placed when the order is rebuilt, entries put on a page) a connection and an address may make the
+ * server look at, as token buckets: records a second, and a burst. A request runs while both buckets have
+ * credit and is then charged what it cost, so a search of the whole catalog is allowed but paid for; past
+ * the budget, `catalog` is answered `CATALOG_LIMITED` and does no work.
+ *
+ * A record touched cost 150–700 ns here (test/server/search-cost.test.ts workloads at 100,000 files, on
+ * this shared 2-core machine under load 3–7), so an address at its budget holds the server for at most
+ * 40–175 ms a second, and usually far less. One browser's searches stay well below: a page costs its 50
+ * entries, a query about its matches. Only a query of one or two characters, or the first request after
+ * files or holders changed (which rebuilds the order), costs about the whole catalog, twice over for the
+ * rebuild: at 100,000 files one such request fits in a connection's burst, and its debt is repaid in two
+ * seconds.
+ */
+export interface CatalogBudgets {
+  connectionRecordsPerSecond: number
+  connectionBurst: number
+  addressRecordsPerSecond: number
+  addressBurst: number
+}
+
+export const DEFAULT_CATALOG_BUDGETS: Readonly<CatalogBudgets> = Object.freeze({
+  connectionRecordsPerSecond: 100_000,
+  connectionBurst: 250_000,
+  addressRecordsPerSecond: 250_000,
+  addressBurst: 500_000,
+})
 
 export interface TrackerStats {
   peersOnline: number
@@ -69,23 +106,35 @@ const ICE_REFRESH_SPREAD = 0.1
 /** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
 const PEER_ID_BYTES = 12
 
+/** What the tracker keeps per client address: its open connections (and upgrades) and its catalog budget. */
+interface AddressState {
+  connections: number
+  readonly catalog: TokenBucket
+}
+
 export class Tracker {
   readonly registry: SwarmRegistry
   readonly #wss: WebSocketServer
   readonly #connections = new Map<string, PeerConnection>()
-  readonly #perAddress = new Map<string, number>()
+  /**
+   * Addresses with a connection or an upgrade under way, and those whose catalog budget is still in debt
+   * (kept so that reconnecting does not wipe a debt; dropped once refilled).
+   */
+  readonly #addresses = new Map<string, AddressState>()
   readonly #rate: MessageRate
   readonly #context: TrackerContext
-  readonly #heartbeat: NodeJS.Timeout
-  readonly #notices: NodeJS.Timeout
-  /** Runs only when ICE servers expire (TURN configured). */
-  readonly #iceSweep: NodeJS.Timeout | undefined
+  readonly #stopTimers: (() => void)[] = []
   readonly #now: () => number
+  readonly #log: ReturnType<typeof throttleLogger>
+  readonly #budgets: CatalogBudgets
   #closed = false
 
   constructor(private readonly options: TrackerOptions) {
-    const now = options.now ?? Date.now
+    const clock = options.clock ?? systemClock()
+    const now = () => clock.now()
     this.#now = now
+    this.#log = throttleLogger(options.logger, undefined, now)
+    this.#budgets = options.catalogBudgets ?? DEFAULT_CATALOG_BUDGETS
     this.registry = new SwarmRegistry(options.limits.filesPerPeer)
     this.#rate = new MessageRate(now)
     this.#wss = new WebSocketServer({
@@ -100,53 +149,113 @@ export class Tracker {
       registry: this.registry,
       limits: options.limits,
       logger: options.logger,
+      alerts: this.#log,
       now,
       find: (peerId) => this.#connections.get(peerId),
       countMessage: () => this.#rate.count(),
+      catalogBudgetOf: (address) => this.#addressState(address).catalog,
+      catalogBudgets: this.#budgets,
       onClosed: (connection) => this.#onClosed(connection),
     }
-    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs / HEARTBEAT_SLICES)
-    this.#notices = setInterval(() => this.#noticeCatalogChanges(), CATALOG_NOTICE_MS)
-    this.#heartbeat.unref()
-    this.#notices.unref()
+    const failed = (timer: string) => (error: unknown) => this.#log.error('timer failed', { timer, error })
+    this.#stopTimers.push(
+      every(clock, options.heartbeatMs / HEARTBEAT_SLICES, () => this.#beat(), failed('heartbeat')),
+      every(
+        clock,
+        CATALOG_NOTICE_MS,
+        () => {
+          this.#noticeCatalogChanges()
+          this.#forgetIdleAddresses()
+        },
+        failed('catalog notices'),
+      ),
+    )
     const refreshMs = options.iceServersRefreshMs
     if (refreshMs !== undefined) {
-      this.#iceSweep = setInterval(() => this.#refreshIceServers(), Math.min(ICE_SWEEP_MS, refreshMs / 10))
-      this.#iceSweep.unref()
+      const period = Math.min(ICE_SWEEP_MS, refreshMs / 10)
+      this.#stopTimers.push(every(clock, period, () => this.#refreshIceServers(), failed('ice servers')))
     }
   }
 
-  /** Hands an HTTP upgrade request for `/ws` to the tracker. */
+  /**
+   * Hands an HTTP upgrade request for `/ws` to the tracker. The connection counts against its address
+   * from here, before the handshake: past the limit the upgrade is answered 429 and no WebSocket is made.
+   * A handshake that fails (ws answers 400 and closes) gives its place back.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.#closed) {
       socket.destroy()
       return
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const address = this.options.clientAddress(request)
-      const open = this.#perAddress.get(address) ?? 0
-      if (open >= this.options.limits.connectionsPerAddress) {
-        this.options.logger.warn('too many connections from one address', { address, open })
-        ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too many connections from your address')
-        return
-      }
-      this.#perAddress.set(address, open + 1)
-      const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
-      const host = hostOfHeader(request.headers.host)
-      const connection = new PeerConnection(peerId, address, host, ws, this.#context)
-      this.#connections.set(peerId, connection)
-      this.registry.addPeer(peerId)
-      connection.iceServersDueMs = this.#iceServersDue(this.#now())
-      connection.send({
-        type: 'welcome',
-        protocol: TRACKER_PROTOCOL_VERSION,
-        peerId,
-        iceServers: this.options.iceServersFor(peerId, host),
-        heartbeatMs: this.options.heartbeatMs,
-        limits: { ...this.options.limits },
+    const address = this.options.clientAddress(request)
+    const state = this.#addressState(address)
+    if (state.connections >= this.options.limits.connectionsPerAddress) {
+      this.#log.warn('refused a WebSocket: too many connections from one address', {
+        address,
+        open: state.connections,
       })
-      this.options.logger.debug('peer connected', { peerId, address })
+      refuseOnSocket(socket, 429, 'too many connections from your address\n', { 'retry-after': '30' })
+      return
+    }
+    state.connections++
+    let upgraded = false
+    socket.once('close', () => {
+      if (!upgraded) this.#release(address)
     })
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true
+      try {
+        this.#welcome(request, address, ws)
+      } catch (error) {
+        this.#log.error('welcoming a connection failed', { address, error })
+        ws.terminate()
+        this.#release(address)
+      }
+    })
+  }
+
+  #welcome(request: IncomingMessage, address: string, ws: WebSocket): void {
+    const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
+    const host = hostOfHeader(request.headers.host)
+    const connection = new PeerConnection(peerId, address, host, ws, this.#context)
+    this.#connections.set(peerId, connection)
+    this.registry.addPeer(peerId)
+    connection.iceServersDueMs = this.#iceServersDue(this.#now())
+    connection.send({
+      type: 'welcome',
+      protocol: TRACKER_PROTOCOL_VERSION,
+      peerId,
+      iceServers: this.options.iceServersFor(peerId, host),
+      heartbeatMs: this.options.heartbeatMs,
+      limits: { ...this.options.limits },
+    })
+    this.options.logger.debug('peer connected', { peerId, address })
+  }
+
+  #addressState(address: string): AddressState {
+    let state = this.#addresses.get(address)
+    if (!state) {
+      const { addressRecordsPerSecond, addressBurst } = this.#budgets
+      state = { connections: 0, catalog: new TokenBucket(addressRecordsPerSecond, addressBurst, this.#now()) }
+      this.#addresses.set(address, state)
+    }
+    return state
+  }
+
+  /** One connection (or upgrade) of `address` is gone. */
+  #release(address: string): void {
+    const state = this.#addresses.get(address)
+    if (!state) return
+    state.connections = Math.max(0, state.connections - 1)
+    if (state.connections === 0 && state.catalog.isFull(this.#now())) this.#addresses.delete(address)
+  }
+
+  /** Addresses with no connection left whose catalog debt is paid go; bounded by what connected lately. */
+  #forgetIdleAddresses(): void {
+    const now = this.#now()
+    for (const [address, state] of this.#addresses) {
+      if (state.connections === 0 && state.catalog.isFull(now)) this.#addresses.delete(address)
+    }
   }
 
   stats(): TrackerStats {
@@ -163,9 +272,7 @@ export class Tracker {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    clearInterval(this.#heartbeat)
-    clearInterval(this.#notices)
-    clearInterval(this.#iceSweep)
+    for (const stop of this.#stopTimers.splice(0)) stop()
     for (const connection of [...this.#connections.values()]) {
       connection.destroy(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     }
@@ -176,9 +283,7 @@ export class Tracker {
     if (this.#connections.get(connection.peerId) !== connection) return
     this.#connections.delete(connection.peerId)
     this.registry.removePeer(connection.peerId)
-    const open = (this.#perAddress.get(connection.address) ?? 1) - 1
-    if (open > 0) this.#perAddress.set(connection.address, open)
-    else this.#perAddress.delete(connection.address)
+    this.#release(connection.address)
     this.options.logger.debug('peer left', { peerId: connection.peerId })
   }
 
@@ -189,7 +294,7 @@ export class Tracker {
     for (const connection of [...this.#connections.values()]) {
       if (connection.pingedAtMs !== undefined) {
         if (now - connection.pingedAtMs < interval) continue
-        this.options.logger.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
+        this.#log.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
         connection.destroy(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeat')
       } else if (now - connection.lastHeardMs >= interval) {
         connection.ping()

@@ -1,8 +1,9 @@
 /**
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
- * the components through @lit/context. Opening `/#<digest>` starts that download; opening a private link
- * (`/#<digest>.<key>`) shows it with a Download button. Files shared into the installed app from the
- * system's share sheet (share-target.ts) are shared privately.
+ * the components through @lit/context. Opening `/#<digest>` downloads that file, after asking when the
+ * link came from outside the page (hash-link.ts); opening a private link (`/#<digest>.<key>`) shows it with
+ * a Download button. Files shared into the installed app from the system's share sheet (share-target.ts)
+ * are shared privately.
  */
 import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
@@ -16,6 +17,7 @@ import { registerShareTarget, takeSharedFiles } from './app/share-target.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
+import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { assembleFile, readSealedHeader } from './storage/give-back.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
@@ -56,6 +58,8 @@ async function start(): Promise<void> {
       createSocket: (url) => new WebSocket(url),
       chunks,
       files,
+      // The browser's own WebRTC, through simple-peer (the one file that imports it).
+      createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),
     })
     services = new AppServices({
@@ -71,7 +75,9 @@ async function start(): Promise<void> {
     for (const file of finishedEarly) services.saveCompleted(file)
     provider.setValue(services)
     const ready = services
-    followDigestLinks(window, (digest) => void ready.download(digest))
+    followDigestLinks(window, (digest, from) =>
+      from === 'page' ? void ready.download(digest) : void ready.askToDownload(digest),
+    )
     followPrivateLinks(window, (link) => ready.openLink(link))
     void takeSharedFiles(window).then((shared) => shared.length > 0 && ready.share(shared, { private: true }))
     registerShareTarget(window)

@@ -10,7 +10,10 @@ export function median(values: number[]): number {
 }
 
 export const formatMs = (ms: number) => `${Math.round(ms)} ms`
-export const formatMiB = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
+/** A figure that was never measured (NaN: no sample) prints as such, never as a number. */
+export const NOT_MEASURED = 'not measured'
+export const formatMiB = (bytes: number) =>
+  Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(1)} MiB` : NOT_MEASURED
 export const formatRatio = (ratio: number) => `${ratio.toFixed(2)}×`
 /** MB/s in 10^6 bytes, the unit SPEC §8 uses. */
 export const mbPerSecond = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
@@ -26,5 +29,11 @@ export function spread(values: number[], format: (value: number) => string): str
 export function rowPrinter(labelWidth: number): (label: string, ...values: string[]) => void {
   return (label, ...values) => console.log(`${label.padEnd(labelWidth)} ${values.join('  ')}`)
 }
-/** Whether a SPEC §7 target was met, as the reports word it. */
-export const verdict = (met: boolean) => (met ? 'met' : 'MISSED')
+/**
+ * Whether a SPEC §7 target was met by `value`, as the reports word it. A value that was not measured (NaN,
+ * e.g. no heap sample came back) is "not measured": a missing figure must never read as a target met.
+ */
+export function verdict(value: number, met: (value: number) => boolean): string {
+  if (!Number.isFinite(value)) return NOT_MEASURED
+  return met(value) ? 'met' : 'MISSED'
+}

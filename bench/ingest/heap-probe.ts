@@ -11,6 +11,7 @@ import type { CDPSession } from 'playwright-core'
 /** How often each heap is read: ~50 ms catches peaks that last a few chunks. */
 export const HEAP_POLL_MS = 50
 
+/** Peaks over the samples that came back; each is NaN until one has (never 0: 0 would read as a figure). */
 export interface HeapPeaks {
   usedBytes: number
   backingStoreBytes: number
@@ -20,6 +21,8 @@ export interface HeapPeaks {
    */
   withBuffersBytes: number
   samples: number
+  /** Samples asked for that failed (the page navigating, the worker gone): reported, not hidden. */
+  failures: number
 }
 
 export interface HeapFigures {
@@ -32,12 +35,21 @@ export interface HeapUsage {
   backingStorageSize?: number
 }
 
-const emptyPeaks = (): HeapPeaks => ({ usedBytes: 0, backingStoreBytes: 0, withBuffersBytes: 0, samples: 0 })
+export const emptyPeaks = (): HeapPeaks => ({
+  usedBytes: Number.NaN,
+  backingStoreBytes: Number.NaN,
+  withBuffersBytes: Number.NaN,
+  samples: 0,
+  failures: 0,
+})
 
-function record(peaks: HeapPeaks, usage: HeapUsage): void {
-  peaks.usedBytes = Math.max(peaks.usedBytes, usage.usedSize)
-  peaks.backingStoreBytes = Math.max(peaks.backingStoreBytes, usage.backingStorageSize ?? 0)
-  peaks.withBuffersBytes = Math.max(peaks.withBuffersBytes, usage.usedSize + (usage.backingStorageSize ?? 0))
+/** The larger of a peak so far (NaN: none yet) and a new value. */
+const peak = (sofar: number, value: number) => (Number.isNaN(sofar) ? value : Math.max(sofar, value))
+
+export function recordSample(peaks: HeapPeaks, usage: HeapUsage): void {
+  peaks.usedBytes = peak(peaks.usedBytes, usage.usedSize)
+  peaks.backingStoreBytes = peak(peaks.backingStoreBytes, usage.backingStorageSize ?? 0)
+  peaks.withBuffersBytes = peak(peaks.withBuffersBytes, usage.usedSize + (usage.backingStorageSize ?? 0))
   peaks.samples++
 }
 
@@ -146,9 +158,12 @@ export class HeapProbe {
       this.#cdp
         .send('Runtime.getHeapUsage')
         .then((usage) => {
-          if (this.#timer) record(this.#figures.page, usage)
+          if (this.#timer) recordSample(this.#figures.page, usage)
         })
-        .catch(() => {}) // the page navigating or closing ends sampling; a lost sample is no error
+        .catch(() => {
+          // The page navigating or closing ends sampling: counted, so that no sample is not read as a peak.
+          if (this.#timer) this.#figures.page.failures++
+        })
         .finally(() => {
           this.#pageBusy = false
         })
@@ -158,9 +173,11 @@ export class HeapProbe {
       this.#sampling.add(sessionId)
       this.#sendToWorker(sessionId, 'Runtime.getHeapUsage')
         .then((usage) => {
-          if (this.#timer) record(this.#figures.worker, usage as HeapUsage)
+          if (this.#timer) recordSample(this.#figures.worker, usage as HeapUsage)
         })
-        .catch(() => {}) // the worker went away between two samples
+        .catch(() => {
+          if (this.#timer) this.#figures.worker.failures++ // the worker went away between two samples
+        })
         .finally(() => this.#sampling.delete(sessionId))
     }
   }

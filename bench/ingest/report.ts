@@ -72,14 +72,15 @@ export function report(figures: Figures): void {
   row(
     'ready / hash-only',
     formatRatio(readyRatio),
-    `target ≤ ${TARGET_READY_RATIO}×: ${verdict(readyRatio <= TARGET_READY_RATIO)}`,
+    `target ≤ ${TARGET_READY_RATIO}×: ${verdict(readyRatio, (r) => r <= TARGET_READY_RATIO)}`,
   )
   row('done / hash-only', formatRatio(median(doneMs) / baseline), '(no target)')
 
   console.log('\nmemory peaks during ingest')
   const peaks = (pick: (run: IngestRun) => number) => spread(ingests.map(pick), formatMiB)
-  // performance.memory counts ArrayBuffers in this Chromium; the worker is held to the same measure.
-  const pageHeap = Math.max(
+  // performance.memory counts ArrayBuffers in this Chromium; the worker is held to the same measure. The
+  // larger of the two page figures that were measured; NaN (not measured) when neither was.
+  const pageHeap = largestMeasured(
     median(ingests.map((run) => run.pageHeapPeakBytes)),
     median(ingests.map((run) => run.heaps.page.withBuffersBytes)),
   )
@@ -99,7 +100,8 @@ export function report(figures: Figures): void {
   row(
     'ingest worker, CDP usedSize (V8 heap)',
     peaks((run) => run.heaps.worker.usedBytes),
-    `${median(ingests.map((run) => run.heaps.worker.samples))} samples`,
+    `${median(ingests.map((run) => run.heaps.worker.samples))} samples, ` +
+      `${median(ingests.map((run) => run.heaps.worker.failures))} failed`,
   )
   row(
     'ingest worker, CDP backingStorageSize (ArrayBuffers)',
@@ -128,8 +130,8 @@ export function report(figures: Figures): void {
   )
   row(
     `JS heap with ArrayBuffers < ${formatMiB(TARGET_HEAP_BYTES)}`,
-    `page ${formatMiB(pageHeap)}: ${verdict(pageHeap < TARGET_HEAP_BYTES)}`,
-    `worker ${formatMiB(workerHeap)}: ${verdict(workerHeap < TARGET_HEAP_BYTES)}`,
+    `page ${formatMiB(pageHeap)}: ${verdict(pageHeap, (bytes) => bytes < TARGET_HEAP_BYTES)}`,
+    `worker ${formatMiB(workerHeap)}: ${verdict(workerHeap, (bytes) => bytes < TARGET_HEAP_BYTES)}`,
   )
 
   if (figures.breakdowns.length > 0) reportBreakdown(figures)
@@ -143,6 +145,12 @@ export function report(figures: Figures): void {
       spread(speed.mbPerSecond, (value) => value.toFixed(0)),
     )
   console.log(`\nload average at end (1, 5, 15 min): ${formatLoad(figures.loadAtEnd)}`)
+}
+
+/** The largest of the figures that were measured; NaN when none was. */
+function largestMeasured(...values: number[]): number {
+  const measured = values.filter((value) => Number.isFinite(value))
+  return measured.length === 0 ? Number.NaN : Math.max(...measured)
 }
 
 function reportBreakdown(figures: Figures): void {

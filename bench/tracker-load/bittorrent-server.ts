@@ -26,7 +26,7 @@ server.listen(0, '127.0.0.1', () => {
   serveParent({
     port,
     url: `ws://127.0.0.1:${port}`,
-    stats: () => ({ peers: open, files: Object.keys(server.torrents).length, warnings }),
+    stats: () => ({ peers: open, files: Object.keys(server.torrents).length, warnings, recordsTouched: 0 }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   })
 })

@@ -37,17 +37,36 @@ export interface LoadClient {
 }
 
 /**
- * Opens a client WebSocket with the options a browser's would have in effect, and waits until open.
- * `onPing` hears the tracker's heartbeat pings (ws answers them by itself, as browsers do).
+ * Simulated peers per source address. Every address of 127.0.0.0/8 reaches the loopback interface on Linux
+ * with nothing to set up, so the peers come from many addresses, a few dozen each as from a household or an
+ * office, and the servers' per-address limits (connections, HTTP sockets, catalog budget) apply as they
+ * would in the field, with their defaults.
+ */
+export const PEERS_PER_ADDRESS = 32
+
+/** The loopback address simulated peer `index` of `range` connects from (range 1: the catalog's peers). */
+export function loopbackAddressOf(range: number, index: number): string {
+  const group = Math.floor(index / PEERS_PER_ADDRESS)
+  return `127.${range}.${(group >> 8) & 0xff}.${group & 0xff}`
+}
+
+/**
+ * Opens a client WebSocket with the options a browser's would have in effect, from `localAddress`, and
+ * waits until open. `onPing` hears the tracker's heartbeat pings (ws answers them by itself, as browsers do).
  */
 export function openSocket(
   url: string,
   onMessage: (text: string) => void,
   onPing: () => void,
+  localAddress?: string,
 ): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     // The servers decline permessage-deflate anyway; not offering it saves a negotiation.
-    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS })
+    const socket = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      ...(localAddress ? { localAddress } : {}),
+    })
     socket.on('message', (data) => onMessage(data.toString()))
     socket.on('ping', onPing)
     const fail = (error: Error) => {

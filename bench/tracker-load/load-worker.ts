@@ -18,7 +18,9 @@ const DRAIN_POLL_MS = 10
 const init = workerData as WorkerInit
 const recorder = new RelayRecorder()
 const client: LoadClient =
-  init.kind === 'swarmdrop' ? new SwarmdropLoad(init.url, recorder) : new BittorrentLoad(init.url, recorder)
+  init.kind === 'swarmdrop'
+    ? new SwarmdropLoad(init.url, recorder, init.workerIndex)
+    : new BittorrentLoad(init.url, recorder)
 
 async function run(command: Command): Promise<CommandResult> {
   switch (command.op) {

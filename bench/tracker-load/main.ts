@@ -13,6 +13,8 @@
  * Phase 1, at each peer count: connect, announce 100 files each, list the catalog, search it and ask for
  * the peers of a file; the tracker's RSS afterwards. Phase 2, with those peers still connected: offers
  * and answers relayed between pairs of peers at rising rates, with latency and the rate that gets through.
+ * Phase 3, Swarmdrop only: search under attack, the relay at 2,000/s with and without hostile searches
+ * from one address at its catalog budget (search-attack.ts), alternated, in the same run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -35,6 +37,14 @@ import {
   type StepFigures,
   stepFigures,
 } from './figures.js'
+import { PEERS_PER_ADDRESS } from './load-client.js'
+import {
+  ATTACK_ADDRESS,
+  ATTACK_CONNECTIONS,
+  ATTACK_SEARCHES_PER_SECOND,
+  type AttackCounts,
+  SearchAttack,
+} from './search-attack.js'
 import { TrackerProcess } from './tracker-process.js'
 import { WorkerPool } from './worker-pool.js'
 import { FILES_PER_PEER, HOLDERS_PER_FILE, MIN_POOL_FILES, poolSizeFor, SDP_BYTES } from './workload.js'
@@ -75,8 +85,15 @@ const PAUSE_MS = 500
 const SPARE_FDS = 256
 /** A one-minute load average above this before the run means something else is using the cores. */
 const BUSY_LOAD_AVERAGE = 0.5
-/** Swarmdrop's limit on connections from one address, raised: every simulated peer comes from 127.0.0.1. */
-const BENCH_CONNECTIONS_PER_ADDRESS = 1_000_000
+/** Pairs of relay steps, without and with the search attack, alternated so that drift hits both alike. */
+const ATTACK_ROUNDS = 2
+/**
+ * The attack runs this long before its relay step is timed: its burst (twice the rate) is spent by then,
+ * so the step sees the address held to its sustained budget, the state an attacker can keep up.
+ */
+const ATTACK_LEAD_MS = 2000
+/** Swarmdrop's default catalog budget of one address (signal/tracker.ts DEFAULT_CATALOG_BUDGETS). */
+const ADDRESS_RECORDS_PER_SECOND = 250_000
 
 const TRACKER_NAMES: Record<TrackerKind, string> = {
   swarmdrop: 'Swarmdrop',
@@ -128,12 +145,22 @@ interface RelayLimits {
   heldUpTo: Limit
 }
 
+interface AttackRound {
+  quiet: StepFigures
+  hostile: StepFigures
+  attack: AttackCounts
+  /** Catalog records the tracker touched a second while the attack ran (its whole work for the attack). */
+  recordsPerSecond: number
+}
+
 interface RelayRun extends RelayLimits {
   backgroundPeers: number
   pairs: number
   steps: StepFigures[]
   rssAfterBytes: number
   peakRssBytes: number
+  /** Search under attack (Swarmdrop only). */
+  attack?: AttackRound[]
 }
 
 function parseOptions(argv: string[]): Options {
@@ -216,7 +243,8 @@ async function runLoad(
 ): Promise<LoadRun> {
   const poolFiles = poolSizeFor(peers)
   console.log(`\n${TRACKER_NAMES[kind]}, ${formatCount(peers)} peers × ${FILES_PER_PEER} files`)
-  const limits: Partial<TrackerLimits> = { connectionsPerAddress: BENCH_CONNECTIONS_PER_ADDRESS }
+  // Defaults all: the simulated peers come from many loopback addresses (load-client.ts PEERS_PER_ADDRESS).
+  const limits: Partial<TrackerLimits> = {}
   const tracker = await TrackerProcess.start(
     kind === 'swarmdrop' ? bundles.swarmdropServer : bundles.bittorrentServer,
     kind === 'swarmdrop'
@@ -279,7 +307,7 @@ async function runLoad(
       rssAfterGcBytes: afterGc.rssBytes,
       heapUsedAfterGcBytes: collected.heapUsedBytes,
     }
-    run.relay = await runRelay(peers, tracker, pool, options)
+    run.relay = await runRelay(peers, tracker, pool, options, kind === 'swarmdrop')
     return run
   } finally {
     await pool.all(() => ({ op: 'close' })).catch(() => {})
@@ -293,6 +321,7 @@ async function runRelay(
   tracker: TrackerProcess,
   pool: WorkerPool,
   options: Options,
+  withSearchAttack: boolean,
 ): Promise<RelayRun> {
   const pairShares = split(options.relayPairs, pool.size)
   const setup = phaseFigures(
@@ -359,6 +388,7 @@ async function runRelay(
     if (figures.achievedRate < SATURATION_MIN_DELIVERED * rate) break
     if (figures.saturated && previous?.saturated) break
   }
+  const attack = withSearchAttack ? await searchUnderAttack(tracker, step, options) : undefined
   const memory = tracker.memory()
   console.log(
     `  tracker after the relay: RSS ${formatMiB(memory.rssBytes)} MiB, peak ${formatMiB(memory.peakRssBytes)} MiB`,
@@ -370,7 +400,57 @@ async function runRelay(
     ...relayLimits(steps),
     rssAfterBytes: memory.rssBytes,
     peakRssBytes: memory.peakRssBytes,
+    ...(attack ? { attack } : {}),
   }
+}
+
+/**
+ * The relay at the SPEC's 2,000 msg/s, alternately without and with hostile searches from one address at
+ * its catalog budget (search-attack.ts): relay latency and tracker stalls of each, and what the attack got.
+ */
+async function searchUnderAttack(
+  tracker: TrackerProcess,
+  step: (rate: number, durationMs: number) => Promise<StepFigures>,
+  options: Options,
+): Promise<AttackRound[]> {
+  console.log(
+    `  search under attack: relay at ${formatCount(TARGET_RELAY_RATE)}/s; ${ATTACK_CONNECTIONS} connections from` +
+      ` ${ATTACK_ADDRESS} each sending ${ATTACK_SEARCHES_PER_SECOND} two-character searches a second` +
+      ` (no trigram: every name is checked); the address's budget is ${formatCount(ADDRESS_RECORDS_PER_SECOND)} records/s`,
+  )
+  console.log(
+    '    round  relay             p50 ms    p99 ms    max ms  tracker stall ms   searches run / refused   records/s',
+  )
+  const rounds: AttackRound[] = []
+  const line = (round: number, label: string, figures: StepFigures, extra = '') =>
+    console.log(
+      `    ${String(round).padStart(5)}  ${label.padEnd(14)}  ${formatMs(figures.p50).padStart(8)}  ${formatMs(figures.p99).padStart(8)}` +
+        `  ${formatMs(figures.max).padStart(8)}  ${formatMs(figures.trackerLoopMaxMs).padStart(16)}${extra}`,
+    )
+  for (let round = 1; round <= ATTACK_ROUNDS; round++) {
+    await sleep(PAUSE_MS)
+    const quiet = await step(TARGET_RELAY_RATE, options.stepMs)
+    line(round, 'quiet', quiet)
+    await sleep(PAUSE_MS)
+    const attack = await SearchAttack.start(tracker.url)
+    await sleep(ATTACK_LEAD_MS)
+    const before = (await tracker.stats()).recordsTouched
+    const startedAt = performance.now()
+    const hostile = await step(TARGET_RELAY_RATE, options.stepMs)
+    const counts = { ...attack.stop() } // the lead included: every search it sent
+    const touched = (await tracker.stats()).recordsTouched - before
+    const recordsPerSecond = touched / ((performance.now() - startedAt) / 1000)
+    const other = Object.keys(counts.other).length ? `; other replies: ${formatCounts(counts.other)}` : ''
+    line(
+      round,
+      'under attack',
+      hostile,
+      `   ${formatCount(counts.answered).padStart(11)} / ${formatCount(counts.limited).padEnd(9)}` +
+        `  ${formatCount(Math.round(recordsPerSecond)).padStart(9)}${other}`,
+    )
+    rounds.push({ quiet, hostile, attack: counts, recordsPerSecond })
+  }
+  return rounds
 }
 
 /** Reads the limits off the steps run; a limit not reached among the rates tried is null. */
@@ -433,6 +513,14 @@ function printSummary(runs: LoadRun[], options: Options): void {
         : '—'
     console.log(`    Swarmdrop:          ${limits(ours)}`)
     console.log(`    bittorrent-tracker: ${limits(theirs)}`)
+    if (ours?.attack) {
+      const p99s = (pick: (round: AttackRound) => StepFigures) =>
+        ours.attack!.map((round) => formatMs(pick(round).p99)).join(', ')
+      console.log(
+        `    Swarmdrop search under attack at ${formatCount(TARGET_RELAY_RATE)}/s: relay p99 ${p99s((r) => r.hostile)} ms` +
+          ` under attack against ${p99s((r) => r.quiet)} ms without (each round)`,
+      )
+    }
   }
 
   console.log(`\n== SPEC §7 targets (at ${formatCount(TARGET_RSS_PEERS)} peers)`)
@@ -517,9 +605,9 @@ async function main(): Promise<void> {
       ` about ${HOLDERS_PER_FILE} holders; 1 holding in 10 is partial (a bitfield); the rest are seeders`,
   )
   console.log(
-    `  Swarmdrop limits: connectionsPerAddress ${DEFAULT_TRACKER_LIMITS.connectionsPerAddress} → ${formatCount(BENCH_CONNECTIONS_PER_ADDRESS)}` +
-      ` (every simulated peer comes from 127.0.0.1); messagesPerSecond ${DEFAULT_TRACKER_LIMITS.messagesPerSecond}` +
-      ` (burst ${DEFAULT_TRACKER_LIMITS.messageBurst}) left as is: the relay is spread over` +
+    `  Swarmdrop limits: all defaults (connectionsPerAddress ${DEFAULT_TRACKER_LIMITS.connectionsPerAddress},` +
+      ` messagesPerSecond ${DEFAULT_TRACKER_LIMITS.messagesPerSecond}, burst ${DEFAULT_TRACKER_LIMITS.messageBurst}):` +
+      ` the simulated peers come from 127.x.y.z loopback addresses, ${PEERS_PER_ADDRESS} each; the relay is spread over` +
       ` ${formatCount(2 * options.relayPairs)} connections, at most ${maxSenderRate.toFixed(1)} msg/s each`,
   )
   if (maxSenderRate > MAX_SENDER_RATE) {

@@ -17,6 +17,8 @@ export interface ChildStats {
   files: number
   /** Warnings bittorrent-tracker emitted (bad requests it answered with a failure reason). */
   warnings: number
+  /** Catalog records Swarmdrop's registry has touched so far (SwarmRegistry.recordsTouched); 0 for the other. */
+  recordsTouched: number
   /** Longest and 99th-percentile event-loop delay since the last reset, in ms: how long the tracker stalled. */
   loopMaxMs: number
   loopP99Ms: number

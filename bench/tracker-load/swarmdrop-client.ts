@@ -13,6 +13,7 @@ import {
   CONNECT_TIMEOUT_MS,
   dropSockets,
   type LoadClient,
+  loopbackAddressOf,
   openSocket,
   REQUEST_CONCURRENCY,
   REQUEST_TIMEOUT_MS,
@@ -45,13 +46,17 @@ class SwarmdropPeer {
   #nextRef = 0
   #welcomed: ((peerId: string) => void) | undefined
 
-  constructor(readonly index: number) {}
+  constructor(
+    readonly index: number,
+    /** The loopback address it connects from (load-client.ts loopbackAddressOf). */
+    readonly address: string,
+  ) {}
 
   async connect(url: string, onPing: () => void): Promise<void> {
     const welcome = new Promise<string>((resolve) => {
       this.#welcomed = resolve
     })
-    this.socket = await openSocket(url, (text) => this.#onMessage(text), onPing)
+    this.socket = await openSocket(url, (text) => this.#onMessage(text), onPing, this.address)
     this.peerId = await withTimeout(welcome, CONNECT_TIMEOUT_MS, 'welcome')
   }
 
@@ -102,11 +107,16 @@ export class SwarmdropLoad implements LoadClient {
   constructor(
     private readonly url: string,
     private readonly recorder: RelayRecorder,
+    /** Which worker this is: its relay peers come from addresses of their own. */
+    private readonly workerIndex: number,
   ) {}
 
   async connect(firstPeer: number, count: number): Promise<RequestsResult> {
     const tally = new Tally()
-    const peers = Array.from({ length: count }, (_, i) => new SwarmdropPeer(firstPeer + i))
+    const peers = Array.from(
+      { length: count },
+      (_, i) => new SwarmdropPeer(firstPeer + i, loopbackAddressOf(1, firstPeer + i)),
+    )
     await runBounded(peers, CONNECT_CONCURRENCY, async (peer) => {
       const started = performance.now()
       try {
@@ -167,7 +177,10 @@ export class SwarmdropLoad implements LoadClient {
 
   async relaySetup(pairs: number): Promise<RequestsResult> {
     const tally = new Tally()
-    const peers = Array.from({ length: pairs * 2 }, (_, i) => new SwarmdropPeer(-1 - i))
+    const peers = Array.from(
+      { length: pairs * 2 },
+      (_, i) => new SwarmdropPeer(-1 - i, loopbackAddressOf(2 + this.workerIndex, i)),
+    )
     await runBounded(peers, CONNECT_CONCURRENCY, async (peer) => {
       const started = performance.now()
       try {

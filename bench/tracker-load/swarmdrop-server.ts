@@ -19,7 +19,12 @@ serveParent({
   url: `ws://127.0.0.1:${server.port}${TRACKER_PATH}`,
   stats: () => {
     const stats = server.tracker.stats()
-    return { peers: stats.peersOnline, files: stats.files, warnings: 0 }
+    return {
+      peers: stats.peersOnline,
+      files: stats.files,
+      warnings: 0,
+      recordsTouched: server.tracker.registry.recordsTouched,
+    }
   },
   stop: () => server.close(),
 })

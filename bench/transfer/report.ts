@@ -150,7 +150,7 @@ export function report(figures: Figures): void {
   row(
     'Swarmdrop / raw (medians)',
     formatRatio(ratio),
-    `target ≥ ${TARGET_RATIO}: ${verdict(ratio >= TARGET_RATIO)}`,
+    `target ≥ ${TARGET_RATIO}: ${verdict(ratio, (r) => r >= TARGET_RATIO)}`,
   )
   row(
     '  the same, run by run',
@@ -163,7 +163,7 @@ export function report(figures: Figures): void {
   row(
     'engine.fetch() → first verified chunk',
     spread(firstChunk, formatMs),
-    `target < ${TARGET_FIRST_CHUNK_MS} ms: ${verdict(median(firstChunk) < TARGET_FIRST_CHUNK_MS)}`,
+    `target < ${TARGET_FIRST_CHUNK_MS} ms: ${verdict(median(firstChunk), (ms) => ms < TARGET_FIRST_CHUNK_MS)}`,
   )
   row(
     '  fetch() resolved at (manifest, peers, link, hello)',
@@ -215,7 +215,7 @@ export function report(figures: Figures): void {
   row(
     `performance.memory.usedJSHeapSize every 50 ms`,
     heaps((run) => run.download.heapPeakBytes),
-    `target < ${formatMiB(TARGET_HEAP_BYTES)}: ${verdict(pageHeap < TARGET_HEAP_BYTES)}`,
+    `target < ${formatMiB(TARGET_HEAP_BYTES)}: ${verdict(pageHeap, (bytes) => bytes < TARGET_HEAP_BYTES)}`,
   )
   row(
     '  longest gap between two of those samples',

@@ -16,6 +16,8 @@ describe('configuration', () => {
       logLevel: 'info',
       connectionsPerAddress: 64,
       trustProxy: false,
+      allowedOrigins: [],
+      serveSourceMaps: false,
     })
   })
 
@@ -33,6 +35,8 @@ describe('configuration', () => {
         LOG_LEVEL: 'debug',
         MAX_CONNECTIONS_PER_ADDRESS: '500',
         TRUST_PROXY: 'true',
+        ALLOWED_ORIGINS: 'https://swarm.example.org, http://localhost:5173,https://Files.Example.com:443/',
+        SERVE_SOURCE_MAPS: '1',
       }),
     ).toEqual({
       port: 9000,
@@ -48,6 +52,9 @@ describe('configuration', () => {
       logLevel: 'debug',
       connectionsPerAddress: 500,
       trustProxy: true,
+      // normalised the way browsers write Origin: lowercase host, no default port, no trailing slash
+      allowedOrigins: ['https://swarm.example.org', 'http://localhost:5173', 'https://files.example.com'],
+      serveSourceMaps: true,
     })
   })
 
@@ -75,6 +82,19 @@ describe('configuration', () => {
     [{ TURN_TTL_S: '0' }, 'TURN_TTL_S: TURN_TTL_S must be a positive whole number (got "0")'],
     [{ TURN_TTL_S: '59' }, 'TURN_TTL_S: TURN_TTL_S must be at least 60 seconds (got "59")'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: TRUST_PROXY must be true or false (got "maybe")'],
+    [
+      { ALLOWED_ORIGINS: 'https://ok.example,swarm.example.org' },
+      'ALLOWED_ORIGINS: ALLOWED_ORIGINS must be comma-separated origins like https://swarm.example.org, not "swarm.example.org" (got "https://ok.example,swarm.example.org")',
+    ],
+    [
+      { ALLOWED_ORIGINS: 'https://swarm.example.org/app' },
+      'ALLOWED_ORIGINS: ALLOWED_ORIGINS must be comma-separated origins like https://swarm.example.org, not "https://swarm.example.org/app" (got "https://swarm.example.org/app")',
+    ],
+    [
+      { ALLOWED_ORIGINS: '*' },
+      'ALLOWED_ORIGINS: ALLOWED_ORIGINS must be comma-separated origins like https://swarm.example.org, not "*" (got "*")',
+    ],
+    [{ SERVE_SOURCE_MAPS: 'yes' }, 'SERVE_SOURCE_MAPS: SERVE_SOURCE_MAPS must be true or false (got "yes")'],
   ])('refuses %j in one line naming the variable', (env, line) => {
     expect(() => load(env)).toThrow(new ConfigError(line))
   })

@@ -81,6 +81,35 @@ describe('SwarmRegistry: unlisted files (private shares, collection members)', (
     expect(registry.entry(A)?.names).toEqual(['now-public.txt'])
   })
 
+  it('keeps unlisted files out of the name index, the catalog order and the revision', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [file(B, 'b.txt')])
+    const hidden = Array.from({ length: 1_000 }, (_, i) => `e${digestOf(i).slice(1)}`)
+    const revision = registry.revision
+    registry.announce(
+      'p1',
+      hidden.map((digest) => unlisted(digest)),
+    )
+    registry.announce('p2', [unlisted(hidden[0]!, { have: bitfield(4, [1]) })])
+    registry.leave('p2', [hidden[0]!])
+    expect(registry.revision).toBe(revision) // watchers are not woken by what no page shows
+
+    const before = registry.recordsTouched
+    expect(registry.catalog(undefined, 0, 10).files.map((f) => f.digest)).toEqual([B])
+    // by digest prefix (the index's buckets) and by the whole digest: nothing unlisted is found
+    expect(registry.catalog(hidden[0]!.slice(0, 8), 0, 10).total).toBe(0)
+    expect(registry.catalog(hidden[0]!, 0, 10).total).toBe(0)
+    // the order was built over the one listed file, not the thousand unlisted ones
+    expect(registry.recordsTouched - before).toBeLessThan(20)
+
+    registry.announce('p2', [file(hidden[0]!, 'listed later.txt')])
+    expect(registry.revision).toBeGreaterThan(revision)
+    expect(registry.catalog(hidden[0]!.slice(0, 8), 0, 10).files.map((f) => f.names)).toEqual([
+      ['listed later.txt'],
+    ])
+    expect(registry.catalog(undefined, 0, 10).total).toBe(2)
+  })
+
   it('says in peers that a file is a private share once a holder announced it sealed', () => {
     const registry = registryWith(['p1', 'p2'])
     registry.announce('p1', [unlisted(A)])

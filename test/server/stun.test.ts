@@ -9,12 +9,15 @@ import {
   answerStunPacket,
   encodeBindingSuccess,
   encodeUnknownAttributeError,
+  MAX_STUN_ATTRIBUTES,
   parseStunBindingRequest,
   reflexiveAddressOf,
+  type StunLimits,
   type StunMappedAddress,
   type StunServer,
   startStunServer,
 } from '../../signal/stun.js'
+import { until } from '../support/until.js'
 
 // The `stun` package (nodertc, CommonJS, untyped) is the independent client: only what we call is typed.
 interface StunLibAddress {
@@ -88,6 +91,11 @@ const RFC5769_TRANSACTION_ID = hex('b7 e7 a7 01 bc 34 d6 86 fa 87 df ae')
 /** RFC 5769 §2.2 and §2.3: the mapped address 192.0.2.1 / 2001:db8:1234:5678:11:2233:4455:6677, port 32853. */
 const RFC5769_XOR_MAPPED_IPV4 = hex('00 01 a1 47  e1 12 a6 43')
 const RFC5769_XOR_MAPPED_IPV6 = hex('00 02 a1 47  01 13 a9 fa  a5 d3 f1 79  bc 25 f4 b5  be d2 b9 d9')
+
+/** A client's SOFTWARE attribute (comprehension-optional): what makes a request big enough for a 420. */
+const CLIENT_SOFTWARE = [0x8022, new TextEncoder().encode('an RFC 5389 test client, version 1.0')] as const
+/** Rate limits out of the way, for tests about the content of datagrams. */
+const UNLIMITED: Partial<StunLimits> = { perSecond: 1e9, burst: 1e9 }
 
 const SOURCE_V4: StunMappedAddress = { address: '192.0.2.1', port: 32853, family: 'IPv4' }
 
@@ -335,6 +343,7 @@ describe('STUN codec', () => {
         [0xc0de, new Uint8Array(4)], // unknown but comprehension-optional: ignored
         [ATTR.responseAddress, hex('00 01 00 50 c0 00 02 01')], // RFC 3489: reply elsewhere — never honoured
         [0x0777, new Uint8Array(0)],
+        CLIENT_SOFTWARE,
       ],
       fingerprint: true,
     })
@@ -343,12 +352,48 @@ describe('STUN codec', () => {
     if (answer.ok) expectUnknownAttributeError(answer.reply, transactionId, [0x0777, ATTR.responseAddress])
   })
 
+  it('never answers an unknown attribute with more bytes than the request: lists what fits, or stays silent', () => {
+    // 28 bytes: no 420 (at least 64 bytes) fits, so no reply at all rather than an amplified one.
+    const bare = buildRequest({ attributes: [[0x0777, new Uint8Array(4)]] })
+    expect(answerStunPacket(bare, SOURCE_V4)).toEqual({ ok: false, reason: 'error-larger-than-request' })
+
+    // Sixteen unknown types in an 84-byte request: a 420 listing all would be 92 bytes, so it lists twelve.
+    const transactionId = Uint8Array.from(randomBytes(12))
+    const types = Array.from({ length: 16 }, (_, i) => 0x0700 + i)
+    const many = buildRequest({ transactionId, attributes: types.map((type) => [type, new Uint8Array(0)]) })
+    expect(many.byteLength).toBe(84)
+    const answer = answerStunPacket(many, SOURCE_V4)
+    expect(answer.ok && answer.reply.byteLength).toBe(84)
+    if (answer.ok) expectUnknownAttributeError(answer.reply, transactionId, types.slice(0, 12))
+  })
+
+  it(`reads at most ${MAX_STUN_ATTRIBUTES} attributes, and drops a request with more unanswered`, () => {
+    const unknown = (count: number) =>
+      Array.from({ length: count }, (_, i) => [0x0700 + i, new Uint8Array(0)] as const)
+    const atCap = buildRequest({ attributes: unknown(MAX_STUN_ATTRIBUTES) })
+    expect(answerStunPacket(atCap, SOURCE_V4)).toMatchObject({ ok: true, kind: 'unknown-attribute' })
+    // The attack of issue 17: one 64 KB datagram with 16,000 unknown attributes got a 32 KB reply.
+    const flood = buildRequest({ attributes: unknown(16_000) })
+    expect(flood.byteLength).toBe(64_020)
+    expect(answerStunPacket(flood, SOURCE_V4)).toEqual({ ok: false, reason: 'too-many-attributes' })
+    // The walk stops at the cap: a malformed attribute after it is never reached.
+    const broken = buildRequest({ attributes: unknown(MAX_STUN_ATTRIBUTES + 1) })
+    const truncated = withRawBody(
+      broken.slice(8, 20),
+      Uint8Array.from([...broken.subarray(20), 0x07, 0x77, 0, 99]),
+    )
+    expect(parseStunBindingRequest(truncated)).toEqual({ ok: false, reason: 'too-many-attributes' })
+  })
+
   it('honours CHANGE-REQUEST asking for no change, and answers 420 when it asks for another address or port', () => {
     const noChange = buildRequest({ attributes: [[ATTR.changeRequest, u32(0)]] })
     expect(answerStunPacket(noChange, SOURCE_V4)).toMatchObject({ ok: true, kind: 'success' })
 
     const transactionId = Uint8Array.from(randomBytes(12))
-    const changePort = buildRequest({ transactionId, attributes: [[ATTR.changeRequest, u32(0x02)]] })
+    const changePort = buildRequest({
+      transactionId,
+      attributes: [[ATTR.changeRequest, u32(0x02)], CLIENT_SOFTWARE],
+    })
     const answer = answerStunPacket(changePort, SOURCE_V4)
     expect(answer.ok && answer.kind).toBe('unknown-attribute')
     if (answer.ok) expectUnknownAttributeError(answer.reply, transactionId, [ATTR.changeRequest])
@@ -541,10 +586,15 @@ describe('STUN codec properties', () => {
     }),
   )
 
-  /** Whatever comes back is a well-formed success or 420 for the request's transaction, or silence. */
+  /**
+   * Whatever comes back is a well-formed success or 420 for the request's transaction, or silence; a 420
+   * is never larger than the request.
+   */
   const checkAnswer = (packet: Uint8Array, source: StunMappedAddress): void => {
     const answer = answerStunPacket(packet, source)
     if (!answer.ok) return
+    if (answer.kind === 'unknown-attribute')
+      expect(answer.reply.byteLength).toBeLessThanOrEqual(packet.byteLength)
     const message = readWellFormed(answer.reply)
     expect(message.transactionId).toEqual(packet.slice(8, 20))
     expect(message.type).toBe(answer.kind === 'success' ? BINDING_SUCCESS : BINDING_ERROR)
@@ -580,16 +630,25 @@ describe('STUN codec properties', () => {
   it('answers every valid request with the source address, or 420 listing exactly its unknown required attributes', () => {
     fc.assert(
       fc.property(requestSpecArb, sourceArb, (spec, source) => {
-        const answer = answerStunPacket(buildRequest(spec), source)
+        const request = buildRequest(spec)
+        const answer = answerStunPacket(request, source)
+        const unknown = expectedUnknown(spec.attributes)
+        // A 420 is 60 bytes plus the list, padded; it lists as many as fit in the request's size.
+        let fits = unknown.length
+        while (fits > 0 && 60 + (((fits * 2 + 3) >> 2) << 2) > request.byteLength) fits--
+        if (unknown.length > 0 && fits === 0) {
+          expect(answer).toEqual({ ok: false, reason: 'error-larger-than-request' })
+          return
+        }
         expect(answer.ok).toBe(true)
         if (!answer.ok) return
-        const unknown = expectedUnknown(spec.attributes)
         if (unknown.length === 0) {
           expect(answer.kind).toBe('success')
           expectSuccessFor(answer.reply, spec.transactionId, { ...source, address: canonical(source) })
         } else {
           expect(answer.kind).toBe('unknown-attribute')
-          expectUnknownAttributeError(answer.reply, spec.transactionId, unknown)
+          expect(answer.reply.byteLength).toBeLessThanOrEqual(request.byteLength)
+          expectUnknownAttributeError(answer.reply, spec.transactionId, unknown.slice(0, fits))
         }
       }),
       { numRuns: 1000 },
@@ -649,16 +708,12 @@ async function bound(type: 'udp4' | 'udp6', address: string, port = 0): Promise<
 
 const closeSocket = (socket: Socket): Promise<void> => new Promise((resolve) => socket.close(() => resolve()))
 
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-async function withServer(host: string, run: (server: StunServer) => Promise<void>): Promise<void> {
-  const server = await startStunServer({ host, port: 0, logger: silentLogger })
+async function withServer(
+  host: string,
+  run: (server: StunServer) => Promise<void>,
+  limits?: Partial<StunLimits>,
+): Promise<void> {
+  const server = await startStunServer({ host, port: 0, logger: silentLogger, limits })
   try {
     await run(server)
   } finally {
@@ -688,7 +743,7 @@ describe('STUN server', () => {
       expect(response.getAddress()).toEqual({ address: '127.0.0.1', port: clientPort, family: 'IPv4' })
       expect(response.getSoftware()).toBe('swarmdrop')
       expect(stun.validateFingerprint(response)).toBe(true)
-      expect(server.stats()).toEqual({ answered: 1, ignored: 0 })
+      expect(server.stats()).toMatchObject({ answered: 1, ignored: 0, limited: 0 })
     })
   })
 
@@ -723,13 +778,20 @@ describe('STUN server', () => {
       try {
         const transactionId = Uint8Array.from(randomBytes(12))
         const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve))
-        socket.send(
-          buildRequest({ transactionId, attributes: [[0x0777, new Uint8Array(4)]] }),
-          server.port,
-          '127.0.0.1',
-        )
-        expectUnknownAttributeError(Uint8Array.from(await reply), transactionId, [0x0777])
-        expect(server.stats()).toEqual({ answered: 1, ignored: 0 })
+        const request = buildRequest({
+          transactionId,
+          attributes: [[0x0777, new Uint8Array(4)], CLIENT_SOFTWARE],
+          fingerprint: true,
+        })
+        socket.send(request, server.port, '127.0.0.1')
+        const received = Uint8Array.from(await reply)
+        expectUnknownAttributeError(received, transactionId, [0x0777])
+        expect(server.stats()).toEqual({
+          answered: 1,
+          ignored: 0,
+          limited: 0,
+          replyBytes: received.byteLength,
+        })
       } finally {
         await closeSocket(socket)
       }
@@ -737,40 +799,44 @@ describe('STUN server', () => {
   })
 
   it('keeps serving after 1000 garbage datagrams', async () => {
-    await withServer('127.0.0.1', async (server) => {
-      const socket = await bound('udp4', '127.0.0.1')
-      try {
-        const garbage = [
-          ...fc.sample(fc.uint8Array({ maxLength: 600 }), { numRuns: 500, seed: 1 }),
-          // Garbage that looks like STUN: a valid header, random attributes (some of these get a 420).
-          ...fc.sample(
-            fc
-              .tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.uint8Array({ maxLength: 120 }))
-              .map(([transactionId, body]) => withRawBody(transactionId, body)),
-            { numRuns: 500, seed: 2 },
-          ),
-        ]
-        expect(garbage).toHaveLength(1000)
-        const BATCH = 100 // paced so the kernel's receive buffer never overflows and every datagram is counted
-        for (let i = 0; i < garbage.length; i += BATCH) {
-          for (const packet of garbage.slice(i, i + BATCH)) socket.send(packet, server.port, '127.0.0.1')
-          const handled = i + Math.min(BATCH, garbage.length - i)
-          await until(
-            () => server.stats().answered + server.stats().ignored >= handled,
-            `${handled} datagrams`,
-          )
-        }
-        const afterGarbage = server.stats()
-        expect(afterGarbage.answered + afterGarbage.ignored).toBe(1000)
-        expect(afterGarbage.ignored).toBeGreaterThan(500)
+    await withServer(
+      '127.0.0.1',
+      async (server) => {
+        const socket = await bound('udp4', '127.0.0.1')
+        try {
+          const garbage = [
+            ...fc.sample(fc.uint8Array({ maxLength: 600 }), { numRuns: 500, seed: 1 }),
+            // Garbage that looks like STUN: a valid header, random attributes (some of these get a 420).
+            ...fc.sample(
+              fc
+                .tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.uint8Array({ maxLength: 120 }))
+                .map(([transactionId, body]) => withRawBody(transactionId, body)),
+              { numRuns: 500, seed: 2 },
+            ),
+          ]
+          expect(garbage).toHaveLength(1000)
+          const BATCH = 100 // paced so the kernel's receive buffer never overflows and every datagram is counted
+          for (let i = 0; i < garbage.length; i += BATCH) {
+            for (const packet of garbage.slice(i, i + BATCH)) socket.send(packet, server.port, '127.0.0.1')
+            const handled = i + Math.min(BATCH, garbage.length - i)
+            await until(
+              () => server.stats().answered + server.stats().ignored >= handled,
+              `${handled} datagrams`,
+            )
+          }
+          const afterGarbage = server.stats()
+          expect(afterGarbage.answered + afterGarbage.ignored).toBe(1000)
+          expect(afterGarbage.ignored).toBeGreaterThan(500)
 
-        const { response, clientPort } = await askWithStunPackage(server.port)
-        expect(response.getXorAddress()).toEqual({ address: '127.0.0.1', port: clientPort, family: 'IPv4' })
-        expect(server.stats().answered).toBe(afterGarbage.answered + 1)
-      } finally {
-        await closeSocket(socket)
-      }
-    })
+          const { response, clientPort } = await askWithStunPackage(server.port)
+          expect(response.getXorAddress()).toEqual({ address: '127.0.0.1', port: clientPort, family: 'IPv4' })
+          expect(server.stats().answered).toBe(afterGarbage.answered + 1)
+        } finally {
+          await closeSocket(socket)
+        }
+      },
+      UNLIMITED,
+    )
   })
 
   it('logs nothing at info per packet', async () => {

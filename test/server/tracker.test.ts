@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto'
+import { once } from 'node:events'
+import { connect as connectTcp } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { Bitfield } from '../../shared/bitfield.js'
@@ -6,10 +8,19 @@ import { CLOSE_CODES } from '../../shared/errors.js'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import type { AnnouncedFile, IceServer } from '../../shared/tracker-protocol.js'
 import type { RunningServer } from '../../signal/server.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
+import { until } from '../support/until.js'
 
 const CHUNK = 16 * 1024
+/** Heartbeat tests run on a fake clock: time moves only when a test says, so no beat comes early or late. */
+const START_MS = Date.UTC(2026, 0, 1)
+const BEAT_MS = 1000
+/** The tracker checks heartbeats ten times an interval. */
+const SLICE_MS = BEAT_MS / 10
+/** For tests that move the clock by days and are not about heartbeats. */
+const NO_HEARTBEAT_MS = 365 * 24 * 3600 * 1000
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
@@ -166,28 +177,39 @@ describe('tracker', () => {
   })
 
   it('drops a connection that misses heartbeats, and its files leave the catalog', async () => {
-    const server = await serve({ heartbeatMs: 100 })
+    const clock = new FakeClock(START_MS)
+    const server = await serve({ heartbeatMs: BEAT_MS, clock })
     const silent = await connect(server.url, { autoPong: false })
     const healthy = await connect(server.url)
     const file = await fileOf(CHUNK, 5)
     await silent.request({ type: 'announce', files: [announced(file, 'ghost.bin')] })
     expect(await healthy.request({ type: 'catalog' })).toMatchObject({ total: 1 })
 
+    // A whole interval in which neither says anything: both are pinged; only the healthy one answers.
+    await beat(clock, [silent, healthy])
+    // The next interval: the silent one has missed its ping and is dropped; the healthy one is pinged again.
+    clock.advance(BEAT_MS + SLICE_MS)
     expect(await silent.closed).toMatchObject({ code: CLOSE_CODES.HEARTBEAT_TIMEOUT })
     expect(await healthy.request({ type: 'catalog' })).toMatchObject({ total: 0 })
-    // the one that answers pings stays through several beats
-    await new Promise((resolve) => setTimeout(resolve, 350))
+    // The one that answers pings stays through several more beats.
+    for (let i = 0; i < 3; i++) await beat(clock, [healthy])
     expect(healthy.socket.readyState).toBe(WebSocket.OPEN)
     expect(server.tracker.stats().peersOnline).toBe(1)
   })
 
   it('does not ping, or drop, a connection that keeps talking', async () => {
-    const server = await serve({ heartbeatMs: 100 })
+    const clock = new FakeClock(START_MS)
+    const server = await serve({ heartbeatMs: BEAT_MS, clock })
     const chatty = await connect(server.url, { autoPong: false })
+    let pings = 0
+    chatty.socket.on('ping', () => pings++)
+    // Eight half-intervals, a request in each: never a whole interval without hearing from it.
     for (let i = 0; i < 8; i++) {
       await chatty.request({ type: 'catalog' })
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      clock.advance(BEAT_MS / 2)
     }
+    await roundTrip(chatty)
+    expect(pings).toBe(0)
     expect(chatty.socket.readyState).toBe(WebSocket.OPEN)
   })
 
@@ -384,7 +406,8 @@ describe('tracker', () => {
   })
 
   it('pages and searches the catalog, and notifies watchers of changes at most once a second', async () => {
-    const server = await serve()
+    const clock = new FakeClock(START_MS)
+    const server = await serve({ clock })
     const seeder = await connect(server.url)
     const watcher = await connect(server.url)
     const files = await Promise.all(Array.from({ length: 12 }, (_, i) => fileOf(CHUNK, 100 + i)))
@@ -411,23 +434,33 @@ describe('tracker', () => {
       message: 'catalog: limit: a page holds at most 200 files',
     })
 
+    // Two changes within one notice period make one notice; a period with no change makes none.
     const extra = await fileOf(CHUNK, 999)
     await seeder.request({ type: 'announce', files: [announced(extra, 'new.bin')] })
     await seeder.request({ type: 'leave', digests: [files[0]!.digest] })
+    clock.advance(1000)
     const notice = await watcher.next('catalog-changed')
     expect(notice.revision).toBeGreaterThan(page1.revision)
-    // two changes in the same second make one notice
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    clock.advance(1000)
+    await roundTrip(watcher)
     expect(watcher.received.filter((m) => m.type === 'catalog-changed')).toHaveLength(1)
   })
 
-  it('refuses connections beyond the per-address limit with 1013', async () => {
+  it('counts connections per address at the upgrade: refuses one beyond the limit with 429 before any handshake', async () => {
     const server = await serve({ limits: { connectionsPerAddress: 2 } })
+    // A handshake that fails (no Sec-WebSocket-Key) gives its place back.
+    expect(await rawUpgrade(server.port, { 'sec-websocket-key': '' })).toMatch(/^HTTP\/1.1 400 /)
+    const first = await connect(server.url)
     await connect(server.url)
-    await connect(server.url)
-    const third = new WebSocket(server.url)
-    const closed = await new Promise<number>((resolve) => third.on('close', (code) => resolve(code)))
-    expect(closed).toBe(CLOSE_CODES.TRY_AGAIN_LATER)
+    const refused = await rawUpgrade(server.port)
+    expect(refused).toMatch(/^HTTP\/1.1 429 Too Many Requests\r\n/)
+    expect(refused.toLowerCase()).toContain('retry-after: 30')
+    expect(refused).not.toContain('101 Switching Protocols')
+    // One closes: its place is free again.
+    first.socket.terminate()
+    await first.closed
+    await until(() => server.tracker.stats().peersOnline === 1)
+    expect(await connect(server.url)).toHaveProperty('peerId')
   })
 
   it('tells each peer its ICE servers: the embedded STUN at the host it used, and TURN credentials of its own', async () => {
@@ -458,51 +491,111 @@ describe('tracker', () => {
   it("sends fresh TURN credentials before the welcome's expire, with a later expiry and a valid HMAC", async () => {
     const secret = 'a-secret-of-sixteen+'
     const ttlMs = 600 * 1000
-    let nowMs = Date.UTC(2026, 0, 1)
+    const clock = new FakeClock(START_MS)
     const server = await serve({
       stunPort: 0,
       turn: { urls: ['turn:turn.example.test:3478'], secret, ttlSeconds: ttlMs / 1000 },
-      now: () => nowMs,
+      clock,
+      heartbeatMs: NO_HEARTBEAT_MS,
     })
     const client = await connect(server.url, { headers: { host: `swarm.example.test:${server.port}` } })
     const [stun, welcomeTurn] = client.welcome.iceServers
     const firstExpiryMs = expiryMsOf(welcomeTurn!, client.peerId, secret)
-    expect(firstExpiryMs).toBe(nowMs + ttlMs)
+    expect(firstExpiryMs).toBe(clock.now() + ttlMs)
     const refreshes = () => client.received.filter((m) => m.type === 'ice-servers')
 
-    // Halfway through the credential's life, over more than one sweep: nothing is sent yet.
-    nowMs += ttlMs / 2
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    // Halfway through the credential's life, over many sweeps: nothing is sent yet.
+    clock.advance(ttlMs / 2)
+    await roundTrip(client)
     expect(refreshes()).toEqual([])
 
-    // Past 80% of it, still before it expires: the same list, with a credential minted now.
-    nowMs = firstExpiryMs - 0.15 * ttlMs
+    // Past 80% of it, still before it expires: the same list, with a credential minted at the sweep.
+    clock.advance(firstExpiryMs - 0.15 * ttlMs - clock.now())
     const refresh = await client.next('ice-servers')
     expect(refresh.iceServers).toHaveLength(2)
     expect(refresh.iceServers[0]).toEqual(stun)
     expect(refresh.iceServers[1]).toMatchObject({ urls: ['turn:turn.example.test:3478'] })
     const secondExpiryMs = expiryMsOf(refresh.iceServers[1]!, client.peerId, secret)
-    expect(secondExpiryMs).toBe(nowMs + ttlMs)
-    expect(secondExpiryMs).toBeGreaterThan(firstExpiryMs)
+    // Minted at the first sweep (one a second) once the refresh fell due: at a random point between 72% and
+    // 80% of the first credential's life (the refresh period is 80% of it, less up to a tenth of that).
+    expect(secondExpiryMs).toBeGreaterThanOrEqual(firstExpiryMs + 0.72 * ttlMs)
+    expect(secondExpiryMs).toBeLessThanOrEqual(firstExpiryMs + 0.8 * ttlMs + 1000)
     expect(JSON.stringify(refresh)).not.toContain(secret)
 
     // And again before that one expires, once per credential.
-    nowMs = secondExpiryMs - 0.15 * ttlMs
+    clock.advance(secondExpiryMs - 0.15 * ttlMs - clock.now())
     const again = await client.next('ice-servers')
-    expect(expiryMsOf(again.iceServers[1]!, client.peerId, secret)).toBe(nowMs + ttlMs)
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    const thirdExpiryMs = expiryMsOf(again.iceServers[1]!, client.peerId, secret)
+    expect(thirdExpiryMs).toBeGreaterThanOrEqual(secondExpiryMs + 0.72 * ttlMs)
+    expect(thirdExpiryMs).toBeLessThanOrEqual(secondExpiryMs + 0.8 * ttlMs + 1000)
+    await roundTrip(client)
     expect(refreshes()).toHaveLength(2)
   })
 
   it('sends no ice-servers when TURN is not configured, however long the connection lasts', async () => {
-    let nowMs = Date.UTC(2026, 0, 1)
-    const server = await serve({ iceServers: [{ urls: 'stun:stun.example.test:3478' }], now: () => nowMs })
+    const clock = new FakeClock(START_MS)
+    const server = await serve({
+      iceServers: [{ urls: 'stun:stun.example.test:3478' }],
+      clock,
+      heartbeatMs: NO_HEARTBEAT_MS,
+    })
     const client = await connect(server.url)
-    nowMs += 30 * 24 * 3600 * 1000
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    clock.advance(30 * 24 * 3600 * 1000)
+    await roundTrip(client)
     expect(client.received.map((m) => m.type)).toEqual(['welcome'])
   })
 })
+
+/**
+ * Waits until the server has read everything `client` sent before, and `client` has everything the
+ * server sent before reading it: a ping goes out behind the client's earlier frames (pongs included), and
+ * the server's automatic pong comes back behind its earlier messages. Touches no tracker state: the
+ * tracker listens for pongs, not pings.
+ */
+async function roundTrip(client: TestClient): Promise<void> {
+  const pong = once(client.socket, 'pong')
+  client.socket.ping()
+  await pong
+}
+
+/**
+ * Moves the clock over one heartbeat interval (and a slice, whatever the phase of the beat's timer), and
+ * waits until each of `clients` has been pinged and the server has read whatever it answered.
+ */
+async function beat(clock: FakeClock, clients: TestClient[]): Promise<void> {
+  const pinged = clients.map((client) => once(client.socket, 'ping'))
+  clock.advance(BEAT_MS + SLICE_MS)
+  await Promise.all(pinged)
+  await Promise.all(clients.map(roundTrip))
+}
+
+/** An upgrade request for /ws on a raw socket; resolves with whatever the server answered. */
+function rawUpgrade(port: number, headers: Record<string, string> = {}): Promise<string> {
+  const all: Record<string, string> = {
+    host: `127.0.0.1:${port}`,
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers,
+  }
+  const head = Object.entries(all)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n')
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(`GET /ws HTTP/1.1\r\n${head}\r\n\r\n`))
+    let answer = ''
+    socket.on('data', (data) => {
+      answer += data.toString('latin1')
+      if (answer.includes('\r\n\r\n')) {
+        socket.destroy()
+        resolve(answer)
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(answer))
+  })
+}
 
 /**
  * The expiry of a TURN entry in coturn's use-auth-secret scheme, after checking it the way coturn does:

@@ -1,6 +1,6 @@
 import type { CandidateType } from '../../web/peer/ice-diagnosis.js'
-import type { LinkFactory, LinkOptions } from '../../web/peer/link-manager.js'
 import { MemoryLink } from '../../web/peer/memory-link.js'
+import type { LinkFactory, LinkOptions } from '../../web/peer/peer-link.js'
 
 /**
  * A link factory whose links go through offer/answer and signal ICE candidates of the given types, but

@@ -8,9 +8,10 @@ import { SwarmError } from '../../shared/errors.js'
 import type { RunningServer } from '../../signal/server.js'
 import type { Clock } from '../../web/peer/clock.js'
 import { SwarmEngine } from '../../web/peer/engine.js'
-import { CONNECT_TIMEOUT_MS, type LinkFactory } from '../../web/peer/link-manager.js'
+import { CONNECT_TIMEOUT_MS } from '../../web/peer/link-manager.js'
 import type { LocalFile } from '../../web/peer/local-files.js'
 import { MemoryLinkNetwork } from '../../web/peer/memory-link.js'
+import type { IceServer, LinkFactory } from '../../web/peer/peer-link.js'
 import {
   RECONNECT_DELAY_MS,
   SOURCE_REFRESH_MS,
@@ -48,14 +49,11 @@ async function openPeer(
   extra: { clock?: Clock; createLink?: LinkFactory } = {},
 ): Promise<Peer> {
   const completed: LocalFile[] = []
-  // The link factory needs our peer id, which the tracker gives: a factory per id, made on demand.
-  let engine!: SwarmEngine
-  engine = await SwarmEngine.open({
+  const engine = await SwarmEngine.open({
     trackerUrl: url,
     createSocket: (u) => new WebSocket(u),
     ...stores,
-    createLink:
-      extra.createLink ?? ((options) => network.linkFactory(engine.tracker.peerId ?? 'unknown')(options)),
+    createLink: extra.createLink ?? network.createLink,
     onComplete: (file) => completed.push(file),
     ...(extra.clock ? { clock: extra.clock } : {}),
   })
@@ -98,6 +96,11 @@ async function runClock(clock: FakeClock, ms: number): Promise<void> {
     clock.advance(Math.min(1000, ms - done))
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** Lets real time pass (timers and I/O of the engines under test). */
+async function runFor(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 async function saved(peer: Peer, digest: string): Promise<Buffer> {
@@ -272,17 +275,17 @@ describe('engine', () => {
     servers.push(server)
     const network = new MemoryLinkNetwork()
     const seeder = await openPeer(server.url, network)
-    const offered: RTCIceServer[][] = []
+    const offered: IceServer[][] = []
     const leecher: Peer = await openPeer(server.url, network, undefined, {
       createLink: (options) => {
         if (options.initiator) offered.push(options.iceServers)
-        return network.linkFactory(leecher.engine.tracker.peerId ?? 'unknown')(options)
+        return network.createLink(options)
       },
     })
     const peerId = leecher.engine.tracker.peerId
-    const turnUsername = (list: RTCIceServer[]) => list.find((s) => s.username)?.username
+    const turnUsername = (list: IceServer[]) => list.find((s) => s.username)?.username
     const status = leecher.engine.tracker.status
-    const welcomed = status.state === 'online' ? turnUsername(status.iceServers as RTCIceServer[]) : undefined
+    const welcomed = status.state === 'online' ? turnUsername(status.iceServers) : undefined
     expect(welcomed).toBe(`${nowMs / 1000 + ttlSeconds}:${peerId}`)
 
     // Past the point where the server refreshes them, before they expire.
@@ -336,6 +339,52 @@ describe('engine', () => {
     expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     // It went on from the chunks already stored: only what was missing came over the new link.
     expect(uploads.length - uploadsBefore).toBeLessThanOrEqual(8 - here)
+  })
+
+  it('keeps serving over the links it has when the browser refuses another RTCPeerConnection, and says why', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    // A stubbed RTCPeerConnection that Chromium stops building after two (the page built others before).
+    let constructed = 0
+    const stubbed: LinkFactory = (options) => {
+      if (++constructed > 2) {
+        throw new Error("Failed to construct 'RTCPeerConnection': Cannot create so many PeerConnections")
+      }
+      return network.createLink(options)
+    }
+    const tab = await openPeer(server.url, network, undefined, { createLink: stubbed })
+    const problems: string[] = []
+    tab.engine.on('problem', ({ error }) => problems.push(error.code))
+    const [first, second, third, elsewhere] = await Promise.all(
+      [1, 2, 3, 4].map(() => openPeer(server.url, network)),
+    )
+    const a = await share(tab, bytesOf(2 * MiB, 21), 'a.bin')
+    await until(() => server.tracker.stats().files === 1)
+    await (await first!.engine.fetch(a.digest)).once('complete')
+    await (await second!.engine.fetch(a.digest)).once('complete')
+    expect(constructed).toBe(2)
+
+    // The tab wants a file only another peer has: the browser refuses the connection.
+    const b = await share(elsewhere!, bytesOf(1 * MiB, 22), 'b.bin')
+    await until(() => server.tracker.stats().files === 2)
+    const download = await tab.engine.fetch(b.digest)
+    await until(() => problems.includes('LINK_BUDGET_SPENT'))
+    expect(tab.engine.linkBudget.state).toBe('spent')
+    expect(download.progress().sources).toBe(0)
+    const constructedWhenSpent = constructed
+
+    // The links it has keep serving: the first peer downloads another file over its open link.
+    const c = await share(tab, bytesOf(1 * MiB, 23), 'c.bin')
+    await until(() => server.tracker.stats().files === 3)
+    await (await first!.engine.fetch(c.digest)).once('complete')
+    expect((await saved(first!, c.digest)).equals(Buffer.from(bytesOf(1 * MiB, 23)))).toBe(true)
+    // A new peer's knock is declined before anything is built, and the tab builds nothing more.
+    const declined = third!.engine.fetch(a.digest)
+    await runFor(2_000)
+    expect((await declined).progress().sources).toBe(0)
+    expect(constructed).toBe(constructedWhenSpent)
+    expect(problems.filter((code) => code === 'LINK_BUDGET_SPENT')).toHaveLength(1)
   })
 
   it('fails a dial to a peer that has left the tracker with PEER_NOT_FOUND at once, and shows no error', async () => {

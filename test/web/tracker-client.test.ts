@@ -77,6 +77,29 @@ function announced(file: { digest: string; manifest: Manifest }, name: string, h
 
 const digestOf = (n: number) => n.toString(16).padStart(64, '0')
 
+/** The members of a browser's WebSocket (WHATWG WebSockets standard, with EventTarget's). */
+const BROWSER_WEBSOCKET_MEMBERS = new Set([
+  'url',
+  'readyState',
+  'bufferedAmount',
+  'extensions',
+  'protocol',
+  'binaryType',
+  'onopen',
+  'onerror',
+  'onclose',
+  'onmessage',
+  'send',
+  'close',
+  'addEventListener',
+  'removeEventListener',
+  'dispatchEvent',
+  'CONNECTING',
+  'OPEN',
+  'CLOSING',
+  'CLOSED',
+])
+
 // ---------------------------------------------------------------- against a real server
 
 describe('TrackerClient against a real tracker', () => {
@@ -111,9 +134,35 @@ describe('TrackerClient against a real tracker', () => {
     return { client, events, online, sent: () => sent.map((s) => s.message), sentAt: () => sent }
   }
 
-  it("takes browsers' WebSocket and ws's as they are", () => {
+  it("takes browsers' WebSocket and ws's as they are, using only what both have", async () => {
+    // At compile time: both fit the interface the client asks for.
     expectTypeOf<InstanceType<typeof globalThis.WebSocket>>().toExtend<WebSocketLike>()
     expectTypeOf<WebSocket>().toExtend<WebSocketLike>()
+    // At run time: through a whole session (welcome, announce, a request and its reply, close), the client
+    // touches nothing of ws's socket that a browser's WebSocket lacks (no `on`, `ping`, `terminate`...).
+    const server = await serve()
+    const touched = new Set<string>()
+    const client = new TrackerClient({
+      url: server.url,
+      createSocket: (url) =>
+        new Proxy(new WebSocket(url), {
+          get(target, property) {
+            if (typeof property === 'string') touched.add(property)
+            // Read on the socket itself, so that ws's own getters reading its internals are not counted.
+            const value = Reflect.get(target, property)
+            return typeof value === 'function' ? value.bind(target) : value
+          },
+        }),
+      holdings: () => [],
+    })
+    clients.push(client)
+    const online = client.once('welcome')
+    client.start()
+    await online
+    expect(await client.catalog()).toMatchObject({ type: 'catalog', total: 0 })
+    client.destroy()
+    expect(touched.size).toBeGreaterThan(0)
+    expect([...touched].filter((member) => !BROWSER_WEBSOCKET_MEMBERS.has(member))).toEqual([])
   })
 
   it('goes online with the peer id and ICE servers of its welcome', async () => {

@@ -29,11 +29,23 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'A peer left before it could be reached. Swarmdrop tries the other peers that hold the file.',
   PEER_BUSY: 'A peer is too busy to answer right now. Swarmdrop tries again shortly.',
   SELF_SIGNAL: 'This browser tried to connect to itself. Reload the page if a download does not start.',
+  CATALOG_LIMITED:
+    'The tracker is answering searches from your network slowly for a moment: too many searches came from it at once. Wait a few seconds and search again.',
   INTERNAL:
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
   TRACKER_OFFLINE:
     'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
   TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',
+  SESSION_CLOSED:
+    'The connection to a peer closed before it answered. Swarmdrop asks the other peers that hold the file.',
+  PEER_BANNED:
+    'A peer misbehaved (sent bad data or flooded this page) and is blocked for a while. Swarmdrop gets the file from other peers.',
+  HELLO_REQUIRED:
+    'A peer broke the connection rules (it spoke before greeting), so the connection to it was closed. Swarmdrop uses other peers.',
+  LINK_BUDGET_LOW:
+    'This tab has opened most of the connections a browser allows in one tab. It keeps the connections it has and now opens new ones only for downloads you ask for. Reload the page when nothing is running to start afresh.',
+  LINK_BUDGET_SPENT:
+    'This tab cannot open any more connections: the browser allows only so many in one tab. Transfers over the connections it has go on; reload the page when nothing is running to connect to new peers again.',
   PEER_UNREACHABLE:
     'No connection could be made to the peers holding this file: they may have left, or a network on the way blocks the connection. Swarmdrop keeps trying; try again later or from another network.',
   NAT_BLOCKED:
@@ -48,12 +60,34 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
   FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',
   CANCELLED: 'The work was cancelled. Add the file again to start over.',
+  NOT_HELD:
+    'This file is not (or not completely) in this browser, so that cannot be done yet. Download it first, or check My files.',
+  INVALID_DIGEST:
+    'That is not a file digest: a digest is 64 characters of 0–9 and a–f. Copy it again from the catalog or from the link you were given.',
   SOURCE_CHANGED:
     'The file changed on your disk while it was being shared, so it no longer matches what was announced. Add it again to share the new version.',
   CHUNK_CORRUPT:
     'Part of a file failed its integrity check and was thrown away; it is fetched again from another peer. A peer that keeps sending bad data is dropped.',
   STORAGE_FAILED:
     'The browser’s storage failed. Check that this site may store data (private windows may not allow it), then reload the page.',
+}
+
+/** Why a peer is refused, in a few words for the peers view (codes a link is closed with for abuse). */
+export function banReasonFor(code: ErrorCode): string {
+  switch (code) {
+    case 'CHUNK_CORRUPT':
+      return 'sent chunks that failed their check'
+    case 'RATE_LIMITED':
+      return 'flooded this page with messages'
+    case 'HELLO_REQUIRED':
+      return 'spoke before greeting'
+    case 'UNKNOWN_TYPE':
+      return 'sent messages of an unknown kind'
+    case 'TIMEOUT':
+      return 'connected and never greeted'
+    default:
+      return 'sent data that breaks the protocol'
+  }
 }
 
 /** For failures that carry no code (a bug, or a browser API that threw something unexpected). */

@@ -1,5 +1,18 @@
-/** Opening `/#<digest>` (or changing the fragment to one) starts that download (SPEC §2). */
+/**
+ * Opening `/#<digest>` (or changing the fragment to one) downloads that file (SPEC §2). A download saves
+ * the file and seeds it, so a link that came from outside the page must not start one on its own: any
+ * website can open this page with a fragment of its choosing, or change the fragment of a window it
+ * opened. Such links ask the user first (services.ts `askToDownload`); only a link clicked on the page
+ * itself starts at once, like activating a digest in the catalog.
+ */
 import { DIGEST_PATTERN } from '../../shared/manifest.js'
+
+/**
+ * Where a digest link came from: `page`, a link on this page that the user clicked; `elsewhere`, the
+ * address the page was opened with (from another site, a bookmark, a pasted link) or a fragment changed
+ * from outside (another window that opened this one, the address bar).
+ */
+export type LinkSource = 'page' | 'elsewhere'
 
 /** The digest a fragment names, or undefined when it names none (other fragments are left alone). */
 export function digestFromHash(hash: string): string | undefined {
@@ -8,11 +21,29 @@ export function digestFromHash(hash: string): string | undefined {
 }
 
 /**
- * Calls `download` for the digest in the page's fragment now and on every change, and clears the fragment;
- * returns the unsubscribe.
+ * Calls `open` for the digest in the page's fragment now (as `elsewhere`: the page was opened with it)
+ * and on every change (as `page` when it follows a click on a link of this page to that fragment), and
+ * clears the fragment; returns the unsubscribe.
  */
-export function followDigestLinks(win: Window, download: (digest: string) => void): () => void {
-  const check = () => {
+export function followDigestLinks(win: Window, open: (digest: string, from: LinkSource) => void): () => void {
+  /** The fragment a click on one of this page's own links is about to set. */
+  let clickedHash: string | undefined
+  const onClick = (event: Event) => {
+    clickedHash = undefined
+    const anchor = event.composedPath().find((target): target is HTMLAnchorElement => isAnchor(target))
+    if (!anchor || (anchor.target && anchor.target !== '_self')) return
+    let url: URL
+    try {
+      url = new URL(anchor.href, win.location.href)
+    } catch {
+      return
+    }
+    const here = win.location
+    if (url.origin === here.origin && url.pathname === here.pathname && url.search === here.search) {
+      clickedHash = url.hash
+    }
+  }
+  const check = (from: LinkSource) => {
     let digest: string | undefined
     try {
       digest = digestFromHash(win.location.hash)
@@ -23,9 +54,26 @@ export function followDigestLinks(win: Window, download: (digest: string) => voi
     // The fragment has done its job: cleared, a reload does not start (or save) the file again, and
     // opening the same link later changes the fragment again.
     win.history.replaceState(win.history.state, '', `${win.location.pathname}${win.location.search}`)
-    download(digest)
+    open(digest, from)
   }
-  check()
-  win.addEventListener('hashchange', check)
-  return () => win.removeEventListener('hashchange', check)
+  const onHashChange = () => {
+    const fromPage = clickedHash !== undefined && clickedHash === win.location.hash
+    clickedHash = undefined
+    check(fromPage ? 'page' : 'elsewhere')
+  }
+  check('elsewhere')
+  // Capture: the click is seen before anything on the page can stop it, and before the fragment changes.
+  win.addEventListener('click', onClick, true)
+  win.addEventListener('hashchange', onHashChange)
+  return () => {
+    win.removeEventListener('click', onClick, true)
+    win.removeEventListener('hashchange', onHashChange)
+  }
+}
+
+function isAnchor(target: EventTarget): target is HTMLAnchorElement {
+  return (
+    (target as Partial<HTMLAnchorElement>).tagName === 'A' &&
+    typeof (target as HTMLAnchorElement).href === 'string'
+  )
 }

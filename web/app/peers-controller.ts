@@ -2,7 +2,7 @@
  * The peers of one file, on request: who holds it (as the tracker gives them), how many chunks each has,
  * how this browser reaches each and the current rates. Fetched again every few seconds while shown.
  */
-import type { AppServices, PeerRow } from './services.js'
+import type { AppServices, LinkHealth, PeerRow } from './services.js'
 import { ServicesController } from './services-controller.js'
 
 /** How often the peers view asks again while it is open (well within the tracker's rate limit). */
@@ -11,6 +11,8 @@ export const PEERS_REFRESH_MS = 3_000
 export class PeersController extends ServicesController {
   digest: string | undefined
   peers: readonly PeerRow[] = []
+  /** This tab's link budget and bans, read with each refresh. */
+  health: LinkHealth | undefined
   loading = false
   loaded = false
   error: unknown
@@ -35,6 +37,7 @@ export class PeersController extends ServicesController {
     if (!services || !digest) return this.update()
     const sequence = ++this.#sequence
     this.loading = true
+    this.health = services.linkHealth()
     this.update()
     try {
       const peers = await services.peersOf(digest)

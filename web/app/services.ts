@@ -19,8 +19,10 @@ import {
   toBase64Url,
 } from '../../shared/private-share.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
+import type { Ban } from '../peer/ban-list.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../peer/download.js'
 import type { EngineEvents, FetchHints } from '../peer/engine.js'
+import type { LinkBudget } from '../peer/link-manager.js'
 import type { LiveSource, LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import type { SwarmEvents } from '../peer/swarm.js'
@@ -80,6 +82,10 @@ export interface EngineLike {
   readonly tracker: TrackerLike
   readonly swarm: SwarmLike
   readonly local: LocalLike
+  /** RTCPeerConnections this tab has built, of how many it may. */
+  readonly linkBudget: LinkBudget
+  /** Peers (or addresses) refused for abuse now, latest first. */
+  readonly activeBans: readonly Ban[]
   on: On<EngineEvents>
   catalog(query?: CatalogQuery): Promise<ServerMessageOf<'catalog'>>
   share(record: StoredFile, source?: LiveSource): void
@@ -210,6 +216,25 @@ export interface PeerRow {
   uploadBytesPerSecond: number
 }
 
+/** A peer or an address refused for abuse, as the peers view shows it. */
+export interface BanRow {
+  /** `peer:<id>` or `address:<ip>`: what the ban is kept under. */
+  key: string
+  /** The peer id or the address alone. */
+  who: string
+  kind: 'peer' | 'address'
+  reason: ErrorCode
+  /** Milliseconds until it ends; Infinity for the rest of this visit. */
+  remainingMs: number
+  strikes: number
+}
+
+/** The health of this tab's links, for the peers view. */
+export interface LinkHealth {
+  budget: LinkBudget
+  bans: BanRow[]
+}
+
 export type AppEvents = {
   /** The list of files being hashed or stored changed. */
   jobs: undefined
@@ -227,6 +252,21 @@ export type AppEvents = {
   problems: undefined
   /** A chunk of a download changed state (for chunk maps). */
   chunk: DownloadEvents['chunk'] & { digest: string }
+  /** A link from another page asks to download a file, or that question was answered or filled in. */
+  'link-request': undefined
+}
+
+/**
+ * A `#<digest>` link that came from outside the page (another site, a pasted address), waiting for the
+ * user: nothing is fetched, saved or seeded until they choose Download.
+ */
+export interface LinkRequest {
+  readonly digest: string
+  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither). */
+  name?: string
+  size?: number
+  /** Whether the catalog is still being asked (the tracker may be connecting). */
+  readonly lookingUp: boolean
 }
 
 /** Problems about reaching a file's sources: they end when its download has a source again. */
@@ -256,6 +296,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   readonly #options: AppServicesOptions
   readonly #sharing: Sharing
   readonly #requests = new Map<string, DownloadRequest>()
+  #linkRequest: LinkRequest | undefined
   #problems: Problem[] = []
   #toasts: Toast[] = []
   #link: OpenedLink | undefined
@@ -308,9 +349,12 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       this.#pollWaiting()
       for (const digest of this.traffic.serving()) void this.#countOtherSeeders(digest)
     })
-    engine.swarm.on('ban', ({ peerId }) =>
-      this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`)),
-    )
+    // Other bans are shown in the peers view; bad chunks are worth a word where the user is looking.
+    engine.swarm.on('ban', ({ peerId, reason }) => {
+      if (reason === 'CHUNK_CORRUPT') {
+        this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`))
+      }
+    })
     engine.swarm.on('uploaded', ({ peerId, digest, bytes }) => {
       this.rates.add(peerId, 'up', bytes)
       this.traffic.add(digest, peerId, bytes)
@@ -334,6 +378,11 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   get jobs(): readonly ShareJob[] {
     return this.#sharing.jobs
+  }
+
+  /** The link from elsewhere waiting for the user's answer, if any. */
+  get linkRequest(): LinkRequest | undefined {
+    return this.#linkRequest
   }
 
   get requests(): readonly DownloadRequest[] {
@@ -453,12 +502,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
    * is not connected yet, and for a holder when nobody has the file yet. A file here in full is saved again.
    */
   async download(digestText: string, hints: FetchHints = {}): Promise<void> {
-    if (this.#refuseInsecure()) return
-    const digest = digestText.trim().toLowerCase()
-    if (!DIGEST_PATTERN.test(digest)) {
-      this.report(new SwarmError('FILE_NOT_FOUND', `not a digest: ${digestText.slice(0, 80)}`))
-      return
-    }
+    const digest = this.#downloadable(digestText)
+    if (digest === undefined) return
     const held = this.engine.local.get(digest)
     if (held && hints.sealed?.key && !held.record.sealed?.key) {
       // A private share held without its key, now opened with a link that has it.
@@ -537,6 +582,56 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       request.state = 'queued'
       void this.#start(request, {})
     }
+  }
+
+  /**
+   * A `#<digest>` link opened from another page: asks first. The question shows at once; the file's name
+   * and size follow when the catalog has them. A later link replaces an unanswered one.
+   */
+  async askToDownload(digestText: string): Promise<void> {
+    const digest = this.#downloadable(digestText)
+    if (digest === undefined) return
+    const request: LinkRequest = { digest, lookingUp: true }
+    this.#linkRequest = request
+    this.emit('link-request', undefined)
+    await this.#online()
+    const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
+    if (this.#linkRequest !== request) return // answered meanwhile
+    const entry = page?.files.find((f) => f.digest === digest)
+    // A new object, so that whatever renders it sees that it changed.
+    const found: LinkRequest = { digest, lookingUp: false }
+    if (entry?.names[0]) found.name = entry.names[0]
+    if (entry) found.size = entry.size
+    this.#linkRequest = found
+    this.emit('link-request', undefined)
+  }
+
+  /**
+   * The digest in `digestText`, normalised, if this page can download at all and it is one; otherwise
+   * says why (INSECURE_CONTEXT, or INVALID_DIGEST for text that is no digest) and returns undefined.
+   */
+  #downloadable(digestText: string): string | undefined {
+    if (this.#refuseInsecure()) return undefined
+    const digest = digestText.trim().toLowerCase()
+    if (DIGEST_PATTERN.test(digest)) return digest
+    this.report(new SwarmError('INVALID_DIGEST', `not a digest: ${digestText.slice(0, 80)}`))
+    return undefined
+  }
+
+  /** The user chose Download for the link waiting: it starts like any download. */
+  confirmLinkRequest(): void {
+    const request = this.#linkRequest
+    if (!request) return
+    this.#linkRequest = undefined
+    this.emit('link-request', undefined)
+    void this.download(request.digest)
+  }
+
+  /** The user chose Cancel: nothing is fetched. */
+  dismissLinkRequest(): void {
+    if (!this.#linkRequest) return
+    this.#linkRequest = undefined
+    this.emit('link-request', undefined)
   }
 
   pause(digest: string): void {
@@ -627,7 +722,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     for (const member of collection.files) {
       const held = this.engine.local.get(member.digest)
       if (!held?.have.complete) {
-        this.report(new SwarmError('FILE_NOT_FOUND', `${member.path} is not here in full`), { digest })
+        this.report(new SwarmError('NOT_HELD', `${member.path} is not here in full`), { digest })
         return
       }
       entries.push({ path: member.path, record: held.record })
@@ -801,7 +896,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   async save(digest: string): Promise<void> {
     const file = this.engine.local.get(digest)
     if (!file?.have.complete) {
-      this.report(new SwarmError('FILE_NOT_FOUND', 'the file is not here in full'), { digest })
+      this.report(new SwarmError('NOT_HELD', 'the file is not here in full'), { digest })
       return
     }
     try {
@@ -939,6 +1034,26 @@ export class AppServices extends TypedEventTarget<AppEvents> {
         }
       }),
     )
+  }
+
+  /** How many connections this tab has used of its lifetime budget, and who is refused for abuse. */
+  linkHealth(): LinkHealth {
+    const now = this.#now()
+    return {
+      budget: this.engine.linkBudget,
+      bans: this.engine.activeBans.map((ban) => {
+        const separator = ban.key.indexOf(':')
+        return {
+          key: ban.key,
+          who: ban.key.slice(separator + 1),
+          kind: ban.key.startsWith('address:') ? 'address' : 'peer',
+          reason: ban.reason,
+          remainingMs:
+            ban.untilMs === Number.POSITIVE_INFINITY ? ban.untilMs : Math.max(0, ban.untilMs - now),
+          strikes: ban.strikes,
+        }
+      }),
+    }
   }
 
   // ---------------------------------------------------------------- problems

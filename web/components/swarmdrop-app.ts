@@ -12,6 +12,7 @@ import { live } from 'lit/directives/live.js'
 import { servicesContext } from '../app/context.js'
 import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
+import { LinkRequestController } from '../app/link-request-controller.js'
 import { AttentionController, LeaveGuardController, PasteController } from '../app/page-controllers.js'
 import {
   OpenedLinkController,
@@ -26,6 +27,7 @@ import { emit, type SwarmdropEventDetails } from './events.js'
 import { theme } from './theme.js'
 import './swarmdrop-catalog.js'
 import './swarmdrop-drop-zone.js'
+import './swarmdrop-link-confirm.js'
 import './swarmdrop-my-files.js'
 import './swarmdrop-peers.js'
 import './swarmdrop-problems.js'
@@ -233,6 +235,7 @@ export class SwarmdropApp extends LitElement {
   readonly #toasts = new ToastsController(this)
   readonly #opened = new OpenedLinkController(this)
   readonly #attention = new AttentionController(this)
+  readonly #linkRequest = new LinkRequestController(this)
   #services: AppServices | undefined
   #noticeTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -273,6 +276,7 @@ export class SwarmdropApp extends LitElement {
     this.addEventListener('swarmdrop-show-peers', (e) => this._onShowPeers(e.detail))
     this.addEventListener('swarmdrop-copy', (e) => void this._onCopy(e.detail))
     this.addEventListener('swarmdrop-dismiss-problem', (e) => this.#problems.dismiss(e.detail.id))
+    this.addEventListener('swarmdrop-answer-link', (e) => this.#linkRequest.answer(e.detail.download))
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
   }
 
@@ -324,6 +328,7 @@ export class SwarmdropApp extends LitElement {
         )}
       </div>
       <div class="visually-hidden" role="status" aria-live="polite">${this.#attention.announcement}</div>
+      <swarmdrop-link-confirm .request=${this.#linkRequest.request}></swarmdrop-link-confirm>
     </div>`
   }
 

@@ -1,13 +1,14 @@
 /**
  * The peers of one file, on request: the peers the tracker names as holding it, how many chunks each
- * has, how this browser is connected to each (direct, hole-punched, relayed) and the current rates.
- * Shown as a modal dialog (Escape closes it); the app opens it by setting `digest`.
+ * has, how this browser is connected to each (direct, hole-punched, relayed) and the current rates. Below,
+ * this tab's connections: how many of the browser's lifetime allowance it has used, and the peers it
+ * refuses for abuse. Shown as a modal dialog (Escape closes it); the app opens it by setting `digest`.
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
 import { customElement, property, query } from 'lit/decorators.js'
 import { ref } from 'lit/directives/ref.js'
 import { repeat } from 'lit/directives/repeat.js'
-import { errorCodeOf, messageFor } from '../app/error-messages.js'
+import { banReasonFor, errorCodeOf, messageFor } from '../app/error-messages.js'
 import { formatRate } from '../app/format.js'
 import { PeersController } from '../app/peers-controller.js'
 import type { ConnectionType } from '../peer/peer-link.js'
@@ -75,6 +76,10 @@ export class SwarmdropPeers extends LitElement {
       .error {
         color: var(--sd-danger);
       }
+      .health h3 {
+        font-size: 1rem;
+        margin-bottom: 0.25rem;
+      }
     `,
   ]
 
@@ -105,7 +110,45 @@ export class SwarmdropPeers extends LitElement {
       </div>
       <p class="muted mono">${this.digest ? `digest ${this.digest.slice(0, 16)}…` : ''}</p>
       ${this.#renderBody()}
+      ${this.#renderHealth()}
     </dialog>`
+  }
+
+  #renderHealth() {
+    const health = this.#peers.health
+    if (!this.digest || !health) return nothing
+    const { built, budget, state } = health.budget
+    const note =
+      state === 'low'
+        ? ' Only downloads you ask for open new ones now.'
+        : state === 'spent'
+          ? ' No new connection can be opened; reload the page when nothing is running.'
+          : ''
+    return html`<section class="health" aria-labelledby="health-title" data-link-budget=${state}>
+      <h3 id="health-title">This tab's connections</h3>
+      <p class=${state === 'ok' ? 'muted' : 'error'}>
+        ${built} of ${budget} connections used (a browser allows about ${budget} in one tab's life).${note}
+      </p>
+      ${
+        health.bans.length === 0
+          ? nothing
+          : html`<h3>Blocked for misbehaving</h3>
+            <ul>
+              ${repeat(
+                health.bans,
+                (ban) => ban.key,
+                (ban) => html`<li data-ban=${ban.key} data-reason=${ban.reason}>
+                  ${ban.kind === 'address' ? 'Address' : 'Peer'} <code>${ban.who}</code>: ${banReasonFor(ban.reason)};
+                  ${
+                    ban.remainingMs === Number.POSITIVE_INFINITY
+                      ? 'blocked for the rest of this visit'
+                      : `blocked for ${Math.max(1, Math.ceil(ban.remainingMs / 60_000))} more min`
+                  }
+                </li>`,
+              )}
+            </ul>`
+      }
+    </section>`
   }
 
   #renderBody() {

@@ -1,8 +1,15 @@
 /**
  * One file being downloaded from every source that has pieces of it (SPEC §5): a few chunks in flight
- * per source, rarest first, a request that stalls goes elsewhere, an endgame for the last chunks, and a
- * source that sends three chunks failing their hash is banned. Every chunk is verified before it is
- * stored (LocalFiles.write), and each stored chunk is announced to others by the swarm at once.
+ * per source, rarest first, an endgame for the last chunks, and a source that sends three chunks failing
+ * their hash is banned. Every chunk is verified before it is stored (LocalFiles.write), and each stored
+ * chunk is announced to others by the swarm at once.
+ *
+ * Stalls are judged per source, by its progress (docs/PROTOCOL.md, "Downloading"): a source that has
+ * requests out and has delivered nothing for SOURCE_QUIET_MS is quiet, and its chunks are asked of a
+ * source that is not, at once, while its own requests stay out; one quiet for REQUEST_STALL_MS has its
+ * requests cancelled and counts a stall. A source that stalled gets fewer requests, and is asked after
+ * the others, until it delivers again: its stall count decays with each STALL_DECAY_CHUNKS it delivers.
+ * A new source is on probation, one request at a time, until its first chunk checks out.
  */
 import { Bitfield } from '../../shared/bitfield.js'
 import { SwarmError } from '../../shared/errors.js'
@@ -18,8 +25,29 @@ import { TypedEventTarget } from './typed-events.js'
 export const IN_FLIGHT_PER_SOURCE = 4
 /** Sources one download talks to at once (SPEC §5 cap). */
 export const MAX_SOURCES_PER_FILE = 8
-/** A request that brings no byte for this long is given up and asked of another source. */
+/**
+ * A source with requests out that delivers nothing for this long is stalled: its requests are cancelled and
+ * asked of others, and it counts a stall.
+ */
 export const REQUEST_STALL_MS = 10_000
+/**
+ * A source with requests out that delivers nothing for this long is quiet: its chunks are asked of another
+ * source at once (its own requests stay out). Loopback delivers a 256 KiB frame every ~10 ms and a slow
+ * relayed path one every few hundred ms; 2 s of silence is not a slow source but a stalled one. Once the
+ * download has timed its chunks, the threshold is 3 × the usual time from a request to its last byte, within
+ * MIN_QUIET_MS and SOURCE_QUIET_MS: on a fast swarm a stalled source is seen in well under a second.
+ */
+export const SOURCE_QUIET_MS = 2_000
+export const MIN_QUIET_MS = 500
+/** Weight of each new chunk's time in the running average the quiet threshold follows. */
+const CHUNK_TIME_WEIGHT = 0.2
+/**
+ * Bytes a source must deliver to count as progress: a peer cannot keep its requests alive by dribbling a
+ * byte now and then. One smallest frame (MIN_FRAME_BYTES).
+ */
+export const PROGRESS_BYTES = 16 * 1024
+/** Chunks a stalled source must deliver for one of its stalls to be forgiven. */
+export const STALL_DECAY_CHUNKS = 4
 /** Bad chunks after which a source is banned for the session (SPEC §5). */
 export const MAX_BAD_CHUNKS = 3
 /** Stalls after which a source is dropped from this download (it advertises but does not answer). */
@@ -65,7 +93,7 @@ interface Request {
   readonly source: Source
   readonly buffer: Uint8Array
   received: number
-  lastProgressMs: number
+  readonly sentAtMs: number
 }
 
 interface Source {
@@ -76,7 +104,15 @@ interface Source {
   /** Chunks this source failed or refused: asked of others instead. */
   readonly avoid: Set<number>
   badChunks: number
+  /** Chunks it has delivered that checked out: until its first, it is on probation (one request at a time). */
+  delivered: number
   stalls: number
+  /** Chunks delivered since its last stall was forgiven (STALL_DECAY_CHUNKS forgive one). */
+  deliveredSinceStall: number
+  /** When it last made progress (PROGRESS_BYTES delivered), or its first request went out after none. */
+  progressMs: number
+  /** Bytes delivered since `progressMs`, towards the next PROGRESS_BYTES. */
+  progressBytes: number
   busyUntilMs: number
   readonly unsubscribe: (() => void)[]
 }
@@ -102,6 +138,8 @@ export class Download extends TypedEventTarget<DownloadEvents> {
   #tick: unknown
   #destroyed = false
   readonly #delivered: { atMs: number; bytes: number }[] = []
+  /** Running average of the time from a request to its chunk's last byte, once one has come. */
+  #chunkMs: number | undefined
   readonly #random: () => number
 
   constructor(private readonly options: DownloadOptions) {
@@ -155,7 +193,11 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       requests: new Map(),
       avoid: new Set(),
       badChunks: 0,
+      delivered: 0,
       stalls: 0,
+      deliveredSinceStall: 0,
+      progressMs: this.options.clock.now(),
+      progressBytes: 0,
       busyUntilMs: 0,
       unsubscribe: [],
     }
@@ -229,6 +271,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       case 'reject': {
         const request = source.requests.get(message.id)
         if (!request) return
+        this.#progress(source, 0, true)
         this.#forget(request)
         if (message.reason === 'busy') source.busyUntilMs = this.options.clock.now() + BUSY_BACKOFF_MS
         else source.avoid.add(request.index)
@@ -249,9 +292,30 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }
     request.buffer.set(frame.bytes, frame.offset)
     request.received += frame.bytes.length
-    request.lastProgressMs = this.options.clock.now()
-    this.#delivered.push({ atMs: request.lastProgressMs, bytes: frame.bytes.length })
-    if (request.received >= request.buffer.length) void this.#verify(request)
+    const done = request.received >= request.buffer.length
+    // Speed counts bytes as their frames arrive, so it falls to zero as soon as they stop (issue 14).
+    this.#delivered.push({ atMs: this.options.clock.now(), bytes: frame.bytes.length })
+    this.#progress(source, frame.bytes.length, done)
+    if (done) void this.#verify(request)
+  }
+
+  /** Counts bytes a source delivered; a whole chunk or PROGRESS_BYTES of them is progress. */
+  #progress(source: Source, bytes: number, whole: boolean): void {
+    source.progressBytes += bytes
+    if (!whole && source.progressBytes < PROGRESS_BYTES) return
+    source.progressBytes = 0
+    source.progressMs = this.options.clock.now()
+  }
+
+  /** A source with requests out that has made no progress for the quiet threshold. */
+  #quiet(source: Source, now: number): boolean {
+    return source.requests.size > 0 && now - source.progressMs >= this.#quietMs()
+  }
+
+  /** SOURCE_QUIET_MS, or 3 × the usual chunk time once known, within MIN_QUIET_MS and SOURCE_QUIET_MS. */
+  #quietMs(): number {
+    if (this.#chunkMs === undefined) return SOURCE_QUIET_MS
+    return Math.min(SOURCE_QUIET_MS, Math.max(MIN_QUIET_MS, 3 * this.#chunkMs))
   }
 
   async #verify(request: Request): Promise<void> {
@@ -271,6 +335,14 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }
     this.#verifying.delete(index)
     if (this.#destroyed) return
+    source.delivered++
+    const took = this.options.clock.now() - request.sentAtMs
+    this.#chunkMs =
+      this.#chunkMs === undefined ? took : this.#chunkMs + CHUNK_TIME_WEIGHT * (took - this.#chunkMs)
+    if (source.stalls > 0 && ++source.deliveredSinceStall >= STALL_DECAY_CHUNKS) {
+      source.stalls--
+      source.deliveredSinceStall = 0
+    }
     this.#emitChunk(index, 'here', source.session.peerId)
     for (const duplicate of this.#requestsByIndex.get(index) ?? []) this.#cancel(duplicate)
     if (this.file.have.complete) return this.#complete()
@@ -312,20 +384,31 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     }
   }
 
+  /**
+   * Gives sources work, those that stalled least first. A chunk whose every request is on a quiet source
+   * counts as not requested: it is asked of a source that is not quiet, as any unrequested chunk.
+   */
   #requestFromIdleSources(): void {
     const file = this.file
     const now = this.options.clock.now()
-    const endgame = this.#unrequestedMissing(file) === 0
-    for (const source of this.#sources.values()) {
+    const live = (i: number) => this.#liveRequests(i, now)
+    const endgame = this.#unrequestedMissing(file, now) === 0
+    const sources = [...this.#sources.values()].sort((a, b) => a.stalls - b.stalls)
+    for (const source of sources) {
       if (!source.have || source.busyUntilMs > now || source.session.destroyed) continue
-      while (source.requests.size < IN_FLIGHT_PER_SOURCE) {
+      if (this.#quiet(source, now)) continue
+      // A source that has delivered nothing yet is asked for one chunk at a time (a source that says it has
+      // everything and then stalls holds one chunk, not four); one that stalled is trusted with fewer
+      // requests: 4, 2, 1 after 0, 1, 2 stalls.
+      const allowance = source.delivered === 0 ? 1 : Math.max(1, IN_FLIGHT_PER_SOURCE >> source.stalls)
+      while (source.requests.size < allowance) {
         const have = source.have
         const index = pickChunk({
           chunkCount: file.have.length,
           here: file.have,
           sourceHas: (i) => have.has(i),
           availability: (i) => this.#availability(i),
-          inFlight: (i) => this.#requestsByIndex.get(i)?.length ?? 0,
+          inFlight: live,
           excluded: (i) =>
             this.#verifying.has(i) ||
             source.avoid.has(i) ||
@@ -340,6 +423,11 @@ export class Download extends TypedEventTarget<DownloadEvents> {
   }
 
   #request(source: Source, index: number): void {
+    // A source's progress clock starts with its first request out: it has had nothing to deliver before.
+    if (source.requests.size === 0) {
+      source.progressMs = this.options.clock.now()
+      source.progressBytes = 0
+    }
     const id = source.session.nextRequestId()
     const request: Request = {
       id,
@@ -347,7 +435,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       source,
       buffer: new Uint8Array(chunkLength(this.file.record.manifest, index)),
       received: 0,
-      lastProgressMs: this.options.clock.now(),
+      sentAtMs: this.options.clock.now(),
     }
     source.requests.set(id, request)
     const siblings = this.#requestsByIndex.get(index) ?? []
@@ -366,6 +454,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
 
   #forget(request: Request): void {
     request.source.requests.delete(request.id)
+    request.source.session.endRequest(request.id)
     const siblings = (this.#requestsByIndex.get(request.index) ?? []).filter((r) => r !== request)
     if (siblings.length > 0) this.#requestsByIndex.set(request.index, siblings)
     else this.#requestsByIndex.delete(request.index)
@@ -377,10 +466,19 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     return count
   }
 
-  #unrequestedMissing(file: LocalFile): number {
+  /** Requests out for a chunk on sources that are not quiet. */
+  #liveRequests(index: number, now: number): number {
+    let count = 0
+    for (const request of this.#requestsByIndex.get(index) ?? [])
+      if (!this.#quiet(request.source, now)) count++
+    return count
+  }
+
+  #unrequestedMissing(file: LocalFile, now: number): number {
     let count = 0
     for (let index = 0; index < file.have.length; index++) {
-      if (!file.have.has(index) && !this.#requestsByIndex.has(index) && !this.#verifying.has(index)) count++
+      if (!file.have.has(index) && this.#liveRequests(index, now) === 0 && !this.#verifying.has(index))
+        count++
     }
     return count
   }
@@ -397,23 +495,22 @@ export class Download extends TypedEventTarget<DownloadEvents> {
   }
 
   /**
-   * A request with no byte for REQUEST_STALL_MS goes to another source; a source that keeps stalling is
-   * dropped. The requests a source stalls on in one check count as one stall: when the path to a peer goes
-   * quiet (a network outage, SPEC §6), all its requests stall together, and that is one event, not
-   * IN_FLIGHT_PER_SOURCE of them; the source stays, and is asked again once the path heals.
+   * A source with requests out and no progress for REQUEST_STALL_MS has them cancelled and asked of others
+   * (they were asked of others already once it went quiet); a source that keeps stalling is dropped. Its
+   * requests stall together, and that is one stall: when the path to a peer goes quiet (a network outage,
+   * SPEC §6) the source stays, and is asked again once the path heals.
    */
   #checkStalls(): void {
     const now = this.options.clock.now()
     for (const source of [...this.#sources.values()]) {
-      let stalled = false
+      if (source.requests.size === 0 || now - source.progressMs < REQUEST_STALL_MS) continue
       for (const request of [...source.requests.values()]) {
-        if (now - request.lastProgressMs < REQUEST_STALL_MS) continue
         this.#cancel(request)
         source.avoid.add(request.index)
-        stalled = true
         this.#emitChunk(request.index, 'missing')
       }
-      if (stalled) source.stalls++
+      source.stalls++
+      source.deliveredSinceStall = 0
       if (source.stalls >= MAX_STALLS) this.#removeSource(source)
     }
   }

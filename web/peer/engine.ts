@@ -4,6 +4,9 @@
  * it, resumes unfinished downloads on start, and shares everything it holds. Nothing here touches the DOM
  * or IndexedDB directly: storage, sockets, links, time and saving come in as options (SPEC §9).
  * Finding, dialling and re-dialling the peers a download takes its chunks from is SourceFinder's.
+ *
+ * Other protocols ride the same links (the ring, SPEC §9): they register on `engine.protocols` (the frame
+ * router's registrar, protocol-registrar.ts) and open sessions with `engine.openSession(peerId)`.
  */
 import { Bitfield } from '../../shared/bitfield.js'
 import { SwarmError } from '../../shared/errors.js'
@@ -12,11 +15,14 @@ import type { CatalogEntry } from '../../shared/tracker-protocol.js'
 import type { ChunkStore } from '../storage/chunk-store.js'
 import type { FileStore, StoredFile } from '../storage/file-store.js'
 import { scanInventory } from '../storage/inventory.js'
+import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
-import { type LinkFactory, LinkManager } from './link-manager.js'
+import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
 import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
-import type { PeerLink } from './peer-link.js'
+import type { LinkFactory, PeerLink } from './peer-link.js'
+import type { PeerSession } from './peer-session.js'
+import { ProtocolRegistrar } from './protocol-registrar.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
@@ -30,6 +36,8 @@ export type EngineEvents = {
   complete: LocalFile
   /** Something the user should hear about. */
   problem: { digest?: string; error: SwarmError }
+  /** The tab's RTCPeerConnection budget changed state (ok → low → spent). */
+  'link-budget': LinkBudget
 }
 
 /** What a download's record starts with when the file is new here (a link's key, a collection's path). */
@@ -53,8 +61,15 @@ export interface EngineOptions {
   createSocket(url: string): WebSocketLike
   chunks: ChunkStore
   files: FileStore
-  /** Default SimplePeerLink (the browser's WebRTC); the Node peer passes one built on @roamhq/wrtc. */
-  createLink?: LinkFactory
+  /**
+   * Builds each peer link: web/main.ts passes SimplePeerLink's factory (the browser's WebRTC), the Node peer
+   * one built on @roamhq/wrtc, tests in-memory links.
+   */
+  createLink: LinkFactory
+  /** RTCPeerConnections this tab may build in its life; default LINK_BUDGET (500, Chromium's limit). */
+  linkBudget?: number
+  /** Links closed for abuse before other peers are declined for a while; default ABUSIVE_LINKS_BURST (64). */
+  abusiveLinksBurst?: number
   clock?: Clock
   random?: () => number
   /** Called once per finished download (the browser saves it through a normal download). */
@@ -65,6 +80,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly tracker: TrackerClient
   readonly local: LocalFiles
   readonly swarm: Swarm
+  /** The frame router's registrar: protocols beside file transfer register here (protocol-registrar.ts). */
+  readonly protocols = new ProtocolRegistrar()
+  /** The memory of abuse (ban-list.ts), shared by the links and the swarm. */
+  readonly bans: BanList
   #links: LinkManager | undefined
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
   /** Downloads whose events are relayed already. */
@@ -90,6 +109,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   ) {
     super()
     this.#clock = options.clock ?? systemClock
+    this.bans = new BanList(this.#clock)
     this.local = local
     this.tracker = new TrackerClient({
       url: options.trackerUrl,
@@ -102,8 +122,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       local,
       clock: this.#clock,
       ...(options.random ? { random: options.random } : {}),
+      registrar: this.protocols,
+      bans: this.bans,
       links: {
-        connect: (peerId) => this.#linkManager().connect(peerId),
+        connect: (peerId, connectOptions) => this.#linkManager().connect(peerId, connectOptions),
         on: (_type, listener) => {
           this.#linkListeners.add(listener)
           return () => this.#linkListeners.delete(listener)
@@ -121,10 +143,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#finder.on('problem', (problem) => this.emit('problem', problem))
     this.tracker.on('status', (status) => this.#onStatus(status))
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
-    this.tracker.on('ice-servers', ({ iceServers }) =>
-      this.#links?.setIceServers(iceServers as RTCIceServer[]),
-    )
+    this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
     this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
+    // Links closed for abuse are budgeted: fresh tracker ids cannot spend the tab's connections that way.
+    this.swarm.on('ban', () => this.#links?.noteAbusiveLink())
     this.swarm.on('session-closed', ({ peerId }) => this.#finder.onSessionClosed(peerId))
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }
@@ -140,6 +162,24 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       if (!have.complete && !record.notShared) void engine.#resume(record.digest)
     }
     return engine
+  }
+
+  /**
+   * The session with a peer, dialling it if there is none: for protocols on the router (the ring). The link
+   * is optional: it is refused when the tab keeps its last RTCPeerConnections for downloads.
+   */
+  openSession(peerId: string): Promise<PeerSession> {
+    return this.swarm.session(peerId)
+  }
+
+  /** How many RTCPeerConnections this tab has built, of how many it may (for the peers view). */
+  get linkBudget(): LinkBudget {
+    return this.#links?.budget ?? { built: 0, budget: this.options.linkBudget ?? LINK_BUDGET, state: 'ok' }
+  }
+
+  /** Peers refused for abuse now, latest first (for the peers view). */
+  get activeBans(): Ban[] {
+    return this.bans.active
   }
 
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
@@ -321,8 +361,18 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   #linkManager(): LinkManager {
-    if (!this.#links) throw new SwarmError('PEER_NOT_FOUND', 'not connected to the tracker yet')
+    if (!this.#links) throw new SwarmError('TRACKER_OFFLINE', 'not connected to the tracker yet')
     return this.#links
+  }
+
+  /** Tells the user, once per change, that the tab is running out of RTCPeerConnections. */
+  #onLinkBudget(budget: LinkBudget): void {
+    this.emit('link-budget', budget)
+    if (budget.state === 'ok') return
+    const code = budget.state === 'low' ? 'LINK_BUDGET_LOW' : 'LINK_BUDGET_SPENT'
+    this.emit('problem', {
+      error: new SwarmError(code, `${budget.built} of ${budget.budget} RTCPeerConnections built in this tab`),
+    })
   }
 
   #onStatus(status: TrackerStatus): void {
@@ -331,17 +381,25 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
         this.#links = new LinkManager({
           peerId: status.peerId,
           signaller: this.tracker,
-          iceServers: status.iceServers as RTCIceServer[],
+          iceServers: status.iceServers,
           clock: this.#clock,
-          ...(this.options.createLink ? { createLink: this.options.createLink } : {}),
+          createLink: this.options.createLink,
+          ...(this.options.linkBudget === undefined ? {} : { linkBudget: this.options.linkBudget }),
+          ...(this.options.abusiveLinksBurst === undefined
+            ? {}
+            : { abusiveLinksBurst: this.options.abusiveLinksBurst }),
+          refuses: (peerId) => this.swarm.isBanned(peerId),
+          refusesAddress: (address) => this.swarm.isAddressBanned(address),
+          idleLinks: () => this.swarm.idlePeers(),
         })
         this.#links.on('link', (link) => {
           for (const listener of this.#linkListeners) listener(link)
         })
+        this.#links.on('budget', (budget) => this.#onLinkBudget(budget))
       } else {
         // A reconnect gives a new id; links already open stay, new ones use the new id.
         this.#links.setPeerId(status.peerId)
-        this.#links.setIceServers(status.iceServers as RTCIceServer[])
+        this.#links.setIceServers(status.iceServers)
       }
     }
     this.emit('status', status)

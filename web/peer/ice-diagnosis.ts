@@ -10,6 +10,7 @@
  *   relay  an address on a TURN server, which forwards everything: works through any NAT
  */
 import { SwarmError } from '../../shared/errors.js'
+import type { IceServer } from '../../shared/tracker-protocol.js'
 
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay'
 
@@ -33,10 +34,15 @@ export function candidateLinesOf(sdp: string): string[] {
  */
 export function isPublicHostCandidate(candidateLine: string): boolean {
   if (candidateTypeOf(candidateLine) !== 'host') return false
-  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ host …
-  const fields = candidateLine.replace(/^a=/, '').trim().split(/\s+/)
-  const address = fields[4]
+  const address = candidateAddressOf(candidateLine)
   return address !== undefined && isPublicAddress(address)
+}
+
+/** The address of a candidate line (an IP, or an mDNS `….local` name), or undefined when it has none. */
+export function candidateAddressOf(candidateLine: string): string | undefined {
+  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> …
+  const fields = candidateLine.replace(/^a=/, '').trim().split(/\s+/)
+  return fields.length >= 8 ? fields[4] : undefined
 }
 
 function isPublicAddress(address: string): boolean {
@@ -62,7 +68,7 @@ function isPublicAddress(address: string): boolean {
 }
 
 /** Whether the ICE servers include a TURN server (a `turn:` or `turns:` URL). */
-export function hasTurn(iceServers: readonly RTCIceServer[]): boolean {
+export function hasTurn(iceServers: readonly IceServer[]): boolean {
   return iceServers.some((server) => {
     const urls = typeof server.urls === 'string' ? [server.urls] : (server.urls ?? [])
     return urls.some((url) => /^turns?:/i.test(url))
@@ -74,7 +80,7 @@ export function hasTurn(iceServers: readonly RTCIceServer[]): boolean {
  * Only such a server's answers show that UDP leaves this network: a STUN server on the same LAN (or on
  * loopback) sees the host address itself, and the browser drops the server-reflexive candidate equal to it.
  */
-export function hasServerBeyondLan(iceServers: readonly RTCIceServer[]): boolean {
+export function hasServerBeyondLan(iceServers: readonly IceServer[]): boolean {
   return iceServers.some((server) => {
     const urls = typeof server.urls === 'string' ? [server.urls] : (server.urls ?? [])
     return urls.some((url) => {

@@ -115,7 +115,7 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   /** Checks and stores a downloaded chunk. Throws CHUNK_CORRUPT or QUOTA_EXCEEDED (SwarmError). */
   async write(digest: string, index: number, bytes: Uint8Array): Promise<void> {
     const file = this.#files.get(digest)
-    if (!file) throw new SwarmError('FILE_NOT_FOUND', 'no such file here')
+    if (!file) throw new SwarmError('NOT_HELD', 'no such file here')
     await writeVerifiedChunk(this.chunks, file.record.manifest, digest, index, bytes)
     if (this.#files.get(digest) !== file) {
       // Removed while the chunk was being written: the chunk must not outlive its file.

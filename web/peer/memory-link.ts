@@ -11,8 +11,14 @@
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import { type Clock, systemClock } from './clock.js'
-import type { LinkFactory, LinkOptions, NegotiatingLink } from './link-manager.js'
-import type { ConnectionType, PeerLinkEvents, Signaller } from './peer-link.js'
+import type {
+  ConnectionType,
+  LinkFactory,
+  LinkOptions,
+  NegotiatingLink,
+  PeerLinkEvents,
+  Signaller,
+} from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /** The same default as a real link: 1 MiB (SPEC §8). */
@@ -28,6 +34,8 @@ export interface MemoryLinkOptions {
   highWaterBytes?: number
   /** What `connectionType()` reports once open; default 'direct'. */
   connectionType?: ConnectionType
+  /** What `remoteAddress()` reports once open; default undefined (unknown). */
+  remoteAddress?: string
   /** Times delivery delays (`delayMs`); default the system clock. */
   clock?: Clock
 }
@@ -70,6 +78,7 @@ export class MemoryLink extends TypedEventTarget<PeerLinkEvents> implements Nego
   readonly #highWaterBytes: number
   readonly #lowWaterBytes: number
   readonly #connectionType: ConnectionType
+  readonly #remoteAddress: string | undefined
   readonly #clock: Clock
   readonly #onSignal: (data: Record<string, unknown>) => void
   #remote: MemoryLink | null = null
@@ -99,6 +108,7 @@ export class MemoryLink extends TypedEventTarget<PeerLinkEvents> implements Nego
     this.#highWaterBytes = options.highWaterBytes ?? MEMORY_HIGH_WATER_BYTES
     this.#lowWaterBytes = Math.floor(this.#highWaterBytes * LOW_WATER_FRACTION)
     this.#connectionType = options.connectionType ?? 'direct'
+    this.#remoteAddress = options.remoteAddress
     this.#clock = options.clock ?? systemClock
     this.#onSignal = onSignal
     this.opened = new Promise<void>((resolve, reject) => {
@@ -153,6 +163,10 @@ export class MemoryLink extends TypedEventTarget<PeerLinkEvents> implements Nego
 
   async connectionType(): Promise<ConnectionType> {
     return this.open ? this.#connectionType : 'unknown'
+  }
+
+  async remoteAddress(): Promise<string | undefined> {
+    return this.open ? this.#remoteAddress : undefined
   }
 
   /** Closes this end at once and the other end in a later task (as a data channel's close reaches it). */
@@ -249,6 +263,8 @@ export function createMemoryLinkPair(
  */
 export class MemoryLinkNetwork {
   readonly #options: MemoryLinkOptions
+  /** Per peer, options for the links whose other end it holds (e.g. the address it is seen at). */
+  readonly #seenAs = new Map<string, MemoryLinkOptions>()
   readonly #listeners = new Map<string, Set<(from: string, data: Record<string, unknown>) => void>>()
   readonly #undeliverableListeners = new Map<string, Set<(to: string, code: ErrorCode) => void>>()
   /** Peers with a signaller that have not left: the peers "connected to the tracker". */
@@ -293,12 +309,19 @@ export class MemoryLinkNetwork {
     this.#undeliverableListeners.delete(peerId)
   }
 
-  /** The link factory of `peerId`, for LinkManager's `createLink`. */
-  linkFactory(peerId: string): LinkFactory {
-    return (options) => {
-      this.#created.set(peerId, this.createdBy(peerId) + 1)
-      return options.initiator ? this.#offerer(peerId, options) : this.#answerer(options)
-    }
+  /** The link factory of every peer on this network, for LinkManager's `createLink`. */
+  readonly createLink: LinkFactory = (options) => {
+    const peerId = options.localPeerId
+    this.#created.set(peerId, this.createdBy(peerId) + 1)
+    return options.initiator ? this.#offerer(peerId, options) : this.#answerer(options)
+  }
+
+  /**
+   * How `peerId` is seen by the peers it links to from now on: e.g. `{remoteAddress: '198.51.100.7'}` makes
+   * their ends of its links report that address, as the ICE-selected pair would.
+   */
+  seeAs(peerId: string, options: MemoryLinkOptions): void {
+    this.#seenAs.set(peerId, options)
   }
 
   /** Links `peerId`'s factory has built: what would have been RTCPeerConnections. */
@@ -308,7 +331,7 @@ export class MemoryLinkNetwork {
 
   #offerer(peerId: string, options: LinkOptions): MemoryLink {
     const token = `${peerId}>${options.remotePeerId}#${++this.#nextToken}`
-    const link = new MemoryLink(options.remotePeerId, this.#options, (data) => {
+    const link = new MemoryLink(options.remotePeerId, this.#optionsFor(options.remotePeerId), (data) => {
       if (data.type === 'answer' && data.sdp === SDP_PREFIX + token && remoteOf(link)) openEnd(link)
     })
     this.#offers.set(token, link)
@@ -325,23 +348,32 @@ export class MemoryLinkNetwork {
     return link
   }
 
+  /** Options of a link whose other end `remotePeerId` holds. */
+  #optionsFor(remotePeerId: string): MemoryLinkOptions {
+    return { ...this.#options, ...this.#seenAs.get(remotePeerId) }
+  }
+
   #answerer(options: LinkOptions): MemoryLink {
-    const link: MemoryLink = new MemoryLink(options.remotePeerId, this.#options, (data) => {
-      if (data.type !== 'offer' || remoteOf(link)) return
-      const token =
-        typeof data.sdp === 'string' && data.sdp.startsWith(SDP_PREFIX)
-          ? data.sdp.slice(SDP_PREFIX.length)
-          : ''
-      const offerer = this.#offers.get(token)
-      if (!offerer || offerer.destroyed) {
-        link.destroy(new SwarmError('BAD_MESSAGE', 'no such memory offer'))
-        return
-      }
-      this.#offers.delete(token)
-      attachEnds(offerer, link)
-      openEnd(link)
-      options.sendSignal({ type: 'answer', sdp: SDP_PREFIX + token })
-    })
+    const link: MemoryLink = new MemoryLink(
+      options.remotePeerId,
+      this.#optionsFor(options.remotePeerId),
+      (data) => {
+        if (data.type !== 'offer' || remoteOf(link)) return
+        const token =
+          typeof data.sdp === 'string' && data.sdp.startsWith(SDP_PREFIX)
+            ? data.sdp.slice(SDP_PREFIX.length)
+            : ''
+        const offerer = this.#offers.get(token)
+        if (!offerer || offerer.destroyed) {
+          link.destroy(new SwarmError('BAD_MESSAGE', 'no such memory offer'))
+          return
+        }
+        this.#offers.delete(token)
+        attachEnds(offerer, link)
+        openEnd(link)
+        options.sendSignal({ type: 'answer', sdp: SDP_PREFIX + token })
+      },
+    )
     return link
   }
 }

@@ -1,10 +1,18 @@
 /**
- * One connection to one other peer, carrying every file the two exchange (SPEC §5). The swarm and the
- * wire protocol see only this interface: in browsers it is a WebRTC data channel (simple-peer-link.ts);
- * in tests it is an in-memory pair; in the Node peer it will be @roamhq/wrtc.
+ * The link contracts (SPEC §5), in the manner of libp2p's `@libp2p/interface`: one connection to one other
+ * peer, how such a connection is negotiated and built, and what relays its signals. The swarm, the frame
+ * router and the link manager see only these interfaces: in browsers a link is a WebRTC data channel
+ * (simple-peer-link.ts); in tests an in-memory pair (memory-link.ts); in the Node peer @roamhq/wrtc. The
+ * implementation is chosen by the composition root (web/main.ts, the Node peer, tests) and passed in as a
+ * `LinkFactory`: nothing in web/peer imports a concrete link to build one.
+ *
+ * No DOM type appears here: web/peer also runs in Node, where there is no `RTCIceServer`.
  */
 import type { ErrorCode } from '../../shared/errors.js'
+import type { IceServer } from '../../shared/tracker-protocol.js'
 import type { TypedEventTarget } from './typed-events.js'
+
+export type { IceServer }
 
 /** How the link reaches the other peer, from the selected ICE candidate pair. */
 export type ConnectionType = 'direct' | 'hole-punched' | 'relayed' | 'unknown'
@@ -28,9 +36,43 @@ export interface PeerLink extends TypedEventTarget<PeerLinkEvents> {
   send(frame: Uint8Array): Promise<void>
   /** Direct (host candidates), hole-punched (server-reflexive) or relayed (TURN), once connected. */
   connectionType(): Promise<ConnectionType>
+  /**
+   * The other side's IP address on the selected ICE candidate pair, once connected; undefined when it is
+   * not known (not connected yet, or the implementation cannot tell). It is what the other peer cannot
+   * change cheaply, so abuse is remembered by it (ban-list.ts). A relayed link reports the relay's address.
+   */
+  remoteAddress(): Promise<string | undefined>
   /** Closes the link (once) and emits `close`. */
   destroy(error?: Error): void
 }
+
+/** What a link factory is given for each link. */
+export interface LinkOptions {
+  /** Whether this side makes the offer. */
+  initiator: boolean
+  /** This peer's id (from the tracker's welcome): who the link is built for. */
+  localPeerId: string
+  remotePeerId: string
+  /** From the tracker's welcome (SPEC §6). */
+  iceServers: IceServer[]
+  /** Sends one signal of this link to the other peer. */
+  sendSignal(data: Record<string, unknown>): void
+}
+
+/** A PeerLink still being negotiated: it takes the other side's signals and says when it is open. */
+export interface NegotiatingLink extends PeerLink {
+  /** Feeds one signal from the other peer: `{type: 'offer' | 'answer', sdp}` or `{type: 'candidate', candidate}`. */
+  signal(data: Record<string, unknown>): void
+  /** Resolves once frames can flow; rejects if the link closes first. */
+  readonly opened: Promise<void>
+}
+
+/**
+ * Builds one link, which for WebRTC means one RTCPeerConnection: a budget browsers do not give back
+ * (Chromium refuses more than ~500 in a tab's life, closed ones included: SPEC §8). The link manager calls
+ * it only once the other side has agreed to link (link-manager.ts, "knock"), and counts every call.
+ */
+export type LinkFactory = (options: LinkOptions) => NegotiatingLink
 
 /** Relays WebRTC signals to another peer: the tracker today, an overlay later (SPEC §9). */
 export interface Signaller {

@@ -8,8 +8,8 @@ import SimplePeer from 'simple-peer'
 import { SwarmError } from '../../shared/errors.js'
 import { MAX_FRAME_BYTES } from '../../shared/wire-protocol.js'
 import { type Clock, systemClock } from './clock.js'
-import type { LinkOptions, NegotiatingLink } from './link-manager.js'
-import type { ConnectionType, PeerLinkEvents } from './peer-link.js'
+import { peerConnectionRefusal } from './peer-connection-limit.js'
+import type { ConnectionType, LinkOptions, NegotiatingLink, PeerLinkEvents } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
 const KiB = 1024
@@ -91,7 +91,8 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
     this.#peer = new SimplePeer({
       initiator: options.initiator,
       trickle: true,
-      config: { iceServers: options.iceServers },
+      // The shared IceServer is RTCIceServer's JSON shape (urls, username, credential).
+      config: { iceServers: options.iceServers as RTCIceServer[] },
       wrtc: options.wrtc,
     })
     this.#internals = this.#peer as unknown as SimplePeerInternals
@@ -144,6 +145,13 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
       throw new RangeError(`frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`)
     }
     const channel = this.#channel!
+    if (channel.readyState !== 'open') {
+      // The other side closed and the close event is still on its way. Browsers would throw; @roamhq/wrtc
+      // (the Node peer) crashes the process on a send to a channel closed under it.
+      const closed = closedError()
+      this.destroy(closed)
+      throw closed
+    }
     try {
       channel.send(frame as Uint8Array<ArrayBuffer>)
     } catch (error) {
@@ -161,15 +169,23 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
   }
 
   async connectionType(): Promise<ConnectionType> {
+    const report = await this.#stats()
+    return report ? connectionTypeFromStats(report) : 'unknown'
+  }
+
+  async remoteAddress(): Promise<string | undefined> {
+    const report = await this.#stats()
+    return report ? remoteAddressFromStats(report) : undefined
+  }
+
+  async #stats(): Promise<RTCStatsReport | undefined> {
     const pc = this.#internals._pc
-    if (!this.#open || this.#destroyed || !pc) return 'unknown'
-    let report: RTCStatsReport
+    if (!this.#open || this.#destroyed || !pc) return undefined
     try {
-      report = await pc.getStats()
+      return await pc.getStats()
     } catch {
-      return 'unknown'
+      return undefined
     }
-    return connectionTypeFromStats(report)
   }
 
   destroy(error?: Error): void {
@@ -266,8 +282,9 @@ export function simplePeerLinkFactory(
 
 /**
  * The close error for a simple-peer error, keeping simple-peer's code (`ERR_ICE_CONNECTION_FAILURE`, …) in
- * the message and the original as `cause`. Connection losses map to PEER_NOT_FOUND (the peer cannot be
- * reached), a bad remote description or candidate to BAD_MESSAGE, anything else to INTERNAL.
+ * the message and the original as `cause`. Connection losses map to PEER_UNREACHABLE, a bad remote
+ * description or candidate to BAD_MESSAGE, the browser's refusal to build another RTCPeerConnection to
+ * LINK_BUDGET_SPENT, anything else to INTERNAL.
  */
 export function linkError(error: SimplePeerError): SwarmError {
   if (error instanceof SwarmError) return error
@@ -279,6 +296,9 @@ export function linkError(error: SimplePeerError): SwarmError {
     case 'ERR_ICE_CONNECTION_CLOSED':
     case 'ERR_DATA_CHANNEL':
       return new SwarmError('PEER_UNREACHABLE', message, { cause: error })
+    case 'ERR_PC_CONSTRUCTOR':
+      // Chromium past ~500 RTCPeerConnections in a tab's life (peer-connection-limit.ts).
+      return peerConnectionRefusal(error) ?? new SwarmError('INTERNAL', message, { cause: error })
     case 'ERR_SIGNALING':
     case 'ERR_SET_REMOTE_DESCRIPTION':
     case 'ERR_ADD_ICE_CANDIDATE':
@@ -293,8 +313,29 @@ export function linkError(error: SimplePeerError): SwarmError {
  * (TURN) → relayed; server- or peer-reflexive → hole-punched.
  */
 export function connectionTypeFromStats(report: RTCStatsReport): ConnectionType {
-  const stats = new Map<string, Record<string, unknown>>()
-  report.forEach((value: Record<string, unknown>, key: string) => {
+  const selected = selectedPair(report)
+  if (!selected) return 'unknown'
+  const local = selected.local?.candidateType
+  const remote = selected.remote?.candidateType
+  if (typeof local !== 'string' || typeof remote !== 'string') return 'unknown'
+  if (local === 'relay' || remote === 'relay') return 'relayed'
+  if (local === 'host' && remote === 'host') return 'direct'
+  return 'hole-punched'
+}
+
+/** The remote address of the selected candidate pair (`address`, or `ip` in older browsers). */
+export function remoteAddressFromStats(report: RTCStatsReport): string | undefined {
+  const remote = selectedPair(report)?.remote
+  const address = remote?.address ?? remote?.ip
+  return typeof address === 'string' && address.length > 0 ? address : undefined
+}
+
+type Stats = Record<string, unknown>
+
+/** The selected candidate pair and its two candidates' stats. */
+function selectedPair(report: RTCStatsReport): { local?: Stats; remote?: Stats } | undefined {
+  const stats = new Map<string, Stats>()
+  report.forEach((value: Stats, key: string) => {
     stats.set(key, value)
   })
   let pair: Record<string, unknown> | undefined
@@ -315,13 +356,10 @@ export function connectionTypeFromStats(report: RTCStatsReport): ConnectionType 
       }
     }
   }
-  if (!pair) return 'unknown'
-  const local = stats.get(String(pair.localCandidateId))?.candidateType
-  const remote = stats.get(String(pair.remoteCandidateId))?.candidateType
-  if (typeof local !== 'string' || typeof remote !== 'string') return 'unknown'
-  if (local === 'relay' || remote === 'relay') return 'relayed'
-  if (local === 'host' && remote === 'host') return 'direct'
-  return 'hole-punched'
+  if (!pair) return undefined
+  const local = stats.get(String(pair.localCandidateId))
+  const remote = stats.get(String(pair.remoteCandidateId))
+  return { ...(local ? { local } : {}), ...(remote ? { remote } : {}) }
 }
 
 function closedError(): SwarmError {

@@ -35,7 +35,8 @@ export const UNREACHABLE_RETRY_MAX_MS = 120_000
 const UNREACHABLE_CODES: ReadonlySet<ErrorCode> = new Set(['PEER_UNREACHABLE', 'NAT_BLOCKED', 'UDP_BLOCKED'])
 /**
  * How much a failure to reach sources tells the user, highest first: a diagnosis they can act on beats a
- * bare "unreachable", which beats anything else. Busy peers and cancelled attempts tell nothing (0).
+ * bare "unreachable", which beats anything else. Busy peers and cancelled attempts tell nothing (0), and
+ * the tab's link budget is the engine's to report.
  */
 function informativeness(code: ErrorCode): number {
   switch (code) {
@@ -47,6 +48,9 @@ function informativeness(code: ErrorCode): number {
       return 2
     case 'PEER_BUSY':
     case 'CANCELLED':
+    // The engine tells the user once for the whole tab, not once per download.
+    case 'LINK_BUDGET_LOW':
+    case 'LINK_BUDGET_SPENT':
       return 0
     default:
       return 1
@@ -68,8 +72,8 @@ export type SourcedDownload = Pick<
 
 /** The part of the swarm the finder uses. */
 export interface SourceSwarm {
-  /** The session with a peer, connecting if there is none. */
-  session(peerId: string): Promise<PeerSession>
+  /** The session with a peer, connecting if there is none (for a download: it may use the link reserve). */
+  session(peerId: string, options?: { forDownload?: boolean }): Promise<PeerSession>
   getDownload(digest: string): SourcedDownload | undefined
   isBanned(peerId: string): boolean
 }
@@ -219,7 +223,7 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     const pending = this.#dials.get(peerId)
     if (pending) return pending
     const dial = this.options.swarm
-      .session(peerId)
+      .session(peerId, { forDownload: true })
       .then(
         (session) => {
           this.onSession(peerId)

@@ -2,10 +2,14 @@
  * The swarm: this peer's sessions with other peers, what it serves to them, and the downloads it runs
  * over them. Everything downloaded is shared: each verified chunk is announced to interested peers at
  * once and served from then on (SPEC §5). It takes its links, storage and clock through interfaces, so it
- * runs the same in browsers, in Node tests with in-memory links, and in the future Node peer (SPEC §9).
+ * runs the same in browsers, in Node tests with in-memory links, and in the Node peer (SPEC §9).
+ *
+ * It also keeps the tab's defences that span sessions: budgets per remote peer (peer-budgets.ts), upload
+ * slots shared fairly (upload-slots.ts), and the memory of abuse (ban-list.ts): a session the router
+ * closed for a violation bans the peer, by id and by the address its link was selected on.
  */
 import { Bitfield } from '../../shared/bitfield.js'
-import { SwarmError } from '../../shared/errors.js'
+import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import {
   canonicalManifestBytes,
   type Manifest,
@@ -13,15 +17,18 @@ import {
   sha256Hex,
 } from '../../shared/manifest.js'
 import type { ControlMessage, ControlMessageOf } from '../../shared/wire-protocol.js'
+import { addressKey, BanList, peerKey } from './ban-list.js'
 import type { Clock } from './clock.js'
-import { Download, IN_FLIGHT_PER_SOURCE } from './download.js'
+import { Download } from './download.js'
 import type { LocalFiles } from './local-files.js'
+import { PeerBudgets } from './peer-budgets.js'
 import type { PeerLink } from './peer-link.js'
 import { PeerSession } from './peer-session.js'
+import { ProtocolRegistrar } from './protocol-registrar.js'
 import { TypedEventTarget } from './typed-events.js'
+import { UPLOAD_SLOTS, UploadSlots } from './upload-slots.js'
 
-/** Chunk uploads running at once over all links (SPEC §5 upload slots): more only splits the uplink. */
-export const UPLOAD_SLOTS = 8
+export { UPLOAD_SLOTS }
 /**
  * A session nobody uses (no download takes from it, the peer wants nothing from us, no upload runs) is
  * closed after this long: links count against the tab's cap, and a long-running tab meets many peers.
@@ -31,17 +38,36 @@ export const IDLE_SESSION_MS = 60_000
 const IDLE_SWEEP_MS = 15_000
 /** How long a peer has to deliver a manifest it was asked for. */
 export const MANIFEST_TIMEOUT_MS = 10_000
+/**
+ * Longest the remote address of a new link is waited for before the session goes on without it: it is
+ * read from the connection's stats (`getStats`), which answer within milliseconds.
+ */
+export const ADDRESS_LOOKUP_MS = 1_000
+
+/**
+ * Violations the router closes a link for that count as abuse (ban-list.ts). Not here: an `error` the peer
+ * sent us, a link that failed, INTERNAL (a bug of ours).
+ */
+const OFFENCES: ReadonlySet<ErrorCode> = new Set([
+  'BAD_MESSAGE',
+  'UNKNOWN_TYPE',
+  'RATE_LIMITED',
+  'HELLO_REQUIRED',
+  'TIMEOUT',
+  'CHUNK_CORRUPT',
+])
 
 /** Where links come from: the link manager in browsers, in-memory pairs in tests. */
 export interface LinkProvider {
-  connect(peerId: string): Promise<PeerLink>
+  connect(peerId: string, options?: { forDownload?: boolean }): Promise<PeerLink>
   on(type: 'link', listener: (link: PeerLink) => void): () => void
 }
 
 export type SwarmEvents = {
   session: PeerSession
   'session-closed': { peerId: string; error?: Error }
-  ban: { peerId: string }
+  /** A peer was refused for abuse: `reason` is the violation's code (CHUNK_CORRUPT: for the session). */
+  ban: { peerId: string; reason: ErrorCode }
   /** Bytes served to other peers, for upload figures (per peer, and per file for the sharer's rows). */
   uploaded: { peerId: string; digest: string; bytes: number }
 }
@@ -51,21 +77,32 @@ export interface SwarmOptions {
   links: LinkProvider
   clock: Clock
   random?: () => number
+  /** Default UPLOAD_SLOTS (8). */
   uploadSlots?: number
+  /** Protocols beside file transfer; default a registrar of the swarm's own (none registered). */
+  registrar?: ProtocolRegistrar
+  /** The memory of abuse, shared with the link manager; default one of the swarm's own. */
+  bans?: BanList
+}
+
+/** What is known of a peer a session was opened with: for the keys its abuse is remembered by. */
+interface PeerInfo {
+  address: string | undefined
 }
 
 export class Swarm extends TypedEventTarget<SwarmEvents> {
+  readonly registrar: ProtocolRegistrar
+  readonly bans: BanList
+  readonly #budgets: PeerBudgets
+  readonly #slots: UploadSlots
   readonly #sessions = new Map<string, PeerSession>()
+  readonly #peers = new Map<string, PeerInfo>()
   readonly #connecting = new Map<string, Promise<PeerSession>>()
   readonly #downloads = new Map<string, Download>()
   /** Files each peer is interested in: they hear of each chunk we store. */
   readonly #interest = new Map<string, Set<string>>()
-  readonly #banned = new Set<string>()
-  /** Uploads running: per peer, the request ids, so a cancel stops the frames still to send. */
-  readonly #uploads = new Map<string, Set<number>>()
   /** Per peer, the last chunk send queued: chunks go to one peer whole, one after another (#sendInTurn). */
   readonly #sending = new Map<string, Promise<void>>()
-  #uploadsRunning = 0
   #destroyed = false
   readonly #unsubscribe: (() => void)[]
   /** When each session last carried a frame either way. */
@@ -74,6 +111,11 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
 
   constructor(private readonly options: SwarmOptions) {
     super()
+    this.registrar = options.registrar ?? new ProtocolRegistrar()
+    this.registrar.attach({ readySessions: () => this.sessions.filter((s) => s.isReady && !s.destroyed) })
+    this.bans = options.bans ?? new BanList(options.clock)
+    this.#budgets = new PeerBudgets(options.clock)
+    this.#slots = new UploadSlots(options.clock, options.uploadSlots ?? UPLOAD_SLOTS)
     this.#unsubscribe = [
       options.links.on('link', (link) => this.#adopt(link)),
       options.local.on('chunk-stored', ({ digest, index }) => this.#announceChunk(digest, index)),
@@ -85,22 +127,32 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     return [...this.#sessions.values()]
   }
 
+  /** Whether a peer is refused now: by its id, or by the address its last link was seen at. */
   isBanned(peerId: string): boolean {
-    return this.#banned.has(peerId)
+    return this.bans.banOf(this.#keysOf(peerId)) !== undefined
   }
 
-  /** The session with a peer, connecting if there is none. */
-  session(peerId: string): Promise<PeerSession> {
-    if (this.#banned.has(peerId)) return Promise.reject(new SwarmError('PEER_NOT_FOUND', 'peer is banned'))
+  /** Whether an address is refused now (the key of a banned peer's address; loopback never is). */
+  isAddressBanned(address: string): boolean {
+    const key = addressKey(address)
+    return key !== undefined && this.bans.banOf([key]) !== undefined
+  }
+
+  /**
+   * The session with a peer, connecting if there is none. `forDownload`: the link serves a download the
+   * user asked for, and may take the last of the tab's link budget or an idle link's place.
+   */
+  session(peerId: string, options: { forDownload?: boolean } = {}): Promise<PeerSession> {
+    if (this.isBanned(peerId)) return Promise.reject(new SwarmError('PEER_BANNED', `${peerId} is banned`))
     const open = this.#sessions.get(peerId)
     if (open && !open.destroyed) return open.ready.then(() => open)
     const pending = this.#connecting.get(peerId)
     if (pending) return pending
     const connecting = this.options.links
-      .connect(peerId)
+      .connect(peerId, options)
       .then((link) => {
         const session = this.#adopt(link)
-        if (!session) throw new SwarmError('PEER_NOT_FOUND', 'peer is banned')
+        if (!session) throw new SwarmError('PEER_BANNED', `${peerId} is banned`)
         return session.ready.then(() => session)
       })
       .finally(() => this.#connecting.delete(peerId))
@@ -108,12 +160,23 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     return connecting
   }
 
+  /**
+   * Peers whose links may be closed to make room for a download's link, least recently used first: open
+   * sessions nobody uses (no download takes from them, the peer wants nothing from us, nothing is uploading)
+   * and no protocol has claimed.
+   */
+  idlePeers(): string[] {
+    return [...this.#sessions.values()]
+      .filter((session) => !session.destroyed && !this.#inUse(session))
+      .sort((a, b) => (this.#lastUsedMs.get(a.peerId) ?? 0) - (this.#lastUsedMs.get(b.peerId) ?? 0))
+      .map((session) => session.peerId)
+  }
+
   download(digest: string): Download {
     const existing = this.#downloads.get(digest)
     if (existing) return existing
     const file = this.options.local.get(digest)
-    if (!file)
-      throw new SwarmError('FILE_NOT_FOUND', 'add the file (with its manifest) before downloading it')
+    if (!file) throw new SwarmError('NOT_HELD', 'add the file (with its manifest) before downloading it')
     const options = {
       file,
       local: this.options.local,
@@ -134,18 +197,20 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     this.#downloads.delete(digest)
   }
 
-  /** Drops a peer and refuses it for the rest of the session. */
+  /** Drops a peer whose chunks failed their hash too often and refuses it for the rest of the session. */
   ban(peerId: string): void {
-    this.#banned.add(peerId)
-    this.#sessions.get(peerId)?.fail(new SwarmError('CHUNK_CORRUPT', 'too many chunks failed their hash'))
-    this.emit('ban', { peerId })
+    const error = new SwarmError('CHUNK_CORRUPT', 'too many chunks failed their hash')
+    const session = this.#sessions.get(peerId)
+    // The session reports the violation as it fails; without an open one, it is reported here.
+    if (session && !session.destroyed && !session.violation) session.fail(error)
+    else this.#punish(peerId, error.code)
   }
 
   /** Asks peers, one after another, for a file's manifest; the first that checks against the digest wins. */
   async fetchManifest(digest: string, peerIds: readonly string[]): Promise<Manifest> {
     for (const peerId of peerIds) {
       try {
-        const session = await this.session(peerId)
+        const session = await this.session(peerId, { forDownload: true })
         return await this.#requestManifest(session, digest)
       } catch {
         // next peer
@@ -168,15 +233,22 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   // ---------------------------------------------------------------- sessions
 
   #adopt(link: PeerLink): PeerSession | undefined {
-    if (this.#destroyed || this.#banned.has(link.remotePeerId)) {
-      link.destroy()
+    if (this.#destroyed || this.isBanned(link.remotePeerId)) {
+      link.destroy(new SwarmError('PEER_BANNED', `${link.remotePeerId} is banned`))
       return undefined
     }
     const previous = this.#sessions.get(link.remotePeerId)
     if (previous && !previous.destroyed && previous.link === link) return previous
     previous?.destroy()
-    const session = new PeerSession(link, this.options.clock)
-    const peerId = session.peerId
+    const peerId = link.remotePeerId
+    const info: PeerInfo = { address: this.#peers.get(peerId)?.address }
+    this.#peers.set(peerId, info)
+    const session = new PeerSession(link, {
+      clock: this.options.clock,
+      registrar: this.registrar,
+      budgets: this.#budgets,
+      admission: this.#admit(link, info),
+    })
     this.#sessions.set(peerId, session)
     const used = () => this.#lastUsedMs.set(peerId, this.options.clock.now())
     used()
@@ -186,16 +258,67 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     })
     session.on('chunk', used)
     session.on('manifest', used)
+    session.on('violation', ({ code }) => {
+      if (OFFENCES.has(code)) this.#punish(peerId, code)
+    })
+    session.ready.then(
+      () => {
+        if (!session.destroyed) this.registrar.sessionReady(session)
+      },
+      () => {},
+    )
     session.on('close', ({ error }) => {
       if (this.#sessions.get(peerId) === session) this.#sessions.delete(peerId)
       this.#interest.delete(peerId)
-      this.#uploads.delete(peerId)
+      this.#slots.dropPeer(peerId, new SwarmError('SESSION_CLOSED', 'the session closed'))
       this.#sending.delete(peerId)
       this.#lastUsedMs.delete(peerId)
+      if (session.isReady) this.registrar.sessionClosed(peerId)
       this.emit('session-closed', error ? { peerId, error } : { peerId })
     })
     this.emit('session', session)
     return session
+  }
+
+  /**
+   * Admits a new link once its remote address is known (or the lookup gave up): a peer banned by address
+   * is refused whatever id it comes back with. Rejects with PEER_BANNED.
+   */
+  async #admit(link: PeerLink, info: PeerInfo): Promise<void> {
+    let timer: unknown
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = this.options.clock.setTimeout(() => resolve(undefined), ADDRESS_LOOKUP_MS)
+    })
+    const address = await Promise.race([link.remoteAddress().catch(() => undefined), timeout])
+    this.options.clock.clearTimeout(timer)
+    if (address) info.address = address
+    const ban = this.bans.banOf(this.#keysOf(link.remotePeerId))
+    if (ban) throw new SwarmError('PEER_BANNED', `refused: ${ban.key} is banned (${ban.reason})`)
+  }
+
+  /** The keys a peer's abuse is remembered by: its id, and its address when known and not shared by nature. */
+  #keysOf(peerId: string): string[] {
+    const keys = [peerKey(peerId)]
+    const address = addressKey(this.#peers.get(peerId)?.address)
+    if (address) keys.push(address)
+    return keys
+  }
+
+  /** Remembers a peer's violation (ban-list.ts); corrupt chunks ban it for the session at once. */
+  #punish(peerId: string, reason: ErrorCode): void {
+    this.bans.punish(this.#keysOf(peerId), reason, { forSession: reason === 'CHUNK_CORRUPT' })
+    if (!this.#destroyed) this.emit('ban', { peerId, reason })
+  }
+
+  /** Whether a session is used: a download takes from it, the peer wants something, or a protocol claimed it. */
+  #inUse(session: PeerSession): boolean {
+    const peerId = session.peerId
+    return (
+      session.claimed ||
+      (this.#interest.get(peerId)?.size ?? 0) > 0 ||
+      this.#slots.outstanding(peerId) > 0 ||
+      [...this.#downloads.values()].some((download) => download.hasSource(peerId))
+    )
   }
 
   #scheduleIdleSweep(): void {
@@ -210,11 +333,11 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     const now = this.options.clock.now()
     for (const [peerId, session] of [...this.#sessions]) {
       const idleFor = now - (this.#lastUsedMs.get(peerId) ?? now)
-      const wanted =
-        (this.#interest.get(peerId)?.size ?? 0) > 0 ||
-        (this.#uploads.get(peerId)?.size ?? 0) > 0 ||
-        [...this.#downloads.values()].some((download) => download.hasSource(peerId))
-      if (!wanted && idleFor >= IDLE_SESSION_MS) session.destroy()
+      if (!this.#inUse(session) && idleFor >= IDLE_SESSION_MS) session.destroy()
+    }
+    // Addresses of peers with no session are kept only while they may still be asked about.
+    for (const peerId of [...this.#peers.keys()]) {
+      if (!this.#sessions.has(peerId) && !this.#connecting.has(peerId)) this.#peers.delete(peerId)
     }
   }
 
@@ -232,7 +355,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       case 'get-manifest':
         return void this.#serveManifest(session, message)
       case 'cancel':
-        this.#uploads.get(session.peerId)?.delete(message.id)
+        this.#slots.cancel(session.peerId, message.id, new SwarmError('CANCELLED', 'cancelled by the peer'))
         return
       case 'error':
         session.destroy(new SwarmError(message.code, `peer said: ${message.message}`))
@@ -252,37 +375,45 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     this.#interest.set(session.peerId, interests)
     const file = this.options.local.get(digest)
     const have = file?.have ?? new Bitfield(0)
+    // A reply the peer makes us send costs it a control token, as its own message did.
+    if (!session.charge('control')) return
     session
       .send({ type: 'have', digest, chunkCount: have.length, have: have.complete ? 'all' : have.toBase64() })
       .catch(() => {})
   }
 
+  /** Refuses a request; the reply costs the peer a control token (a flood of refusals closes its link). */
+  #reject(session: PeerSession, id: number, reason: 'not-held' | 'busy'): void {
+    if (session.charge('control')) session.send({ type: 'reject', id, reason }).catch(() => {})
+  }
+
   async #serveChunk(session: PeerSession, message: ControlMessageOf<'request'>): Promise<void> {
-    const reject = (reason: 'not-held' | 'busy') =>
-      session.send({ type: 'reject', id: message.id, reason }).catch(() => {})
     const file = this.options.local.get(message.digest)
-    if (!file || message.index >= file.have.length || !file.have.has(message.index)) return reject('not-held')
-    if (this.#uploadsRunning >= (this.options.uploadSlots ?? UPLOAD_SLOTS)) return reject('busy')
-    const running = this.#uploads.get(session.peerId) ?? new Set()
-    // One peer may not hold every slot: it gets at most what one download asks of one source.
-    if (running.size >= IN_FLIGHT_PER_SOURCE) return reject('busy')
-    this.#uploads.set(session.peerId, running)
-    running.add(message.id)
-    this.#uploadsRunning++
+    if (!file || message.index >= file.have.length || !file.have.has(message.index)) {
+      return this.#reject(session, message.id, 'not-held')
+    }
+    const ticket = this.#slots.enqueue(session.peerId, message.id)
+    if (!ticket) return this.#reject(session, message.id, 'busy')
     try {
+      await ticket.granted
+    } catch {
+      return // cancelled while waiting for a slot, or the session closed: nothing was read
+    }
+    try {
+      if (ticket.cancelled || session.destroyed) return
       const bytes = await this.options.local.read(message.digest, message.index)
-      if (!bytes) return reject('not-held') // it failed its check on read and is gone now
-      if (!running.has(message.id)) return // cancelled while reading
-      const cancelled = () => !running.has(message.id)
+      if (ticket.cancelled || session.destroyed) return
+      if (!bytes) return this.#reject(session, message.id, 'not-held') // it failed its check on read
+      const cancelled = () => ticket.cancelled
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
+      if (!cancelled())
+        this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
     } catch {
       // the link closed mid-chunk: the downloader asks elsewhere
     } finally {
-      running.delete(message.id)
-      this.#uploadsRunning--
+      ticket.release()
     }
   }
 
@@ -305,10 +436,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
 
   async #serveManifest(session: PeerSession, message: ControlMessageOf<'get-manifest'>): Promise<void> {
     const file = this.options.local.get(message.digest)
-    if (!file) {
-      await session.send({ type: 'reject', id: message.id, reason: 'not-held' }).catch(() => {})
-      return
-    }
+    if (!file) return this.#reject(session, message.id, 'not-held')
     await session.sendManifest(message.id, canonicalManifestBytes(file.record.manifest)).catch(() => {})
   }
 
@@ -334,10 +462,11 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
         offControl()
         offClose()
         this.options.clock.clearTimeout(timer)
+        session.endRequest(id)
         outcome()
       }
       const timer = this.options.clock.setTimeout(
-        () => finish(() => reject(new SwarmError('FILE_NOT_FOUND', 'the peer sent no manifest in time'))),
+        () => finish(() => reject(new SwarmError('TIMEOUT', 'the peer sent no manifest in time'))),
         MANIFEST_TIMEOUT_MS,
       )
       const offManifest = session.on('manifest', (frame) => {
@@ -367,7 +496,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
         }
       })
       const offClose = session.on('close', () =>
-        finish(() => reject(new SwarmError('PEER_NOT_FOUND', 'closed'))),
+        finish(() => reject(new SwarmError('SESSION_CLOSED', 'the session closed before the manifest came'))),
       )
       session.send({ type: 'get-manifest', id, digest }).catch((error) => finish(() => reject(error)))
     })

@@ -351,8 +351,10 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   // ------------------------------------------------------------ requests
 
   /**
-   * One page of the catalog. Rejects with the server's code on an `error` reply, `INTERNAL` when no reply
-   * comes within the request timeout, `CANCELLED` when offline or when the connection drops first.
+   * One page of the catalog. Rejects with the server's code on an `error` reply, `TIMEOUT` when no reply
+   * comes within the request timeout, `TRACKER_OFFLINE` when offline or when the connection drops first,
+   * `CANCELLED` when the client is destroyed first. The other requests (`peers`, `getManifest`,
+   * `putManifest`) fail the same ways.
    * `watch` holds for this connection only: ask again on each `welcome`.
    */
   catalog(query: CatalogQuery = {}): Promise<ServerMessageOf<'catalog'>> {

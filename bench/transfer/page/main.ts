@@ -7,6 +7,7 @@ import { SwarmError } from '../../../shared/errors.js'
 import { FRAME_KIND } from '../../../shared/wire-protocol.js'
 import { SwarmEngine } from '../../../web/peer/engine.js'
 import type { PeerSession } from '../../../web/peer/peer-session.js'
+import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient } from '../../../web/peer/tracker-client.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
 import { IdbFileStore } from '../../../web/storage/idb-file-store.js'
@@ -112,6 +113,7 @@ const api: TransferBenchApi = {
       createSocket,
       chunks: timedChunkStore(new IdbChunkStore(), () => steps),
       files: new IdbFileStore(),
+      createLink: simplePeerLinkFactory(),
     })
     timeLocalFiles(engine.local, () => steps)
     return online(engine.tracker)

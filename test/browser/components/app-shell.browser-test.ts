@@ -108,6 +108,15 @@ describe('<swarmdrop-app>', () => {
     expect(items()[0]!.textContent).to.contain('(2 times)')
   })
 
+  it('says in plain words when the tab can open no more connections', async () => {
+    const { root, engine, settle } = await mount('swarmdrop-app')
+    engine.problem(new SwarmError('LINK_BUDGET_SPENT', '500 of 500 RTCPeerConnections built in this tab'))
+    await settle()
+    const [item] = [...shadowOf(root, 'swarmdrop-problems').querySelectorAll<HTMLElement>('li')]
+    expect(item!.dataset.code).to.equal('LINK_BUDGET_SPENT')
+    expect(item!.textContent).to.contain(ERROR_MESSAGES.LINK_BUDGET_SPENT)
+  })
+
   it('shows problems from the engine and the tracker, and dismisses them', async () => {
     const { root, engine, settle } = await mount('swarmdrop-app')
     engine.problem(new SwarmError('FILE_NOT_FOUND', 'no peer holds this file now'), 'a'.repeat(64))

@@ -67,6 +67,35 @@ describe('<swarmdrop-peers>', () => {
     expect(engine.tracker.peersAsked).to.deep.equal([digest])
   })
 
+  it("shows the tab's connection budget and the peers it blocks, and says when it can open no more", async () => {
+    const { element, engine, root } = await mount('swarmdrop-peers')
+    engine.tracker.peersReply = { type: 'peers', digest: digestOf(4), chunkCount: 2, peers: [] }
+    engine.linkBudget = { built: 37, budget: 500, state: 'ok' }
+    engine.activeBans = [
+      { key: 'address:198.51.100.7', reason: 'RATE_LIMITED', strikes: 2, untilMs: Date.now() + 9.5 * 60_000 },
+      { key: 'peer:LiarPeer_000001', reason: 'CHUNK_CORRUPT', strikes: 1, untilMs: Number.POSITIVE_INFINITY },
+    ]
+    ;(element as SwarmdropPeers).digest = digestOf(4)
+    await eventually(() => expect(root.querySelector('[data-link-budget]')).to.not.equal(null))
+    const health = root.querySelector<HTMLElement>('[data-link-budget]')!
+    expect(health.dataset.linkBudget).to.equal('ok')
+    expect(health.textContent).to.contain('37 of 500 connections used')
+    const bans = [...root.querySelectorAll<HTMLElement>('li[data-ban]')]
+    expect(bans.map((li) => li.dataset.reason)).to.deep.equal(['RATE_LIMITED', 'CHUNK_CORRUPT'])
+    expect(bans[0]!.textContent).to.contain('198.51.100.7').and.contain('flooded').and.contain('10 more min')
+    expect(bans[1]!.textContent).to.contain('LiarPeer_000001').and.contain('rest of this visit')
+
+    // Spent: the view says in plain words that no new connection can be opened.
+    engine.linkBudget = { built: 500, budget: 500, state: 'spent' }
+    ;(element as SwarmdropPeers).digest = digestOf(5)
+    await eventually(() =>
+      expect(root.querySelector<HTMLElement>('[data-link-budget]')!.dataset.linkBudget).to.equal('spent'),
+    )
+    expect(root.querySelector('[data-link-budget]')!.textContent)
+      .to.contain('500 of 500')
+      .and.contain('No new connection can be opened')
+  })
+
   it('says so when nobody else holds the file', async () => {
     const { element, engine, root } = await mount('swarmdrop-peers')
     engine.tracker.peersReply = new SwarmError('FILE_NOT_FOUND', 'nobody')

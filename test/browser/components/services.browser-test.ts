@@ -154,7 +154,9 @@ describe('AppServices', () => {
     const services = new AppServices(options)
     await services.download('not-a-digest')
     expect(engine.fetched).to.deep.equal([])
-    expect(services.problems).to.have.length(1)
+    expect(services.problems.map((p) => [p.code, p.message])).to.deep.equal([
+      ['INVALID_DIGEST', ERROR_MESSAGES.INVALID_DIGEST],
+    ])
   })
 
   it('cancels the ingest of a file removed while it is stored', async () => {

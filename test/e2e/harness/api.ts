@@ -38,6 +38,13 @@ export interface HarnessReceived {
   loads: number
 }
 
+export interface HarnessLinks {
+  framesIn: number
+  sessions: number
+  budget: { built: number; budget: number; state: string }
+  bans: string[]
+}
+
 export interface HarnessApi {
   /** This page's peer id once the tracker has welcomed it; null before. */
   peerId(): string | null
@@ -53,6 +60,10 @@ export interface HarnessApi {
   saved(): string[]
   /** Errors seen (uncaught, failed saves), for failure messages. */
   errors(): string[]
+  /** The longest the page's main thread was kept from answering since the last call, in ms. */
+  longestLag(): number
+  /** The page's links: frames received on every link so far, open sessions, its budget and bans. */
+  links(): HarnessLinks
   close(): void
 }
 

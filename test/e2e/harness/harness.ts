@@ -6,6 +6,7 @@
 import type { Download } from '../../../web/peer/download.js'
 import { SwarmEngine } from '../../../web/peer/engine.js'
 import type { LocalFile } from '../../../web/peer/local-files.js'
+import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { sanitizeFileName } from '../../../web/storage/file-name.js'
 import { assembleFile } from '../../../web/storage/give-back.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
@@ -24,6 +25,25 @@ import type {
 const OBJECT_URL_LIFETIME_MS = 60_000
 /** Where the bytes received over the tab's reloads are counted (sessionStorage survives a reload). */
 const RECEIVED_KEY = 'swarmdrop-e2e-received'
+/**
+ * How often the main-thread probe runs: a timer due every 20 ms that fires late by N ms means the page
+ * could not answer anything (input, a message) for N ms.
+ */
+const LAG_PROBE_MS = 20
+
+let longestLagMs = 0
+let lastProbe = performance.now()
+setInterval(() => {
+  const now = performance.now()
+  longestLagMs = Math.max(longestLagMs, now - lastProbe - LAG_PROBE_MS)
+  lastProbe = now
+}, LAG_PROBE_MS)
+
+/** The page's `?abusiveLinksBurst=N`, as engine options. */
+function abusiveLinksBurst(): { abusiveLinksBurst?: number } {
+  const value = Number(new URLSearchParams(location.search).get('abusiveLinksBurst'))
+  return Number.isInteger(value) && value > 0 ? { abusiveLinksBurst: value } : {}
+}
 
 const errors: string[] = []
 window.addEventListener('error', (event) => errors.push(`error: ${event.message}`))
@@ -62,6 +82,10 @@ const engine = await SwarmEngine.open({
   createSocket: (url) => new WebSocket(url),
   chunks,
   files,
+  createLink: simplePeerLinkFactory(),
+  // `?abusiveLinksBurst=N`: the hostile-peer suite raises it so that one attacker on loopback can send its
+  // 100,000 frames under fresh peer ids (the allowance itself is tested in link-manager.test.ts).
+  ...abusiveLinksBurst(),
   onComplete: (file) => void save(file),
 })
 const ingester = new Ingester()
@@ -79,7 +103,9 @@ engine.swarm.on('uploaded', ({ peerId, bytes }) => {
   uploads.bytes += bytes
   uploads.byPeer[peerId] = (uploads.byPeer[peerId] ?? 0) + 1
 })
+let framesIn = 0
 engine.swarm.on('session', (session) => {
+  session.link.on('frame', () => framesIn++)
   session.on('chunk', ({ bytes }) => {
     received.bytes += bytes.length
     sessionStorage.setItem(RECEIVED_KEY, JSON.stringify(received))
@@ -162,6 +188,19 @@ const harness: HarnessApi = {
   received: () => ({ ...received }),
   saved: () => [...saved],
   errors: () => [...errors],
+
+  longestLag() {
+    const longest = Math.max(0, Math.round(longestLagMs))
+    longestLagMs = 0
+    return longest
+  },
+
+  links: () => ({
+    framesIn,
+    sessions: engine.swarm.sessions.length,
+    budget: { ...engine.linkBudget },
+    bans: engine.activeBans.map((ban) => `${ban.key} ${ban.reason} ×${ban.strikes}`),
+  }),
 
   close() {
     ingester.destroy()

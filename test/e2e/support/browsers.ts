@@ -11,6 +11,7 @@ import {
 } from '../../support/chromium.mjs'
 import { sha256OfFile } from '../../support/file-hash.js'
 import type {
+  HarnessLinks,
   HarnessProgress,
   HarnessReceived,
   HarnessUploads,
@@ -101,6 +102,27 @@ export class BrowserPeer {
 
   received(): Promise<HarnessReceived> {
     return this.page.evaluate(() => (window as HarnessWindow).harness!.received())
+  }
+
+  /** The longest the page's main thread was busy since the last call (a timer's lateness), in ms. */
+  longestLag(): Promise<number> {
+    return this.page.evaluate(() => (window as HarnessWindow).harness!.longestLag())
+  }
+
+  links(): Promise<HarnessLinks> {
+    return this.page.evaluate(() => (window as HarnessWindow).harness!.links())
+  }
+
+  /** The page's JS heap after a full garbage collection, in bytes (Chrome DevTools Protocol). */
+  async heapAfterGc(): Promise<number> {
+    const cdp = await this.context.newCDPSession(this.page)
+    try {
+      await cdp.send('HeapProfiler.collectGarbage')
+      const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+      return usedSize
+    } finally {
+      await cdp.detach()
+    }
   }
 
   /**

@@ -83,10 +83,10 @@ export class CorruptPeer {
         this.#links = new LinkManager({
           peerId: status.peerId,
           signaller: this.#tracker,
-          iceServers: status.iceServers as RTCIceServer[],
+          iceServers: status.iceServers,
           createLink: simplePeerLinkFactory({ wrtc: wrtc as SimplePeerLinkOptions['wrtc'] }),
         })
-        this.#links.on('link', (link) => this.#serve(new PeerSession(link, systemClock)))
+        this.#links.on('link', (link) => this.#serve(new PeerSession(link, { clock: systemClock })))
         resolve()
       })
       this.#tracker.start()

@@ -13,8 +13,10 @@ import type {
   IngesterLike,
   SessionLike,
 } from '../../../../web/app/services.js'
+import type { Ban } from '../../../../web/peer/ban-list.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../../../../web/peer/download.js'
 import type { EngineEvents, FetchHints } from '../../../../web/peer/engine.js'
+import type { LinkBudget } from '../../../../web/peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
 import type { SwarmEvents } from '../../../../web/peer/swarm.js'
@@ -213,6 +215,8 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   readonly shared: string[] = []
   readonly storedDigests: string[] = []
   revision = 0
+  linkBudget: LinkBudget = { built: 0, budget: 500, state: 'ok' }
+  activeBans: Ban[] = []
 
   async catalog(query: CatalogQuery = {}): Promise<ServerMessageOf<'catalog'>> {
     this.catalogQueries.push(query)

@@ -76,7 +76,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
 export function banReasonFor(code: ErrorCode): string {
   switch (code) {
     case 'CHUNK_CORRUPT':
-      return 'sent chunks that failed their check'
+      return 'sent pieces that failed their check'
     case 'RATE_LIMITED':
       return 'flooded this page with messages'
     case 'HELLO_REQUIRED':

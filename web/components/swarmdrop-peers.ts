@@ -138,7 +138,7 @@ export class SwarmdropPeers extends LitElement {
                 health.bans,
                 (ban) => ban.key,
                 (ban) => html`<li data-ban=${ban.key} data-reason=${ban.reason}>
-                  ${ban.kind === 'address' ? 'Address' : 'Peer'} <code>${ban.who}</code>: ${banReasonFor(ban.reason)};
+                  ${ban.kind === 'address' ? 'Address' : 'Browser'} <code>${ban.who}</code>: ${banReasonFor(ban.reason)};
                   ${
                     ban.remainingMs === Number.POSITIVE_INFINITY
                       ? 'blocked for the rest of this visit'
@@ -182,7 +182,7 @@ export class SwarmdropPeers extends LitElement {
         )}
       </tbody>
     </table></div>
-    <p class="muted">Swatches are the colours of each peer's chunks in the chunk map.</p>`
+    <p class="muted">Each browser's colour is the colour of the pieces it sent in the picture of pieces.</p>`
   }
 
   private _onCloseClick(): void {

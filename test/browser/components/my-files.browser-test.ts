@@ -168,7 +168,7 @@ describe('<swarmdrop-my-files>', () => {
     const map = root.querySelector(`li[data-digest="${digest}"] swarmdrop-chunk-map`)!
     await (map as unknown as { updateComplete: Promise<unknown> }).updateComplete
     const canvas = map.shadowRoot!.querySelector('canvas')!
-    expect(canvas.getAttribute('aria-label')).to.equal('Chunks: 3 of 8 here, 1 in flight, 4 missing')
+    expect(canvas.getAttribute('aria-label')).to.equal('Pieces: 3 of 8 here, 1 in flight, 4 missing')
     expect(cellColor(canvas, 8, 0)).to.equal(CHUNK_COLORS.here)
     expect(cellColor(canvas, 8, 1)).to.equal(CHUNK_COLORS.here)
     expect(cellColor(canvas, 8, 2)).to.equal(peerColor('PeerA_0000000001'))

@@ -178,7 +178,7 @@ export class AppPage {
   async chunkMap(digest: string, peerIds: readonly string[]): Promise<ChunkMapReading> {
     const canvas = this.myFile(digest).locator('swarmdrop-chunk-map canvas')
     const label = (await canvas.getAttribute('aria-label')) ?? ''
-    const match = /^Chunks: (\d+) of (\d+) here, (\d+) in flight/.exec(label)
+    const match = /^Pieces: (\d+) of (\d+) here, (\d+) in flight/.exec(label)
     if (!match) throw new Error(`${this.label}: unexpected chunk map label "${label}"`)
     const [here, count, inFlight] = [match[1], match[2], match[3]].map(Number) as [number, number, number]
     const layout = chunkMapLayout(count)

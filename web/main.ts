@@ -1,18 +1,16 @@
 /**
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
- * the components through @lit/context. Opening `/#<digest>` downloads that file, after asking when the
- * link came from outside the page (hash-link.ts); opening a private link (`/#<digest>.<key>`) shows it with
- * a Download button. Files shared into the installed app from the system's share sheet (share-target.ts)
- * are shared privately.
+ * the components through @lit/context. Opening a link to a file (`/#<digest>`, or a private
+ * `/#<digest>.<key>`) downloads it, after asking when the link came from outside the page (hash-link.ts).
+ * Files shared into the installed app from the system's share sheet (share-target.ts) are shared privately.
  */
 import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
-import { followDigestLinks } from './app/hash-link.js'
+import { followLinks } from './app/hash-link.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
 import { folderSaverFor, saveZip } from './app/save-zip.js'
 import { AppServices, type FileAccess } from './app/services.js'
-import { followPrivateLinks } from './app/share-link.js'
 import { registerShareTarget, takeSharedFiles } from './app/share-target.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
@@ -75,10 +73,7 @@ async function start(): Promise<void> {
     for (const file of finishedEarly) services.saveCompleted(file)
     provider.setValue(services)
     const ready = services
-    followDigestLinks(window, (digest, from) =>
-      from === 'page' ? void ready.download(digest) : void ready.askToDownload(digest),
-    )
-    followPrivateLinks(window, (link) => ready.openLink(link))
+    followLinks(window, (link, from) => ready.openLink(link, from))
     void takeSharedFiles(window).then((shared) => shared.length > 0 && ready.share(shared, { private: true }))
     registerShareTarget(window)
     window.addEventListener('pagehide', (event) => {

@@ -2,9 +2,9 @@
  * Private shares and collections, as people use them, between Chromium profiles on the real built site and
  * the real server (as `npm start` runs it), driven only through the page:
  *
- * - A shares a file with a link (`input[data-visibility="private"]`); B opens the link, clicks Download, and
- *   Chromium saves the file byte for byte under its real name. C opens the same digest without the key: it
- *   fetches and holds the ciphertext, saves nothing, and says it needs the link's key. Then A and B leave,
+ * - A shares a file with a link (`input[data-visibility="private"]`); B opens the link, answers its question
+ *   with Download, and Chromium saves the file byte for byte under its real name. C opens the same digest
+ *   without the key: it fetches and holds the ciphertext, saves nothing, and says it needs the link's key. Then A and B leave,
  *   and D, with the link, gets the file from C alone: C shares on what it cannot read. Through it all, the
  *   tracker's catalog and every line the server logged hold no trace of the file's name.
  * - A shares 20 files as one collection; B's catalog shows one entry with its file count, and "Download all"
@@ -81,6 +81,12 @@ async function shown(
   await locator.waitFor({ timeout: timeoutMs }).catch(() => page.fail(what, timeoutMs))
 }
 
+/** The question a link opened from elsewhere asks (swarmdrop-link-confirm), for a link or a digest. */
+function question(page: AppPage, linkOrDigest: string): Locator {
+  const digest = linkOrDigest.includes('#') ? linkOrDigest.split('#')[1]!.split('.')[0]! : linkOrDigest
+  return page.page.locator(`swarmdrop-link-confirm dialog[data-link-request="${digest}"]`)
+}
+
 /** Every catalog entry the tracker lists now, through its own protocol. */
 async function wholeCatalog(): Promise<{ names: string[]; digest: string }[]> {
   const client = await TestClient.connect(`${server.url.replace(/^http/, 'ws')}ws`)
@@ -126,8 +132,9 @@ describe('private shares between four Chromium profiles', () => {
   it('downloads and decrypts it byte for byte in B, which opened the link and clicked Download', async () => {
     await b.page.goto(link)
     await b.waitOnline()
-    const opened = b.page.locator('swarmdrop-app section[data-opened-link]')
-    await shown(b, opened, 'the opened link with its Download button')
+    const opened = question(b, link)
+    await shown(b, opened, 'the link’s question with its Download button')
+    expect(await opened.getAttribute('data-private')).toBe('key')
     const saved = b.nextDownload(DOWNLOAD_TIMEOUT_MS, 'the private file')
     await opened.getByRole('button', { name: 'Download', exact: true }).click()
     const file = await saved.catch(async (error) => {
@@ -151,6 +158,11 @@ describe('private shares between four Chromium profiles', () => {
     c.page.on('download', () => downloads++)
     await c.page.goto(`${server.url}#${digest}`)
     await c.waitOnline()
+    // A link from elsewhere asks first, public or private: the tracker lists no name for it.
+    const asked = question(c, digest)
+    await shown(c, asked.filter({ hasText: 'does not list' }), 'the link’s question, with no name')
+    expect(await asked.getAttribute('data-private')).toBeNull()
+    await asked.getByRole('button', { name: 'Download', exact: true }).click()
     const row = myFile(c, digest, 'complete')
     await shown(c, row, 'the ciphertext held in full in C', DOWNLOAD_TIMEOUT_MS)
     expect(await row.locator('.state').textContent()).toBe('Needs the link’s key')
@@ -167,10 +179,7 @@ describe('private shares between four Chromium profiles', () => {
     await d.page.goto(link)
     await d.waitOnline()
     const saved = d.nextDownload(DOWNLOAD_TIMEOUT_MS, 'the private file, from C')
-    await d.page
-      .locator('swarmdrop-app section[data-opened-link]')
-      .getByRole('button', { name: 'Download', exact: true })
-      .click()
+    await question(d, link).getByRole('button', { name: 'Download', exact: true }).click()
     const file = await saved
     expect(file.suggestedFilename).toBe(SECRET_NAME)
     expect(file.sha256).toBe(secret.sha256)

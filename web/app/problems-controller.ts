@@ -1,8 +1,5 @@
-/**
- * The problems to show, newest first; the share jobs for the drop zone; the toasts (with their Undo); the
- * private link opened in the page.
- */
-import type { AppServices, OpenedLink, Problem, ShareJob, Toast } from './services.js'
+/** The problems to show, newest first; the share jobs for the drop zone; the toasts (with their Undo). */
+import type { AppServices, Problem, ShareJob, Toast } from './services.js'
 import { ServicesController } from './services-controller.js'
 
 export class ProblemsController extends ServicesController {
@@ -36,15 +33,5 @@ export class ToastsController extends ServicesController {
 
   protected subscribe(services: AppServices): (() => void)[] {
     return [services.on('toasts', () => this.update())]
-  }
-}
-
-export class OpenedLinkController extends ServicesController {
-  get opened(): OpenedLink | undefined {
-    return this.services?.openedLink
-  }
-
-  protected subscribe(services: AppServices): (() => void)[] {
-    return [services.on('link', () => this.update())]
   }
 }

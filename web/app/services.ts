@@ -14,8 +14,8 @@ import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { chunkLength, DIGEST_PATTERN } from '../../shared/manifest.js'
 import {
   keyFromPassword,
-  type PrivateLink,
   type SealedHeader,
+  type ShareSecret,
   toBase64Url,
 } from '../../shared/private-share.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
@@ -35,6 +35,7 @@ import type { ShareOptions } from '../storage/worker-messages.js'
 import { CollectionBook, isCollection } from './collections.js'
 import { errorCodeOf, messageFor } from './error-messages.js'
 import { FileTraffic } from './file-traffic.js'
+import type { FileLink, LinkSource } from './hash-link.js'
 import { PeerRates } from './peer-rates.js'
 import type { ZipEntry } from './save-zip.js'
 import { insecureContextError, type PageEnvironment } from './secure-context.js'
@@ -179,13 +180,6 @@ export interface DownloadRequest {
   error?: unknown
 }
 
-/** A private link opened in this page, waiting for the user's Download (and password, when it asks). */
-export interface OpenedLink {
-  readonly link: PrivateLink
-  state: 'ask' | 'opening' | 'error'
-  error?: unknown
-}
-
 /** A short message at the bottom of the page; some can be undone for a while. */
 export interface Toast {
   readonly id: number
@@ -238,8 +232,6 @@ export interface LinkHealth {
 export type AppEvents = {
   /** The list of files being hashed or stored changed. */
   jobs: undefined
-  /** A private link was opened, accepted, or dismissed. */
-  link: undefined
   toasts: undefined
   /** Collections known here changed (one read, one's files complete). */
   collections: undefined
@@ -252,21 +244,28 @@ export type AppEvents = {
   problems: undefined
   /** A chunk of a download changed state (for chunk maps). */
   chunk: DownloadEvents['chunk'] & { digest: string }
-  /** A link from another page asks to download a file, or that question was answered or filled in. */
+  /** A link asks to download a file, or that question was answered, filled in or failed. */
   'link-request': undefined
 }
 
 /**
- * A `#<digest>` link that came from outside the page (another site, a pasted address), waiting for the
- * user: nothing is fetched, saved or seeded until they choose Download.
+ * A link waiting for the user's answer (hash-link.ts): a public `#<digest>` or a private link that came
+ * from outside the page (another site, a pasted address), or a password link (its password is needed).
+ * Nothing is fetched, saved or seeded until they choose Download. Each change is a new object, so that
+ * whatever renders it sees that it changed.
  */
 export interface LinkRequest {
   readonly digest: string
-  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither). */
-  name?: string
-  size?: number
+  /** A private link's secret: its key, or the salt a password link derives its key with. */
+  readonly secret?: ShareSecret
+  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither; a private one is never listed). */
+  readonly name?: string
+  readonly size?: number
   /** Whether the catalog is still being asked (the tracker may be connecting). */
   readonly lookingUp: boolean
+  /** `ask` until Download; `opening` while a password's key is derived; `error` when it could not start. */
+  readonly state: 'ask' | 'opening' | 'error'
+  readonly error?: unknown
 }
 
 /** Problems about reaching a file's sources: they end when its download has a source again. */
@@ -299,7 +298,6 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   #linkRequest: LinkRequest | undefined
   #problems: Problem[] = []
   #toasts: Toast[] = []
-  #link: OpenedLink | undefined
   #nextId = 1
   /** Downloads whose chunk events are relayed already. */
   readonly #watched = new WeakSet<DownloadLike>()
@@ -395,11 +393,6 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   get toasts(): readonly Toast[] {
     return this.#toasts
-  }
-
-  /** The private link opened in this page and not yet downloaded or dismissed. */
-  get openedLink(): OpenedLink | undefined {
-    return this.#link
   }
 
   /** Whether the browser offers a "save to…" (File System Access API). */
@@ -505,8 +498,14 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     const digest = this.#downloadable(digestText)
     if (digest === undefined) return
     const held = this.engine.local.get(digest)
-    if (held && hints.sealed?.key && !held.record.sealed?.key) {
-      // A private share held without its key, now opened with a link that has it.
+    const heldKey = held?.record.sealed?.key
+    if (
+      held &&
+      hints.sealed?.key &&
+      (!heldKey || (this.#wrongKey.has(digest) && heldKey !== hints.sealed.key))
+    ) {
+      // A private share held without its key, or with one that did not open it (a mistyped password),
+      // now opened with a link that has another: the one kept is never replaced while it opens the file.
       this.#wrongKey.delete(digest)
       await this.engine.updateRecord({ ...held.record, sealed: hints.sealed })
       if (held.have.complete) return this.#finish(digest)
@@ -585,24 +584,47 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   }
 
   /**
-   * A `#<digest>` link opened from another page: asks first. The question shows at once; the file's name
-   * and size follow when the catalog has them. A later link replaces an unanswered one.
+   * A link opened in the page (hash-link.ts). One the user clicked on the page itself starts at once, like
+   * activating a digest in the catalog; one from elsewhere asks first (`askToDownload`), and so does a
+   * password link wherever it came from, since its password is needed.
    */
-  async askToDownload(digestText: string): Promise<void> {
-    const digest = this.#downloadable(digestText)
+  openLink(link: FileLink, from: LinkSource): void {
+    if (from === 'page' && link.secret?.kind !== 'password') {
+      void this.#startLink(link).catch((error: unknown) => this.report(error, { digest: link.digest }))
+      return
+    }
+    void this.askToDownload(link)
+  }
+
+  /**
+   * Asks before downloading what a link names. The question shows at once; for a public link the file's
+   * name and size follow when the catalog has them (a private share is never listed: its name is sealed
+   * inside it). A later link replaces an unanswered one.
+   */
+  async askToDownload(link: FileLink | string): Promise<void> {
+    const digest = this.#downloadable(typeof link === 'string' ? link : link.digest)
     if (digest === undefined) return
-    const request: LinkRequest = { digest, lookingUp: true }
-    this.#linkRequest = request
-    this.emit('link-request', undefined)
+    const secret = typeof link === 'string' ? undefined : link.secret
+    const base = secret ? { digest, secret } : { digest }
+    const request: LinkRequest = { ...base, lookingUp: !secret, state: 'ask' }
+    this.#setLinkRequest(request)
+    if (secret) return
     await this.#online()
     const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
     if (this.#linkRequest !== request) return // answered meanwhile
     const entry = page?.files.find((f) => f.digest === digest)
-    // A new object, so that whatever renders it sees that it changed.
-    const found: LinkRequest = { digest, lookingUp: false }
-    if (entry?.names[0]) found.name = entry.names[0]
-    if (entry) found.size = entry.size
-    this.#linkRequest = found
+    const name = entry?.names[0]
+    this.#setLinkRequest({
+      ...base,
+      ...(name === undefined ? {} : { name }),
+      ...(entry ? { size: entry.size } : {}),
+      lookingUp: false,
+      state: 'ask',
+    })
+  }
+
+  #setLinkRequest(request: LinkRequest | undefined): void {
+    this.#linkRequest = request
     this.emit('link-request', undefined)
   }
 
@@ -618,20 +640,52 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     return undefined
   }
 
-  /** The user chose Download for the link waiting: it starts like any download. */
-  confirmLinkRequest(): void {
+  /**
+   * The user chose Download for the link waiting: it starts like any download, with the private link's
+   * key (or the key its password gives). Without a password where one is asked, the question stays and
+   * says so.
+   */
+  async confirmLinkRequest(password?: string): Promise<void> {
     const request = this.#linkRequest
-    if (!request) return
-    this.#linkRequest = undefined
-    this.emit('link-request', undefined)
-    void this.download(request.digest)
+    if (!request || request.state === 'opening') return
+    const { error: _previous, ...asked } = request
+    const opening: LinkRequest = { ...asked, state: 'opening' }
+    this.#setLinkRequest(opening)
+    try {
+      const hints = await this.#hintsOfLink(request, password)
+      if (this.#linkRequest !== opening) return // cancelled while the key was derived
+      this.#setLinkRequest(undefined)
+      await this.download(request.digest, hints)
+    } catch (error) {
+      if (this.#linkRequest === opening) this.#setLinkRequest({ ...asked, state: 'error', error })
+    }
   }
 
   /** The user chose Cancel: nothing is fetched. */
   dismissLinkRequest(): void {
-    if (!this.#linkRequest) return
-    this.#linkRequest = undefined
-    this.emit('link-request', undefined)
+    if (this.#linkRequest) this.#setLinkRequest(undefined)
+  }
+
+  /** Downloads what a link names, at once (a link the user clicked on the page). */
+  async #startLink(link: FileLink): Promise<void> {
+    await this.download(link.digest, await this.#hintsOfLink(link))
+  }
+
+  /**
+   * What a download from a link starts with: nothing for a public link; for a private one its key (from
+   * the link, or derived from the password with the link's salt), unlisted, named later from its seal.
+   */
+  async #hintsOfLink(link: FileLink, password?: string): Promise<FetchHints> {
+    const secret = link.secret
+    if (!secret) return {}
+    let sealed: FetchHints['sealed']
+    if (secret.kind === 'key') sealed = { key: toBase64Url(secret.key) }
+    else {
+      if (!password) throw new SwarmError('WRONG_KEY', 'this link asks for a password')
+      const key = await keyFromPassword(password, secret.salt)
+      sealed = { key: toBase64Url(key), salt: toBase64Url(secret.salt) }
+    }
+    return { name: PRIVATE_PLACEHOLDER, sealed, listed: false }
   }
 
   pause(digest: string): void {
@@ -650,44 +704,6 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       () => this.#watch(digest),
       (error: unknown) => this.report(error, { digest }),
     )
-  }
-
-  // ---------------------------------------------------------------- private links
-
-  /** A private link was opened: shown with its Download button until the user decides. */
-  openLink(link: PrivateLink): void {
-    this.#link = { link, state: 'ask' }
-    this.emit('link', undefined)
-  }
-
-  /** Downloads the opened private link's file: with its key, or with the key the password gives. */
-  async acceptLink(password?: string): Promise<void> {
-    const opened = this.#link
-    if (!opened) return
-    const { digest, secret } = opened.link
-    opened.state = 'opening'
-    this.emit('link', undefined)
-    try {
-      let sealed: FetchHints['sealed']
-      if (secret.kind === 'key') sealed = { key: toBase64Url(secret.key) }
-      else {
-        if (!password) throw new SwarmError('WRONG_KEY', 'this link asks for a password')
-        const key = await keyFromPassword(password, secret.salt)
-        sealed = { key: toBase64Url(key), salt: toBase64Url(secret.salt) }
-      }
-      this.#link = undefined
-      this.emit('link', undefined)
-      await this.download(digest, { name: PRIVATE_PLACEHOLDER, sealed, listed: false })
-    } catch (error) {
-      opened.state = 'error'
-      opened.error = error
-      this.emit('link', undefined)
-    }
-  }
-
-  dismissLink(): void {
-    this.#link = undefined
-    this.emit('link', undefined)
   }
 
   // ---------------------------------------------------------------- collections

@@ -40,8 +40,8 @@ export interface SwarmdropEventDetails {
   /** Copy text shown in the page (a link). */
   'swarmdrop-copy-text': { text: string; what: 'link' }
   'swarmdrop-dismiss-problem': { id: number }
-  /** The answer to a link from another page that asks to download a file. */
-  'swarmdrop-answer-link': { download: boolean }
+  /** The answer to a link that asks to download a file; a password link's Download carries the password. */
+  'swarmdrop-answer-link': { download: boolean; password?: string }
   /** Something failed in a component (e.g. a dropped folder could not be read): show it. */
   'swarmdrop-error': { error: unknown }
 }

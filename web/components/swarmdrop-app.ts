@@ -1,26 +1,20 @@
 /**
  * The app shell: a skip link to the search, the banner (the server connection, `data-tracker-state`; this
  * browser's id; storage used and available), then in the main landmark a short line on how Swarmdrop
- * works, a private link opened in the page, the problems, the drop zone, my files and the catalog; the
- * peers or the link of a file on request; toasts with Undo; a polite live region for what finished. It
- * turns the events its parts emit into calls on the services it gets from context (web/main.ts).
+ * works, the problems, the drop zone, my files and the catalog; the peers or the link of a file on
+ * request; the question a link asks before it downloads; toasts with Undo; a polite live region for what
+ * finished. It turns the events its parts emit into calls on the services it gets from context (web/main.ts).
  */
 import { ContextConsumer } from '@lit/context'
 import { css, html, LitElement, nothing } from 'lit'
 import { customElement, property, state } from 'lit/decorators.js'
-import { live } from 'lit/directives/live.js'
 import { servicesContext } from '../app/context.js'
 import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
 import { LinkRequestController } from '../app/link-request-controller.js'
 import { AttentionController, LeaveGuardController, PasteController } from '../app/page-controllers.js'
-import {
-  OpenedLinkController,
-  ProblemsController,
-  ShareJobsController,
-  ToastsController,
-} from '../app/problems-controller.js'
-import type { AppServices, OpenedLink } from '../app/services.js'
+import { ProblemsController, ShareJobsController, ToastsController } from '../app/problems-controller.js'
+import type { AppServices } from '../app/services.js'
 import { StorageController } from '../app/storage-controller.js'
 import { TrackerStatusController } from '../app/tracker-status-controller.js'
 import { emit, type SwarmdropEventDetails } from './events.js'
@@ -195,27 +189,6 @@ export class SwarmdropApp extends LitElement {
       main > swarmdrop-problems.empty {
         margin-top: 0;
       }
-      .opened {
-        display: grid;
-        gap: 0.5rem;
-        padding: 0.8rem;
-        border-radius: 0.6rem;
-        border: 2px solid var(--sd-accent);
-        background: var(--sd-surface);
-      }
-      .opened h2 {
-        margin: 0;
-      }
-      .opened .row {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        align-items: center;
-      }
-      .error {
-        color: var(--sd-danger);
-        margin: 0;
-      }
     `,
   ]
 
@@ -226,14 +199,12 @@ export class SwarmdropApp extends LitElement {
   @state() private _linkOf: { digest: string; name: string } | undefined
   @state() private _notice = ''
   @state() private _introDismissed = readIntroDismissed()
-  @state() private _password = ''
 
   readonly #tracker = new TrackerStatusController(this)
   readonly #storage = new StorageController(this)
   readonly #problems = new ProblemsController(this)
   readonly #jobs = new ShareJobsController(this)
   readonly #toasts = new ToastsController(this)
-  readonly #opened = new OpenedLinkController(this)
   readonly #attention = new AttentionController(this)
   readonly #linkRequest = new LinkRequestController(this)
   #services: AppServices | undefined
@@ -276,7 +247,9 @@ export class SwarmdropApp extends LitElement {
     this.addEventListener('swarmdrop-show-peers', (e) => this._onShowPeers(e.detail))
     this.addEventListener('swarmdrop-copy', (e) => void this._onCopy(e.detail))
     this.addEventListener('swarmdrop-dismiss-problem', (e) => this.#problems.dismiss(e.detail.id))
-    this.addEventListener('swarmdrop-answer-link', (e) => this.#linkRequest.answer(e.detail.download))
+    this.addEventListener('swarmdrop-answer-link', (e) =>
+      this.#linkRequest.answer(e.detail.download, e.detail.password),
+    )
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
   }
 
@@ -305,7 +278,6 @@ export class SwarmdropApp extends LitElement {
       <main>
         ${this.#renderIntro()}
         ${this.#renderOffline()}
-        ${this.#renderOpenedLink(this.#opened.opened)}
         <swarmdrop-problems
           class=${this.#problems.problems.length === 0 ? 'empty' : ''}
           .problems=${this.#problems.problems}
@@ -386,43 +358,10 @@ export class SwarmdropApp extends LitElement {
     </p>`
   }
 
-  #renderOpenedLink(opened: OpenedLink | undefined) {
-    if (!opened) return nothing
-    const needsPassword = opened.link.secret.kind === 'password'
-    const busy = opened.state === 'opening'
-    return html`<section class="opened" aria-labelledby="opened-title" data-opened-link=${opened.link.digest}>
-      <h2 id="opened-title">A private file was shared with you</h2>
-      <p>It is encrypted: only this link opens it. Download it from the browsers that have it?</p>
-      ${
-        needsPassword
-          ? html`<div class="row">
-            <label for="link-password">Password</label>
-            <input id="link-password" type="password" autocomplete="off" .value=${live(this._password)} @input=${this._onPassword} />
-          </div>`
-          : nothing
-      }
-      ${opened.state === 'error' ? html`<p class="error" role="alert">${messageFor(opened.error)}</p>` : nothing}
-      <div class="row">
-        <button type="button" class="primary" ?disabled=${busy} @click=${this._onAcceptLink}>${busy ? 'Opening…' : 'Download'}</button>
-        <button type="button" @click=${() => this.#services?.dismissLink()}>Cancel</button>
-      </div>
-    </section>`
-  }
-
   /** Asks for permission to notify; finished downloads are then notified while the tab is hidden. */
   private async _onAskNotifications(): Promise<void> {
     await globalThis.Notification?.requestPermission().catch(() => 'denied')
     this.requestUpdate()
-  }
-
-  private _onPassword(event: Event): void {
-    this._password = (event.target as HTMLInputElement).value
-  }
-
-  private _onAcceptLink(): void {
-    const password = this._password
-    this._password = ''
-    void this.#services?.acceptLink(password || undefined)
   }
 
   private _onSkip(event: Event): void {

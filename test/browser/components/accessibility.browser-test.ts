@@ -160,9 +160,12 @@ describe('accessibility (axe-core)', () => {
   it('has none with a private link opened, asking for its password', async () => {
     const mounted = await mount('swarmdrop-app')
     mounted.engine.tracker.goOnline()
-    mounted.services.openLink({ digest: digestOf(9), secret: { kind: 'password', salt: new Uint8Array(16) } })
+    mounted.services.openLink(
+      { digest: digestOf(9), secret: { kind: 'password', salt: new Uint8Array(16) } },
+      'elsewhere',
+    )
     await mounted.settle()
-    expect(deepQuery(mounted.root, 'section[data-opened-link]')).to.exist
+    expect(deepQuery(mounted.root, 'dialog[data-link-request][data-private="password"]')).to.exist
     await expectAccessibleEverywhere(mounted, 'opened link')
   })
 

@@ -7,7 +7,7 @@ import { expect } from 'chai'
 import { SwarmError } from '../../../shared/errors.js'
 import { toBase64Url } from '../../../shared/private-share.js'
 import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
-import { digestFromHash, followDigestLinks } from '../../../web/app/hash-link.js'
+import { digestFromHash, followLinks, linkFromHash } from '../../../web/app/hash-link.js'
 import { saveBlob } from '../../../web/app/save.js'
 import { AppServices } from '../../../web/app/services.js'
 import { captureDownload } from '../support/commands.js'
@@ -86,7 +86,7 @@ describe('AppServices', () => {
     expect(services.requests).to.deep.equal([])
   })
 
-  it('shows an opened private link until Download, then fetches it with its key, unlisted', async () => {
+  it('asks before a private link from elsewhere, then fetches it with its key, unlisted', async () => {
     const { options, engine } = fakeOptions()
     engine.tracker.goOnline()
     const hints: unknown[] = []
@@ -97,11 +97,11 @@ describe('AppServices', () => {
     }
     const services = new AppServices(options)
     const key = new Uint8Array(32).fill(7)
-    services.openLink({ digest: digestOf(6), secret: { kind: 'key', key } })
-    expect(services.openedLink?.state).to.equal('ask')
+    services.openLink({ digest: digestOf(6), secret: { kind: 'key', key } }, 'elsewhere')
+    expect(services.linkRequest).to.deep.include({ digest: digestOf(6), state: 'ask', lookingUp: false })
     expect(engine.fetched).to.deep.equal([]) // nothing starts unasked
-    await services.acceptLink()
-    expect(services.openedLink).to.equal(undefined)
+    await services.confirmLinkRequest()
+    expect(services.linkRequest).to.equal(undefined)
     expect(engine.fetched).to.deep.equal([digestOf(6)])
     expect(hints[0]).to.deep.include({ listed: false, name: 'Private file' })
     expect((hints[0] as { sealed: { key: string } }).sealed.key).to.equal(toBase64Url(key))
@@ -112,12 +112,51 @@ describe('AppServices', () => {
     engine.tracker.goOnline()
     const services = new AppServices(options)
     const salt = new Uint8Array(16).fill(1)
-    services.openLink({ digest: digestOf(6), secret: { kind: 'password', salt } })
-    await services.acceptLink()
-    expect(services.openedLink).to.include({ state: 'error' })
+    // From the page too: a password link always asks, since its password is needed.
+    services.openLink({ digest: digestOf(6), secret: { kind: 'password', salt } }, 'page')
+    await services.confirmLinkRequest()
+    expect(services.linkRequest).to.include({ state: 'error' })
     expect(engine.fetched).to.deep.equal([])
-    await services.acceptLink('pass')
+    await services.confirmLinkRequest('pass')
+    expect(services.linkRequest).to.equal(undefined)
     expect(engine.fetched).to.deep.equal([digestOf(6)])
+  })
+
+  it('opens a private file again with the right password after a wrong one, and saves it then', async () => {
+    const right = toBase64Url(new Uint8Array(32).fill(1))
+    const wrong = toBase64Url(new Uint8Array(32).fill(2))
+    const { options, engine, saved } = fakeOptions({
+      files: {
+        sealedHeader: async (record) => {
+          if (record.sealed?.key !== right) throw new SwarmError('WRONG_KEY', 'AES-GCM refused chunk 0')
+          return { name: 'plans.pdf', mime: 'application/pdf', size: 100 }
+        },
+        bytes: async () => new Uint8Array(),
+        saveZip: async () => {},
+      },
+    })
+    engine.tracker.goOnline()
+    engine.local.add({ ...recordOf(digestOf(6), 'Private file', 2), sealed: { key: wrong }, listed: false })
+    const services = new AppServices(options)
+    await eventually(() => expect(services.hasWrongKey(digestOf(6))).to.equal(true))
+    expect(saved).to.deep.equal([])
+    // The wrong key is kept no longer than it takes to be told the right one; a right one is never replaced.
+    await services.download(digestOf(6), { name: 'Private file', sealed: { key: right }, listed: false })
+    await eventually(() => expect(saved.map((record) => record.name)).to.deep.equal(['plans.pdf']))
+    expect(services.hasWrongKey(digestOf(6))).to.equal(false)
+    await services.download(digestOf(6), { name: 'Private file', sealed: { key: wrong }, listed: false })
+    expect(engine.local.get(digestOf(6))?.record.sealed?.key).to.equal(right)
+  })
+
+  it('starts a link the user clicked on the page at once, public or private', async () => {
+    const { options, engine } = fakeOptions()
+    engine.tracker.goOnline()
+    engine.tracker.peersReply = { type: 'peers', digest: digestOf(7), chunkCount: 1, peers: [] }
+    const services = new AppServices(options)
+    services.openLink({ digest: digestOf(6), secret: { kind: 'key', key: new Uint8Array(32) } }, 'page')
+    services.openLink({ digest: digestOf(7) }, 'page')
+    await eventually(() => expect([...engine.fetched].sort()).to.deep.equal([digestOf(6), digestOf(7)]))
+    expect(services.linkRequest).to.equal(undefined)
   })
 
   it('shares privately: a fresh key per file, handed to the ingest, and a link that carries it', async () => {
@@ -274,7 +313,7 @@ describe('AppServices outside a secure context', () => {
   })
 })
 
-describe('#<digest> links', () => {
+describe('links to a file', () => {
   it('reads a digest from the fragment, and nothing else', () => {
     expect(digestFromHash(`#${digestOf(1)}`)).to.equal(digestOf(1))
     expect(digestFromHash(`#${digestOf(1).toUpperCase()}`)).to.equal(digestOf(1))
@@ -282,11 +321,28 @@ describe('#<digest> links', () => {
     expect(digestFromHash('')).to.equal(undefined)
   })
 
-  it('starts the download of the digest in the page address, and on every change of it', async () => {
+  it('reads public and private links, and nothing else, without throwing', () => {
+    const key = new Uint8Array(32).fill(3)
+    const salt = new Uint8Array(16).fill(4)
+    expect(linkFromHash(`#${digestOf(1)}`)).to.deep.equal({ digest: digestOf(1) })
+    expect(linkFromHash(`#${digestOf(1)}.${toBase64Url(key)}`)).to.deep.equal({
+      digest: digestOf(1),
+      secret: { kind: 'key', key },
+    })
+    expect(linkFromHash(`#${digestOf(1)}.p.${toBase64Url(salt)}`)).to.deep.equal({
+      digest: digestOf(1),
+      secret: { kind: 'password', salt },
+    })
+    expect(linkFromHash(`#${digestOf(1)}.short`)).to.equal(undefined)
+    expect(linkFromHash('#%zz')).to.equal(undefined)
+    expect(linkFromHash('#top')).to.equal(undefined)
+  })
+
+  it('follows the link in the page address, and every change of it', async () => {
     const before = location.hash
     const asked: string[] = []
     history.replaceState(null, '', `#${digestOf(8)}`)
-    const stop = followDigestLinks(window, (digest) => asked.push(digest))
+    const stop = followLinks(window, (link) => asked.push(link.digest))
     try {
       expect(asked).to.deep.equal([digestOf(8)])
       expect(location.hash).to.equal('') // a reload does not start it again

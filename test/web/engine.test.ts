@@ -165,6 +165,9 @@ describe('engine', () => {
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => openPeer(server.url, network)))
     const bytes = bytesOf(24 * MiB + 7, 1)
     const record = await share(a!, bytes, 'holiday.mkv')
+    // Once stored, the sharer's record carries the file's plain SHA-256 (shown beside it), not only on reload.
+    expect(record.plainSha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(a!.engine.local.get(record.digest)?.record.plainSha256).toBe(record.plainSha256)
 
     await until(() => server.tracker.stats().files === 1)
     const page = await b!.engine.catalog()

@@ -231,9 +231,17 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     drain()
   }
 
-  /** The ingest has stored every chunk: serve them from storage from now on. */
+  /**
+   * The ingest has stored every chunk: serve them from storage from now on. The file's plain SHA-256 is
+   * known now too (the record shared when hashing ended had none): it joins the record held, which keeps
+   * whatever changed meanwhile (sharing stopped, a name learned).
+   */
   stored(record: StoredFile): void {
     this.local.dropLiveSource(record.digest)
+    const held = this.local.get(record.digest)
+    if (held && record.plainSha256 !== undefined && held.record.plainSha256 === undefined) {
+      this.local.update({ ...held.record, plainSha256: record.plainSha256 })
+    }
   }
 
   /**

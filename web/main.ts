@@ -33,7 +33,9 @@ function fileAccess(chunks: ChunkStore): FileAccess {
   return {
     sealedHeader: (record) => readSealedHeader(chunks, record),
     bytes: async (record) => new Uint8Array(await (await assembleFile(chunks, record)).arrayBuffer()),
-    saveZip: (name, entries) => saveZip(chunks, name, entries),
+    saveZip: async (name, entries) => {
+      await saveZip(chunks, name, entries, window)
+    },
     saveToFolder: folderSaverFor(chunks),
   }
 }

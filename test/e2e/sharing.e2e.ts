@@ -8,7 +8,7 @@
  *   and D, with the link, gets the file from C alone: C shares on what it cannot read. Through it all, the
  *   tracker's catalog and every line the server logged hold no trace of the file's name.
  * - A shares 20 files as one collection; B's catalog shows one entry with its file count, and "Download all"
- *   saves one zip whose 20 entries are byte for byte the files.
+ *   saves one zip, streamed through the app's service worker, whose 20 entries are byte for byte the files.
  *
  * Run by scripts/test.mjs inside a network namespace that has only `lo` (SPEC §8).
  */
@@ -227,7 +227,15 @@ describe('a 20-file folder shared as one collection', () => {
     await b.page.screenshot({ path: join(SCREENSHOTS, 'collection.png') })
   })
 
-  it('saves one zip on Download all, whose 20 entries are the files byte for byte', async () => {
+  it('saves one zip on Download all, streamed through the service worker, whose 20 entries are the files byte for byte', async () => {
+    // The zip streams through the app's service worker (never whole in memory) once it is active; it is
+    // registered when the page starts, so by now it is.
+    await b.page.waitForFunction(
+      async () =>
+        (await navigator.serviceWorker.getRegistration('/share-target'))?.active?.state === 'activated',
+      undefined,
+      { timeout: UI_TIMEOUT_MS },
+    )
     const saved = b.nextDownload(DOWNLOAD_TIMEOUT_MS, 'the collection as a zip')
     await b.page
       .locator('swarmdrop-catalog li[data-collection]')
@@ -235,6 +243,7 @@ describe('a 20-file folder shared as one collection', () => {
       .click()
     const zip = await saved
     expect(zip.suggestedFilename).toBe(`${COLLECTION_FILES} files.zip`)
+    expect(zip.url).toMatch(new RegExp(`^${server.url}share-target/download/[0-9a-f-]{36}/`))
     const entries = readZip(readFileSync(zip.path))
     expect(entries.map((e) => e.name).sort()).toEqual(files.map((f) => f.name).sort())
     for (const entry of entries) {

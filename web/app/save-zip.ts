@@ -2,9 +2,9 @@
  * "Download all" of a collection: one `.zip` streamed by client-zip (stored, not compressed: files shared
  * are mostly compressed already, and storing keeps it a stream), its entries read chunk by chunk from
  * storage (and opened chunk by chunk for private shares), so the archive is never whole in JS memory. Saved
- * as an ordinary download (the stream collected into a Blob by the browser, which keeps large Blobs on disk),
- * streamed to a file the user picks, or written file by file into a folder the user picks, where the
- * browser has the File System Access API.
+ * as an ordinary download streamed through the app's service worker (stream-download.ts), or, where no
+ * worker can, collected into a Blob (which the browser keeps on disk when large, but whole); or written file
+ * by file into a folder the user picks, where the browser has the File System Access API.
  */
 import { makeZip } from 'client-zip'
 import type { ChunkStore } from '../storage/chunk-store.js'
@@ -12,6 +12,7 @@ import { sanitizeFileName } from '../storage/file-name.js'
 import type { StoredFile } from '../storage/file-store.js'
 import { fileParts, type WritableFile, writeFileTo } from '../storage/give-back.js'
 import { saveBlob } from './save.js'
+import { saveStream } from './stream-download.js'
 
 export interface ZipEntry {
   /** The member's path inside the collection, as its sharer gave it (untrusted). */
@@ -71,10 +72,25 @@ async function* bytesOf(parts: AsyncIterable<Blob>): AsyncGenerator<Uint8Array> 
   for await (const part of parts) yield new Uint8Array(await part.arrayBuffer())
 }
 
-/** Saves the archive through an ordinary download named `<name>.zip`. */
-export async function saveZip(chunks: ChunkStore, name: string, entries: readonly ZipEntry[]): Promise<void> {
+/**
+ * Saves the archive through an ordinary download named `<name>.zip`: streamed through the service worker
+ * when `win` has one active, else as a Blob. Resolves with how it went.
+ */
+export async function saveZip(
+  chunks: ChunkStore,
+  name: string,
+  entries: readonly ZipEntry[],
+  win?: Window,
+): Promise<'streamed' | 'blob'> {
+  const fileName = `${name}.zip`
+  if (win) {
+    const stream = zipStream(chunks, entries)
+    if (await saveStream(win, stream, fileName, 'application/zip')) return 'streamed'
+    await stream.cancel().catch(() => {}) // never read: nothing to undo
+  }
   const blob = await new Response(zipStream(chunks, entries)).blob()
-  saveBlob(new Blob([blob], { type: 'application/zip' }), `${name}.zip`)
+  saveBlob(new Blob([blob], { type: 'application/zip' }), fileName)
+  return 'blob'
 }
 
 interface DirectoryHandle {

@@ -9,7 +9,11 @@ import { toBase64Url } from '../../../shared/private-share.js'
 import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
 import { digestFromHash, followLinks, linkFromHash } from '../../../web/app/hash-link.js'
 import { saveBlob } from '../../../web/app/save.js'
+import { saveZip } from '../../../web/app/save-zip.js'
 import { AppServices } from '../../../web/app/services.js'
+import { ingest } from '../../../web/storage/ingest.js'
+import { MemoryChunkStore } from '../../../web/storage/memory-chunk-store.js'
+import { MemoryFileStore } from '../../../web/storage/memory-file-store.js'
 import { captureDownload } from '../support/commands.js'
 import { digestOf, entryOf, fakeOptions, recordOf } from './support/fake-engine.js'
 import { eventually } from './support/mount.js'
@@ -372,5 +376,16 @@ describe('saving', () => {
       size: bytes.length,
     })
     expect(document.querySelectorAll('a[download]')).to.have.length(0) // the link is gone again
+  })
+
+  it('saves a zip as a Blob where no service worker can stream it (streaming is in sharing.e2e)', async () => {
+    const deps = { chunks: new MemoryChunkStore(), files: new MemoryFileStore(), now: () => 1 }
+    const { record } = await ingest(new Blob(['in the zip']), deps, { name: 'a.txt', mime: 'text/plain' })
+    let how: Promise<string> | undefined
+    const saved = await captureDownload(() => {
+      how = saveZip(deps.chunks, 'album', [{ path: 'a.txt', record }], window)
+    })
+    expect(await how).to.equal('blob')
+    expect(saved.suggestedFilename).to.equal('album.zip')
   })
 })

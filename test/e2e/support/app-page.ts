@@ -27,6 +27,8 @@ export interface FilePayload {
 /** A download as Chromium saved it, copied to a path of the test's. */
 export interface SavedDownload {
   suggestedFilename: string
+  /** Where the browser fetched it from: a `blob:` URL for a Blob, the service worker's URL for a stream. */
+  url: string
   path: string
   size: number
   sha256: string
@@ -75,6 +77,20 @@ export class AppPage {
       deviceScaleFactor: 1,
     })
     await prepare?.(context)
+    return AppPage.#attach(label, context, downloadDir, url)
+  }
+
+  /**
+   * The app opened again in a new page of this profile (same storage), as after closing the tab: this
+   * page's own page is closed first if it is not yet, without running its beforeunload. Close the new one
+   * (or this one) to close the profile.
+   */
+  async reopen(url: string): Promise<AppPage> {
+    if (!this.page.isClosed()) await this.page.close()
+    return AppPage.#attach(this.label, this.context, this.downloadDir, url)
+  }
+
+  static async #attach(label: string, context: BrowserContext, downloadDir: string, url: string) {
     const app = new AppPage(label, context, await context.newPage(), downloadDir)
     app.page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning')
@@ -138,8 +154,12 @@ export class AppPage {
     )
   }
 
-  /** Chooses files in the drop zone's private input (`data-visibility="private"`): shared with a link. */
-  async sharePrivately(files: string[] | FilePayload[]): Promise<void> {
+  /**
+   * Chooses files in the drop zone's private input (`data-visibility="private"`): shared with a link, behind
+   * `password` when given (typed in the drop zone's password field first).
+   */
+  async sharePrivately(files: string[] | FilePayload[], password?: string): Promise<void> {
+    if (password !== undefined) await this.page.locator('swarmdrop-drop-zone input#password').fill(password)
     await this.#input('[data-visibility="private"]').setInputFiles(files)
   }
 
@@ -163,7 +183,12 @@ export class AppPage {
         await download.saveAs(path)
         const failure = await download.failure()
         if (failure) throw new Error(`${this.label}: the download of ${what} failed: ${failure}`)
-        return { suggestedFilename: download.suggestedFilename(), path, ...(await sha256OfFile(path)) }
+        return {
+          suggestedFilename: download.suggestedFilename(),
+          url: download.url(),
+          path,
+          ...(await sha256OfFile(path)),
+        }
       },
       (error: unknown) => this.fail(`the download of ${what} (${String(error)})`, timeoutMs),
     )

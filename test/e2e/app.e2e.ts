@@ -98,19 +98,6 @@ async function knownFile(name: string, bytes: Buffer): Promise<KnownFile> {
   }
 }
 
-/** A page's my-files entry of a file in a given state. */
-function myFileIn(page: AppPage, file: KnownFile, state: string): Locator {
-  return page.page.locator(`swarmdrop-my-files li[data-digest="${file.digest}"][data-state="${state}"]`)
-}
-
-/** Resolves with the time `locator` is in the page; fails naming `what` after `timeoutMs`. */
-function whenShown(page: AppPage, locator: Locator, what: string, timeoutMs: number): Promise<number> {
-  return locator.waitFor({ timeout: timeoutMs }).then(
-    () => Date.now(),
-    () => page.fail(what, timeoutMs),
-  )
-}
-
 function expectSaved(saved: SavedDownload, file: KnownFile): void {
   expect(saved.suggestedFilename).toBe(sanitizeFileName(file.name))
   expect(saved.size).toBe(file.size)
@@ -150,11 +137,11 @@ describe('the app between three Chromium profiles, against the server as npm sta
   it('shows the files A drops in the catalogs of B and C, without a reload, once A seeds them', async () => {
     const shared = [big, notes]
     const seeding = shared.map((file) =>
-      whenShown(a, myFileIn(a, file, 'seeding'), `${file.name} seeding in my files`, SHARE_TIMEOUT_MS),
+      a.shown(a.myFile(file.digest, 'seeding'), `${file.name} seeding in my files`, SHARE_TIMEOUT_MS),
     )
     const listed = [b, c].map((page) =>
       shared.map((file) =>
-        whenShown(page, page.catalogEntry(file.digest), `${file.name} in the catalog`, SHARE_TIMEOUT_MS),
+        page.shown(page.catalogEntry(file.digest), `${file.name} in the catalog`, SHARE_TIMEOUT_MS),
       ),
     )
     await a.share([big.path, notes.path])
@@ -186,7 +173,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     await clickDigest(b, big)
     expectSaved(await saved, big)
     report('B from A', big.size, startedAt)
-    await whenShown(b, myFileIn(b, big, 'complete'), `${big.name} complete in my files`, UI_TIMEOUT_MS)
+    await b.shown(b.myFile(big.digest, 'complete'), `${big.name} complete in my files`, UI_TIMEOUT_MS)
   })
 
   it('asks before downloading a link opened from elsewhere: Cancel fetches nothing, Download saves the file', async () => {
@@ -194,12 +181,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const d = await AppPage.open(browser, link, 'D', join(workDir, 'downloads'))
     try {
       const question = d.page.locator(`swarmdrop-link-confirm dialog[data-link-request="${notes.digest}"]`)
-      await whenShown(
-        d,
-        question.filter({ hasText: notes.name }),
-        'the question naming notes.txt',
-        UI_TIMEOUT_MS,
-      )
+      await d.shown(question.filter({ hasText: notes.name }), 'the question naming notes.txt', UI_TIMEOUT_MS)
       expect(await question.textContent()).toContain(`${notes.name}, ${formatBytes(notes.size)}`)
       await question.getByRole('button', { name: 'Cancel' }).click()
       await question.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS })
@@ -223,18 +205,16 @@ describe('the app between three Chromium profiles, against the server as npm sta
     expect(after).not.toBe(before)
     // Nothing is chosen in the new page's file input: the files come back from the profile's storage.
     for (const file of [big, notes])
-      await whenShown(a, myFileIn(a, file, 'seeding'), `${file.name} seeding after the reload`, UI_TIMEOUT_MS)
+      await a.shown(a.myFile(file.digest, 'seeding'), `${file.name} seeding after the reload`, UI_TIMEOUT_MS)
     expect(await a.page.locator('swarmdrop-drop-zone li').count(), 'files being hashed again').toBe(0)
 
     // B's catalog counts A among the seeders again, and B's peers view names A's new peer id.
-    await whenShown(
-      b,
+    await b.shown(
       b.catalogEntry(notes.digest).filter({ hasText: 'shared by 1 browser' }),
       `${notes.name} shared by 1 browser in the catalog`,
       UI_TIMEOUT_MS,
     )
-    await whenShown(
-      b,
+    await b.shown(
       b.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
       `${big.name} shared by 2 browsers in the catalog`,
       UI_TIMEOUT_MS,
@@ -244,8 +224,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
         .catalogEntry(file.digest)
         .getByRole('button', { name: `Peers: ${file.name}` })
         .click()
-      await whenShown(
-        b,
+      await b.shown(
         peersDialog(b).locator(`tr[data-peer-id="${after}"]`),
         `A's new peer id ${after} in the peers of ${file.name}`,
         UI_TIMEOUT_MS,
@@ -260,8 +239,8 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const bytes = Buffer.from('#!/bin/sh\necho "shared under a hostile name, saved under a safe one"\n')
     const hostile = await knownFile(HOSTILE_NAME, bytes)
     await a.share([{ name: HOSTILE_NAME, mimeType: 'application/x-sh', buffer: bytes }])
-    await whenShown(a, myFileIn(a, hostile, 'seeding'), 'the hostile name seeding', SHARE_TIMEOUT_MS)
-    await whenShown(b, b.catalogEntry(hostile.digest), 'the hostile name in the catalog', UI_TIMEOUT_MS)
+    await a.shown(a.myFile(hostile.digest, 'seeding'), 'the hostile name seeding', SHARE_TIMEOUT_MS)
+    await b.shown(b.catalogEntry(hostile.digest), 'the hostile name in the catalog', UI_TIMEOUT_MS)
     expect(await a.myFile(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
     expect(await b.catalogEntry(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
 
@@ -270,7 +249,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const file = await saved
     expect(file.suggestedFilename).toBe(sanitizeFileName(HOSTILE_NAME))
     expectSaved(file, hostile)
-    await whenShown(b, myFileIn(b, hostile, 'complete'), 'the hostile name complete', UI_TIMEOUT_MS)
+    await b.shown(b.myFile(hostile.digest, 'complete'), 'the hostile name complete', UI_TIMEOUT_MS)
     expect(await b.myFile(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
 
     for (const page of [a, b, c]) {
@@ -308,8 +287,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
   // them apart, and the peers view's rates from each stand in for it.
   it('downloads in C from A and B at once, as its chunk map and peers view show', async () => {
     // Both seed it, as C's catalog says (the tracker's count).
-    await whenShown(
-      c,
+    await c.shown(
       c.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
       `${big.name} shared by 2 browsers in C's catalog`,
       UI_TIMEOUT_MS,
@@ -334,7 +312,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
       `chunks from both A and B in the chunk map, and ${PICTURED_AT * 100}% of them`,
       MILESTONE_TIMEOUT_MS,
     )
-    await whenShown(c, myFileIn(c, big, 'downloading'), 'the download in progress', UI_TIMEOUT_MS)
+    await c.shown(c.myFile(big.digest, 'downloading'), 'the download in progress', UI_TIMEOUT_MS)
     await c.page.screenshot({ path: join(SCREENSHOTS, 'download.png') })
 
     await c
@@ -343,8 +321,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
       .click()
     const rows = [aId, bId].map((id) => peersDialog(c).locator(`tr[data-peer-id="${id}"]`))
     for (const [i, id] of [aId, bId].entries()) {
-      await whenShown(
-        c,
+      await c.shown(
         peersDialog(c).locator(`tr[data-peer-id="${id}"]:not([data-connection="not connected"])`),
         `${i === 0 ? 'A' : 'B'} (${id}) connected in the peers view`,
         UI_TIMEOUT_MS,
@@ -380,7 +357,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
 
     expectSaved(await cSaved, big)
     report('C from A and B, A quitting half-way', big.size, cStartedAt)
-    await whenShown(c, myFileIn(c, big, 'complete'), `${big.name} complete in C`, UI_TIMEOUT_MS)
+    await c.shown(c.myFile(big.digest, 'complete'), `${big.name} complete in C`, UI_TIMEOUT_MS)
     for (const page of [a, b, c]) expect(page.dialogs, `dialogs opened by ${page.label}'s page`).toEqual([])
     if (sameColor) return
     // What came from where, as C's chunk map shows it once complete: nothing from A but what was here or

@@ -16,7 +16,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Locator } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AppPage } from './support/app-page.js'
 import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './support/app-server.js'
@@ -61,28 +61,13 @@ async function open(label: string, url = server.url): Promise<AppPage> {
   return page
 }
 
-async function shown(
-  page: AppPage,
-  locator: Locator,
-  what: string,
-  timeoutMs = UI_TIMEOUT_MS,
-): Promise<void> {
-  await locator.waitFor({ timeout: timeoutMs }).catch(() => page.fail(what, timeoutMs))
-}
-
-function myFile(page: AppPage, digest: string, state?: string): Locator {
-  return page.page.locator(
-    `swarmdrop-my-files li[data-digest="${digest}"]${state ? `[data-state="${state}"]` : ''}`,
-  )
-}
-
 describe('sharing beyond the drop zone, and back from a tab closed too early', () => {
   it('asks a password link for its password: a wrong one opens nothing, the right one saves the file', async () => {
     const file = await writeSourceFile(workDir, 'passworded notes.txt', 300 * 1024 + 7, 'password link')
     const [a, b] = await Promise.all([open('A'), open('B')])
     await a.sharePrivately([file.path], PASSWORD)
     const entry = a.page.locator('swarmdrop-my-files li[data-share-link][data-state="seeding"]')
-    await shown(a, entry, 'the password share sharing, with its link', SHARE_TIMEOUT_MS)
+    await a.shown(entry, 'the password share sharing, with its link', SHARE_TIMEOUT_MS)
     const link = (await entry.getAttribute('data-share-link'))!
     // The link carries a salt, not the key: without the password it opens nothing.
     expect(link).toMatch(new RegExp(`^${server.url}#[0-9a-f]{64}\\.p\\.[A-Za-z0-9_-]{22}$`))
@@ -90,16 +75,16 @@ describe('sharing beyond the drop zone, and back from a tab closed too early', (
     const question = b.page.locator(`swarmdrop-link-confirm dialog[data-link-request="${digest}"]`)
 
     await b.page.goto(link)
-    await shown(b, question, 'the link’s question')
+    await b.shown(question, 'the link’s question')
     expect(await question.getAttribute('data-private')).toBe('password')
     await question.locator('input[type="password"]').fill('not the password')
     await question.getByRole('button', { name: 'Download', exact: true }).click()
-    await shown(b, myFile(b, digest, 'error'), 'the file saying it does not open', DOWNLOAD_TIMEOUT_MS)
-    expect(await myFile(b, digest).textContent()).toContain('Does not open with this key')
-    expect(await myFile(b, digest).textContent()).not.toContain(file.name)
+    await b.shown(b.myFile(digest, 'error'), 'the file saying it does not open', DOWNLOAD_TIMEOUT_MS)
+    expect(await b.myFile(digest).textContent()).toContain('Does not open with this key')
+    expect(await b.myFile(digest).textContent()).not.toContain(file.name)
 
     await b.page.goto(link)
-    await shown(b, question, 'the link’s question, again')
+    await b.shown(question, 'the link’s question, again')
     const saved = b.nextDownload(DOWNLOAD_TIMEOUT_MS, 'the password-protected file')
     await question.locator('input[type="password"]').fill(PASSWORD)
     await question.getByRole('button', { name: 'Download', exact: true }).click()
@@ -136,7 +121,7 @@ describe('sharing beyond the drop zone, and back from a tab closed too early', (
     await e.page.goto(answer.url)
     await e.waitOnline()
     const entry = e.page.locator('swarmdrop-my-files li[data-share-link][data-state="seeding"]')
-    await shown(e, entry, 'the shared file, shared privately', SHARE_TIMEOUT_MS)
+    await e.shown(entry, 'the shared file, shared privately', SHARE_TIMEOUT_MS)
     expect(await entry.locator('.name').textContent()).toContain('from the share sheet.txt')
     expect(new URL(e.page.url()).search).toBe('') // taken once: a reload does not share it again
   })
@@ -145,12 +130,7 @@ describe('sharing beyond the drop zone, and back from a tab closed too early', (
     const file = await writeSourceFile(workDir, 'half stored.bin', 128 * MiB, 'half stored')
     const f = await open('F')
     await f.share([file.path])
-    await shown(
-      f,
-      myFile(f, file.digest, 'hashing'),
-      'the file preparing, its digest known',
-      SHARE_TIMEOUT_MS,
-    )
+    await f.shown(f.myFile(file.digest, 'hashing'), 'the file preparing, its digest known', SHARE_TIMEOUT_MS)
     await f.page.close({ runBeforeUnload: true })
     await f.until(
       async () => f.dialogs.some((dialog) => dialog.startsWith('beforeunload')),
@@ -158,18 +138,19 @@ describe('sharing beyond the drop zone, and back from a tab closed too early', (
       UI_TIMEOUT_MS,
     )
     expect(f.page.isClosed()).toBe(false) // the question was answered "stay"
-    const stored = await myFile(f, file.digest)
+    const stored = await f
+      .myFile(file.digest)
       .locator('progress')
       .evaluate((bar: HTMLProgressElement) => bar.value / bar.max)
     expect(stored, 'share of the file stored when the tab closed').toBeLessThan(1)
 
     const again = await f.reopen(server.url) // the tab closed anyway: no question this time
     pages.push(again)
-    const row = myFile(again, file.digest)
-    await shown(again, row.filter({ hasText: 'Not fully stored' }), 'the file as not fully stored')
+    const row = again.myFile(file.digest)
+    await again.shown(row.filter({ hasText: 'Not fully stored' }), 'the file as not fully stored')
     expect(await row.textContent()).not.toContain('Paused')
     await row.locator('input[type="file"][aria-label^="Add the file again"]').setInputFiles(file.path)
-    await shown(again, myFile(again, file.digest, 'seeding'), 'the file sharing again', SHARE_TIMEOUT_MS)
-    expect(await myFile(again, file.digest).textContent()).toContain(file.sha256)
+    await again.shown(again.myFile(file.digest, 'seeding'), 'the file sharing again', SHARE_TIMEOUT_MS)
+    expect(await again.myFile(file.digest).textContent()).toContain(file.sha256)
   })
 })

@@ -66,21 +66,6 @@ async function open(label: string): Promise<AppPage> {
   return page
 }
 
-function myFile(page: AppPage, digest: string, state?: string): Locator {
-  return page.page.locator(
-    `swarmdrop-my-files li[data-digest="${digest}"]${state ? `[data-state="${state}"]` : ''}`,
-  )
-}
-
-async function shown(
-  page: AppPage,
-  locator: Locator,
-  what: string,
-  timeoutMs = UI_TIMEOUT_MS,
-): Promise<void> {
-  await locator.waitFor({ timeout: timeoutMs }).catch(() => page.fail(what, timeoutMs))
-}
-
 /** The question a link opened from elsewhere asks (swarmdrop-link-confirm), for a link or a digest. */
 function question(page: AppPage, linkOrDigest: string): Locator {
   const digest = linkOrDigest.includes('#') ? linkOrDigest.split('#')[1]!.split('.')[0]! : linkOrDigest
@@ -109,7 +94,7 @@ describe('private shares between four Chromium profiles', () => {
     ;[a, b, c] = await Promise.all([open('A'), open('B'), open('C')])
     await a.sharePrivately([secret.path])
     const entry = a.page.locator('swarmdrop-my-files li[data-share-link][data-state="seeding"]')
-    await shown(a, entry, 'the private share sharing, with its link', SHARE_TIMEOUT_MS)
+    await a.shown(entry, 'the private share sharing, with its link', SHARE_TIMEOUT_MS)
     link = (await entry.getAttribute('data-share-link'))!
     expect(link).toMatch(new RegExp(`^${server.url}#[0-9a-f]{64}\\.[A-Za-z0-9_-]{43}$`))
     expect(await entry.locator('.name').textContent()).toContain(SECRET_NAME)
@@ -120,7 +105,7 @@ describe('private shares between four Chromium profiles', () => {
     // Its link, to copy or to scan: the README's picture of a private share.
     await entry.getByRole('button', { name: /^Share link/ }).click()
     const dialog = a.page.locator('swarmdrop-share-link dialog[open]')
-    await shown(a, dialog.locator('svg[role="img"]'), 'the link dialog with its QR code')
+    await a.shown(dialog.locator('svg[role="img"]'), 'the link dialog with its QR code')
     expect(await dialog.locator('input').inputValue()).toBe(link)
     await a.page.screenshot({ path: join(SCREENSHOTS, 'private-link.png') })
     await dialog.getByRole('button', { name: 'Close' }).click()
@@ -133,7 +118,7 @@ describe('private shares between four Chromium profiles', () => {
     await b.page.goto(link)
     await b.waitOnline()
     const opened = question(b, link)
-    await shown(b, opened, 'the link’s question with its Download button')
+    await b.shown(opened, 'the link’s question with its Download button')
     expect(await opened.getAttribute('data-private')).toBe('key')
     const saved = b.nextDownload(DOWNLOAD_TIMEOUT_MS, 'the private file')
     await opened.getByRole('button', { name: 'Download', exact: true }).click()
@@ -146,8 +131,8 @@ describe('private shares between four Chromium profiles', () => {
     expect(file.size).toBe(secret.size)
     expect(file.sha256).toBe(secret.sha256)
     const digest = link.split('#')[1]!.split('.')[0]!
-    const row = myFile(b, digest, 'complete')
-    await shown(b, row, 'the private file complete in B')
+    const row = b.myFile(digest, 'complete')
+    await b.shown(row, 'the private file complete in B')
     expect(await row.locator('.name').textContent()).toContain(SECRET_NAME)
     expect(await row.locator('.state').textContent()).toBe('Saved to Downloads')
   })
@@ -160,11 +145,11 @@ describe('private shares between four Chromium profiles', () => {
     await c.waitOnline()
     // A link from elsewhere asks first, public or private: the tracker lists no name for it.
     const asked = question(c, digest)
-    await shown(c, asked.filter({ hasText: 'does not list' }), 'the link’s question, with no name')
+    await c.shown(asked.filter({ hasText: 'does not list' }), 'the link’s question, with no name')
     expect(await asked.getAttribute('data-private')).toBeNull()
     await asked.getByRole('button', { name: 'Download', exact: true }).click()
-    const row = myFile(c, digest, 'complete')
-    await shown(c, row, 'the ciphertext held in full in C', DOWNLOAD_TIMEOUT_MS)
+    const row = c.myFile(digest, 'complete')
+    await c.shown(row, 'the ciphertext held in full in C', DOWNLOAD_TIMEOUT_MS)
     expect(await row.locator('.state').textContent()).toBe('Needs the link’s key')
     expect(await row.textContent()).toContain('needs the link’s key')
     expect(await row.textContent()).not.toContain(SECRET_NAME)
@@ -218,10 +203,10 @@ describe('a 20-file folder shared as one collection', () => {
     ;[a, b] = await Promise.all([open('A2'), open('B2')])
     await a.shareCollection(files.map((f) => f.path))
     const mine = a.page.locator('swarmdrop-my-files li[data-collection][data-state="seeding"]')
-    await shown(a, mine, 'the collection sharing in A', SHARE_TIMEOUT_MS)
+    await a.shown(mine, 'the collection sharing in A', SHARE_TIMEOUT_MS)
     const digest = (await mine.getAttribute('data-collection'))!
     const entry = b.page.locator(`swarmdrop-catalog li[data-collection="${digest}"]`)
-    await shown(b, entry, 'the collection in B’s catalog')
+    await b.shown(entry, 'the collection in B’s catalog')
     expect(await entry.textContent()).toContain(`Collection of ${COLLECTION_FILES} files`)
     expect(await b.page.locator('swarmdrop-catalog li[data-digest]').count()).toBe(1)
     await b.page.screenshot({ path: join(SCREENSHOTS, 'collection.png') })

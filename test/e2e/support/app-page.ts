@@ -12,6 +12,8 @@ import { sha256OfFile } from '../../support/file-hash.js'
 
 /** Longest the page may take to load and be welcomed by the tracker. */
 const ONLINE_TIMEOUT_MS = 15_000
+/** Longest the page may take to show something it has been told, unless a caller says otherwise. */
+const UI_TIMEOUT_MS = 10_000
 /** How often a waiting test reads the page. */
 const POLL_MS = 50
 /** Size of the pages, and so of the screenshots. */
@@ -134,9 +136,19 @@ export class AppPage {
     return text && text !== '–' ? text : undefined
   }
 
-  /** The page's my-files entry of a file. */
-  myFile(digest: string): Locator {
-    return this.page.locator(`swarmdrop-my-files li[data-digest="${digest}"]`)
+  /** The page's my-files entry of a file; with `state`, only while it has that `data-state`. */
+  myFile(digest: string, state?: string): Locator {
+    return this.page.locator(
+      `swarmdrop-my-files li[data-digest="${digest}"]${state ? `[data-state="${state}"]` : ''}`,
+    )
+  }
+
+  /** Resolves with the time `locator` is in the page; fails naming `what` (and this page's log) after `timeoutMs`. */
+  shown(locator: Locator, what: string, timeoutMs = UI_TIMEOUT_MS): Promise<number> {
+    return locator.waitFor({ timeout: timeoutMs }).then(
+      () => Date.now(),
+      () => this.fail(what, timeoutMs),
+    )
   }
 
   /** The page's catalog entry of a file. */

@@ -286,6 +286,15 @@ const SEEDERS_REFRESH_MS = 5_000
 /** The name a private share has here until its sealed header is opened. */
 export const PRIVATE_PLACEHOLDER = 'Private file'
 
+/** Other browsers holding a file of ours, as the tracker last said (for the leave warning). */
+interface OtherHolders {
+  seeders: number
+  downloading: number
+  atMs: number
+}
+/** Before the tracker has answered: someone is downloading (bytes are going out) and nobody else seeds. */
+const UNKNOWN_HOLDERS: OtherHolders = { seeders: 0, downloading: 1, atMs: 0 }
+
 export class AppServices extends TypedEventTarget<AppEvents> {
   readonly engine: EngineLike
   readonly rates: PeerRates
@@ -317,10 +326,11 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   readonly #naming = new Map<string, Promise<StoredFile | undefined>>()
   #waitTimer: ReturnType<typeof setTimeout> | undefined
   /**
-   * For files of ours being uploaded: how many other browsers hold them whole, as the tracker last said,
-   * and when it was asked. Leaving the page warns only when this browser is the only source.
+   * For files of ours being uploaded, as the tracker last said: how many other browsers hold them whole, how
+   * many hold only part (still downloading), and when it was asked. Leaving the page warns only while this
+   * browser is the only source of someone's unfinished download.
    */
-  readonly #otherSeeders = new Map<string, { count: number; atMs: number }>()
+  readonly #otherHolders = new Map<string, OtherHolders>()
   readonly #now: () => number
   /** Why this page cannot hash, when it cannot. */
   readonly #insecure: SwarmError | undefined
@@ -345,7 +355,7 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     })
     engine.tracker.on('catalog-changed', () => {
       this.#pollWaiting()
-      for (const digest of this.traffic.serving()) void this.#countOtherSeeders(digest)
+      for (const digest of this.traffic.serving()) void this.#countOtherHolders(digest)
     })
     // Other bans are shown in the peers view; bad chunks are worth a word where the user is looking.
     engine.swarm.on('ban', ({ peerId, reason }) => {
@@ -356,10 +366,10 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     engine.swarm.on('uploaded', ({ peerId, digest, bytes }) => {
       this.rates.add(peerId, 'up', bytes)
       this.traffic.add(digest, peerId, bytes)
-      const known = this.#otherSeeders.get(digest)
+      const known = this.#otherHolders.get(digest)
       const held = this.engine.local.get(digest) !== undefined
       if (held && (!known || this.#now() - known.atMs > SEEDERS_REFRESH_MS))
-        void this.#countOtherSeeders(digest)
+        void this.#countOtherHolders(digest)
       this.emit('uploaded', { digest })
     })
     engine.local.on('chunk-stored', ({ digest, index }) => {
@@ -443,25 +453,30 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   /**
    * Why leaving the page now would hurt, or undefined: a file still being prepared (its chunks are not all
    * stored, so it cannot be shared after the page closes), or a file being uploaded right now (within the
-   * last 2 s) that, as the tracker last said, no other browser holds whole: this one is the only source.
+   * last 2 s) that, as the tracker last said, no other browser holds whole while some browser is still
+   * downloading it: this one is the only source of an unfinished download. A downloader that finished (or
+   * left) is no reason to keep the page: the tracker's next answer, asked on every catalog change, says so.
    */
   leaveWarning(): 'preparing' | 'serving' | undefined {
     if (this.#sharing.preparing) return 'preparing'
-    const onlySource = this.traffic
-      .serving()
-      .some((digest) => this.traffic.rate(digest) > 0 && (this.#otherSeeders.get(digest)?.count ?? 0) === 0)
+    const onlySource = this.traffic.serving().some((digest) => {
+      const others = this.#otherHolders.get(digest) ?? UNKNOWN_HOLDERS
+      return this.traffic.rate(digest) > 0 && others.seeders === 0 && others.downloading > 0
+    })
     return onlySource ? 'serving' : undefined
   }
 
-  /** Asks the tracker how many other browsers hold a file whole (for the leave warning). */
-  async #countOtherSeeders(digest: string): Promise<void> {
-    this.#otherSeeders.set(digest, { count: this.#otherSeeders.get(digest)?.count ?? 0, atMs: this.#now() })
+  /** Asks the tracker which other browsers hold a file, whole or in part (for the leave warning). */
+  async #countOtherHolders(digest: string): Promise<void> {
+    const known = this.#otherHolders.get(digest) ?? UNKNOWN_HOLDERS
+    this.#otherHolders.set(digest, { ...known, atMs: this.#now() })
     try {
       const reply = await this.engine.tracker.peers(digest)
-      const count = reply.peers.filter((peer) => peer.have === 'all').length
-      this.#otherSeeders.set(digest, { count, atMs: this.#now() })
+      const seeders = reply.peers.filter((peer) => peer.have === 'all').length
+      const downloading = reply.peers.length - seeders
+      this.#otherHolders.set(digest, { seeders, downloading, atMs: this.#now() })
     } catch {
-      // Offline, or nobody else holds it: the count stays as it was.
+      // Offline, or nobody else holds it: the counts stay as they were.
     }
   }
 

@@ -192,6 +192,36 @@ describe('AppServices', () => {
     return eventually(() => expect(services.leaveWarning()).to.equal(undefined))
   })
 
+  it('asks before the page is left only while it is the only source of an unfinished download', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const digest = digestOf(4)
+    engine.local.add(recordOf(digest, 'only here.bin', 4))
+    engine.tracker.goOnline()
+    const peers = (...have: string[]) => ({
+      type: 'peers' as const,
+      digest,
+      chunkCount: 4,
+      peers: have.map((h, i) => ({ peerId: `peer-${i}`, have: h })),
+    })
+    engine.tracker.peersReply = peers('AQ==') // one browser holds a piece: it is downloading from here
+    engine.swarm.uploaded('peer-0', 1024, digest)
+    expect(services.leaveWarning(), 'before the tracker answers').to.equal('serving')
+    await eventually(() => expect(engine.tracker.peersAsked).to.include(digest))
+    expect(services.leaveWarning()).to.equal('serving')
+
+    // The downloader finished (now a seeder too), then left: the catalog changed each time.
+    engine.tracker.peersReply = peers('all')
+    engine.tracker.catalogChanged(2)
+    await eventually(() => expect(services.leaveWarning()).to.equal(undefined))
+    engine.tracker.peersReply = peers()
+    engine.tracker.catalogChanged(3)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(services.leaveWarning(), 'bytes went out a moment ago, to nobody still downloading').to.equal(
+      undefined,
+    )
+  })
+
   it('refuses what is not a digest, with a message', async () => {
     const { options, engine } = fakeOptions()
     const services = new AppServices(options)

@@ -34,9 +34,14 @@ export class FileTraffic {
     return samples.reduce((sum, s) => sum + s.bytes, 0) / (TRAFFIC_WINDOW_MS / 1000)
   }
 
-  /** Peers this file was uploaded to within the window. */
+  /** How many peers this file was uploaded to within the window. */
   downloaders(digest: string): number {
-    return new Set(this.#trim(this.#samples.get(digest) ?? []).map((s) => s.peerId)).size
+    return this.downloadersOf(digest).size
+  }
+
+  /** The peers this file was uploaded to within the window. */
+  downloadersOf(digest: string): Set<string> {
+    return new Set(this.#trim(this.#samples.get(digest) ?? []).map((s) => s.peerId))
   }
 
   /** Files uploaded within SERVING_MS. */

@@ -453,15 +453,21 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   /**
    * Why leaving the page now would hurt, or undefined: a file still being prepared (its chunks are not all
    * stored, so it cannot be shared after the page closes), or a file being uploaded right now (within the
-   * last 2 s) that, as the tracker last said, no other browser holds whole while some browser is still
-   * downloading it: this one is the only source of an unfinished download. A downloader that finished (or
-   * left) is no reason to keep the page: the tracker's next answer, asked on every catalog change, says so.
+   * last 2 s, to a browser still connected) that, as the tracker last said, no other browser holds whole
+   * while some browser is still downloading it: this one is the only source of an unfinished download. A
+   * downloader that left is no reason to keep the page (its link is gone at once), nor one that finished
+   * (the tracker's next answer, asked on every catalog change, says so).
    */
   leaveWarning(): 'preparing' | 'serving' | undefined {
     if (this.#sharing.preparing) return 'preparing'
+    const connected = new Set(
+      this.engine.swarm.sessions.filter((session) => !session.destroyed).map((session) => session.peerId),
+    )
     const onlySource = this.traffic.serving().some((digest) => {
       const others = this.#otherHolders.get(digest) ?? UNKNOWN_HOLDERS
-      return this.traffic.rate(digest) > 0 && others.seeders === 0 && others.downloading > 0
+      if (this.traffic.rate(digest) === 0 || others.seeders > 0 || others.downloading === 0) return false
+      for (const peerId of this.traffic.downloadersOf(digest)) if (connected.has(peerId)) return true
+      return false
     })
     return onlySource ? 'serving' : undefined
   }

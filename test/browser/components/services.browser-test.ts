@@ -204,22 +204,31 @@ describe('AppServices', () => {
       chunkCount: 4,
       peers: have.map((h, i) => ({ peerId: `peer-${i}`, have: h })),
     })
+    const link = { connectionType: async () => 'direct' as const }
+    const downloader = { peerId: 'peer-0', destroyed: false, link }
+    engine.swarm.sessions = [downloader]
     engine.tracker.peersReply = peers('AQ==') // one browser holds a piece: it is downloading from here
     engine.swarm.uploaded('peer-0', 1024, digest)
     expect(services.leaveWarning(), 'before the tracker answers').to.equal('serving')
     await eventually(() => expect(engine.tracker.peersAsked).to.include(digest))
     expect(services.leaveWarning()).to.equal('serving')
 
-    // The downloader finished (now a seeder too), then left: the catalog changed each time.
+    // The downloader finished (now a seeder too): the catalog changed.
     engine.tracker.peersReply = peers('all')
     engine.tracker.catalogChanged(2)
     await eventually(() => expect(services.leaveWarning()).to.equal(undefined))
-    engine.tracker.peersReply = peers()
+    // Another starts, then closes its page before the tracker has said anything: its link is gone.
+    engine.tracker.peersReply = peers('all', 'AQ==')
     engine.tracker.catalogChanged(3)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(services.leaveWarning(), 'bytes went out a moment ago, to nobody still downloading').to.equal(
-      undefined,
-    )
+    expect(services.leaveWarning(), 'the first one seeds: not the only source').to.equal(undefined)
+    engine.tracker.peersReply = peers('AQ==')
+    engine.tracker.catalogChanged(4)
+    engine.swarm.sessions = [{ peerId: 'peer-1', destroyed: false, link }]
+    engine.swarm.uploaded('peer-1', 1024, digest)
+    await eventually(() => expect(services.leaveWarning()).to.equal('serving'))
+    engine.swarm.sessions = [{ peerId: 'peer-1', destroyed: true, link }]
+    expect(services.leaveWarning(), 'bytes went out a moment ago, to a browser now gone').to.equal(undefined)
   })
 
   it('refuses what is not a digest, with a message', async () => {

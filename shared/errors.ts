@@ -103,6 +103,11 @@ export const ERROR_CODES = [
    * WebCrypto (`crypto.subtle`), which hashes every chunk and manifest: nothing can be shared or downloaded.
    */
   'INSECURE_CONTEXT',
+  /**
+   * A private share does not open with the key this browser has (a wrong password, or a link whose key
+   * was mistyped): its chunks fail AES-GCM's check. Nothing is saved; the chunks stay shareable.
+   */
+  'WRONG_KEY',
   // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',

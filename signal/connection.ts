@@ -291,7 +291,7 @@ export class PeerConnection {
 
   #onPutManifest(message: ClientMessageOf<'put-manifest'>): void {
     const { registry } = this.context
-    if (!registry.entry(message.digest)) {
+    if (!registry.hasFile(message.digest)) {
       this.sendError('FILE_NOT_FOUND', 'announce the file before giving its manifest', message.ref)
       return
     }

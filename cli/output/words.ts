@@ -30,6 +30,8 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   RECORD_EXPIRED:
     "file information was out of date or dated in the future; it was ignored (check this machine's clock)",
   PUBLISHER_QUOTA: "a peer keeps no more of this peer's file information; other peers keep the rest",
+  WRONG_KEY:
+    'this private file needs the key from its link (the part after the dot); without it the bytes stay sealed',
   RING_FULL: 'a peer has no room for another link right now; another is tried',
   TRACKER_OFFLINE: 'not connected to the server; reconnecting by itself (transfers already running go on)',
   TIMEOUT: 'the server or a peer did not answer in time',

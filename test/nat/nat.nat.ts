@@ -149,7 +149,7 @@ async function shownConnection(c: Case, file: SourceFile): Promise<string | null
   const app = c.downloader.app
   await app
     .myFile(file.digest)
-    .getByRole('button', { name: `Show peers: ${file.name}` })
+    .getByRole('button', { name: `Peers: ${file.name}` })
     .click()
   const seederId = await c.seeder.app.peerId()
   const row = app.page.locator(`swarmdrop-peers dialog[open] tr[data-peer-id="${seederId}"]`)

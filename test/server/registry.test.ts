@@ -52,6 +52,90 @@ function peerMap(registry: SwarmRegistry, digest: string, asker: string, limit =
   return swarm && new Map(swarm.peers.map((p) => [p.peerId, p.have]))
 }
 
+describe('SwarmRegistry: unlisted files (private shares, collection members)', () => {
+  const unlisted = (digest: string, fields: Partial<AnnouncedFile> = {}): AnnouncedFile => {
+    const { name: _name, ...rest } = file(digest, 'unused', fields)
+    return { ...rest, unlisted: true }
+  }
+
+  it('tracks the holders of an unlisted file without listing it or knowing a name', () => {
+    const registry = registryWith(['p1', 'p2'])
+    expect(registry.announce('p1', [unlisted(A), file(B, 'b.txt')])).toEqual([])
+    registry.announce('p2', [unlisted(A, { have: bitfield(4, [0]) })])
+    const page = registry.catalog(undefined, 0, 10)
+    expect(page.total).toBe(1)
+    expect(page.files.map((f) => f.digest)).toEqual([B])
+    expect(registry.catalog(A, 0, 10).total).toBe(0)
+    expect(registry.entry(A)).toBeUndefined()
+    expect(registry.hasFile(A)).toBe(true)
+    expect(peerMap(registry, A, 'p2')).toEqual(new Map([['p1', 'all']]))
+    expect(registry.stats()).toMatchObject({ files: 2, swarms: 1, holdings: 3 })
+  })
+
+  it('lists the file once someone announces it with a name, with that announce’s type', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [unlisted(A)])
+    registry.announce('p2', [file(A, 'now-public.txt', { mime: 'text/plain' })])
+    expect(registry.entry(A)).toMatchObject({ names: ['now-public.txt'], mime: 'text/plain', seeders: 2 })
+    registry.leave('p2', [A])
+    expect(registry.entry(A)?.names).toEqual(['now-public.txt'])
+  })
+
+  it('keeps unlisted files out of the name index, the catalog order and the revision', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [file(B, 'b.txt')])
+    const hidden = Array.from({ length: 1_000 }, (_, i) => `e${digestOf(i).slice(1)}`)
+    const revision = registry.revision
+    registry.announce(
+      'p1',
+      hidden.map((digest) => unlisted(digest)),
+    )
+    registry.announce('p2', [unlisted(hidden[0]!, { have: bitfield(4, [1]) })])
+    registry.leave('p2', [hidden[0]!])
+    expect(registry.revision).toBe(revision) // watchers are not woken by what no page shows
+
+    const before = registry.recordsTouched
+    expect(registry.catalog(undefined, 0, 10).files.map((f) => f.digest)).toEqual([B])
+    // by digest prefix (the index's buckets) and by the whole digest: nothing unlisted is found
+    expect(registry.catalog(hidden[0]!.slice(0, 8), 0, 10).total).toBe(0)
+    expect(registry.catalog(hidden[0]!, 0, 10).total).toBe(0)
+    // the order was built over the one listed file, not the thousand unlisted ones
+    expect(registry.recordsTouched - before).toBeLessThan(20)
+
+    registry.announce('p2', [file(hidden[0]!, 'listed later.txt')])
+    expect(registry.revision).toBeGreaterThan(revision)
+    expect(registry.catalog(hidden[0]!.slice(0, 8), 0, 10).files.map((f) => f.names)).toEqual([
+      ['listed later.txt'],
+    ])
+    expect(registry.catalog(undefined, 0, 10).total).toBe(2)
+  })
+
+  it('says in peers that a file is a private share once a holder announced it sealed', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [unlisted(A)])
+    expect(registry.peers(A, 'p2', 10)).not.toHaveProperty('sealed')
+    registry.announce('p1', [unlisted(A, { sealed: true })])
+    expect(registry.peers(A, 'p2', 10)).toMatchObject({ sealed: true })
+    expect(registry.peers(A, 'p2', 10)?.peers).toEqual([{ peerId: 'p1', have: 'all' }])
+  })
+
+  it('checks an unlisted file’s shape against the catalog and its cached manifest like any other', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [unlisted(A)])
+    expect(codes(registry.announce('p2', [unlisted(A, { size: CHUNK })]))).toEqual([[A, 'FILE_CONFLICT']])
+  })
+
+  it('shows a collection’s file count and bytes from its first listed announce', () => {
+    const registry = registryWith(['p1', 'p2'])
+    registry.announce('p1', [file(A, 'album', { collection: { files: 20, bytes: 12_345 } })])
+    registry.announce('p2', [file(A, 'album copy', { collection: { files: 1, bytes: 1 } })])
+    expect(registry.catalog(undefined, 0, 10).files[0]).toMatchObject({
+      names: ['album', 'album copy'],
+      collection: { files: 20, bytes: 12_345 },
+    })
+  })
+})
+
 describe('SwarmRegistry', () => {
   it('creates a catalog entry on the first announce, with its shape, chunk count and mime type', () => {
     const registry = registryWith(['p1'])
@@ -828,7 +912,7 @@ describe('SwarmRegistry against a reference model', () => {
                 expect(() => registry.announce(peer, [announced])).toThrow()
                 break
               }
-              const expected = model.announce(peer, digest, operation.shape, announced.name, mime, bits)
+              const expected = model.announce(peer, digest, operation.shape, announced.name!, mime, bits)
               expect(registry.announce(peer, [announced]).map((r) => r.code)).toEqual(
                 expected ? [expected] : [],
               )

@@ -17,7 +17,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   SIGNAL_TOO_LARGE:
     'A connection offer to a peer was too large for the tracker to pass on. Try again; if it keeps happening, try from another network.',
   FILE_NOT_FOUND:
-    'Nobody online is sharing this file right now. Keep this page open or try again later, or ask whoever shared it to open Swarmdrop.',
+    'Nobody online has this file right now. Swarmdrop waits and starts by itself when someone who has it comes online; ask whoever shared it to open Swarmdrop.',
   FILE_CONFLICT:
     'This digest is already listed with a different size, or the file is already here. Check My files: a finished file can be saved from there.',
   NOT_ANNOUNCED: 'The tracker lost track of one of your files. Reload the page to announce your files again.',
@@ -68,6 +68,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'Can’t connect to any peer: your network blocks the UDP traffic that WebRTC needs to reach this server’s STUN service, so no connection can be set up. Try another network (a phone hotspot often works), or ask your network administrator to allow outgoing UDP.',
   INSECURE_CONTEXT:
     'This page is not served over HTTPS, so the browser withholds the cryptography Swarmdrop needs to check files, and nothing can be shared or downloaded. Open it through https:// (or on localhost); whoever runs this server: see Swarmdrop’s SELF-HOSTING guide.',
+  WRONG_KEY:
+    'This private file does not open with the key or password you have. Check the link (it must be copied whole, with everything after the #) or the password, then open it again.',
   QUOTA_EXCEEDED:
     'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
   FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',
@@ -88,7 +90,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
 export function banReasonFor(code: ErrorCode): string {
   switch (code) {
     case 'CHUNK_CORRUPT':
-      return 'sent chunks that failed their check'
+      return 'sent pieces that failed their check'
     case 'RATE_LIMITED':
       return 'flooded this page with messages'
     case 'HELLO_REQUIRED':

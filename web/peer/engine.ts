@@ -19,7 +19,7 @@ import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
-import { type LocalFile, LocalFiles } from './local-files.js'
+import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
@@ -45,6 +45,22 @@ export type EngineEvents = {
   /** The tab's RTCPeerConnection budget changed state (ok → low → spent). */
   'link-budget': LinkBudget
 }
+
+/** What a download's record starts with when the file is new here (a link's key, a collection's path). */
+export type FetchHints = Partial<Pick<StoredFile, 'name' | 'mime' | 'sealed' | 'listed' | 'collection'>>
+
+/**
+ * Files shared within this long of each other go to the tracker in one announce: dropping 1,000 small files
+ * would otherwise send 1,000 announces in seconds, far past the server's burst of 200 messages, and get
+ * the connection closed for flooding (docs/PROTOCOL.md, "Rate limit").
+ */
+export const ANNOUNCE_BATCH_MS = 200
+/**
+ * Manifests given to the tracker to cache, at most this many a second: well inside the 50 messages a
+ * second the server allows, leaving room for signalling. A downloader that asks before a manifest is
+ * cached gets it from a peer instead.
+ */
+export const MANIFESTS_PER_SECOND = 20
 
 export interface EngineOptions {
   trackerUrl: string
@@ -85,6 +101,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Names and types of files seen in the catalog, for downloads picked from it. */
   readonly #catalogEntries = new Map<string, CatalogEntry>()
   readonly #clock: Clock
+  /** Files shared since the last announce was sent, and the timer that sends the next. */
+  readonly #toAnnounce = new Set<string>()
+  #announceTimer: unknown
+  /** Manifests waiting to be given to the tracker, and the timer that gives the next ones. */
+  readonly #toPut = new Map<string, Manifest>()
+  #putTimer: unknown
   #destroyed = false
 
   private constructor(
@@ -140,8 +162,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const inventory = await scanInventory(options.files, options.chunks)
     const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
     engine.tracker.start()
+    // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
+    // was being prepared): its missing chunks come from whoever downloaded it meanwhile, if anyone did.
     for (const { record, have } of inventory.files) {
-      if (!have.complete && record.origin === 'downloaded') void engine.#resume(record.digest)
+      if (!have.complete && !record.notShared) void engine.#resume(record.digest)
     }
     return engine
   }
@@ -172,11 +196,11 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   /** Starts sharing a file whose manifest the ingest has just built, from the dropped File itself. */
-  share(record: StoredFile, source?: Blob): void {
+  share(record: StoredFile, source?: LiveSource): void {
     if (source) this.local.addLiveSource(record, source)
     else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
-    this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
-    this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    this.#toPut.set(record.digest, record.manifest)
+    this.#announceSoon(record.digest)
     this.emit('file', { digest: record.digest, progress: undefined })
   }
 
@@ -209,25 +233,69 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     return this.#resume(digest)
   }
 
-  /** The ingest has stored every chunk: serve them from storage from now on. */
-  stored(record: StoredFile): void {
-    this.local.dropLiveSource(record.digest)
+  /** Announces a newly shared file with the others shared within ANNOUNCE_BATCH_MS, in one message. */
+  #announceSoon(digest: string): void {
+    this.#toAnnounce.add(digest)
+    if (this.#announceTimer !== undefined) return
+    this.#announceTimer = this.#clock.setTimeout(() => {
+      this.#announceTimer = undefined
+      const digests = new Set(this.#toAnnounce)
+      this.#toAnnounce.clear()
+      if (this.#destroyed) return
+      this.tracker.announce(this.local.holdings().filter((h) => digests.has(h.digest)))
+      // Manifests after the announce: the tracker caches one only for a file someone holds.
+      this.#putManifests()
+    }, ANNOUNCE_BATCH_MS)
   }
 
-  /** Downloads a file by digest from every peer that has it. Asking twice at once gives the same download. */
-  fetch(digest: string): Promise<Download> {
+  /** Gives the tracker the manifests of announced files to cache, MANIFESTS_PER_SECOND at most. */
+  #putManifests(): void {
+    if (this.#putTimer !== undefined) return
+    const drain = () => {
+      this.#putTimer = undefined
+      if (this.#destroyed) return
+      for (const [next, nextManifest] of [...this.#toPut].slice(0, MANIFESTS_PER_SECOND)) {
+        this.#toPut.delete(next)
+        if (!this.#toAnnounce.has(next)) this.tracker.putManifest(next, nextManifest).catch(() => {})
+        else this.#toPut.set(next, nextManifest) // not announced yet: its turn comes after
+      }
+      if (this.#toPut.size > 0) this.#putTimer = this.#clock.setTimeout(drain, 1_000)
+    }
+    // The first ones right behind the announce, on the same socket: a downloader that learns of the file
+    // from the catalog finds its manifest cached already.
+    drain()
+  }
+
+  /**
+   * The ingest has stored every chunk: serve them from storage from now on. The file's plain SHA-256 is
+   * known now too (the record shared when hashing ended had none): it joins the record held, which keeps
+   * whatever changed meanwhile (sharing stopped, a name learned).
+   */
+  stored(record: StoredFile): void {
+    this.local.dropLiveSource(record.digest)
+    const held = this.local.get(record.digest)
+    if (held && record.plainSha256 !== undefined && held.record.plainSha256 === undefined) {
+      this.local.update({ ...held.record, plainSha256: record.plainSha256 })
+    }
+  }
+
+  /**
+   * Downloads a file by digest from every peer that has it. Asking twice at once gives the same download.
+   * `hints` start the record of a file new here (a private link's key, a collection member's path).
+   */
+  fetch(digest: string, hints: FetchHints = {}): Promise<Download> {
     const pending = this.#fetching.get(digest)
     if (pending) return pending
-    const fetching = this.#fetch(digest).finally(() => this.#fetching.delete(digest))
+    const fetching = this.#fetch(digest, hints).finally(() => this.#fetching.delete(digest))
     this.#fetching.set(digest, fetching)
     return fetching
   }
 
-  async #fetch(digest: string): Promise<Download> {
+  async #fetch(digest: string, hints: FetchHints): Promise<Download> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
-      const record = this.#downloadRecord(digest, await this.manifestOf(digest))
+      const record = this.#downloadRecord(digest, await this.manifestOf(digest), hints)
       await this.options.files.put(record)
       this.local.add(record)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
@@ -238,6 +306,35 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
 
   pause(digest: string): void {
     this.swarm.getDownload(digest)?.pause()
+  }
+
+  /**
+   * Stops sharing a file but keeps it here: it is no longer announced or served, and stays so after a
+   * reload (the record's `notShared` flag), until `shareAgain`.
+   */
+  async stopSharing(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held || held.record.notShared) return
+    this.swarm.getDownload(digest)?.pause()
+    this.tracker.leave([digest])
+    await this.updateRecord({ ...held.record, notShared: true })
+  }
+
+  /** Shares a file again that the user had stopped sharing. */
+  async shareAgain(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held?.record.notShared) return
+    const { notShared: _, ...record } = held.record
+    await this.updateRecord(record)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+  }
+
+  /** Saves a held file's changed record (a name learned from a private share, a flag) and says so. */
+  async updateRecord(record: StoredFile): Promise<void> {
+    if (!this.local.get(record.digest)) return
+    await this.options.files.put(record)
+    this.local.update(record)
+    this.emit('file', { digest: record.digest, progress: undefined })
   }
 
   /** Stops sharing a file and deletes it from this browser. */
@@ -253,6 +350,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.#clock.clearTimeout(this.#announceTimer)
+    this.#clock.clearTimeout(this.#putTimer)
     this.#finder.destroy()
     this.swarm.destroy()
     this.#links?.destroy()
@@ -280,7 +379,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   /** The record of a file downloaded here: its name and type from the catalog, when it was listed there. */
-  #downloadRecord(digest: string, manifest: Manifest): StoredFile {
+  #downloadRecord(digest: string, manifest: Manifest, hints: FetchHints = {}): StoredFile {
     const entry = this.#catalogEntries.get(digest)
     return {
       digest,
@@ -289,6 +388,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       manifest,
       origin: 'downloaded',
       addedAtMs: this.#clock.now(),
+      ...(entry?.collection ? { collection: entry.collection } : {}),
+      ...hints,
     }
   }
 

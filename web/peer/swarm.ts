@@ -69,8 +69,8 @@ export type SwarmEvents = {
   'session-closed': { peerId: string; error?: Error }
   /** A peer was refused for abuse: `reason` is the violation's code (CHUNK_CORRUPT: for the session). */
   ban: { peerId: string; reason: ErrorCode }
-  /** Bytes served to other peers, for upload figures. */
-  uploaded: { peerId: string; bytes: number }
+  /** Bytes served to other peers, for upload figures (per peer, and per file for the sharer's rows). */
+  uploaded: { peerId: string; digest: string; bytes: number }
 }
 
 export interface SwarmOptions {
@@ -409,7 +409,8 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      if (!cancelled()) this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
+      if (!cancelled())
+        this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
     } catch {
       // the link closed mid-chunk: the downloader asks elsewhere
     } finally {

@@ -78,7 +78,23 @@ export class MemoryPeer {
       { name, mime: 'application/octet-stream', onManifest: (r) => this.engine.share(r, source) },
     )
     this.engine.stored(record)
+    // The engine announces shares in batches (ANNOUNCE_BATCH_MS) and caches manifests after: a test that
+    // asks the tracker next must not race that.
+    await this.#untilTrackerHasManifest(record.digest)
     return record
+  }
+
+  async #untilTrackerHasManifest(digest: string): Promise<void> {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      try {
+        await this.engine.tracker.getManifest(digest)
+        return
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
 import { IdbFileStore } from '../../../web/storage/idb-file-store.js'
 import { Ingester } from '../../../web/storage/ingester.js'
 import type { DownloadResult, IngestShareResult, RawSendOptions, TransferBenchApi } from './api.js'
+import { dataChannelBytes, watchPeerConnections } from './channel-bytes.js'
 import { GapCounter } from './gaps.js'
 import { sampleHeap } from './heap-sampler.js'
 import { RawReceiver, RawSender } from './raw-channel.js'
@@ -20,6 +21,11 @@ import { emptySteps, type StepTimes, timedChunkStore, timeLocalFiles } from './s
 
 const trackerUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`
 const createSocket = (url: string) => new WebSocket(url)
+/** A chunk frame's header (wire-protocol.ts: kind, request id, offset): the rest is the chunk's bytes. */
+const CHUNK_FRAME_HEADER_BYTES = 9
+
+watchPeerConnections()
+
 /** Chunk frames whose arrival is kept for the report: the first 1 MiB chunk is 5 (256 KiB each, less headers). */
 const FIRST_FRAMES = 10
 
@@ -161,6 +167,8 @@ const api: TransferBenchApi = {
       let firstChunkAt = Number.NaN
       let firstRequestAt = Number.NaN
       const hereAt: number[] = []
+      const chunksFrom: Record<string, number> = {}
+      let chunkBytesReceived = 0
       const finished = new Promise<number>((resolve, reject) => {
         offs.push(
           swarm.on('complete', (file) => {
@@ -184,6 +192,7 @@ const api: TransferBenchApi = {
         offs.push(
           session.link.on('frame', (frame) => {
             if (frame[0] !== FRAME_KIND.chunk) return
+            chunkBytesReceived += frame.length - CHUNK_FRAME_HEADER_BYTES
             gaps.note()
             if (firstFramesAt.length < FIRST_FRAMES) firstFramesAt.push(performance.now())
           }),
@@ -193,8 +202,9 @@ const api: TransferBenchApi = {
       const download = await swarm.fetch(digest)
       const fetchResolvedAt = performance.now()
       offs.push(
-        download.on('chunk', ({ state }) => {
+        download.on('chunk', ({ state, peerId }) => {
           if (state === 'here') hereAt.push(performance.now())
+          if (state === 'here' && peerId !== undefined) chunksFrom[peerId] = (chunksFrom[peerId] ?? 0) + 1
           if (state === 'here' && Number.isNaN(firstChunkAt)) firstChunkAt = performance.now()
           if (state === 'in-flight' && Number.isNaN(firstRequestAt)) firstRequestAt = performance.now()
         }),
@@ -220,6 +230,8 @@ const api: TransferBenchApi = {
         longestSampleGapMs: heap.longestGapMs,
         write: steps.write,
         put: steps.put,
+        chunkBytesReceived,
+        chunksFrom,
       }
     } catch (error) {
       throw plainError('download failed', error)
@@ -228,6 +240,8 @@ const api: TransferBenchApi = {
       for (const off of offs) off()
     }
   },
+
+  dataChannelBytes,
 
   async closeEngine() {
     const swarm = needEngine()

@@ -120,6 +120,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     })
     this.#finder.on('problem', (problem) => this.emit('problem', problem))
     this.tracker.on('status', (status) => this.#onStatus(status))
+    this.tracker.on('holders', ({ digest, peers }) =>
+      this.#finder.offer(
+        digest,
+        peers.map((p) => p.peerId),
+      ),
+    )
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
     this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
     this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))

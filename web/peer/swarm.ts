@@ -373,6 +373,10 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     const interests = this.#interest.get(session.peerId) ?? new Set()
     interests.add(digest)
     this.#interest.set(session.peerId, interests)
+    // A peer fetching what we fetch too (it dialled us, or we it) is a source from now on, not at our next
+    // refresh: our interest makes it send its `have`, and each chunk it stores (issue 16, flash crowds).
+    const download = this.#downloads.get(digest)
+    if (download?.wantsSources && !download.hasSource(session.peerId)) download.addSource(session)
     const file = this.options.local.get(digest)
     const have = file?.have ?? new Bitfield(0)
     // A reply the peer makes us send costs it a control token, as its own message did.

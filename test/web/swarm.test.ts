@@ -136,6 +136,35 @@ describe('swarm download', () => {
     expect(same(await savedBytes(second, record.digest), bytes)).toBe(true)
   })
 
+  it('super-seeds a crowd: the origin offers each downloader other chunks, and they trade the rest', async () => {
+    const network = new MemoryNetwork()
+    const origin = addNode(network, 'origin')
+    const crowd = ['d1', 'd2', 'd3'].map((id) => addNode(network, id))
+    const bytes = bytesOf(24 * CHUNK, 16)
+    const record = await seed(origin, bytes)
+    let originChunks = 0
+    origin.swarm.on('uploaded', () => originChunks++)
+    const from = crowd.map(() => new Map<string, number>())
+    const downloads = await Promise.all(
+      crowd.map(async (node, i) => {
+        const download = await startDownload(node, record, ['origin'])
+        download.on('chunk', ({ state, peerId }) => {
+          if (state === 'here' && peerId) from[i]!.set(peerId, (from[i]!.get(peerId) ?? 0) + 1)
+        })
+        return download
+      }),
+    )
+    // Each dials the ones before it, as downloaders that hear of each other do.
+    for (const [i, node] of crowd.entries()) {
+      for (const other of crowd.slice(0, i)) downloads[i]!.addSource(await node.swarm.session(other.id))
+    }
+    await Promise.all(downloads.map((download) => download.once('complete')))
+    for (const node of crowd) expect(same(await savedBytes(node, record.digest), bytes)).toBe(true)
+    // The origin sent each chunk once (within SPREAD_WAIT_MS nothing is offered twice); the crowd did the rest.
+    expect(originChunks).toBe(24)
+    for (const sources of from) expect(sources.size).toBe(3)
+  })
+
   it('bans a source after three bad chunks and finishes from the others', async () => {
     const network = new MemoryNetwork()
     const honest = addNode(network, 'honest')

@@ -117,7 +117,7 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
    * source at all, the user hears why, once.
    */
   async find(digest: string): Promise<void> {
-    const { swarm, tracker, clock } = this.options
+    const { swarm, tracker } = this.options
     const download = swarm.getDownload(digest)
     if (!download || this.#destroyed) return
     this.#cancel(digest)

@@ -10,7 +10,7 @@ import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
 import type { ChunkStore } from '../storage/chunk-store.js'
 import type { FileStore, StoredFile } from '../storage/file-store.js'
 import type { Inventory } from '../storage/inventory.js'
-import { matches, readVerifiedChunk, writeVerifiedChunk } from '../storage/verified-chunks.js'
+import { forgetVerified, matches, readVerifiedChunk, writeVerifiedChunk } from '../storage/verified-chunks.js'
 import { TypedEventTarget } from './typed-events.js'
 
 export interface LocalFile {
@@ -108,6 +108,7 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   async remove(digest: string): Promise<void> {
     this.#files.delete(digest)
     this.#liveSources.delete(digest)
+    forgetVerified(this.chunks, digest)
     await this.chunks.deleteFile(digest)
     await this.records.delete(digest)
     this.emit('file-removed', { digest })

@@ -6,15 +6,28 @@
 import { SwarmError } from '../../shared/errors.js'
 import type { ChunkStore } from './chunk-store.js'
 import type { StoredFile } from './file-store.js'
-import { readVerifiedChunk } from './verified-chunks.js'
+import { isVerified, readVerifiedBlob } from './verified-chunks.js'
 
-/** The whole file as one Blob. Throws CHUNK_CORRUPT if a chunk is missing or fails its hash (it is then dropped). */
+/**
+ * The whole file as one Blob. Throws CHUNK_CORRUPT if a chunk is missing or fails its hash (it is then
+ * dropped). Chunks verified since the page loaded are fetched all at once and not read (a Blob handle
+ * each, no bytes in JS): the save of a file just downloaded starts without waiting on a read and a hash of
+ * every chunk in turn (issue 16: 0.3–0.5 s at 64 MiB, 1.2–1.5 s at 256 MiB before). Others are read and
+ * checked one at a time, so memory stays at one chunk.
+ */
 export async function assembleFile(chunks: ChunkStore, record: StoredFile): Promise<Blob> {
+  const { digest, manifest } = record
+  const indices = manifest.hashes.map((_, index) => index)
+  const known = await Promise.all(
+    indices.map((index) =>
+      isVerified(chunks, digest, index) ? readVerifiedBlob(chunks, manifest, digest, index) : undefined,
+    ),
+  )
   const parts: Blob[] = []
-  for (let index = 0; index < record.manifest.hashes.length; index++) {
-    const chunk = await readVerifiedChunk(chunks, record.manifest, record.digest, index)
-    if (!chunk) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
-    parts.push(chunk.blob)
+  for (const index of indices) {
+    const blob = known[index] ?? (await readVerifiedBlob(chunks, manifest, digest, index))
+    if (!blob) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
+    parts.push(blob)
   }
   return new Blob(parts, { type: record.mime || 'application/octet-stream' })
 }
@@ -34,9 +47,9 @@ export async function writeFileTo(
 ): Promise<void> {
   try {
     for (let index = 0; index < record.manifest.hashes.length; index++) {
-      const chunk = await readVerifiedChunk(chunks, record.manifest, record.digest, index)
-      if (!chunk) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
-      await target.write(chunk.blob)
+      const blob = await readVerifiedBlob(chunks, record.manifest, record.digest, index)
+      if (!blob) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
+      await target.write(blob)
     }
     await target.close()
   } catch (error) {

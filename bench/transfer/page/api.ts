@@ -90,6 +90,8 @@ export interface DownloadResult {
   chunkBytesReceived: number
   /** Chunks verified and stored, by the peer they came from. */
   chunksFrom: Record<string, number>
+  /** From `complete` to the file assembled as one Blob for saving (`assembleFile`, as web/app/save.ts). */
+  assembleMs: number
 }
 
 export interface SeederSteps {

@@ -9,6 +9,7 @@ import { SwarmEngine } from '../../../web/peer/engine.js'
 import type { PeerSession } from '../../../web/peer/peer-session.js'
 import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient } from '../../../web/peer/tracker-client.js'
+import { assembleFile } from '../../../web/storage/give-back.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
 import { IdbFileStore } from '../../../web/storage/idb-file-store.js'
 import { Ingester } from '../../../web/storage/ingester.js'
@@ -210,6 +211,9 @@ const api: TransferBenchApi = {
         }),
       )
       const completeAt = await finished
+      // What the app does next (web/app/save.ts): the file as one Blob, handed to the browser's download.
+      await assembleFile(swarm.local.chunks, download.file.record)
+      const assembledAt = performance.now()
       const heap = stopHeap()
       const first = Math.min(...[firstChunkAt, firstHereAt].filter(Number.isFinite))
       const { manifest } = download.file.record
@@ -232,6 +236,7 @@ const api: TransferBenchApi = {
         put: steps.put,
         chunkBytesReceived,
         chunksFrom,
+        assembleMs: assembledAt - completeAt,
       }
     } catch (error) {
       throw plainError('download failed', error)

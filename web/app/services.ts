@@ -374,10 +374,19 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       await this.#online()
       if (this.#requests.get(digest) !== request) return // removed meanwhile
       if (!held) {
-        // The catalog entry gives the download its name; the search finds a digest by its prefix.
-        const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
-        const entry: CatalogEntry | undefined = page?.files.find((f) => f.digest === digest)
-        if (entry?.names[0]) request.name = entry.names[0]
+        // The catalog entry gives the download its name (the search finds a digest by its prefix). It is
+        // not waited for: the fetch starts at once and the engine renames the file when the entry comes
+        // (issue 16: the lookup held the first chunk back by a round trip or more).
+        void this.engine
+          .catalog({ query: digest, limit: 1 })
+          .then((page) => {
+            const entry: CatalogEntry | undefined = page.files.find((f) => f.digest === digest)
+            if (entry?.names[0] && this.#requests.get(digest) === request) {
+              request.name = entry.names[0]
+              this.emit('requests', undefined)
+            }
+          })
+          .catch(() => {})
       }
       await this.engine.fetch(digest)
       this.#watch(digest)

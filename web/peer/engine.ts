@@ -28,6 +28,11 @@ import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
 import { TypedEventTarget } from './typed-events.js'
 
+/** The name a download gets until the catalog tells its real one. */
+function placeholderName(digest: string): string {
+  return `${digest.slice(0, 16)}.bin`
+}
+
 export type EngineEvents = {
   status: TrackerStatus
   /** A file this browser holds was added, changed state or progressed. */
@@ -167,7 +172,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
   async catalog(query?: Parameters<TrackerClient['catalog']>[0]) {
     const page = await this.tracker.catalog(query)
-    for (const entry of page.files) this.#catalogEntries.set(entry.digest, entry)
+    for (const entry of page.files) {
+      this.#catalogEntries.set(entry.digest, entry)
+      void this.#adoptName(entry)
+    }
     return page
   }
 
@@ -202,7 +210,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       const entry = this.#catalogEntries.get(digest)
       const record: StoredFile = {
         digest,
-        name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+        name: entry?.names[0] ?? placeholderName(digest),
         mime: entry?.mime ?? '',
         manifest,
         origin: 'downloaded',
@@ -210,10 +218,28 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       }
       await this.options.files.put(record)
       this.local.add(record)
+      // The catalog's answer may have come while the record was being stored.
+      const late = this.#catalogEntries.get(digest)
+      if (!entry && late) void this.#adoptName(late)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
       this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
     }
     return this.#resume(digest)
+  }
+
+  /**
+   * A download started before its catalog entry came (a click fetches at once, issue 16) gets the entry's
+   * name and type once the catalog has them: the saved file is named as its sharer named it.
+   */
+  async #adoptName(entry: CatalogEntry): Promise<void> {
+    const file = this.local.get(entry.digest)
+    const name = entry.names[0]
+    if (!file || !name || file.record.origin !== 'downloaded') return
+    if (file.record.name !== placeholderName(entry.digest)) return
+    const record: StoredFile = { ...file.record, name, mime: entry.mime ?? file.record.mime }
+    this.local.add(record, file.have)
+    this.emit('file', { digest: entry.digest, progress: this.swarm.getDownload(entry.digest)?.progress() })
+    await this.options.files.put(record).catch(() => {}) // the name in memory is what the save uses
   }
 
   pause(digest: string): void {

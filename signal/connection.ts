@@ -234,7 +234,7 @@ export class PeerConnection {
     }
     this.#ack(message.ref)
     for (const file of message.files) {
-      if (!rejected.has(file.digest)) pushNewHolder(this.context, this.peerId, file.digest)
+      if (!rejected.has(file.digest)) pushNewHolder(this.context, this.peerId, file)
     }
   }
 

@@ -18,8 +18,6 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createLogger } from '../../signal/logger.js'
-import { startServer } from '../../signal/server.js'
 import { flushWrites, requireChromium, runBench, sleep, waitForQuiet } from '../ingest/bench-run.js'
 import { formatLoad, formatMiB, formatMs, formatRatio, median, verdict } from '../ingest/figures.js'
 import { writeInputFile } from '../ingest/input-file.js'
@@ -27,6 +25,7 @@ import { isolation, reRunIsolatedIfRoot } from '../ingest/netns.js'
 import { type BenchBrowser, CHROMIUM_PATH, launchBrowser } from '../transfer/browsers.js'
 import { buildPage } from '../transfer/build-page.js'
 import type { DownloadResult } from '../transfer/page/api.js'
+import { servePage } from '../transfer/serve-page.js'
 
 const MiB = 1024 * 1024
 /** The whole bench stops by itself within this, whatever hangs. */
@@ -170,15 +169,9 @@ async function main(): Promise<void> {
   const input = await writeInputFile(join(tempDir, 'input.bin'), sizeBytes)
   const pageDir = join(tempDir, 'page')
   await buildPage(pageDir)
-  const running = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    stunPort: null,
-    webRoot: pageDir,
-    logger: createLogger('warn', (line) => console.error(`server: ${line}`)),
-  })
-  server = running
-  const url = `http://127.0.0.1:${running.port}/`
+  const page = await servePage(pageDir)
+  server = page
+  const { url } = page
   const origin = await launchBrowser('origin', url, join(tempDir, 'origin-profile'))
   browsers.push(origin)
   const crowd: BenchBrowser[] = []

@@ -23,6 +23,7 @@ import { type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import { Scrub } from './scrub.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
@@ -84,6 +85,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Names and types of files seen in the catalog, for downloads picked from it. */
   readonly #catalogEntries = new Map<string, CatalogEntry>()
   readonly #clock: Clock
+  /** Hashes stored chunks again, slowly, since reads trust chunks verified once (scrub.ts). */
+  readonly #scrub: Scrub
   #destroyed = false
 
   private constructor(
@@ -94,6 +97,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#clock = options.clock ?? systemClock
     this.bans = new BanList(this.#clock)
     this.local = local
+    this.#scrub = new Scrub(local, this.#clock)
     this.tracker = new TrackerClient({
       url: options.trackerUrl,
       createSocket: options.createSocket,
@@ -261,6 +265,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.#scrub.destroy()
     this.#finder.destroy()
     this.swarm.destroy()
     this.#links?.destroy()

@@ -91,6 +91,15 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
     return undefined
   }
 
+  /**
+   * Hashes a stored chunk again, whether or not it was verified since the page loaded (the background
+   * scrub): one damaged at rest is dropped and reported lost, to be fetched again. True when it checked out.
+   */
+  async rehash(digest: string, index: number): Promise<boolean> {
+    forgetVerified(this.chunks, digest, index)
+    return (await this.read(digest, index)) !== undefined
+  }
+
   /** Checks and stores a downloaded chunk. Throws CHUNK_CORRUPT or QUOTA_EXCEEDED (SwarmError). */
   async write(digest: string, index: number, bytes: Uint8Array): Promise<void> {
     const file = this.#files.get(digest)

@@ -31,10 +31,17 @@ export function isVerified(store: ChunkStore, digest: string, index: number): bo
   return verifiedByStore.get(store)?.has(chunkKey(digest, index)) ?? false
 }
 
-/** Forgets what was verified of a file whose chunks were deleted. */
-export function forgetVerified(store: ChunkStore, digest: string): void {
+/**
+ * Forgets what was verified of a file whose chunks were deleted, or of one chunk (`index`): its next read
+ * hashes it again (the background scrub, web/peer/scrub.ts).
+ */
+export function forgetVerified(store: ChunkStore, digest: string, index?: number): void {
   const verified = verifiedByStore.get(store)
   if (!verified) return
+  if (index !== undefined) {
+    verified.delete(chunkKey(digest, index))
+    return
+  }
   for (const key of verified) if (key.startsWith(`${digest}.`)) verified.delete(key)
 }
 

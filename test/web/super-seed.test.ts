@@ -29,7 +29,8 @@ describe('SuperSeed', () => {
     const first = indices(seed.join('a'))
     // Asking for an offered chunk uses one offer up: one new offer replaces it.
     const [asked] = first
-    expect(seed.requested('a', asked!)).toHaveLength(1)
+    const replacing = seed.requested('a', asked!)
+    expect(replacing).toHaveLength(1)
     // A chunk that came from another peer: that offer is used up too.
     const more = seed.heldChunk('a', first[1]!)
     expect(more).toHaveLength(1)
@@ -37,8 +38,26 @@ describe('SuperSeed', () => {
     // What it holds by its `have` is never offered, and it is offered all it lacks in the end.
     const held = new Bitfield(3 * OPEN_OFFERS)
     for (let i = 0; i < 2 * OPEN_OFFERS; i++) held.set(i)
-    const offered = new Set([...first, ...more, ...seed.held('a', held)])
+    const offered = new Set([...first, ...replacing, ...more, ...seed.held('a', held)])
     for (let i = 2 * OPEN_OFFERS; i < 3 * OPEN_OFFERS; i++) expect(offered.has(i)).toBe(true)
+  })
+
+  it('does not count a request withdrawn as a copy: a request-and-cancel flood holds nobody back', () => {
+    const seed = new SuperSeed(OPEN_OFFERS, () => 0)
+    // A peer that asks for every chunk and cancels each: none of them is on its way to it.
+    seed.join('flooder')
+    for (let index = 0; index < OPEN_OFFERS; index++) {
+      seed.requested('flooder', index)
+      seed.withdrawn('flooder', index)
+    }
+    seed.leave('flooder')
+    // An honest newcomer is offered chunks at once, not after SPREAD_WAIT_MS.
+    expect(indices(seed.join('honest'))).toHaveLength(OPEN_OFFERS)
+    // And one it asked for that was never offered counts as claimed (never waits forever on a NaN time).
+    const other = new SuperSeed(2, () => 0)
+    other.join('x')
+    other.requested('y', 0) // not joined: ignored
+    expect(other.refresh().size).toBe(0)
   })
 
   it('forgets a peer that leaves, and never offers a peer what it holds', () => {

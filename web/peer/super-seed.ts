@@ -34,6 +34,8 @@ interface PeerState {
   /** What the peer holds, as it said; empty until its `have` arrives. */
   readonly held: Bitfield
   readonly offered: Bitfield
+  /** Offers it has not used yet: neither asked us for, nor got elsewhere. */
+  readonly open: Set<number>
   /** Chunks we sent (or are sending) it that it has not reported holding yet. */
   readonly sent: Set<number>
 }
@@ -69,7 +71,12 @@ export class SuperSeed {
   join(peerId: string): Bitfield {
     let peer = this.#peers.get(peerId)
     if (!peer) {
-      peer = { held: new Bitfield(this.chunkCount), offered: new Bitfield(this.chunkCount), sent: new Set() }
+      peer = {
+        held: new Bitfield(this.chunkCount),
+        offered: new Bitfield(this.chunkCount),
+        open: new Set(),
+        sent: new Set(),
+      }
       this.#peers.set(peerId, peer)
     }
     this.#topUp(peer)
@@ -100,8 +107,21 @@ export class SuperSeed {
       this.#closeOffer(peer, index)
       peer.sent.add(index)
       this.#copies[index]!++
+      this.#claim(index)
     }
     return this.#topUp(peer)
+  }
+
+  /**
+   * The peer withdrew a request (or we failed to send it): that copy will not exist. Without this, a peer
+   * that asks for every chunk and cancels would make every chunk look copied, and hold the others' offers
+   * back.
+   */
+  withdrawn(peerId: string, index: number): void {
+    const peer = this.#peers.get(peerId)
+    if (!peer?.sent.delete(index)) return
+    this.#copies[index]!--
+    this.#unclaimIfFree(index)
   }
 
   /**
@@ -124,21 +144,24 @@ export class SuperSeed {
     this.#peers.delete(peerId)
     for (let index = 0; index < this.chunkCount; index++) {
       if (peer.held.has(index)) this.#copies[index]!--
-      else if (peer.offered.has(index) && !peer.sent.has(index)) this.#openOffers[index]!--
     }
+    for (const index of peer.open) this.#openOffers[index]!--
     for (const index of peer.sent) this.#copies[index]!--
-    for (let index = 0; index < this.chunkCount; index++) {
-      if (this.#copies[index] === 0 && this.#openOffers[index] === 0) this.#claimedSinceMs[index] = Number.NaN
-    }
+    for (let index = 0; index < this.chunkCount; index++) this.#unclaimIfFree(index)
   }
 
   #hold(peer: PeerState, index: number): void {
     if (peer.held.has(index)) return
-    if (!peer.sent.has(index)) this.#closeOffer(peer, index)
+    this.#closeOffer(peer, index)
     peer.held.set(index)
     this.#claim(index)
     // A copy we sent is now a copy it holds: counted once.
     if (!peer.sent.delete(index)) this.#copies[index]!++
+  }
+
+  /** A chunk nobody holds, is being sent or is offered counts as never claimed again. */
+  #unclaimIfFree(index: number): void {
+    if (this.#copies[index] === 0 && this.#openOffers[index] === 0) this.#claimedSinceMs[index] = Number.NaN
   }
 
   #claim(index: number): void {
@@ -147,20 +170,18 @@ export class SuperSeed {
 
   /** An offer the peer has not used yet is used now (asked for, or got elsewhere). */
   #closeOffer(peer: PeerState, index: number): void {
-    if (peer.offered.has(index)) this.#openOffers[index]!--
+    if (peer.open.delete(index)) this.#openOffers[index]!--
   }
 
   /** Offers the peer the least-copied chunks it lacks until it has OPEN_OFFERS open ones. */
   #topUp(peer: PeerState): number[] {
-    let open = 0
-    for (let index = 0; index < this.chunkCount; index++) {
-      if (peer.offered.has(index) && !peer.held.has(index) && !peer.sent.has(index)) open++
-    }
+    let open = peer.open.size
     const added: number[] = []
     while (open < OPEN_OFFERS) {
       const index = this.#leastCopied(peer)
       if (index === undefined) break
       peer.offered.set(index)
+      peer.open.add(index)
       this.#openOffers[index]!++
       this.#claim(index)
       added.push(index)

@@ -481,32 +481,43 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     if (!file || message.index >= file.have.length || !file.have.has(message.index)) {
       return this.#reject(session, message.id, 'not-held')
     }
-    if (this.#superSeeds.get(message.digest)?.has(session.peerId)) {
-      this.#offer(
-        session,
-        message.digest,
-        this.#superSeeds.get(message.digest)!.requested(session.peerId, message.index),
-      )
-    }
+    const seed = this.#superSeeds.get(message.digest)
+    const superSeeded = seed?.has(session.peerId) === true
+    if (superSeeded) this.#offer(session, message.digest, seed!.requested(session.peerId, message.index))
+    const sent = await this.#serveRequest(session, message)
+    // A request that ends without its chunk sent whole does not count as a copy (super-seed.ts).
+    if (superSeeded && !sent) this.#superSeeds.get(message.digest)?.withdrawn(session.peerId, message.index)
+  }
+
+  /** Serves one request in its turn for an upload slot; true when the whole chunk went out. Never throws. */
+  async #serveRequest(session: PeerSession, message: ControlMessageOf<'request'>): Promise<boolean> {
     const ticket = this.#slots.enqueue(session.peerId, message.id)
-    if (!ticket) return this.#reject(session, message.id, 'busy')
+    if (!ticket) {
+      this.#reject(session, message.id, 'busy')
+      return false
+    }
     try {
       await ticket.granted
     } catch {
-      return // cancelled while waiting for a slot, or the session closed: nothing was read
+      return false // cancelled while waiting for a slot, or the session closed: nothing was read
     }
     try {
-      if (ticket.cancelled || session.destroyed) return
+      if (ticket.cancelled || session.destroyed) return false
       const bytes = await this.options.local.read(message.digest, message.index)
-      if (ticket.cancelled || session.destroyed) return
-      if (!bytes) return this.#reject(session, message.id, 'not-held') // it failed its check on read
+      if (ticket.cancelled || session.destroyed) return false
+      if (!bytes) {
+        this.#reject(session, message.id, 'not-held') // it failed its check on read
+        return false
+      }
       const cancelled = () => ticket.cancelled
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      if (!cancelled()) this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
+      if (cancelled()) return false
+      this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
+      return true
     } catch {
-      // the link closed mid-chunk: the downloader asks elsewhere
+      return false // the link closed mid-chunk: the downloader asks elsewhere
     } finally {
       ticket.release()
     }

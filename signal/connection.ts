@@ -14,6 +14,7 @@ import {
   parseClientMessage,
   type ServerMessage,
 } from '../shared/tracker-protocol.js'
+import { pushNewHolder } from './holder-push.js'
 import type { ThrottledLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { manifestDigestSync } from './manifest-digest.js'
@@ -226,10 +227,15 @@ export class PeerConnection {
       this.sendError('TOO_MANY_FILES', `at most ${filesPerAnnounce} files in one announce`, message.ref)
       return
     }
+    const rejected = new Set<string>()
     for (const rejection of this.context.registry.announce(this.peerId, message.files)) {
+      rejected.add(rejection.digest)
       this.sendError(rejection.code, rejection.message, message.ref, rejection.digest)
     }
     this.#ack(message.ref)
+    for (const file of message.files) {
+      if (!rejected.has(file.digest)) pushNewHolder(this.context, this.peerId, file)
+    }
   }
 
   #onHave(message: ClientMessageOf<'have'>): void {

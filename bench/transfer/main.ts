@@ -19,8 +19,6 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createLogger } from '../../signal/logger.js'
-import { startServer } from '../../signal/server.js'
 import { flushWrites, requireChromium, runBench, sleep, waitForQuiet } from '../ingest/bench-run.js'
 import { formatLoad, formatMbps, formatMiB, formatMs, mbPerSecond } from '../ingest/figures.js'
 import { HeapProbe } from '../ingest/heap-probe.js'
@@ -40,6 +38,7 @@ import {
   type SwarmRun,
   swarmMbps,
 } from './report.js'
+import { servePage } from './serve-page.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -174,16 +173,9 @@ async function main(): Promise<void> {
   const inFlight = flags['in-flight'] === undefined ? undefined : Number(flags['in-flight'])
   if (inFlight !== undefined) console.log(`experiment: IN_FLIGHT_PER_SOURCE = ${inFlight} in this build`)
   await buildPage(pageDir, inFlight === undefined ? {} : { inFlightPerSource: inFlight })
-  const running = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    // No STUN: the welcome then offers no ICE servers, and loopback host candidates are all there is.
-    stunPort: null,
-    webRoot: pageDir,
-    logger: createLogger('warn', (line) => console.error(`server: ${line}`)),
-  })
-  server = running
-  const url = `http://127.0.0.1:${running.port}/`
+  const page = await servePage(pageDir)
+  server = page
+  const { url } = page
 
   const seeder = await launchBrowser('seeder', url, join(tempDir, 'seeder-profile'))
   browsers.push(seeder)

@@ -159,6 +159,13 @@ export function report(figures: Figures): void {
       formatRatio,
     ),
   )
+  row(
+    'complete → file assembled for saving (target < 100 ms)',
+    spread(
+      swarm.map((run) => run.download.assembleMs),
+      formatMs,
+    ),
+  )
   const firstChunk = swarm.map((run) => run.download.firstChunkMs)
   row(
     'engine.fetch() → first verified chunk',

@@ -139,6 +139,33 @@ describe('tracker', () => {
     expect(catalog).toMatchObject({ files: [{ seeders: 2, leechers: 0 }] })
   })
 
+  it('tells the peers downloading a file of each new holder at once, and tells seeders nothing', async () => {
+    const server = await serve()
+    const seeder = await connect(server.url)
+    const early = await connect(server.url)
+    const file = await fileOf(3 * CHUNK, 4)
+    const none = new Bitfield(3).toBase64()
+    await seeder.request({ type: 'announce', files: [announced(file, 'f.bin')] })
+    await early.request({ type: 'announce', files: [announced(file, 'f.bin', none)] })
+    // A later downloader: the earlier one hears of it without asking (a `peers` with no ref).
+    const late = await connect(server.url)
+    await late.request({ type: 'announce', files: [announced(file, 'f.bin', none)] })
+    const pushed = await early.next('peers')
+    expect(pushed).toEqual({
+      type: 'peers',
+      digest: file.digest,
+      chunkCount: 3,
+      peers: [{ peerId: late.peerId, have: none }],
+    })
+    // A second seeder: both downloaders hear of it; the first seeder, which wants nothing, does not.
+    const second = await connect(server.url)
+    await second.request({ type: 'announce', files: [announced(file, 'f.bin')] })
+    expect((await early.next('peers')).peers).toEqual([{ peerId: second.peerId, have: 'all' }])
+    expect((await late.next('peers')).peers).toEqual([{ peerId: second.peerId, have: 'all' }])
+    await seeder.request({ type: 'catalog' }) // a round trip: anything pushed to the seeder is in by now
+    expect(seeder.received.filter((m) => m.type === 'peers')).toEqual([])
+  })
+
   it('binds the peer id to the connection: nobody can announce, leave or receive signals as another', async () => {
     const server = await serve()
     const alice = await connect(server.url)

@@ -246,6 +246,26 @@ describe('engine', () => {
     })
   })
 
+  it('starts a fetch before the catalog has named the file, and takes the name when the catalog answers', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const [a, b] = await Promise.all([1, 2].map(() => openPeer(server.url, network)))
+    const record = await share(a!, bytesOf(3 * MiB, 5), 'notes.pdf')
+    await until(() => server.tracker.stats().files === 1)
+    const download = await b!.engine.fetch(record.digest)
+    expect(b!.engine.local.get(record.digest)!.record.name).toBe(`${record.digest.slice(0, 16)}.bin`)
+    await b!.engine.catalog({ query: record.digest, limit: 1 })
+    expect(b!.engine.local.get(record.digest)!.record).toMatchObject({
+      name: 'notes.pdf',
+      mime: 'application/octet-stream',
+    })
+    if (download.state !== 'complete') await download.once('complete')
+    expect(b!.engine.local.get(record.digest)!.record.name).toBe('notes.pdf')
+    await runFor(50) // the record is stored again with its name, for the next load
+    expect((await b!.files.get(record.digest))?.name).toBe('notes.pdf')
+  })
+
   it('gives the same download to a double click', async () => {
     const server = await startTestServer()
     servers.push(server)

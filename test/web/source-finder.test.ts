@@ -119,6 +119,24 @@ describe('SourceFinder', () => {
     ])
   })
 
+  it('dials the holders the tracker pushes at once, not at the next refresh, and only while sources are wanted', async () => {
+    const { swarm, finder, download } = setup([])
+    await finder.find(DIGEST)
+    finder.offer(DIGEST, ['late', 'later'])
+    await settle()
+    expect(swarm.dials.map((d) => [d.peerId, d.atMs])).toEqual([
+      ['late', 0],
+      ['later', 0],
+    ])
+    expect(download.sourceIds).toEqual(['late', 'later'])
+    finder.offer(DIGEST, ['late']) // a source already: not dialled again
+    download.state = 'complete'
+    finder.offer(DIGEST, ['after']) // nothing more wanted
+    finder.offer('b'.repeat(64), ['other']) // no such download
+    await settle()
+    expect(swarm.dials).toHaveLength(2)
+  })
+
   it('dials a peer that only answered busy again on the next refresh', async () => {
     const { clock, swarm, finder } = setup()
     swarm.failWith.set('far', 'PEER_BUSY')

@@ -115,6 +115,56 @@ describe('swarm download', () => {
     expect(same(await savedBytes(third, record.digest), bytes)).toBe(true)
   })
 
+  it('takes a peer that fetches the same file as a source the moment it says it is interested', async () => {
+    const network = new MemoryNetwork()
+    const first = addNode(network, 'first')
+    const second = addNode(network, 'second')
+    const bytes = bytesOf(10 * CHUNK, 9)
+    const partly = async (node: typeof first, indices: number[]) => {
+      const record = await seed(node, bytes, indices)
+      node.local.add({ ...record, origin: 'downloaded' }, node.local.get(record.digest)!.have)
+      const download = node.swarm.download(record.digest)
+      download.start()
+      return { record, download }
+    }
+    // Each holds half. The first knows of no source; the second dials it: that is all the first learns.
+    const { record, download: firstDownload } = await partly(first, [0, 1, 2, 3, 4])
+    const { download: secondDownload } = await partly(second, [5, 6, 7, 8, 9])
+    secondDownload.addSource(await second.swarm.session('first'))
+    await Promise.all([firstDownload.once('complete'), secondDownload.once('complete')])
+    expect(same(await savedBytes(first, record.digest), bytes)).toBe(true)
+    expect(same(await savedBytes(second, record.digest), bytes)).toBe(true)
+  })
+
+  it('super-seeds a crowd: the origin offers each downloader other chunks, and they trade the rest', async () => {
+    const network = new MemoryNetwork()
+    const origin = addNode(network, 'origin')
+    const crowd = ['d1', 'd2', 'd3'].map((id) => addNode(network, id))
+    const bytes = bytesOf(24 * CHUNK, 16)
+    const record = await seed(origin, bytes)
+    let originChunks = 0
+    origin.swarm.on('uploaded', () => originChunks++)
+    const from = crowd.map(() => new Map<string, number>())
+    const downloads = await Promise.all(
+      crowd.map(async (node, i) => {
+        const download = await startDownload(node, record, ['origin'])
+        download.on('chunk', ({ state, peerId }) => {
+          if (state === 'here' && peerId) from[i]!.set(peerId, (from[i]!.get(peerId) ?? 0) + 1)
+        })
+        return download
+      }),
+    )
+    // Each dials the ones before it, as downloaders that hear of each other do.
+    for (const [i, node] of crowd.entries()) {
+      for (const other of crowd.slice(0, i)) downloads[i]!.addSource(await node.swarm.session(other.id))
+    }
+    await Promise.all(downloads.map((download) => download.once('complete')))
+    for (const node of crowd) expect(same(await savedBytes(node, record.digest), bytes)).toBe(true)
+    // The origin sent each chunk once (within SPREAD_WAIT_MS nothing is offered twice); the crowd did the rest.
+    expect(originChunks).toBe(24)
+    for (const sources of from) expect(sources.size).toBe(3)
+  })
+
   it('bans a source after three bad chunks and finishes from the others', async () => {
     const network = new MemoryNetwork()
     const honest = addNode(network, 'honest')
@@ -443,6 +493,38 @@ describe('swarm download', () => {
     await download.once('complete') // the fast one takes the other, then asks for the same one, and wins
     await settle()
     expect(slow.cancels).toBe(1)
+  })
+
+  it('in the endgame, asks a second source for a chunk only once its request is late', async () => {
+    const clock = new FakeClock()
+    const network = new MemoryNetwork()
+    const leecher = addNode(network, 'leecher', clock)
+    const fast = addNode(network, 'fast', clock)
+    const bytes = bytesOf(3 * CHUNK, 15)
+    const record = await seed(fast, bytes)
+    // A source that answers every request 100 ms after it came: its chunks take 100 ms.
+    const steady = rawPeer(network, 'steady', (link, message) => {
+      if (message.type === 'interested') {
+        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 3, have: 'all' }))
+      }
+      if (message.type !== 'request') return
+      clock.setTimeout(() => {
+        const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+        for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+      }, 100)
+    })
+    const download = await startDownload(leecher, record, ['steady'])
+    await settle()
+    clock.advance(100) // its first chunk is in: the other two are asked of it
+    await settle()
+    expect(steady.requests).toBe(3)
+    // Every chunk left is asked for: the endgame. A second source is not asked for them while they are on time.
+    download.addSource(await leecher.swarm.session('fast'))
+    await settle()
+    clock.advance(100)
+    await download.once('complete')
+    expect(steady.cancels).toBe(0)
+    expect(download.progress().chunksHere).toBe(3)
   })
 
   it('fetches and checks a manifest from a peer', async () => {

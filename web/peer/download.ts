@@ -54,6 +54,13 @@ export const MAX_BAD_CHUNKS = 3
 export const MAX_STALLS = 3
 /** In the endgame, how many sources may be asked for the same chunk at once. */
 export const ENDGAME_REQUESTS_PER_CHUNK = 2
+/**
+ * In the endgame a chunk is asked of a second source only once its request is late: out for this many
+ * times the usual chunk time (and never before the download has timed one). Asking at once for every last
+ * chunk twice cost 3–9% of a flash crowd's bytes in duplicates (bench/flash, issue 16); a source that
+ * stops altogether is left by the quiet rule anyway.
+ */
+export const ENDGAME_LATE_FACTOR = 2
 /** How long a source that said it is busy is left alone. */
 export const BUSY_BACKOFF_MS = 2_000
 /** How often stalls are looked for and idle sources given work. */
@@ -408,7 +415,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
           here: file.have,
           sourceHas: (i) => have.has(i),
           availability: (i) => this.#availability(i),
-          inFlight: live,
+          inFlight: endgame ? (i) => this.#endgameLoad(i, now) : live,
           excluded: (i) =>
             this.#verifying.has(i) ||
             source.avoid.has(i) ||
@@ -472,6 +479,22 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     for (const request of this.#requestsByIndex.get(index) ?? [])
       if (!this.#quiet(request.source, now)) count++
     return count
+  }
+
+  /**
+   * Requests out for a chunk as the endgame counts them: a chunk with a live request that is not late yet
+   * counts as fully asked for (no duplicate); one whose live requests are all late, as they are.
+   */
+  #endgameLoad(index: number, now: number): number {
+    const lateAfterMs =
+      this.#chunkMs === undefined ? Number.POSITIVE_INFINITY : ENDGAME_LATE_FACTOR * this.#chunkMs
+    let live = 0
+    for (const request of this.#requestsByIndex.get(index) ?? []) {
+      if (this.#quiet(request.source, now)) continue
+      if (now - request.sentAtMs < lateAfterMs) return ENDGAME_REQUESTS_PER_CHUNK
+      live++
+    }
+    return live
   }
 
   #unrequestedMissing(file: LocalFile, now: number): number {

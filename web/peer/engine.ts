@@ -23,6 +23,7 @@ import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import { Scrub } from './scrub.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
@@ -33,6 +34,10 @@ import { TypedEventTarget } from './typed-events.js'
  * (shared/limits.ts), so that a large batch never trips RATE_LIMITED.
  */
 const MANIFESTS_PER_SHARE = 20
+/** The name a download gets until the catalog tells its real one. */
+function placeholderName(digest: string): string {
+  return `${digest.slice(0, 16)}.bin`
+}
 
 export type EngineEvents = {
   status: TrackerStatus
@@ -107,6 +112,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Manifests waiting to be given to the tracker, and the timer that gives the next ones. */
   readonly #toPut = new Map<string, Manifest>()
   #putTimer: unknown
+  /** Hashes stored chunks again, slowly, since reads trust chunks verified once (scrub.ts). */
+  readonly #scrub: Scrub
   #destroyed = false
 
   private constructor(
@@ -117,6 +124,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#clock = options.clock ?? systemClock
     this.bans = new BanList(this.#clock)
     this.local = local
+    this.#scrub = new Scrub(local, this.#clock)
     this.tracker = new TrackerClient({
       url: options.trackerUrl,
       createSocket: options.createSocket,
@@ -148,6 +156,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     })
     this.#finder.on('problem', (problem) => this.emit('problem', problem))
     this.tracker.on('status', (status) => this.#onStatus(status))
+    this.tracker.on('holders', ({ digest, peers }) =>
+      this.#finder.offer(
+        digest,
+        peers.map((p) => p.peerId),
+      ),
+    )
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
     this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
     this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
@@ -191,7 +205,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
   async catalog(query?: Parameters<TrackerClient['catalog']>[0]) {
     const page = await this.tracker.catalog(query)
-    for (const entry of page.files) this.#catalogEntries.set(entry.digest, entry)
+    for (const entry of page.files) {
+      this.#catalogEntries.set(entry.digest, entry)
+      void this.#adoptName(entry)
+    }
     return page
   }
 
@@ -295,13 +312,32 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
+      const entry = this.#catalogEntries.get(digest)
       const record = this.#downloadRecord(digest, await this.manifestOf(digest), hints)
       await this.options.files.put(record)
       this.local.add(record)
+      // The catalog's answer may have come while the record was being stored.
+      const late = this.#catalogEntries.get(digest)
+      if (!entry && late) void this.#adoptName(late)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
       this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
     }
     return this.#resume(digest)
+  }
+
+  /**
+   * A download started before its catalog entry came (a click fetches at once, issue 16) gets the entry's
+   * name and type once the catalog has them: the saved file is named as its sharer named it.
+   */
+  async #adoptName(entry: CatalogEntry): Promise<void> {
+    const file = this.local.get(entry.digest)
+    const name = entry.names[0]
+    if (!file || !name || file.record.origin !== 'downloaded') return
+    if (file.record.name !== placeholderName(entry.digest)) return
+    const record: StoredFile = { ...file.record, name, mime: entry.mime ?? file.record.mime }
+    this.local.add(record, file.have)
+    this.emit('file', { digest: entry.digest, progress: this.swarm.getDownload(entry.digest)?.progress() })
+    await this.options.files.put(record).catch(() => {}) // the name in memory is what the save uses
   }
 
   pause(digest: string): void {
@@ -352,6 +388,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#destroyed = true
     this.#clock.clearTimeout(this.#announceTimer)
     this.#clock.clearTimeout(this.#putTimer)
+    this.#scrub.destroy()
     this.#finder.destroy()
     this.swarm.destroy()
     this.#links?.destroy()
@@ -383,7 +420,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const entry = this.#catalogEntries.get(digest)
     return {
       digest,
-      name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+      name: entry?.names[0] ?? placeholderName(digest),
       mime: entry?.mime ?? '',
       manifest,
       origin: 'downloaded',

@@ -10,7 +10,7 @@ import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
 import type { ChunkStore } from '../storage/chunk-store.js'
 import type { FileStore, StoredFile } from '../storage/file-store.js'
 import type { Inventory } from '../storage/inventory.js'
-import { matches, readVerifiedChunk, writeVerifiedChunk } from '../storage/verified-chunks.js'
+import { forgetVerified, matches, readVerifiedChunk, writeVerifiedChunk } from '../storage/verified-chunks.js'
 import { TypedEventTarget } from './typed-events.js'
 
 export interface LocalFile {
@@ -112,6 +112,15 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
     return undefined
   }
 
+  /**
+   * Hashes a stored chunk again, whether or not it was verified since the page loaded (the background
+   * scrub): one damaged at rest is dropped and reported lost, to be fetched again. True when it checked out.
+   */
+  async rehash(digest: string, index: number): Promise<boolean> {
+    forgetVerified(this.chunks, digest, index)
+    return (await this.read(digest, index)) !== undefined
+  }
+
   /** Checks and stores a downloaded chunk. Throws CHUNK_CORRUPT or QUOTA_EXCEEDED (SwarmError). */
   async write(digest: string, index: number, bytes: Uint8Array): Promise<void> {
     const file = this.#files.get(digest)
@@ -129,6 +138,7 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   async remove(digest: string): Promise<void> {
     this.#files.delete(digest)
     this.#liveSources.delete(digest)
+    forgetVerified(this.chunks, digest)
     await this.chunks.deleteFile(digest)
     await this.records.delete(digest)
     this.emit('file-removed', { digest })

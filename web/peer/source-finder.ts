@@ -117,7 +117,7 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
    * source at all, the user hears why, once.
    */
   async find(digest: string): Promise<void> {
-    const { swarm, tracker, clock } = this.options
+    const { swarm, tracker } = this.options
     const download = swarm.getDownload(digest)
     if (!download || this.#destroyed) return
     this.#cancel(digest)
@@ -125,25 +125,10 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
       try {
         const { peers } = await tracker.peers(digest)
         if (this.#destroyed) return
-        const now = clock.now()
-        const wanted = MAX_SOURCES_PER_FILE - download.sourceIds.length
-        const failures: unknown[] = []
-        await Promise.all(
-          peers
-            .filter(
-              (p) =>
-                !download.hasSource(p.peerId) &&
-                !swarm.isBanned(p.peerId) &&
-                (this.#unreachable.get(p.peerId)?.retryAtMs ?? 0) <= now,
-            )
-            // Connect only to as many as the download can use: every link counts against the tab's cap.
-            .slice(0, Math.max(0, wanted))
-            .map((p) =>
-              this.#dial(p.peerId).then(
-                (session) => this.#addSource(digest, download, session),
-                (error: unknown) => void failures.push(error),
-              ),
-            ),
+        const failures = await this.#connect(
+          digest,
+          download,
+          peers.map((p) => p.peerId),
         )
         this.#reportFailure(digest, download, failures)
       } catch (error) {
@@ -158,6 +143,42 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     if (download.state === 'downloading' && swarm.getDownload(digest) === download) {
       this.schedule(digest, SOURCE_REFRESH_MS)
     }
+  }
+
+  /**
+   * The tracker pushed new holders of a file (signal/holder-push.ts): a running download that can use more
+   * sources dials them now, instead of at its next refresh.
+   */
+  offer(digest: string, peerIds: readonly string[]): void {
+    const download = this.options.swarm.getDownload(digest)
+    if (!download || this.#destroyed || !download.wantsSources) return
+    void this.#connect(digest, download, peerIds)
+  }
+
+  /** Dials those of `peerIds` the download can use and adds them as sources; resolves with the failures. */
+  async #connect(digest: string, download: SourcedDownload, peerIds: readonly string[]): Promise<unknown[]> {
+    const { swarm, clock } = this.options
+    const now = clock.now()
+    const wanted = MAX_SOURCES_PER_FILE - download.sourceIds.length
+    const failures: unknown[] = []
+    await Promise.all(
+      peerIds
+        .filter(
+          (peerId) =>
+            !download.hasSource(peerId) &&
+            !swarm.isBanned(peerId) &&
+            (this.#unreachable.get(peerId)?.retryAtMs ?? 0) <= now,
+        )
+        // Connect only to as many as the download can use: every link counts against the tab's cap.
+        .slice(0, Math.max(0, wanted))
+        .map((peerId) =>
+          this.#dial(peerId).then(
+            (session) => this.#addSource(digest, download, session),
+            (error: unknown) => void failures.push(error),
+          ),
+        ),
+    )
+    return failures
   }
 
   /** Runs `find` for a download in `delayMs`, unless a run is already due sooner. */

@@ -26,6 +26,7 @@ import { PeerBudgets } from './peer-budgets.js'
 import type { PeerLink } from './peer-link.js'
 import { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import { SuperSeed } from './super-seed.js'
 import { TypedEventTarget } from './typed-events.js'
 import { UPLOAD_SLOTS, UploadSlots } from './upload-slots.js'
 
@@ -35,6 +36,8 @@ export { UPLOAD_SLOTS }
  * closed after this long: links count against the tab's cap, and a long-running tab meets many peers.
  */
 export const IDLE_SESSION_MS = 60_000
+/** How often super-seeded files' offers are topped up (a fraction of SPREAD_WAIT_MS). */
+const SUPER_SEED_TICK_MS = 250
 /** How often idle sessions are looked for. */
 const IDLE_SWEEP_MS = 15_000
 /** How long a peer has to deliver a manifest it was asked for. */
@@ -102,6 +105,8 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   readonly #downloads = new Map<string, Download>()
   /** Files each peer is interested in: they hear of each chunk we store. */
   readonly #interest = new Map<string, Set<string>>()
+  /** Per file this peer holds whole and others fetch: what each of them is offered and holds (super-seed.ts). */
+  readonly #superSeeds = new Map<string, SuperSeed>()
   /** Per peer, the last chunk send queued: chunks go to one peer whole, one after another (#sendInTurn). */
   readonly #sending = new Map<string, Promise<void>>()
   #destroyed = false
@@ -109,6 +114,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
   /** When each session last carried a frame either way. */
   readonly #lastUsedMs = new Map<string, number>()
   #idleSweep: unknown
+  #superSeedTick: unknown
 
   constructor(private readonly options: SwarmOptions) {
     super()
@@ -225,6 +231,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     if (this.#destroyed) return
     this.#destroyed = true
     this.options.clock.clearTimeout(this.#idleSweep)
+    this.options.clock.clearTimeout(this.#superSeedTick)
     for (const off of this.#unsubscribe) off()
     for (const download of this.#downloads.values()) download.destroy()
     this.#downloads.clear()
@@ -272,6 +279,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       if (this.#sessions.get(peerId) === session) this.#sessions.delete(peerId)
       this.#interest.delete(peerId)
       this.#slots.dropPeer(peerId, new SwarmError('SESSION_CLOSED', 'the session closed'))
+      for (const digest of [...this.#superSeeds.keys()]) this.#leaveSuperSeed(digest, peerId)
       this.#sending.delete(peerId)
       this.#lastUsedMs.delete(peerId)
       if (session.isReady) this.registrar.sessionClosed(peerId)
@@ -350,6 +358,11 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
         return this.#onInterested(session, message.digest)
       case 'not-interested':
         this.#interest.get(session.peerId)?.delete(message.digest)
+        if (this.#superSeeds.get(message.digest)?.has(session.peerId)) {
+          this.#leaveSuperSeed(message.digest, session.peerId)
+          // We asked to hear what it holds only to choose its offers: it need tell us no more.
+          session.send({ type: 'not-interested', digest: message.digest }).catch(() => {})
+        }
         return
       case 'request':
         return void this.#serveChunk(session, message)
@@ -363,6 +376,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
         return
       case 'have':
       case 'have-chunk':
+        return this.#onPeerHolds(session, message) // and a download's business
       case 'reject':
         return // a download's business
       default:
@@ -374,13 +388,88 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     const interests = this.#interest.get(session.peerId) ?? new Set()
     interests.add(digest)
     this.#interest.set(session.peerId, interests)
+    // A peer fetching what we fetch too (it dialled us, or we it) is a source from now on, not at our next
+    // refresh: our interest makes it send its `have`, and each chunk it stores (issue 16, flash crowds).
+    const download = this.#downloads.get(digest)
+    if (download?.wantsSources && !download.hasSource(session.peerId)) download.addSource(session)
     const file = this.options.local.get(digest)
     const have = file?.have ?? new Bitfield(0)
     // A reply the peer makes us send costs it a control token, as its own message did.
     if (!session.charge('control')) return
+    if (have.complete && have.length > 0) return this.#superSeed(session, digest, have.length)
     session
       .send({ type: 'have', digest, chunkCount: have.length, have: have.complete ? 'all' : have.toBase64() })
       .catch(() => {})
+  }
+
+  /**
+   * A peer is interested in a file we hold whole: it is offered a few chunks at a time, the fewest copied
+   * in the crowd (super-seed.ts), and asked what it holds, once, so that its offers follow the crowd.
+   */
+  #superSeed(session: PeerSession, digest: string, chunkCount: number): void {
+    let seed = this.#superSeeds.get(digest)
+    if (!seed) {
+      const { clock } = this.options
+      seed = new SuperSeed(chunkCount, () => clock.now(), this.options.random)
+      this.#superSeeds.set(digest, seed)
+      if (this.#superSeeds.size === 1) this.#scheduleSuperSeedTick()
+    }
+    // Only a peer new to the offers is asked: two whole holders interested in each other stop there.
+    const joining = !seed.has(session.peerId)
+    const offered = seed.join(session.peerId)
+    session
+      .send({ type: 'have', digest, chunkCount, have: offered.complete ? 'all' : offered.toBase64() })
+      .catch(() => {})
+    if (joining) session.send({ type: 'interested', digest }).catch(() => {})
+  }
+
+  /** A peer said what it holds: a file we super-seed to it gets it new offers. */
+  #onPeerHolds(
+    session: PeerSession,
+    message: ControlMessageOf<'have'> | ControlMessageOf<'have-chunk'>,
+  ): void {
+    const seed = this.#superSeeds.get(message.digest)
+    if (!seed?.has(session.peerId)) return
+    if (message.type === 'have-chunk') {
+      return this.#offer(session, message.digest, seed.heldChunk(session.peerId, message.index))
+    }
+    if (message.chunkCount !== seed.chunkCount) return
+    let have: Bitfield
+    try {
+      have =
+        message.have === 'all'
+          ? Bitfield.full(seed.chunkCount)
+          : Bitfield.fromBase64(seed.chunkCount, message.have)
+    } catch {
+      return // a malformed bitfield: its download drops it as a source; here it just gets no new offers
+    }
+    this.#offer(session, message.digest, seed.held(session.peerId, have))
+  }
+
+  #offer(session: PeerSession, digest: string, indices: number[]): void {
+    for (const index of indices) session.send({ type: 'have-chunk', digest, index }).catch(() => {})
+  }
+
+  /** While a file is super-seeded, offers are topped up now and then (super-seed.ts: SPREAD_WAIT_MS). */
+  #scheduleSuperSeedTick(): void {
+    this.options.clock.clearTimeout(this.#superSeedTick)
+    this.#superSeedTick = this.options.clock.setTimeout(() => {
+      if (this.#destroyed || this.#superSeeds.size === 0) return
+      for (const [digest, seed] of this.#superSeeds) {
+        for (const [peerId, offers] of seed.refresh()) {
+          const session = this.#sessions.get(peerId)
+          if (session && !session.destroyed) this.#offer(session, digest, offers)
+        }
+      }
+      this.#scheduleSuperSeedTick()
+    }, SUPER_SEED_TICK_MS)
+  }
+
+  #leaveSuperSeed(digest: string, peerId: string): void {
+    const seed = this.#superSeeds.get(digest)
+    if (!seed) return
+    seed.leave(peerId)
+    if (seed.peerCount === 0) this.#superSeeds.delete(digest)
   }
 
   /** Refuses a request; the reply costs the peer a control token (a flood of refusals closes its link). */
@@ -393,26 +482,43 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     if (!file || message.index >= file.have.length || !file.have.has(message.index)) {
       return this.#reject(session, message.id, 'not-held')
     }
+    const seed = this.#superSeeds.get(message.digest)
+    const superSeeded = seed?.has(session.peerId) === true
+    if (superSeeded) this.#offer(session, message.digest, seed!.requested(session.peerId, message.index))
+    const sent = await this.#serveRequest(session, message)
+    // A request that ends without its chunk sent whole does not count as a copy (super-seed.ts).
+    if (superSeeded && !sent) this.#superSeeds.get(message.digest)?.withdrawn(session.peerId, message.index)
+  }
+
+  /** Serves one request in its turn for an upload slot; true when the whole chunk went out. Never throws. */
+  async #serveRequest(session: PeerSession, message: ControlMessageOf<'request'>): Promise<boolean> {
     const ticket = this.#slots.enqueue(session.peerId, message.id)
-    if (!ticket) return this.#reject(session, message.id, 'busy')
+    if (!ticket) {
+      this.#reject(session, message.id, 'busy')
+      return false
+    }
     try {
       await ticket.granted
     } catch {
-      return // cancelled while waiting for a slot, or the session closed: nothing was read
+      return false // cancelled while waiting for a slot, or the session closed: nothing was read
     }
     try {
-      if (ticket.cancelled || session.destroyed) return
+      if (ticket.cancelled || session.destroyed) return false
       const bytes = await this.options.local.read(message.digest, message.index)
-      if (ticket.cancelled || session.destroyed) return
-      if (!bytes) return this.#reject(session, message.id, 'not-held') // it failed its check on read
+      if (ticket.cancelled || session.destroyed) return false
+      if (!bytes) {
+        this.#reject(session, message.id, 'not-held') // it failed its check on read
+        return false
+      }
       const cancelled = () => ticket.cancelled
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      if (!cancelled())
-        this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
+      if (cancelled()) return false
+      this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
+      return true
     } catch {
-      // the link closed mid-chunk: the downloader asks elsewhere
+      return false // the link closed mid-chunk: the downloader asks elsewhere
     } finally {
       ticket.release()
     }

@@ -138,6 +138,11 @@ export type TrackerClientEvents = {
   'catalog-changed': { revision: number }
   signal: { from: string; data: Record<string, unknown> }
   /**
+   * The tracker pushed holders of a file this client is downloading (an unsolicited `peers`: a peer that has
+   * just announced it), so that a download need not wait for its next refresh to find them.
+   */
+  holders: ServerMessageOf<'peers'>
+  /**
    * A signal this client relayed did not reach its target: `PEER_NOT_FOUND`, the target is no longer
    * connected to the tracker. For the link layer (`Signaller.onUndeliverable`); not an `error` event too.
    */
@@ -500,8 +505,12 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
         if (this.#pendingSignals.delete(message.ref)) return
         this.#settle(message.ref, message)
         return
-      case 'catalog':
       case 'peers':
+        // Without a ref it is no reply but news: a new holder of a file we download (signal/holder-push.ts).
+        if (message.ref === undefined) return this.emit('holders', message)
+        this.#settle(message.ref, message)
+        return
+      case 'catalog':
       case 'manifest':
         // A reply nobody waits for (its request timed out, or carried no ref) is of no use any more.
         this.#settle(message.ref, message)

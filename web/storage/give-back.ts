@@ -15,7 +15,7 @@ import {
 } from '../../shared/private-share.js'
 import type { ChunkStore } from './chunk-store.js'
 import type { StoredFile } from './file-store.js'
-import { readVerifiedChunk } from './verified-chunks.js'
+import { isVerified, readVerifiedBlob, readVerifiedChunk } from './verified-chunks.js'
 
 /** The whole file as one Blob. Throws CHUNK_CORRUPT if a chunk is missing or fails its hash (it is then dropped). */
 export async function assembleFile(chunks: ChunkStore, record: StoredFile): Promise<Blob> {
@@ -31,17 +31,38 @@ export async function assembleFile(chunks: ChunkStore, record: StoredFile): Prom
  * truncated file.
  */
 export async function* fileParts(chunks: ChunkStore, record: StoredFile): AsyncGenerator<Blob> {
-  const count = record.manifest.hashes.length
-  const key = record.sealed ? await keyOf(record) : undefined
+  if (record.sealed) yield* sealedParts(chunks, record)
+  else yield* plainParts(chunks, record)
+}
+
+/**
+ * Chunks verified since the page loaded are fetched all at once and not read (a Blob handle each, no bytes
+ * in JS): the save of a file just downloaded starts without waiting on a read and a hash of every chunk in
+ * turn (issue 16: 0.3–0.5 s at 64 MiB, 1.2–1.5 s at 256 MiB before). Others are read and checked one at a
+ * time, so memory stays at one chunk.
+ */
+async function* plainParts(chunks: ChunkStore, record: StoredFile): AsyncGenerator<Blob> {
+  const { digest, manifest } = record
+  const known = await Promise.all(
+    manifest.hashes.map((_, index) =>
+      isVerified(chunks, digest, index) ? readVerifiedBlob(chunks, manifest, digest, index) : undefined,
+    ),
+  )
+  for (let index = 0; index < manifest.hashes.length; index++) {
+    const blob = known[index] ?? (await readVerifiedBlob(chunks, manifest, digest, index))
+    if (!blob) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
+    yield blob
+  }
+}
+
+/** A private share's chunks, each opened with the record's key; the bytes are needed, so each is read. */
+async function* sealedParts(chunks: ChunkStore, record: StoredFile): AsyncGenerator<Blob> {
+  const key = await keyOf(record)
   let expected: number | undefined
   let given = 0
-  for (let index = 0; index < count; index++) {
+  for (let index = 0; index < record.manifest.hashes.length; index++) {
     const chunk = await readVerifiedChunk(chunks, record.manifest, record.digest, index)
     if (!chunk) throw new SwarmError('CHUNK_CORRUPT', `chunk ${index} is missing or failed its check`)
-    if (!key) {
-      yield chunk.blob
-      continue
-    }
     let plain = await openChunk(key, index, chunk.bytes)
     if (index === 0) {
       const { header, offset } = decodeHeader(plain)
@@ -51,7 +72,7 @@ export async function* fileParts(chunks: ChunkStore, record: StoredFile): AsyncG
     given += plain.length
     yield new Blob([plain as Uint8Array<ArrayBuffer>])
   }
-  if (key && given !== expected) {
+  if (given !== expected) {
     throw new SwarmError('WRONG_KEY', `the sealed file holds ${given} bytes, its header says ${expected}`)
   }
 }

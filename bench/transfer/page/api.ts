@@ -86,6 +86,12 @@ export interface DownloadResult {
   write: StepTotal
   /** Of which the chunk store's `put` (Blob + IndexedDB, to transaction complete). */
   put: StepTotal
+  /** Chunk bytes that arrived in chunk frames, over every link: above the file's size, duplicates. */
+  chunkBytesReceived: number
+  /** Chunks verified and stored, by the peer they came from. */
+  chunksFrom: Record<string, number>
+  /** From `complete` to the file assembled as one Blob for saving (`assembleFile`, as web/app/save.ts). */
+  assembleMs: number
 }
 
 export interface SeederSteps {
@@ -114,6 +120,8 @@ export interface TransferBenchApi {
   takeSeederSteps(): SeederSteps
   /** Downloader: fetches `digest` from the swarm and measures it. */
   download(digest: string): Promise<DownloadResult>
+  /** Data-channel bytes either way over every RTCPeerConnection the page built (getStats), closed ones too. */
+  dataChannelBytes(): Promise<{ sent: number; received: number }>
   /** Downloader: deletes the downloaded file and closes the engine, so the next run starts empty. */
   closeEngine(): Promise<void>
 }

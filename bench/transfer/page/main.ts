@@ -9,10 +9,12 @@ import { SwarmEngine } from '../../../web/peer/engine.js'
 import type { PeerSession } from '../../../web/peer/peer-session.js'
 import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient } from '../../../web/peer/tracker-client.js'
+import { assembleFile } from '../../../web/storage/give-back.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
 import { IdbFileStore } from '../../../web/storage/idb-file-store.js'
 import { Ingester } from '../../../web/storage/ingester.js'
 import type { DownloadResult, IngestShareResult, RawSendOptions, TransferBenchApi } from './api.js'
+import { dataChannelBytes, watchPeerConnections } from './channel-bytes.js'
 import { GapCounter } from './gaps.js'
 import { sampleHeap } from './heap-sampler.js'
 import { RawReceiver, RawSender } from './raw-channel.js'
@@ -20,6 +22,11 @@ import { emptySteps, type StepTimes, timedChunkStore, timeLocalFiles } from './s
 
 const trackerUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`
 const createSocket = (url: string) => new WebSocket(url)
+/** A chunk frame's header (wire-protocol.ts: kind, request id, offset): the rest is the chunk's bytes. */
+const CHUNK_FRAME_HEADER_BYTES = 9
+
+watchPeerConnections()
+
 /** Chunk frames whose arrival is kept for the report: the first 1 MiB chunk is 5 (256 KiB each, less headers). */
 const FIRST_FRAMES = 10
 
@@ -161,6 +168,8 @@ const api: TransferBenchApi = {
       let firstChunkAt = Number.NaN
       let firstRequestAt = Number.NaN
       const hereAt: number[] = []
+      const chunksFrom: Record<string, number> = {}
+      let chunkBytesReceived = 0
       const finished = new Promise<number>((resolve, reject) => {
         offs.push(
           swarm.on('complete', (file) => {
@@ -184,6 +193,7 @@ const api: TransferBenchApi = {
         offs.push(
           session.link.on('frame', (frame) => {
             if (frame[0] !== FRAME_KIND.chunk) return
+            chunkBytesReceived += frame.length - CHUNK_FRAME_HEADER_BYTES
             gaps.note()
             if (firstFramesAt.length < FIRST_FRAMES) firstFramesAt.push(performance.now())
           }),
@@ -193,13 +203,17 @@ const api: TransferBenchApi = {
       const download = await swarm.fetch(digest)
       const fetchResolvedAt = performance.now()
       offs.push(
-        download.on('chunk', ({ state }) => {
+        download.on('chunk', ({ state, peerId }) => {
           if (state === 'here') hereAt.push(performance.now())
+          if (state === 'here' && peerId !== undefined) chunksFrom[peerId] = (chunksFrom[peerId] ?? 0) + 1
           if (state === 'here' && Number.isNaN(firstChunkAt)) firstChunkAt = performance.now()
           if (state === 'in-flight' && Number.isNaN(firstRequestAt)) firstRequestAt = performance.now()
         }),
       )
       const completeAt = await finished
+      // What the app does next (web/app/save.ts): the file as one Blob, handed to the browser's download.
+      await assembleFile(swarm.local.chunks, download.file.record)
+      const assembledAt = performance.now()
       const heap = stopHeap()
       const first = Math.min(...[firstChunkAt, firstHereAt].filter(Number.isFinite))
       const { manifest } = download.file.record
@@ -220,6 +234,9 @@ const api: TransferBenchApi = {
         longestSampleGapMs: heap.longestGapMs,
         write: steps.write,
         put: steps.put,
+        chunkBytesReceived,
+        chunksFrom,
+        assembleMs: assembledAt - completeAt,
       }
     } catch (error) {
       throw plainError('download failed', error)
@@ -228,6 +245,8 @@ const api: TransferBenchApi = {
       for (const off of offs) off()
     }
   },
+
+  dataChannelBytes,
 
   async closeEngine() {
     const swarm = needEngine()

@@ -1,0 +1,79 @@
+/**
+ * SuperSeed alone (web/peer/super-seed.ts): what a whole holder offers each peer of a crowd, as plain state.
+ */
+import { describe, expect, it } from 'vitest'
+import { Bitfield } from '../../shared/bitfield.js'
+import { OPEN_OFFERS, SPREAD_WAIT_MS, SuperSeed } from '../../web/peer/super-seed.js'
+
+const indices = (field: Bitfield) =>
+  Array.from({ length: field.length }, (_, i) => i).filter((i) => field.has(i))
+
+describe('SuperSeed', () => {
+  it('offers each peer of a crowd different chunks until every chunk is offered once', () => {
+    let now = 0
+    const seed = new SuperSeed(4 * OPEN_OFFERS, () => now)
+    const offers = ['a', 'b', 'c', 'd'].map((peer) => indices(seed.join(peer)))
+    for (const offer of offers) expect(offer).toHaveLength(OPEN_OFFERS)
+    expect(new Set(offers.flat()).size).toBe(4 * OPEN_OFFERS)
+    // A fifth peer: every chunk is promised to another, who will share it. Once that has had time to
+    // happen and evidently has not reached this one, it is offered chunks too.
+    expect(indices(seed.join('e'))).toEqual([])
+    now = SPREAD_WAIT_MS - 1
+    expect(seed.refresh().size).toBe(0)
+    now = SPREAD_WAIT_MS
+    expect(seed.refresh().get('e')).toHaveLength(OPEN_OFFERS)
+  })
+
+  it('tops up the offers as a peer asks and as it gets chunks elsewhere, never offering what it holds', () => {
+    const seed = new SuperSeed(3 * OPEN_OFFERS, () => 0)
+    const first = indices(seed.join('a'))
+    // Asking for an offered chunk uses one offer up: one new offer replaces it.
+    const [asked] = first
+    const replacing = seed.requested('a', asked!)
+    expect(replacing).toHaveLength(1)
+    // A chunk that came from another peer: that offer is used up too.
+    const more = seed.heldChunk('a', first[1]!)
+    expect(more).toHaveLength(1)
+    expect(first).not.toContain(more[0])
+    // What it holds by its `have` is never offered, and it is offered all it lacks in the end.
+    const held = new Bitfield(3 * OPEN_OFFERS)
+    for (let i = 0; i < 2 * OPEN_OFFERS; i++) held.set(i)
+    const offered = new Set([...first, ...replacing, ...more, ...seed.held('a', held)])
+    for (let i = 2 * OPEN_OFFERS; i < 3 * OPEN_OFFERS; i++) expect(offered.has(i)).toBe(true)
+  })
+
+  it('does not count a request withdrawn as a copy: a request-and-cancel flood holds nobody back', () => {
+    const seed = new SuperSeed(OPEN_OFFERS, () => 0)
+    // A peer that asks for every chunk and cancels each: none of them is on its way to it.
+    seed.join('flooder')
+    for (let index = 0; index < OPEN_OFFERS; index++) {
+      seed.requested('flooder', index)
+      seed.withdrawn('flooder', index)
+    }
+    seed.leave('flooder')
+    // An honest newcomer is offered chunks at once, not after SPREAD_WAIT_MS.
+    expect(indices(seed.join('honest'))).toHaveLength(OPEN_OFFERS)
+    // And one it asked for that was never offered counts as claimed (never waits forever on a NaN time).
+    const other = new SuperSeed(2, () => 0)
+    other.join('x')
+    other.requested('y', 0) // not joined: ignored
+    expect(other.refresh().size).toBe(0)
+  })
+
+  it('forgets a peer that leaves, and never offers a peer what it holds', () => {
+    const seed = new SuperSeed(2 * OPEN_OFFERS, () => 0)
+    const holdsFirstHalf = new Bitfield(2 * OPEN_OFFERS)
+    for (let i = 0; i < OPEN_OFFERS; i++) holdsFirstHalf.set(i)
+    seed.join('a')
+    seed.held('a', holdsFirstHalf) // it got them elsewhere: its offers move to the other half
+    seed.leave('a')
+    // With it gone, nobody holds or was offered anything: a newcomer may be offered any chunk.
+    const offered = indices(seed.join('b'))
+    expect(offered).toHaveLength(OPEN_OFFERS)
+    seed.leave('b')
+    expect(seed.peerCount).toBe(0)
+    // And a peer that holds the first half is offered from the other half.
+    seed.join('c')
+    expect(seed.held('c', holdsFirstHalf).every((i) => i >= OPEN_OFFERS)).toBe(true)
+  })
+})

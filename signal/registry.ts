@@ -9,6 +9,7 @@ import { chunkCountOf, type Manifest } from '../shared/manifest.js'
 import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
 import { CatalogOrder } from './catalog-order.js'
 import { NameIndex } from './name-index.js'
+import type { CatalogPage, FileRejection, RegistryStats } from './registry-contract.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
@@ -27,26 +28,16 @@ interface FileRecord {
   indexId: number
 }
 
-export interface FileRejection {
+export type { CatalogPage, FileRejection, RegistryStats } from './registry-contract.js'
+
+/** One file a peer holds, as an announce would give it again (redis-registry.ts replays these). */
+export interface HeldFile {
   digest: string
-  code: ErrorCode
-  message: string
-}
-
-export interface CatalogPage {
-  revision: number
-  total: number
-  offset: number
-  files: CatalogEntry[]
-}
-
-export interface RegistryStats {
-  peers: number
-  files: number
-  /** Files with at least one leecher: where a download is under way. */
-  swarms: number
-  holdings: number
-  cachedManifests: number
+  names: readonly string[]
+  mime: string | undefined
+  size: number
+  chunkSize: number
+  have: 'all' | string
 }
 
 /**
@@ -218,6 +209,28 @@ export class SwarmRegistry {
     for (const digest of digests) {
       if (held.delete(digest)) this.#drop(peerId, digest)
     }
+  }
+
+  /** What a peer holds, each file as an announce would give it again (for replaying to Redis). */
+  heldFiles(peerId: string): HeldFile[] {
+    const held: HeldFile[] = []
+    for (const digest of this.#peers.get(peerId) ?? []) {
+      const record = this.#files.get(digest)
+      if (record) held.push(heldFileOf(record, record.holders.get(peerId) ?? null))
+    }
+    return held
+  }
+
+  /** One file a peer holds, as an announce would give it again; undefined when it does not hold it. */
+  heldFile(peerId: string, digest: string): HeldFile | undefined {
+    const record = this.#files.get(digest)
+    const holding = record?.holders.get(peerId)
+    return record && holding !== undefined ? heldFileOf(record, holding) : undefined
+  }
+
+  /** The peers this registry knows. */
+  peerIds(): IterableIterator<string> {
+    return this.#peers.keys()
   }
 
   holds(peerId: string, digest: string): boolean {
@@ -428,6 +441,17 @@ function inCatalogOrder(matches: FileRecord[], sorted: FileRecord[]): FileRecord
   const picked = new Uint8Array(sorted.length)
   for (const record of matches) picked[record.rank] = 1
   return sorted.filter((record) => picked[record.rank] === 1)
+}
+
+function heldFileOf(record: FileRecord, holding: Holding): HeldFile {
+  return {
+    digest: record.digest,
+    names: record.names,
+    mime: record.mime,
+    size: record.size,
+    chunkSize: record.chunkSize,
+    have: holding ? holding.toBase64() : 'all',
+  }
 }
 
 function manifestCost(manifest: Manifest): number {

@@ -131,8 +131,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       createHttpHandler({
         webRoot: options.webRoot,
         serveSourceMaps: options.serveSourceMaps ?? false,
-        stats: () => ({
-          ...tracker.stats(),
+        stats: async () => ({
+          ...(await tracker.publicStats()),
           uptimeSeconds: Math.round((now() - startedAt) / 1000),
           rssBytes: process.memoryUsage.rss(),
           ...(stun ? { stun: stun.stats() } : {}),

@@ -14,6 +14,7 @@ import { createLogger } from '../../signal/logger.js'
 import type { RunningServer } from '../../signal/server.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
+import { until } from '../support/until.js'
 
 /** Fixed, so that a failure here is the same failure on every run and every machine. */
 const SEED = 0x5eed_2026
@@ -548,14 +549,6 @@ function preview(data: Frame): string {
   return text.length > 160 ? `${text.slice(0, 160)}… (${text.length} characters)` : text
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 // ---------------------------------------------------------------- tests
 
 describe('bad input', () => {
@@ -639,8 +632,9 @@ describe('bad input', () => {
       if (client !== fresh) client.socket.terminate()
     }
     clients.push(fresh)
-    await waitFor(() => server.tracker.stats().peersOnline === 1)
-    expect(server.tracker.registry.stats()).toMatchObject({ files: 0, swarms: 0, holdings: 0 })
+    await until(() => server.tracker.stats().peersOnline === 1, 'the barrage gone')
+    await until(async () => (await server.tracker.registry.stats()).holdings === 0, 'its holdings gone')
+    expect(await server.tracker.registry.stats()).toMatchObject({ files: 0, swarms: 0, holdings: 0 })
   }, 60_000) // ~4 s here; the margin is for a loaded machine
 
   it('closes a connection whose message is one byte over maxMessageBytes with 1009, and keeps serving', async () => {

@@ -25,6 +25,7 @@ import { MemoryFileStore } from '../../web/storage/memory-file-store.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 import { unopenableLinks } from '../support/unopenable-links.js'
+import { until } from '../support/until.js'
 
 const MiB = 1024 * 1024
 const engines: SwarmEngine[] = []
@@ -60,14 +61,6 @@ async function openPeer(
   engines.push(engine)
   await until(() => engine.tracker.status.state === 'online')
   return { engine, ...stores, completed }
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 function bytesOf(size: number, seed: number): Uint8Array<ArrayBuffer> {
@@ -133,7 +126,7 @@ describe('engine', () => {
     await download.once('complete')
     expect((await saved(c!, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     expect(from.size).toBe(2)
-    await until(() => server.tracker.registry.entry(record.digest)?.seeders === 3)
+    await until(async () => (await server.tracker.registry.entry(record.digest))?.seeders === 3)
   })
 
   it('gives the same download to a double click', async () => {
@@ -191,7 +184,7 @@ describe('engine', () => {
     seeder.engine.swarm.on('uploaded', () => uploads.push(1))
     const again = await openPeer(server.url, network, stores)
     // no wait for the next source refresh: sources are asked for as soon as the tracker is online
-    await until(() => again.completed.length === 1, 3_000)
+    await until(() => again.completed.length === 1, 'the download complete', 3_000)
     expect((await saved(again, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     // only what was missing was fetched again (a chunk in flight at the reload may come twice)
     expect(uploads.length).toBeLessThanOrEqual(8 - kept + 4)
@@ -213,7 +206,11 @@ describe('engine', () => {
     await download.once('complete')
     expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     // both reconnect by themselves and the catalog is whole again
-    await until(() => second.tracker.registry.entry(record.digest)?.seeders === 2, 15_000)
+    await until(
+      async () => (await second.tracker.registry.entry(record.digest))?.seeders === 2,
+      'the catalog whole again',
+      15_000,
+    )
   })
 
   it("gives links made after the tracker's ice-servers refresh its fresh TURN credentials", async () => {

@@ -33,6 +33,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The tracker is answering searches from your network slowly for a moment: too many searches came from it at once. Wait a few seconds and search again.',
   INTERNAL:
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
+  CLUSTER_UNAVAILABLE:
+    'The tracker cannot reach the rest of its cluster for a moment, so the catalog and peers on other servers are out of reach. Your files stay shared; try again in a few seconds.',
   TRACKER_OFFLINE:
     'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
   TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',

@@ -105,7 +105,8 @@ export class RedisRegistry implements Registry {
     this.local.removePeer(peerId)
     this.local.addPeer(peerId)
     await this.#write(async () => {
-      const before = String(await this.#run(CLAIM, [peerId, this.cluster.instance]))
+      const [before, revision] = (await this.#run(CLAIM, [peerId, this.cluster.instance])) as [string, number]
+      this.#changed(Number(revision))
       if (before !== '' && before !== this.cluster.instance) this.cluster.tellKick(before, peerId)
     })
   }
@@ -116,7 +117,9 @@ export class RedisRegistry implements Registry {
 
   async removePeer(peerId: string): Promise<void> {
     this.local.removePeer(peerId)
-    await this.#write(() => this.#run(RELEASE, [peerId, this.cluster.instance]))
+    await this.#write(async () => {
+      this.#changed(Number(await this.#run(RELEASE, [peerId, this.cluster.instance])))
+    })
   }
 
   /** A peer connected elsewhere took the id over: forget it here only (Redis is the other instance's now). */
@@ -194,10 +197,13 @@ export class RedisRegistry implements Registry {
     exceptPeerId: string,
     limit: number,
   ): Promise<{ chunkCount: number; peers: SwarmPeer[] } | undefined> {
-    const reply = (await this.#run(PEERS, [digest, exceptPeerId, limit])) as string[]
+    const spare = Math.floor(Math.random() * (limit + 1))
+    const reply = (await this.#run(PEERS, [digest, exceptPeerId, limit, spare])) as string[]
     if (reply.length === 0) return undefined
     const peers: SwarmPeer[] = []
     for (let at = 1; at + 1 < reply.length; at += 2) peers.push({ peerId: reply[at]!, have: reply[at + 1]! })
+    // In the hash's order: shuffled, so that a client asking the first ones first spreads its load too.
+    shuffle(peers)
     return { chunkCount: Number(reply[0]), peers }
   }
 
@@ -210,14 +216,14 @@ export class RedisRegistry implements Registry {
       JSON.stringify(manifest),
       MANIFEST_TTL_S,
     ])) as string[]
+    this.#changed(Number(reply[0]))
     const dropped = new Set(droppedHere)
-    for (let at = 0; at + 1 < reply.length; at += 2) {
+    for (let at = 1; at + 1 < reply.length; at += 2) {
       const [peerId, instance] = [reply[at]!, reply[at + 1]!]
       dropped.add(peerId)
       if (instance !== '' && instance !== this.cluster.instance)
         this.cluster.tellDrop(instance, peerId, digest)
     }
-    if (dropped.size > 0) this.#changed(this.#revision + 1)
     return [...dropped]
   }
 
@@ -366,4 +372,12 @@ function toRedisFile(file: HeldFile): HeldForRedis {
   }
   if (file.mime !== undefined) out.t = file.mime
   return out
+}
+
+/** Fisher–Yates, in place. */
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
 }

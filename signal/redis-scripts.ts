@@ -88,7 +88,10 @@ local function entryOf(id)
 end
 `
 
-/** ARGV: prefix, peer, instance. Takes the peer id over; returns the instance that held it before, or ''. */
+/**
+ * ARGV: prefix, peer, instance. Takes the peer id over, forgetting what it held; returns {the instance
+ * that held it before or '', the revision}.
+ */
 export const CLAIM = `${PRELUDE}
 local peer, inst = ARGV[2], ARGV[3]
 local before = redis.call('HGET', P .. 'owner', peer)
@@ -96,17 +99,18 @@ if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
 if before and before ~= inst then redis.call('SREM', P .. 'i:' .. before .. ':peers', peer) end
 redis.call('HSET', P .. 'owner', peer, inst)
 redis.call('SADD', P .. 'i:' .. inst .. ':peers', peer)
-return before or ''
+return {before or '', tonumber(redis.call('GET', P .. 'rev') or '0')}
 `
 
-/** ARGV: prefix, peer, instance. Forgets the peer if this instance still holds it. */
+/** ARGV: prefix, peer, instance. Forgets the peer if this instance still holds it; returns the revision. */
 export const RELEASE = `${PRELUDE}
 local peer, inst = ARGV[2], ARGV[3]
-if redis.call('HGET', P .. 'owner', peer) ~= inst then return 0 end
-if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
-redis.call('HDEL', P .. 'owner', peer)
-redis.call('SREM', P .. 'i:' .. inst .. ':peers', peer)
-return 1
+if redis.call('HGET', P .. 'owner', peer) == inst then
+  if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
+  redis.call('HDEL', P .. 'owner', peer)
+  redis.call('SREM', P .. 'i:' .. inst .. ':peers', peer)
+end
+return tonumber(redis.call('GET', P .. 'rev') or '0')
 `
 
 /**
@@ -177,6 +181,8 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
     end
     local hk = P .. 'h:' .. id
     local before = redis.call('HGET', hk, peer)
+    -- A page shows holders and seeders, not which chunks a leecher has: only those changing are seen.
+    if not before or (before == 'all') ~= (f.have == 'all') then changed = true end
     if before ~= f.have then
       local had = leeching(fk)
       if not before then
@@ -190,7 +196,6 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
       local n = tonumber(redis.call('HGET', fk, 'n'))
       redis.call('ZADD', P .. 'cat', -n, redis.call('HGET', fk, 'm'))
       swarmDelta(had, leeching(fk))
-      changed = true
     end
   end
 end
@@ -213,23 +218,24 @@ return tonumber(redis.call('GET', P .. 'rev') or '0')
 
 /**
  * ARGV: prefix, digest, size, chunk size, manifest JSON, TTL (s). Caches the manifest and its shape; drops
- * every holder of a false shape. Returns the dropped holders as a flat list: peer, instance, peer, ...
+ * every holder of a false shape. Returns the revision, then the dropped holders: peer, instance, ...
  */
 export const PUT_MANIFEST = `${PRELUDE}
 local digest, size, chunkSize, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
 redis.call('SET', P .. 'm:' .. digest, ARGV[5], 'EX', ttl)
 redis.call('SET', P .. 'ms:' .. digest, size .. ':' .. chunkSize, 'EX', ttl)
 local id = redis.call('HGET', P .. 'd', digest)
-if not id then return {} end
+local rev = tonumber(redis.call('GET', P .. 'rev') or '0')
+if not id then return {rev} end
 local v = redis.call('HMGET', P .. 'f:' .. id, 'z', 'c')
-if v[1] == size and v[2] == chunkSize then return {} end
-local dropped = {}
+if v[1] == size and v[2] == chunkSize then return {rev} end
+local dropped = {0}
 for _, peer in ipairs(redis.call('HKEYS', P .. 'h:' .. id)) do
   table.insert(dropped, peer)
   table.insert(dropped, redis.call('HGET', P .. 'owner', peer) or '')
   dropHolding(peer, id)
 end
-redis.call('INCR', P .. 'rev')
+dropped[1] = redis.call('INCR', P .. 'rev')
 return dropped
 `
 
@@ -267,6 +273,7 @@ local rev = tonumber(redis.call('GET', P .. 'rev') or '0')
 local out = {rev, 0, 0}
 if needle == '' then
   out[2] = redis.call('ZCARD', P .. 'cat')
+  if limit <= 0 then return out end
   local members = redis.call('ZRANGE', P .. 'cat', offset, offset + limit - 1)
   for _, member in ipairs(members) do
     local digest = string.sub(member, -64)
@@ -281,8 +288,8 @@ local matches = {}
 local function match(id)
   if found[id] then return end
   found[id] = true
-  local v = redis.call('HMGET', P .. 'f:' .. id, 'n', 'm')
-  table.insert(matches, {id = id, n = tonumber(v[1]), m = v[2]})
+  -- Its place in the catalog order: Lua compares strings by locale, Redis's sorted set by bytes.
+  table.insert(matches, {id = id, r = redis.call('ZRANK', P .. 'cat', redis.call('HGET', P .. 'f:' .. id, 'm'))})
 end
 if prefix ~= '' then
   for _, digest in ipairs(redis.call('ZRANGEBYLEX', P .. 'dig', '[' .. prefix, '[' .. prefix .. '\\255', 'LIMIT', 0, most)) do
@@ -314,10 +321,7 @@ else
     for _, id in ipairs(ids) do check(id) end
   end
 end
-table.sort(matches, function(a, b)
-  if a.n ~= b.n then return a.n > b.n end
-  return a.m < b.m
-end)
+table.sort(matches, function(a, b) return a.r < b.r end)
 out[2] = #matches
 local last = math.min(#matches, offset + limit)
 for i = offset + 1, last do
@@ -328,18 +332,31 @@ return out
 `
 
 /**
- * ARGV: prefix, digest, except (peer id), limit. {chunk count, peer, have, peer, have, ...}: a random
- * sample of holders when there are more than the limit; an empty list when nobody holds the file.
+ * ARGV: prefix, digest, except (peer id), limit, spare (a random whole number in [0, limit], chosen by the
+ * caller). {chunk count, peer, have, peer, have, ...}: a random sample of holders when there are more than
+ * the limit; an empty list when nobody holds the file.
+ *
+ * HRANDFIELD gives limit + 1 distinct holders (in the hash's order, not a random one): when `except` is
+ * not among them, the one at `spare` is left out, so that every holder is as likely to be returned (Lua's
+ * math.random is seeded alike for every script call, so the caller picks).
  */
 export const PEERS = `
 local P = ARGV[1]
 local id = redis.call('HGET', P .. 'd', ARGV[2])
 if not id then return {} end
-local limit = tonumber(ARGV[4])
+local limit, spare = tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {redis.call('HGET', P .. 'f:' .. id, 'k')}
+if limit <= 0 then return out end
 local pairs_ = redis.call('HRANDFIELD', P .. 'h:' .. id, limit + 1, 'WITHVALUES')
+local skip = -1
+if #pairs_ / 2 > limit then
+  skip = spare
+  for i = 1, #pairs_, 2 do
+    if pairs_[i] == ARGV[3] then skip = (i - 1) / 2 end
+  end
+end
 for i = 1, #pairs_, 2 do
-  if pairs_[i] ~= ARGV[3] and (#out - 1) / 2 < limit then
+  if pairs_[i] ~= ARGV[3] and (i - 1) / 2 ~= skip then
     table.insert(out, pairs_[i])
     table.insert(out, pairs_[i + 1])
   end

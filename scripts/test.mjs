@@ -11,6 +11,8 @@ const SYSTEM_PACKAGES = [
   { name: 'chromium', binary: '/usr/bin/chromium' },
   { name: 'firefox-esr', binary: '/usr/bin/firefox-esr' },
   { name: 'coturn', binary: '/usr/bin/turnserver' },
+  // The Redis registry's contract suite and the scale-out tests start their own redis-server.
+  { name: 'redis-server', binary: '/usr/bin/redis-server' },
   // The NAT lab, which needs root: namespaces, veth pairs and tc (iproute2), NAT routers (iptables).
   { name: 'iproute2', binary: '/usr/sbin/ip', rootOnly: true },
   { name: 'iptables', binary: '/usr/sbin/iptables', rootOnly: true },

@@ -60,12 +60,9 @@ export interface TrackerContext {
 const SLOW_CONSUMER_BYTES = 4 * 1024 * 1024
 /** Bytes queued to a signal's target beyond which the sender is told to retry instead of queuing more. */
 export const BUSY_TARGET_BYTES = 1024 * 1024
-/**
- * Registry requests of one connection waiting for the one before them (with Redis, each is a round trip).
- * The message rate keeps a well-behaved client far below; past it, the server is not keeping up with this
- * connection and says so rather than queueing without bound.
- */
-const MAX_QUEUED_REQUESTS = 64
+
+/** The type `enqueue` is given for a reply that only keeps its place (`#inOrder`). */
+const REPLY = 'reply'
 
 export class PeerConnection {
   /** When the peer last showed it is alive: a message, or a pong. */
@@ -143,7 +140,11 @@ export class PeerConnection {
       if (waiting) this.#wait(waiting)
       return
     }
-    if (this.#queued >= MAX_QUEUED_REQUESTS) {
+    // Registry requests waiting for the one before them (with Redis, each is a round trip): at most a
+    // message burst, which a client within its message rate never exceeds; past it, the server is not
+    // keeping up with this connection and says so rather than queueing without bound. (Replies that only
+    // keep their place, `#inOrder`, are not counted: the message rate bounds them, and they hold nothing.)
+    if (type !== REPLY && this.#queued >= this.context.limits.messageBurst) {
       this.sendError('RATE_LIMITED', 'the server is still working on this connection’s earlier requests', ref)
       return
     }
@@ -168,6 +169,19 @@ export class PeerConnection {
       if (this.#tail === tail) this.#tail = undefined
     })
     this.#tail = tail
+  }
+
+  /**
+   * Sends a reply that needs no registry in its place: at once when nothing waits, else after the replies
+   * to the messages before it (PROTOCOL.md: replies in the order messages arrived).
+   */
+  #inOrder(reply: () => Maybe<void>, ref?: string): void {
+    if (this.#tail === undefined) {
+      const late = reply()
+      if (late instanceof Promise) this.#wait(late.catch((error) => this.#failed(error, ref, 'signal')))
+      return
+    }
+    this.enqueue(reply, ref, REPLY)
   }
 
   #failed(error: unknown, ref: string | undefined, type: string): void {
@@ -248,11 +262,12 @@ export class PeerConnection {
         this.destroy(CLOSE_CODES.POLICY, 'rate limit exceeded')
         return
       }
-      this.sendError('RATE_LIMITED', `at most ${this.context.limits.messagesPerSecond} messages a second`)
+      const { messagesPerSecond } = this.context.limits
+      this.#inOrder(() => this.sendError('RATE_LIMITED', `at most ${messagesPerSecond} messages a second`))
       return
     }
     if (isBinary) {
-      this.sendError('BAD_MESSAGE', 'the tracker speaks JSON text messages only')
+      this.#inOrder(() => this.sendError('BAD_MESSAGE', 'the tracker speaks JSON text messages only'))
       return
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
@@ -260,13 +275,15 @@ export class PeerConnection {
     const parsed = parseClientMessage(text)
     if (!parsed.ok) {
       this.context.logger.debug('bad message', { peerId: this.peerId, code: parsed.error.code })
-      this.sendError(parsed.error.code, parsed.error.message, parsed.ref)
+      const { code, message } = parsed.error
+      this.#inOrder(() => this.sendError(code, message, parsed.ref))
       return
     }
     const message = parsed.message
     if (message.type === 'signal') {
-      // Not queued behind registry requests: a signal needs no registry, and signals keep their order on
-      // their own (locally at once; with Redis, in order on the one connection to it).
+      // Relayed at once, not after registry requests: a signal needs no registry, and signals keep their
+      // order on their own (locally at once; with Redis, in order on the one connection to it). Only the
+      // sender's reply keeps its place among the replies.
       this.#relay(message, bytes.length)
       return
     }
@@ -421,12 +438,16 @@ export class PeerConnection {
 
   #relay(message: ClientMessageOf<'signal'>, messageBytes: number): void {
     const { maxSignalBytes } = this.context.limits
+    const { ref } = message
     if (messageBytes > maxSignalBytes) {
-      this.sendError('SIGNAL_TOO_LARGE', `a signal is at most ${maxSignalBytes} bytes`, message.ref)
+      this.#inOrder(
+        () => this.sendError('SIGNAL_TOO_LARGE', `a signal is at most ${maxSignalBytes} bytes`, ref),
+        ref,
+      )
       return
     }
     if (message.to === this.peerId) {
-      this.sendError('SELF_SIGNAL', 'a peer cannot signal itself', message.ref)
+      this.#inOrder(() => this.sendError('SELF_SIGNAL', 'a peer cannot signal itself', ref), ref)
       return
     }
     const outcome = this.context.relaySignal(message.to, {
@@ -434,12 +455,17 @@ export class PeerConnection {
       from: this.peerId,
       data: message.data,
     })
-    if (typeof outcome === 'string') this.#relayed(outcome, message.ref)
-    else
-      outcome.then(
-        (settled) => this.#relayed(settled, message.ref),
-        (error: unknown) => this.#failed(error, message.ref, 'signal'),
-      )
+    // Caught at once (the reply may wait its turn; a rejection must not go unhandled meanwhile).
+    const settled: Maybe<RelayOutcome | { failed: unknown }> =
+      outcome instanceof Promise ? outcome.catch((failed: unknown) => ({ failed })) : outcome
+    this.#inOrder(
+      () =>
+        after(settled, (result) => {
+          if (typeof result !== 'string') throw result.failed
+          this.#relayed(result, ref)
+        }),
+      ref,
+    )
   }
 
   #relayed(outcome: RelayOutcome, ref: string | undefined): void {

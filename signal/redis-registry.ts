@@ -59,7 +59,9 @@ interface HeldForRedis {
   c: string
   k: string
   t?: string
-  names: readonly string[]
+  /** Each name as a JSON string: Lua keeps them opaque, so a lone surrogate survives the trip. */
+  names: string[]
+  first: string
   lnames: string[]
   grams: string[][]
   have: string
@@ -173,8 +175,10 @@ export class RedisRegistry implements Registry {
     offset: number,
     limit: number,
   ): Promise<{ page: CatalogPage; touched: number }> {
-    const needle = query?.trim().toLowerCase() ?? ''
-    const grams = needle.length >= GRAM ? [...gramsOf([needle])] : []
+    const lower = query?.trim().toLowerCase() ?? ''
+    // Made well-formed as the names in Redis are (a trigram may split a surrogate pair): same mapping.
+    const grams = lower.length >= GRAM ? [...gramsOf([lower])].map(wellFormed) : []
+    const needle = wellFormed(lower)
     const prefix = needle.length >= MIN_DIGEST_PREFIX && HEX_QUERY.test(needle) ? needle : ''
     const reply = (await this.#run(CATALOG, [
       needle,
@@ -359,15 +363,16 @@ function entryOf(reply: readonly (string | number | null)[], at: number): Catalo
 }
 
 function toRedisFile(file: HeldFile): HeldForRedis {
-  const lnames = file.names.map((name) => name.toLowerCase())
+  const lower = file.names.map((name) => name.toLowerCase())
   const out: HeldForRedis = {
     d: file.digest,
     z: String(file.size),
     c: String(file.chunkSize),
     k: String(chunkCountOf(file.size, file.chunkSize)),
-    names: file.names,
-    lnames,
-    grams: lnames.map((name) => [...gramsOf([name])]),
+    names: file.names.map((name) => JSON.stringify(name)),
+    first: wellFormed(file.names[0] ?? ''),
+    lnames: lower.map(wellFormed),
+    grams: lower.map((name) => [...gramsOf([name])].map(wellFormed)),
     have: file.have,
   }
   if (file.mime !== undefined) out.t = file.mime
@@ -380,4 +385,14 @@ function shuffle<T>(items: T[]): void {
     const j = Math.floor(Math.random() * (i + 1))
     ;[items[i], items[j]] = [items[j]!, items[i]!]
   }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * The string with each lone surrogate replaced by U+FFFD, as UTF-8 (what Redis stores) must: Lua's cjson
+ * refuses the JSON escape of one. Only search text goes through this; names are kept exact.
+ */
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD')
 }

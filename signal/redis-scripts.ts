@@ -13,9 +13,11 @@
  *   b:<address>      hash  the address's catalog budget: tokens, updated (ms); expires once full
  *   d                hash  digest → file id (small integers: the index's sets stay compact)
  *   fid              string  the last file id given
- *   f:<id>           hash  d digest, z size, c chunk size, k chunk count, t mime, names (JSON), ln the
- *                          names lowercased (JSON), l the same joined by "\n" (what a search reads), g the
- *                          trigrams indexed (JSON), n holders, s seeders, m catalog member
+ *   f:<id>           hash  d digest, z size, c chunk size, k chunk count, t mime, names (a JSON array, as
+ *                          the client gets it), nt the same names as a JSON list of JSON strings (opaque to
+ *                          Lua, whose cjson refuses a lone surrogate, which a name may hold), ln the names
+ *                          lowercased and made well-formed (JSON), l the same joined by "\n" (what a search
+ *                          reads), g the trigrams indexed (JSON), n holders, s seeders, m catalog member
  *   h:<id>           hash  peer id → "all" or its bitfield (base64)
  *   p:<peer>         set   file ids a peer holds
  *   cat              zset  catalog order: score −holders, member "<first name>\0<digest>" (equal scores
@@ -114,7 +116,8 @@ return tonumber(redis.call('GET', P .. 'rev') or '0')
 `
 
 /**
- * ARGV: prefix, peer, instance, files (JSON: [{d, z, c, k, t, names, lnames, grams, have}]). Sets what
+ * ARGV: prefix, peer, instance, files (JSON: [{d, z, c, k, t, names (each a JSON string), first (the first
+ * name, well-formed), lnames, grams, have}]). Sets what
  * the peer holds of each file, creating files and adding names. Returns {revision, conflicts (JSON list of
  * digests whose shape the cluster has otherwise)}, or {-1} when the peer is not this instance's.
  */
@@ -138,9 +141,9 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
     if not id then
       id = redis.call('INCR', P .. 'fid')
       fk = P .. 'f:' .. id
-      local member = f.names[1] .. '\\0' .. f.d
-      redis.call('HSET', fk, 'd', f.d, 'z', f.z, 'c', f.c, 'k', f.k, 'names', '[]', 'ln', '[]', 'l', '', 'g', '[]',
-        'n', 0, 's', 0, 'm', member)
+      local member = f.first .. '\\0' .. f.d
+      redis.call('HSET', fk, 'd', f.d, 'z', f.z, 'c', f.c, 'k', f.k, 'names', '[]', 'nt', '[]', 'ln', '[]', 'l', '',
+        'g', '[]', 'n', 0, 's', 0, 'm', member)
       if f.t then redis.call('HSET', fk, 't', f.t) end
       redis.call('HSET', P .. 'd', f.d, id)
       redis.call('ZADD', P .. 'dig', 0, f.d)
@@ -150,7 +153,7 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
     else
       fk = P .. 'f:' .. id
     end
-    local names = cjson.decode(redis.call('HGET', fk, 'names'))
+    local names = cjson.decode(redis.call('HGET', fk, 'nt'))
     if #names < ${MAX_NAMES_PER_FILE} then
       local lower = cjson.decode(redis.call('HGET', fk, 'ln'))
       local grams = cjson.decode(redis.call('HGET', fk, 'g'))
@@ -174,8 +177,8 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
         end
       end
       if added then
-        redis.call('HSET', fk, 'names', cjson.encode(names), 'ln', cjson.encode(lower),
-          'l', table.concat(lower, '\\n'), 'g', cjson.encode(grams))
+        redis.call('HSET', fk, 'names', '[' .. table.concat(names, ',') .. ']', 'nt', cjson.encode(names),
+          'ln', cjson.encode(lower), 'l', table.concat(lower, '\\n'), 'g', cjson.encode(grams))
         changed = true
       end
     end

@@ -130,7 +130,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       instance: options.redis.instance,
       filesPerPeer: limits.filesPerPeer,
       log,
-      clock,
+      // Real time, whatever the tracker's clock (tests move theirs by days): an instance's registration
+      // expires by Redis's clock, so its heartbeat must keep to the same time.
+      clock: systemClock(),
     })
     await cluster.start()
   }

@@ -4,7 +4,7 @@
  * nor logs an error.
  */
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES, ERROR_CODES } from '../../shared/errors.js'
 import { DEFAULT_TRACKER_LIMITS, MAX_QUERY_LENGTH } from '../../shared/limits.js'
@@ -12,6 +12,13 @@ import { chunkCountOf } from '../../shared/manifest.js'
 import { FileNameSchema, parseClientMessage, type ServerMessage } from '../../shared/tracker-protocol.js'
 import { createLogger } from '../../signal/logger.js'
 import type { RunningServer } from '../../signal/server.js'
+import {
+  REGISTRY_KINDS,
+  type RegistryKind,
+  registryOptions,
+  startRedis,
+  type TestRedis,
+} from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
@@ -38,6 +45,18 @@ const MARK = '~mark~'
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
+/** The suite runs against both registries (test/support/redis.ts): this file's redis-server. */
+let redis: TestRedis | undefined
+let kind: RegistryKind = 'memory'
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+
+afterAll(async () => {
+  await redis?.stop()
+})
+
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate()
   await Promise.all(servers.splice(0).map((server) => server.close()))
@@ -47,6 +66,7 @@ afterEach(async () => {
 async function serve() {
   const lines: string[] = []
   const server = await startTestServer({
+    ...registryOptions(kind, redis),
     limits: UNLIMITED,
     logger: createLogger('debug', (line) => lines.push(line)),
   })
@@ -551,7 +571,11 @@ function preview(data: Frame): string {
 
 // ---------------------------------------------------------------- tests
 
-describe('bad input', () => {
+describe.each(REGISTRY_KINDS)('bad input (%s registry)', (registry) => {
+  beforeAll(() => {
+    kind = registry
+  })
+
   it('generates valid messages of every client type before mutating them', () => {
     const samples = fc.sample(validMessage, { seed: SEED, numRuns: 300 })
     const types = new Set<string>()

@@ -395,6 +395,26 @@ describe.each(KINDS)('the registry contract (%s)', (kind) => {
     expect((await page(registry, 'report', 0, 10)).total).toBe(1)
   })
 
+  it('keeps any name the protocol allows exactly, lone surrogates and astral characters included, and finds it', async () => {
+    const registry = await registryWith(['p1', 'p2'])
+    const names = ['\ud800 half', 'ᴜӍꯕ𘡸ꞝ𐦲𓆕 astral', 'nul\u0000inside', 'quote " and \\ slash /']
+    const digests = names.map((_, i) => digestOf(0x100 + i))
+    expect(
+      await registry.announce(
+        'p1',
+        names.map((name, i) => file(digests[i]!, name)),
+      ),
+    ).toEqual([])
+    expect(await registry.announce('p2', [file(digests[0]!, '\udfff other half')])).toEqual([])
+    expect((await registry.entry(digests[0]!))?.names).toEqual(['\ud800 half', '\udfff other half'])
+    for (const [i, name] of names.entries()) {
+      expect((await registry.entry(digests[i]!))?.names[0]).toBe(name)
+      const found = (await page(registry, name.slice(-6), 0, 10)).files.map((f) => f.digest)
+      expect(found).toContain(digests[i])
+    }
+    expect((await page(registry, '𘡸ꞝ𐦲', 0, 10)).files.map((f) => f.digest)).toEqual([digests[1]])
+  })
+
   it('grows the revision on every visible change, and not on reads or changes nobody sees', async () => {
     const registry = await registryWith(['p1', 'p2'])
     let last = registry.revision

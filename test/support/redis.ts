@@ -92,3 +92,22 @@ async function answers(port: number): Promise<boolean> {
     socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
   })
 }
+
+/** The registries a server suite runs against: memory (one process) and Redis (an instance of a cluster). */
+export const REGISTRY_KINDS = ['memory', 'redis'] as const
+export type RegistryKind = (typeof REGISTRY_KINDS)[number]
+
+let prefixes = 0
+
+/**
+ * Server options for a registry kind: none for memory; for Redis, `redis` on a key prefix of its own (so
+ * the tests of one file share one redis-server without seeing each other's swarms).
+ */
+export function registryOptions(
+  kind: RegistryKind,
+  redis: TestRedis | undefined,
+): { redis?: { url: string; prefix: string } } {
+  if (kind === 'memory') return {}
+  if (!redis) throw new Error('start a redis-server (startRedis) before a Redis-backed server')
+  return { redis: { url: redis.url, prefix: `t${process.pid}-${++prefixes}:` } }
+}

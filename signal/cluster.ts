@@ -71,8 +71,6 @@ export class RedisCluster implements ClusterLink {
   readonly #ttlMs: number
   readonly #log: ThrottledLogger
   #tracker: LocalTracker | undefined
-  /** Other live instances, as of the last heartbeat. */
-  #others: string[] = []
   #instances = 1
   #registered = false
   #noticedRevision = 0
@@ -255,7 +253,6 @@ export class RedisCluster implements ClusterLink {
     const split = reply.indexOf(0, 1)
     const live = reply.slice(1, split).map(String)
     const dead = reply.slice(split + 1).map(String)
-    this.#others = live.filter((instance) => instance !== this.instance)
     this.#instances = live.length
     if (this.#registered && !wasRegistered) {
       this.#log.warn('this instance was forgotten by Redis (reaped or Redis lost its data); publishing again')
@@ -286,11 +283,22 @@ export class RedisCluster implements ClusterLink {
     }
   }
 
-  /** Tells the other instances that the catalog changed here, at most once a notice interval. */
+  /**
+   * Tells the other instances that the catalog changed here, at most once a notice interval. The
+   * instances are read from Redis then (not the heartbeat's list, up to a third of a TTL old), so that one
+   * that just joined hears too; one that died and is not reaped yet gets a message nobody reads.
+   */
   #notice(): void {
     if (this.#changedRevision <= this.#noticedRevision || !this.#link.up) return
-    this.#noticedRevision = this.#changedRevision
-    for (const other of this.#others) this.#publish(other, { t: 'rev', rev: this.#changedRevision })
+    const revision = this.#changedRevision
+    this.#noticedRevision = revision
+    this.#link.commands.zrange(`${this.prefix}instances`, 0, -1).then(
+      (instances) => {
+        for (const other of instances)
+          if (other !== this.instance) this.#publish(other, { t: 'rev', rev: revision })
+      },
+      () => undefined, // Redis went down: the instances republish and catch up when it returns
+    )
   }
 
   #publish(instance: string, message: ChannelMessage): void {

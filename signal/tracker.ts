@@ -227,10 +227,12 @@ export class Tracker {
     state.connections++
     let upgraded = false
     let released = false
+    /** Whether Redis counted it too (cluster.admit): only then is it given back there. */
+    let counted = false
     const release = () => {
       if (released) return
       released = true
-      this.#release(address)
+      this.#release(address, counted)
     }
     socket.once('close', () => {
       if (!upgraded) release()
@@ -249,6 +251,7 @@ export class Tracker {
           if (admitted) cluster.release(address)
           return
         }
+        counted = admitted
         if (!admitted) {
           this.#log.warn('refused a WebSocket: too many connections from one address across instances', {
             address,
@@ -360,12 +363,12 @@ export class Tracker {
     return state
   }
 
-  /** One connection (or upgrade) of `address` is gone. */
-  #release(address: string): void {
+  /** One connection (or upgrade) of `address` is gone; `counted`: Redis counted it too. */
+  #release(address: string, counted = true): void {
     const state = this.#addresses.get(address)
     if (!state) return
     state.connections = Math.max(0, state.connections - 1)
-    this.options.cluster?.release(address)
+    if (counted) this.options.cluster?.release(address)
     if (state.connections === 0 && state.catalog.isFull(this.#now())) this.#addresses.delete(address)
   }
 

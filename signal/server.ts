@@ -21,7 +21,7 @@ import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { checkOrigin } from './origin-policy.js'
 import { type StunLimits, type StunServer, type StunStats, startStunServer } from './stun.js'
-import { Tracker } from './tracker.js'
+import { type CatalogBudgets, Tracker } from './tracker.js'
 
 /**
  * Timeouts of the HTTP server, each shorter than Node's default, so that a socket that sends nothing, or
@@ -77,6 +77,8 @@ export interface ServerOptions {
   /** STUN rate limits (stun.ts DEFAULT_STUN_LIMITS). */
   stunLimits?: Partial<StunLimits>
   heartbeatMs?: number
+  /** Catalog budgets (tracker.ts DEFAULT_CATALOG_BUDGETS). */
+  catalogBudgets?: CatalogBudgets
   /** The peer id of each new connection (tests; default random). */
   peerIdFor?: (request: IncomingMessage) => string
   now?: () => number
@@ -142,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     peerIdFor: options.peerIdFor,
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    catalogBudgets: options.catalogBudgets,
     iceServersFor: (peerId, host) => iceServersFor(iceSettings, peerId, host, now()),
     iceServersRefreshMs: iceServersRefreshMs(iceSettings),
     clientAddress: (request) => clientAddress(request, trustProxy),

@@ -186,6 +186,30 @@ describe('two instances sharing one swarm through Redis', () => {
     await until(async () => (await upgradeStatus(two.url)) === 101, 'a place free again')
   })
 
+  it('hold an address’s catalog budget across instances', async () => {
+    const catalogBudgets = {
+      connectionRecordsPerSecond: 1_000_000,
+      connectionBurst: 1_000_000,
+      addressRecordsPerSecond: 1,
+      addressBurst: 400,
+    }
+    const [one, two] = await twoInstances({ catalogBudgets })
+    const seeder = await connect(one.url)
+    const files = Array.from({ length: 200 }, (_, i) => file(i.toString(16).padStart(64, '0'), `f${i}`))
+    await seeder.request({ type: 'announce', files })
+    // pages of 200 entries from instance 1 spend the address's budget (400 records, barely refilled)
+    const spender = await connect(one.url)
+    let pages = 0
+    while ((await spender.request({ type: 'catalog', limit: 200 })).type === 'catalog') pages++
+    expect(pages).toBeGreaterThanOrEqual(2)
+    // the same address on instance 2, whose own bucket is full, is refused all the same
+    const other = await connect(two.url)
+    await until(async () => {
+      const reply = await other.request({ type: 'catalog', limit: 1 })
+      return reply.type === 'error' && reply.code === 'CATALOG_LIMITED'
+    }, 'the shared budget seen as spent on instance 2')
+  })
+
   it('report Redis in /healthz, and cluster totals with this instance’s share in /stats', async () => {
     const [one, two] = await twoInstances()
     expect(await json(`${one.httpUrl}/healthz`)).toEqual({ status: 'ok', redis: 'up' })

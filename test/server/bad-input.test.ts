@@ -4,7 +4,7 @@
  * nor logs an error.
  */
 import fc from 'fast-check'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES, ERROR_CODES } from '../../shared/errors.js'
 import { DEFAULT_TRACKER_LIMITS, MAX_QUERY_LENGTH } from '../../shared/limits.js'
@@ -12,13 +12,7 @@ import { chunkCountOf } from '../../shared/manifest.js'
 import { FileNameSchema, parseClientMessage, type ServerMessage } from '../../shared/tracker-protocol.js'
 import { createLogger } from '../../signal/logger.js'
 import type { RunningServer } from '../../signal/server.js'
-import {
-  REGISTRY_KINDS,
-  type RegistryKind,
-  registryOptions,
-  startRedis,
-  type TestRedis,
-} from '../support/redis.js'
+import { bothRegistries, REGISTRY_KINDS } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
@@ -45,17 +39,8 @@ const MARK = '~mark~'
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
-/** The suite runs against both registries (test/support/redis.ts): this file's redis-server. */
-let redis: TestRedis | undefined
-let kind: RegistryKind = 'memory'
-
-beforeAll(async () => {
-  redis = await startRedis()
-})
-
-afterAll(async () => {
-  await redis?.stop()
-})
+/** The suite runs against both registries (test/support/redis.ts). */
+const registries = bothRegistries()
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate()
@@ -66,7 +51,7 @@ afterEach(async () => {
 async function serve() {
   const lines: string[] = []
   const server = await startTestServer({
-    ...registryOptions(kind, redis),
+    ...registries.options(),
     limits: UNLIMITED,
     logger: createLogger('debug', (line) => lines.push(line)),
   })
@@ -572,9 +557,7 @@ function preview(data: Frame): string {
 // ---------------------------------------------------------------- tests
 
 describe.each(REGISTRY_KINDS)('bad input (%s registry)', (registry) => {
-  beforeAll(() => {
-    kind = registry
-  })
+  beforeAll(() => registries.use(registry))
 
   it('generates valid messages of every client type before mutating them', () => {
     const samples = fc.sample(validMessage, { seed: SEED, numRuns: 300 })

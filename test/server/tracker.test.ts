@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { connect as connectTcp } from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES } from '../../shared/errors.js'
@@ -9,13 +9,7 @@ import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import type { AnnouncedFile, IceServer } from '../../shared/tracker-protocol.js'
 import type { RunningServer } from '../../signal/server.js'
 import { FakeClock } from '../support/fake-clock.js'
-import {
-  REGISTRY_KINDS,
-  type RegistryKind,
-  registryOptions,
-  startRedis,
-  type TestRedis,
-} from '../support/redis.js'
+import { bothRegistries, REGISTRY_KINDS } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
@@ -31,17 +25,8 @@ const NO_HEARTBEAT_MS = 365 * 24 * 3600 * 1000
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
-/** The suite runs against both registries (test/support/redis.ts): this file's redis-server. */
-let redis: TestRedis | undefined
-let kind: RegistryKind = 'memory'
-
-beforeAll(async () => {
-  redis = await startRedis()
-})
-
-afterAll(async () => {
-  await redis?.stop()
-})
+/** The suite runs against both registries (test/support/redis.ts). */
+const registries = bothRegistries()
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate()
@@ -49,7 +34,7 @@ afterEach(async () => {
 })
 
 async function serve(overrides: Parameters<typeof startTestServer>[0] = {}) {
-  const server = await startTestServer({ ...registryOptions(kind, redis), ...overrides })
+  const server = await startTestServer({ ...registries.options(), ...overrides })
   servers.push(server)
   return server
 }
@@ -76,9 +61,7 @@ function announced(
 }
 
 describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
-  beforeAll(() => {
-    kind = registry
-  })
+  beforeAll(() => registries.use(registry))
 
   it('lets two peers announce, a third list the catalog, find the peers of a digest, and exchange offer and answer', async () => {
     const server = await serve()
@@ -243,7 +226,8 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
     // replies already queued are delivered before the close, which carries its code
     for (let i = 0; i < 100; i++) big.send({ type: 'catalog', ref: `q${i}` })
     // With Redis the replies are still on their way (a round trip each), not queued: the close would cut them.
-    if (kind === 'redis') await until(() => big.received.filter((m) => m.type === 'catalog').length === 100)
+    if (registries.kind === 'redis')
+      await until(() => big.received.filter((m) => m.type === 'catalog').length === 100)
     big.send({ type: 'catalog', query: 'x'.repeat(8000) })
     expect(await big.closed).toMatchObject({ code: 1009 })
     expect(big.received.filter((m) => m.type === 'catalog')).toHaveLength(100)
@@ -266,7 +250,7 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
 
   it('makes the catalog whole again after a restart, once clients reconnect and re-announce', async () => {
     // With Redis, the restarted instance joins the same swarm (its key prefix).
-    const swarm = registryOptions(kind, redis)
+    const swarm = registries.options()
     const first = await serve(swarm)
     const port = first.port
     const files = await Promise.all([fileOf(CHUNK, 6), fileOf(2 * CHUNK, 7)])

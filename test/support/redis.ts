@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, Socket } from 'node:net'
+import { afterAll, beforeAll } from 'vitest'
 import { stopChild } from './child-process.js'
 
 export interface TestRedis {
@@ -110,4 +111,32 @@ export function registryOptions(
   if (kind === 'memory') return {}
   if (!redis) throw new Error('start a redis-server (startRedis) before a Redis-backed server')
   return { redis: { url: redis.url, prefix: `t${process.pid}-${++prefixes}:` } }
+}
+
+/**
+ * For a suite that runs against both registries: one redis-server for the file (started before its tests,
+ * stopped after), the kind the running `describe.each` chose, and the server options for it.
+ */
+export function bothRegistries(): {
+  use(kind: RegistryKind): void
+  readonly kind: RegistryKind
+  options(): { redis?: { url: string; prefix: string } }
+} {
+  let redis: TestRedis | undefined
+  let kind: RegistryKind = 'memory'
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+  return {
+    use: (chosen) => {
+      kind = chosen
+    },
+    get kind() {
+      return kind
+    },
+    options: () => registryOptions(kind, redis),
+  }
 }

@@ -6,7 +6,9 @@ const DEV_SIGNAL_URL = process.env.SWARMDROP_SIGNAL_URL ?? 'http://127.0.0.1:808
 
 export default defineConfig({
   root: 'web',
-  publicDir: false,
+  // Served as they are at the site's root: the web app manifest, its icons, the favicon, the share
+  // target's service worker (which must sit at the root to be allowed the /share-target scope).
+  publicDir: 'public',
   plugins: [
     // simple-peer (web/peer/simple-peer-link.ts) is a Node-style module: it requires `buffer`, and its
     // readable-stream base requires `events` and reads `process.nextTick`. Only these are polyfilled; our

@@ -9,12 +9,20 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 /** Lowercase hex only: a digest has one spelling, so string comparison is identity. */
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) throw new RangeError('not lowercase hex')
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
+  if (hex.length % 2 !== 0) throw new RangeError('not lowercase hex')
   const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
+  for (let i = 0; i < out.length; i++) {
+    const high = HEX_VALUES[hex.charCodeAt(i * 2)] ?? -1
+    const low = HEX_VALUES[hex.charCodeAt(i * 2 + 1)] ?? -1
+    if (high < 0 || low < 0) throw new RangeError('not lowercase hex')
+    out[i] = (high << 4) | low
+  }
   return out
 }
+
+/** The value of each lowercase hex digit by its char code, -1 for every other character below 128. */
+const HEX_VALUES = Array.from({ length: 128 }, (_, code) => HEX_DIGITS.indexOf(String.fromCharCode(code)))
 
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const BASE64_LOOKUP = new Map([...BASE64_ALPHABET].map((char, index) => [char, index]))

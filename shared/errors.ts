@@ -51,6 +51,23 @@ export const ERROR_CODES = [
    * kept and published when it returns; signals between peers of one instance go on.
    */
   'CLUSTER_UNAVAILABLE',
+  // ---- the ring (DHT), between peers
+  /** A routed ring message went further than its hop limit. */
+  'HOP_LIMIT',
+  /** No linked ring member can take a routed message further (this node is cut off or not joined). */
+  'NO_ROUTE',
+  /** The request needs a ring member and the receiver is not one (yet). */
+  'NOT_MEMBER',
+  /** A signature does not verify with the key it names. */
+  'BAD_SIGNATURE',
+  /** A record was sent to be stored under a key it does not derive to. */
+  'KEY_MISMATCH',
+  /** A record is expired, issued in the future, or lives longer than its kind may. */
+  'RECORD_EXPIRED',
+  /** A publisher already keeps as many records at this node, or under this key, as it may. */
+  'PUBLISHER_QUOTA',
+  /** The receiver has no room for another ring link. */
+  'RING_FULL',
   // ---- local to a peer: never sent by the server; the UI maps them to words
   /** The tracker is not connected (offline, or reconnecting with backoff). */
   'TRACKER_OFFLINE',
@@ -92,6 +109,11 @@ export const ERROR_CODES = [
    * WebCrypto (`crypto.subtle`), which hashes every chunk and manifest: nothing can be shared or downloaded.
    */
   'INSECURE_CONTEXT',
+  /**
+   * A private share does not open with the key this browser has (a wrong password, or a link whose key
+   * was mistyped): its chunks fail AES-GCM's check. Nothing is saved; the chunks stay shareable.
+   */
+  'WRONG_KEY',
   // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',

@@ -23,6 +23,9 @@ export const MAX_CHUNK_COUNT = 4096
 /** Largest file a manifest can describe: 4096 chunks of 64 MiB, 256 GiB. */
 export const MAX_FILE_BYTES = MAX_CHUNK_COUNT * MAX_CHUNK_BYTES
 
+/** Most files one collection lists (shared/collection.ts): a 10,000-file folder is ~1.5 MB of JSON. */
+export const MAX_COLLECTION_FILES = 10_000
+
 /** Longest file name kept, in UTF-16 code units; longer names are refused, not cut, so none is silently changed. */
 export const MAX_NAME_LENGTH = 255
 /** Longest MIME type kept. */

@@ -7,6 +7,7 @@ import { ERROR_CODES, SwarmError } from './errors.js'
 import {
   MAX_CHUNK_BYTES,
   MAX_CHUNK_COUNT,
+  MAX_COLLECTION_FILES,
   MAX_FILE_BYTES,
   MAX_MIME_LENGTH,
   MAX_NAME_LENGTH,
@@ -61,19 +62,53 @@ export const HaveSchema = z.union([
 ])
 export type Have = z.infer<typeof HaveSchema>
 
+/** What the catalog shows of a collection (shared/collection.ts): how many files, how many bytes in all. */
+export const CollectionInfoSchema = z.strictObject({
+  files: z.number().int().min(1).max(MAX_COLLECTION_FILES),
+  bytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_COLLECTION_FILES * MAX_FILE_BYTES),
+})
+export type CollectionInfo = z.infer<typeof CollectionInfoSchema>
+
 export const AnnouncedFileSchema = z
   .strictObject({
     digest: DigestSchema,
-    name: FileNameSchema,
+    /** Required unless `unlisted`: the name the catalog lists the file under. */
+    name: FileNameSchema.optional(),
     mime: MimeSchema.optional(),
     size: z.number().int().min(0).max(MAX_FILE_BYTES),
     chunkSize: ChunkSizeSchema,
     have: HaveSchema,
+    /**
+     * Held but not listed: the tracker tracks its holders (`peers`, manifests) and never shows it in the
+     * catalog. A private share or a collection's member; it carries no name, type or collection info.
+     */
+    unlisted: z.literal(true).optional(),
+    /**
+     * With `unlisted` only: the file is a private share, its chunks sealed (shared/private-share.ts). The
+     * tracker passes this on in `peers`, so that a browser given the digest without the key knows not to
+     * save the ciphertext as a file; it learns nothing else from it.
+     */
+    sealed: z.literal(true).optional(),
+    /** The file is a collection: what the catalog shows of it. */
+    collection: CollectionInfoSchema.optional(),
   })
   .refine((f) => chunkCountOf(f.size, f.chunkSize) <= MAX_CHUNK_COUNT, {
     message: `a file has at most ${MAX_CHUNK_COUNT} chunks`,
     path: ['chunkSize'],
   })
+  .refine((f) => (f.unlisted ? f.name === undefined : f.name !== undefined), {
+    message: 'a listed file has a name; an unlisted one has none',
+    path: ['name'],
+  })
+  .refine((f) => !f.unlisted || (f.mime === undefined && f.collection === undefined), {
+    message: 'an unlisted file carries no type or collection info',
+    path: ['unlisted'],
+  })
+  .refine((f) => !f.sealed || f.unlisted, { message: 'a sealed file is unlisted', path: ['sealed'] })
 export type AnnouncedFile = z.infer<typeof AnnouncedFileSchema>
 
 const IceServerSchema = z.strictObject({
@@ -170,6 +205,8 @@ export const CatalogEntrySchema = z.strictObject({
   chunkCount: z.number().int().min(0).max(MAX_CHUNK_COUNT),
   seeders: z.number().int().min(0),
   leechers: z.number().int().min(0),
+  /** Set when the file is a collection (its first announcer said so). */
+  collection: CollectionInfoSchema.optional(),
 })
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>
 
@@ -227,6 +264,8 @@ export const ServerMessageSchemas = {
     digest: DigestSchema,
     chunkCount: z.number().int().min(0).max(MAX_CHUNK_COUNT),
     peers: z.array(SwarmPeerSchema),
+    /** Some holder announced it as a private share (sealed): it opens only with its link's key. */
+    sealed: z.literal(true).optional(),
   }),
   manifest: z.strictObject({
     type: z.literal('manifest'),

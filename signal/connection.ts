@@ -403,8 +403,8 @@ export class PeerConnection {
 
   #onPutManifest(message: ClientMessageOf<'put-manifest'>): Maybe<void> {
     const { registry } = this.context
-    return after(registry.entry(message.digest), (entry) => {
-      if (!entry) {
+    return after(registry.hasFile(message.digest), (held) => {
+      if (!held) {
         this.sendError('FILE_NOT_FOUND', 'announce the file before giving its manifest', message.ref)
         return
       }

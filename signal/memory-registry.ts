@@ -3,9 +3,16 @@
  * (registry.ts). Every call is answered from memory at once, with no promise.
  */
 import type { Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry } from '../shared/tracker-protocol.js'
 import { SwarmRegistry } from './registry.js'
-import type { CatalogPage, ChunkUpdate, FileRejection, Registry, RegistryStats } from './registry-contract.js'
+import type {
+  CatalogPage,
+  ChunkUpdate,
+  FileRejection,
+  Registry,
+  RegistryStats,
+  SwarmReply,
+} from './registry-contract.js'
 
 export class MemoryRegistry implements Registry {
   /** The engine, for tests and benchmarks that look inside. */
@@ -61,17 +68,17 @@ export class MemoryRegistry implements Registry {
     return this.engine.entry(digest)
   }
 
+  hasFile(digest: string): boolean {
+    return this.engine.hasFile(digest)
+  }
+
   catalog(query: string | undefined, offset: number, limit: number): { page: CatalogPage; touched: number } {
     const before = this.engine.recordsTouched
     const page = this.engine.catalog(query, offset, limit)
     return { page, touched: this.engine.recordsTouched - before }
   }
 
-  peers(
-    digest: string,
-    exceptPeerId: string,
-    limit: number,
-  ): { chunkCount: number; peers: SwarmPeer[] } | undefined {
+  peers(digest: string, exceptPeerId: string, limit: number): SwarmReply | undefined {
     return this.engine.peers(digest, exceptPeerId, limit)
   }
 

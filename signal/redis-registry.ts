@@ -11,7 +11,7 @@
  */
 import { SwarmError } from '../shared/errors.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry, CollectionInfo, SwarmPeer } from '../shared/tracker-protocol.js'
 import type { ThrottledLogger } from './log-throttle.js'
 import { GRAM, gramsOf, HEX_QUERY, MIN_DIGEST_PREFIX } from './name-index.js'
 import type { RedisLink } from './redis-link.js'
@@ -21,6 +21,7 @@ import {
   DROP,
   ENTRY,
   GET_MANIFEST,
+  HAS_FILE,
   HOLD,
   PEERS,
   PUT_MANIFEST,
@@ -28,7 +29,14 @@ import {
   STATS,
 } from './redis-scripts.js'
 import { type HeldFile, SwarmRegistry } from './registry.js'
-import type { CatalogPage, ChunkUpdate, FileRejection, Registry, RegistryStats } from './registry-contract.js'
+import type {
+  CatalogPage,
+  ChunkUpdate,
+  FileRejection,
+  Registry,
+  RegistryStats,
+  SwarmReply,
+} from './registry-contract.js'
 
 /** How long Redis keeps a manifest nobody asked for (each read renews it): memory bounded by time. */
 export const MANIFEST_TTL_S = 3600
@@ -59,6 +67,10 @@ interface HeldForRedis {
   c: string
   k: string
   t?: string
+  /** Collection info as JSON, set on the file by the announce that lists it first. */
+  col?: string
+  /** Some holder announced it sealed. */
+  x?: true
   /** Each name as a JSON string: Lua keeps them opaque, so a lone surrogate survives the trip. */
   names: string[]
   first: string
@@ -170,6 +182,11 @@ export class RedisRegistry implements Registry {
     return fields.length === 0 ? undefined : entryOf(fields, 0)
   }
 
+  async hasFile(digest: string): Promise<boolean> {
+    // This instance's own peers first: no round trip for the common case (the announcer gives the manifest).
+    return this.local.hasFile(digest) || Number(await this.#run(HAS_FILE, [digest])) === 1
+  }
+
   async catalog(
     query: string | undefined,
     offset: number,
@@ -196,19 +213,16 @@ export class RedisRegistry implements Registry {
     return { page: { revision, total, offset, files }, touched }
   }
 
-  async peers(
-    digest: string,
-    exceptPeerId: string,
-    limit: number,
-  ): Promise<{ chunkCount: number; peers: SwarmPeer[] } | undefined> {
+  async peers(digest: string, exceptPeerId: string, limit: number): Promise<SwarmReply | undefined> {
     const spare = Math.floor(Math.random() * (limit + 1))
     const reply = (await this.#run(PEERS, [digest, exceptPeerId, limit, spare])) as string[]
     if (reply.length === 0) return undefined
     const peers: SwarmPeer[] = []
-    for (let at = 1; at + 1 < reply.length; at += 2) peers.push({ peerId: reply[at]!, have: reply[at + 1]! })
+    for (let at = 2; at + 1 < reply.length; at += 2) peers.push({ peerId: reply[at]!, have: reply[at + 1]! })
     // In the hash's order: shuffled, so that a client asking the first ones first spreads its load too.
     shuffle(peers)
-    return { chunkCount: Number(reply[0]), peers }
+    const chunkCount = Number(reply[0])
+    return Number(reply[1]) === 1 ? { chunkCount, peers, sealed: true } : { chunkCount, peers }
   }
 
   async putManifest(digest: string, manifest: Manifest): Promise<string[]> {
@@ -344,11 +358,14 @@ export class RedisRegistry implements Registry {
   }
 }
 
-/** Fields of one entry in a script's reply: d, names, t, z, c, k, n, s (redis-scripts.ts entryOf). */
-const ENTRY_FIELDS = 8
+/** Fields of one entry in a script's reply: d, names, t, z, c, k, n, s, col (redis-scripts.ts entryOf). */
+const ENTRY_FIELDS = 9
 
 function entryOf(reply: readonly (string | number | null)[], at: number): CatalogEntry {
-  const [digest, names, mime, size, chunkSize, chunkCount, holders, seeders] = reply.slice(at, at + 8)
+  const [digest, names, mime, size, chunkSize, chunkCount, holders, seeders, collection] = reply.slice(
+    at,
+    at + ENTRY_FIELDS,
+  )
   const entry: CatalogEntry = {
     digest: String(digest),
     names: JSON.parse(String(names)) as string[],
@@ -359,6 +376,9 @@ function entryOf(reply: readonly (string | number | null)[], at: number): Catalo
     leechers: Number(holders) - Number(seeders),
   }
   if (mime !== null && mime !== undefined) entry.mime = String(mime)
+  // Written by an instance from an announce the protocol schema checked.
+  if (collection !== null && collection !== undefined)
+    entry.collection = JSON.parse(String(collection)) as CollectionInfo
   return entry
 }
 
@@ -376,6 +396,8 @@ function toRedisFile(file: HeldFile): HeldForRedis {
     have: file.have,
   }
   if (file.mime !== undefined) out.t = file.mime
+  if (file.collection !== undefined) out.col = JSON.stringify(file.collection)
+  if (file.sealed) out.x = true
   return out
 }
 

@@ -18,11 +18,13 @@
  *                          Lua, whose cjson refuses a lone surrogate, which a name may hold), ln the names
  *                          lowercased and made well-formed (JSON), l the same joined by "\n" (what a search
  *                          reads), g the trigrams indexed (JSON), n holders, s seeders, m catalog member
+ *                          (absent while the file is unlisted), col its collection info (JSON), x 1 once
+ *                          some holder announced it sealed
  *   h:<id>           hash  peer id → "all" or its bitfield (base64)
  *   p:<peer>         set   file ids a peer holds
  *   cat              zset  catalog order: score −holders, member "<first name>\0<digest>" (equal scores
  *                          sort by member, i.e. by name, then digest)
- *   dig              zset  every digest at score 0, for digest-prefix search (ZRANGEBYLEX)
+ *   dig              zset  every listed digest at score 0, for digest-prefix search (ZRANGEBYLEX)
  *   g:<trigram>      set   ids of the files with a name containing that trigram
  *   m:<digest>       string  a verified manifest (JSON), with a TTL refreshed when read
  *   ms:<digest>      string  "<size>:<chunk size>" of that manifest, same TTL: fixes the shape
@@ -47,7 +49,9 @@ end
 local function swarmDelta(had, has)
   if had ~= has then redis.call('HINCRBY', P .. 'stats', 'swarms', has and 1 or -1) end
 end
--- Forgets one holding; the file goes with its last holder. True when there was a holding.
+-- Forgets one holding; the file goes with its last holder. True when a catalog page shows the change: there
+-- was a holding, of a listed file (an unlisted one, a private share or a collection's member, is in no
+-- catalog order, name index or revision).
 local function dropHolding(peer, id)
   local fk = P .. 'f:' .. id
   local have = redis.call('HGET', P .. 'h:' .. id, peer)
@@ -64,17 +68,19 @@ local function dropHolding(peer, id)
     for _, g in ipairs(cjson.decode(redis.call('HGET', fk, 'g'))) do
       redis.call('SREM', P .. 'g:' .. g, id)
     end
-    redis.call('ZREM', P .. 'cat', member)
-    redis.call('ZREM', P .. 'dig', digest)
+    if member then
+      redis.call('ZREM', P .. 'cat', member)
+      redis.call('ZREM', P .. 'dig', digest)
+    end
     redis.call('HDEL', P .. 'd', digest)
     redis.call('DEL', fk, P .. 'h:' .. id)
     redis.call('HINCRBY', P .. 'stats', 'files', -1)
     swarmDelta(had, false)
   else
-    redis.call('ZADD', P .. 'cat', -n, member)
+    if member then redis.call('ZADD', P .. 'cat', -n, member) end
     swarmDelta(had, leeching(fk))
   end
-  return true
+  return member ~= false
 end
 local function dropPeer(peer)
   local dropped = false
@@ -85,7 +91,7 @@ local function dropPeer(peer)
   return dropped
 end
 local function entryOf(id)
-  local v = redis.call('HMGET', P .. 'f:' .. id, 'd', 'names', 't', 'z', 'c', 'k', 'n', 's')
+  local v = redis.call('HMGET', P .. 'f:' .. id, 'd', 'names', 't', 'z', 'c', 'k', 'n', 's', 'col')
   return v
 end
 `
@@ -116,10 +122,13 @@ return tonumber(redis.call('GET', P .. 'rev') or '0')
 `
 
 /**
- * ARGV: prefix, peer, instance, files (JSON: [{d, z, c, k, t, names (each a JSON string), first (the first
- * name, well-formed), lnames, grams, have}]). Sets what
- * the peer holds of each file, creating files and adding names. Returns {revision, conflicts (JSON list of
- * digests whose shape the cluster has otherwise)}, or {-1} when the peer is not this instance's.
+ * ARGV: prefix, peer, instance, files (JSON: [{d, z, c, k, t, col (collection info, JSON), x (sealed),
+ * names (each a JSON string; none for an unlisted file), first (the first name, well-formed), lnames,
+ * grams, have}]). Sets what the peer holds of each file, creating files and adding names. A file enters
+ * the catalog order, the digest index and the revision when it gets its first name, and takes its type and
+ * collection info from that announce; until then (unlisted) its holders change no revision. Returns
+ * {revision, conflicts (JSON list of digests whose shape the cluster has otherwise)}, or {-1} when the
+ * peer is not this instance's.
  */
 export const HOLD = `${PRELUDE}
 local peer, inst = ARGV[2], ARGV[3]
@@ -141,15 +150,10 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
     if not id then
       id = redis.call('INCR', P .. 'fid')
       fk = P .. 'f:' .. id
-      local member = f.first .. '\\0' .. f.d
       redis.call('HSET', fk, 'd', f.d, 'z', f.z, 'c', f.c, 'k', f.k, 'names', '[]', 'nt', '[]', 'ln', '[]', 'l', '',
-        'g', '[]', 'n', 0, 's', 0, 'm', member)
-      if f.t then redis.call('HSET', fk, 't', f.t) end
+        'g', '[]', 'n', 0, 's', 0)
       redis.call('HSET', P .. 'd', f.d, id)
-      redis.call('ZADD', P .. 'dig', 0, f.d)
-      redis.call('ZADD', P .. 'cat', 0, member)
       redis.call('HINCRBY', P .. 'stats', 'files', 1)
-      changed = true
     else
       fk = P .. 'f:' .. id
     end
@@ -179,13 +183,24 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
       if added then
         redis.call('HSET', fk, 'names', '[' .. table.concat(names, ',') .. ']', 'nt', cjson.encode(names),
           'ln', cjson.encode(lower), 'l', table.concat(lower, '\\n'), 'g', cjson.encode(grams))
+        if not redis.call('HGET', fk, 'm') then
+          -- Listed now: this announce sets what the catalog shows beside the name, and its place.
+          local member = f.first .. '\\0' .. f.d
+          redis.call('HSET', fk, 'm', member)
+          if f.t then redis.call('HSET', fk, 't', f.t) end
+          if f.col then redis.call('HSET', fk, 'col', f.col) end
+          redis.call('ZADD', P .. 'dig', 0, f.d)
+          redis.call('ZADD', P .. 'cat', -tonumber(redis.call('HGET', fk, 'n')), member)
+        end
         changed = true
       end
     end
+    if f.x then redis.call('HSET', fk, 'x', 1) end
+    local member = redis.call('HGET', fk, 'm')
     local hk = P .. 'h:' .. id
     local before = redis.call('HGET', hk, peer)
     -- A page shows holders and seeders, not which chunks a leecher has: only those changing are seen.
-    if not before or (before == 'all') ~= (f.have == 'all') then changed = true end
+    if member and (not before or (before == 'all') ~= (f.have == 'all')) then changed = true end
     if before ~= f.have then
       local had = leeching(fk)
       if not before then
@@ -196,8 +211,7 @@ for _, f in ipairs(cjson.decode(ARGV[4])) do
       if before == 'all' then redis.call('HINCRBY', fk, 's', -1) end
       if f.have == 'all' then redis.call('HINCRBY', fk, 's', 1) end
       redis.call('HSET', hk, peer, f.have)
-      local n = tonumber(redis.call('HGET', fk, 'n'))
-      redis.call('ZADD', P .. 'cat', -n, redis.call('HGET', fk, 'm'))
+      if member then redis.call('ZADD', P .. 'cat', -tonumber(redis.call('HGET', fk, 'n')), member) end
       swarmDelta(had, leeching(fk))
     end
   end
@@ -232,13 +246,14 @@ local rev = tonumber(redis.call('GET', P .. 'rev') or '0')
 if not id then return {rev} end
 local v = redis.call('HMGET', P .. 'f:' .. id, 'z', 'c')
 if v[1] == size and v[2] == chunkSize then return {rev} end
-local dropped = {0}
+local dropped = {rev}
+local shown = false
 for _, peer in ipairs(redis.call('HKEYS', P .. 'h:' .. id)) do
   table.insert(dropped, peer)
   table.insert(dropped, redis.call('HGET', P .. 'owner', peer) or '')
-  dropHolding(peer, id)
+  if dropHolding(peer, id) then shown = true end
 end
-dropped[1] = redis.call('INCR', P .. 'rev')
+if shown then dropped[1] = redis.call('INCR', P .. 'rev') end
 return dropped
 `
 
@@ -253,17 +268,25 @@ end
 return manifest
 `
 
-/** ARGV: prefix, digest. The entry's fields (d, names, t, z, c, k, n, s), or an empty list. */
+/**
+ * ARGV: prefix, digest. The entry's fields (d, names, t, z, c, k, n, s, col), or an empty list when
+ * nobody holds the file or it is unlisted (in no catalog).
+ */
 export const ENTRY = `${PRELUDE}
 local id = redis.call('HGET', P .. 'd', ARGV[2])
-if not id then return {} end
+if not id or not redis.call('HGET', P .. 'f:' .. id, 'm') then return {} end
 return entryOf(id)
+`
+
+/** ARGV: prefix, digest. 1 when anyone holds the file, listed or not, else 0. */
+export const HAS_FILE = `
+return redis.call('HEXISTS', ARGV[1] .. 'd', ARGV[2])
 `
 
 /**
  * ARGV: prefix, needle (lowercased; '' for no query), offset, limit, trigrams (JSON; [] for a query too
  * short to have one), digest prefix ('' unless the needle looks like one), most candidates looked at.
- * Returns {revision, total, touched, entry fields...} with 8 fields an entry.
+ * Returns {revision, total, touched, entry fields...} with 9 fields an entry.
  *
  * Cost: a page without a query is O(log n + limit). A query looks at the files under its rarest trigram
  * (or, for one or two characters, walks the catalog order), at most \`most\` of them, plus the digests under
@@ -336,8 +359,9 @@ return out
 
 /**
  * ARGV: prefix, digest, except (peer id), limit, spare (a random whole number in [0, limit], chosen by the
- * caller). {chunk count, peer, have, peer, have, ...}: a random sample of holders when there are more than
- * the limit; an empty list when nobody holds the file.
+ * caller). {chunk count, sealed (1 once some holder announced it sealed, else 0), peer, have, peer, have,
+ * ...}: a random sample of holders when there are more than the limit; an empty list when nobody holds
+ * the file.
  *
  * HRANDFIELD gives limit + 1 distinct holders (in the hash's order, not a random one): when `except` is
  * not among them, the one at `spare` is left out, so that every holder is as likely to be returned (Lua's
@@ -348,7 +372,8 @@ local P = ARGV[1]
 local id = redis.call('HGET', P .. 'd', ARGV[2])
 if not id then return {} end
 local limit, spare = tonumber(ARGV[4]), tonumber(ARGV[5])
-local out = {redis.call('HGET', P .. 'f:' .. id, 'k')}
+local v = redis.call('HMGET', P .. 'f:' .. id, 'k', 'x')
+local out = {v[1], v[2] and 1 or 0}
 if limit <= 0 then return out end
 local pairs_ = redis.call('HRANDFIELD', P .. 'h:' .. id, limit + 1, 'WITHVALUES')
 local skip = -1

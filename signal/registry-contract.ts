@@ -43,6 +43,13 @@ export interface RegistryStats {
   cachedManifests: number
 }
 
+/** A file's holders as a `peers` reply gives them. */
+export interface SwarmReply {
+  chunkCount: number
+  peers: SwarmPeer[]
+  sealed?: true
+}
+
 export interface ChunkUpdate {
   digest: string
   chunks: readonly number[]
@@ -78,7 +85,10 @@ export interface Registry {
   leave(peerId: string, digests: readonly string[]): Maybe<void>
   holds(peerId: string, digest: string): Maybe<boolean>
   filesOf(peerId: string): Maybe<number>
+  /** The catalog entry of a listed file; undefined for an unlisted one (a private share, a collection's member) or one nobody holds. */
   entry(digest: string): Maybe<CatalogEntry | undefined>
+  /** Whether anyone holds the file, listed or not: what a manifest may be given for. */
+  hasFile(digest: string): Maybe<boolean>
   /**
    * One page of the catalog, most-held first, then by name, then by digest. `query` matches names
    * (case-insensitive substring) or, when it looks like one, a digest prefix. `touched` is the records
@@ -91,13 +101,10 @@ export interface Registry {
   ): Maybe<{ page: CatalogPage; touched: number }>
   /**
    * Up to `limit` holders of a file other than `exceptPeerId`, with their chunk sets. When there are
-   * more, a random sample, so that every holder gets asked and load spreads.
+   * more, a random sample, so that every holder gets asked and load spreads. `sealed` once any holder
+   * announced the file sealed (a private share).
    */
-  peers(
-    digest: string,
-    exceptPeerId: string,
-    limit: number,
-  ): Maybe<{ chunkCount: number; peers: SwarmPeer[] } | undefined>
+  peers(digest: string, exceptPeerId: string, limit: number): Maybe<SwarmReply | undefined>
   /**
    * Caches a manifest already checked against its digest. If the catalog had the file in another shape
    * (a peer lied first), every holder of the false shape is dropped; returns the peers dropped.

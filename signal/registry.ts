@@ -6,18 +6,22 @@ import { Bitfield } from '../shared/bitfield.js'
 import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, SwarmPeer } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry, CollectionInfo } from '../shared/tracker-protocol.js'
 import { CatalogOrder } from './catalog-order.js'
 import { NameIndex } from './name-index.js'
-import type { CatalogPage, FileRejection, RegistryStats } from './registry-contract.js'
+import type { CatalogPage, FileRejection, RegistryStats, SwarmReply } from './registry-contract.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
 
 interface FileRecord {
   readonly digest: string
+  /** Empty while only unlisted announces name it (a private share, a collection's member): not listed. */
   readonly names: string[]
   mime: string | undefined
+  collection: CollectionInfo | undefined
+  /** Some holder announced it sealed (a private share). */
+  sealed: boolean
   size: number
   chunkSize: number
   chunkCount: number
@@ -33,8 +37,11 @@ export type { CatalogPage, FileRejection, RegistryStats } from './registry-contr
 /** One file a peer holds, as an announce would give it again (redis-registry.ts replays these). */
 export interface HeldFile {
   digest: string
+  /** Empty for an unlisted file. */
   names: readonly string[]
   mime: string | undefined
+  collection: CollectionInfo | undefined
+  sealed: boolean
   size: number
   chunkSize: number
   have: 'all' | string
@@ -158,12 +165,26 @@ export class SwarmRegistry {
       return reject('TOO_MANY_FILES', `a peer holds at most ${this.filesPerPeer} files`)
     }
     const record = existing ?? this.#createFile(file, chunkCount)
-    if (!record.names.includes(file.name) && record.names.length < MAX_NAMES_PER_FILE) {
+    // An unlisted announce names nothing: the file stays out of the catalog unless someone lists it.
+    if (
+      file.name !== undefined &&
+      !record.names.includes(file.name) &&
+      record.names.length < MAX_NAMES_PER_FILE
+    ) {
+      const listing = record.names.length === 0
+      if (listing) {
+        // The first listed announce sets what the catalog shows beside the name.
+        record.mime = file.mime
+        record.collection = file.collection
+      }
       record.names.push(file.name)
       this.#index.add(record, file.name)
+      // The order reads names[0], which is set now and never changes: the record enters it only here.
+      if (listing) this.#order.add(record)
       this.#searchVersion++
-      this.#touch()
+      this.#touch({ reorder: listing })
     }
+    if (file.sealed) record.sealed = true
     this.#setHolding(record, peerId, holding)
     held.add(file.digest)
     return undefined
@@ -241,9 +262,15 @@ export class SwarmRegistry {
     return this.#peers.get(peerId)?.size ?? 0
   }
 
+  /** The catalog entry of a listed file; undefined for an unlisted one (or one nobody holds). */
   entry(digest: string): CatalogEntry | undefined {
     const record = this.#files.get(digest)
-    return record && toEntry(record)
+    return record && listed(record) ? toEntry(record) : undefined
+  }
+
+  /** Whether anyone holds the file, listed or not. */
+  hasFile(digest: string): boolean {
+    return this.#files.has(digest)
   }
 
   /**
@@ -292,11 +319,7 @@ export class SwarmRegistry {
    * Up to `limit` holders of a file other than `exceptPeerId`, with their chunk sets. When there are
    * more, a random sample, so that every holder gets asked and load spreads.
    */
-  peers(
-    digest: string,
-    exceptPeerId: string,
-    limit: number,
-  ): { chunkCount: number; peers: SwarmPeer[] } | undefined {
+  peers(digest: string, exceptPeerId: string, limit: number): SwarmReply | undefined {
     const record = this.#files.get(digest)
     if (!record) return undefined
     const ids = [...record.holders.keys()].filter((id) => id !== exceptPeerId)
@@ -308,7 +331,9 @@ export class SwarmRegistry {
       const holding = record.holders.get(peerId)
       return { peerId, have: holding ? holding.toBase64() : 'all' }
     })
-    return { chunkCount: record.chunkCount, peers }
+    return record.sealed
+      ? { chunkCount: record.chunkCount, peers, sealed: true }
+      : { chunkCount: record.chunkCount, peers }
   }
 
   /**
@@ -366,7 +391,9 @@ export class SwarmRegistry {
     const record: FileRecord = {
       digest: file.digest,
       names: [],
-      mime: file.mime,
+      mime: undefined,
+      collection: undefined,
+      sealed: false,
       size: file.size,
       chunkSize: file.chunkSize,
       chunkCount,
@@ -376,8 +403,6 @@ export class SwarmRegistry {
       indexId: -1,
     }
     this.#files.set(file.digest, record)
-    this.#order.add(record)
-    this.#touch({ reorder: true })
     return record
   }
 
@@ -388,7 +413,7 @@ export class SwarmRegistry {
     record.holders.set(peerId, holding)
     if (holding === null) record.seeders++
     this.#countLeeching(record, hadLeechers)
-    this.#touch({ reorder: before === undefined })
+    if (listed(record)) this.#touch({ reorder: before === undefined })
   }
 
   #drop(peerId: string, digest: string): void {
@@ -404,7 +429,7 @@ export class SwarmRegistry {
       this.#index.remove(record)
     }
     this.#countLeeching(record, hadLeechers)
-    this.#touch({ reorder: true })
+    if (listed(record)) this.#touch({ reorder: true })
   }
 
   #countLeeching(record: FileRecord, hadLeechers: boolean): void {
@@ -412,7 +437,11 @@ export class SwarmRegistry {
     if (hasLeechers !== hadLeechers) this.#leechingFiles += hasLeechers ? 1 : -1
   }
 
-  /** Something a page shows changed; with `reorder`, the catalog order (holder counts, files) did too. */
+  /**
+   * Something a page shows changed; with `reorder`, the catalog order (holder counts, files) did too.
+   * Unlisted records never call this: their comings and goings show on no page, and watchers of the
+   * catalog are not woken by them.
+   */
   #touch({ reorder = false } = {}): void {
     this.#revision++
     if (!reorder) return
@@ -422,7 +451,8 @@ export class SwarmRegistry {
 
   #sortedFiles(): FileRecord[] {
     if (!this.#sorted) {
-      // A record leaves #files exactly when its last holder goes, and is never reused after.
+      // A record leaves #files exactly when its last holder goes, and is never reused after. Only listed
+      // records were ever added to the order (#announceOne), so an unlisted one is never ranked.
       const { order, touched } = this.#order.build((record) => record.holders.size > 0)
       this.#sorted = order
       this.#touched += touched
@@ -448,10 +478,17 @@ function heldFileOf(record: FileRecord, holding: Holding): HeldFile {
     digest: record.digest,
     names: record.names,
     mime: record.mime,
+    collection: record.collection,
+    sealed: record.sealed,
     size: record.size,
     chunkSize: record.chunkSize,
     have: holding ? holding.toBase64() : 'all',
   }
+}
+
+/** Named by some listed announce. An unlisted record changes nothing a catalog page or search shows. */
+function listed(record: FileRecord): boolean {
+  return record.names.length > 0
 }
 
 function manifestCost(manifest: Manifest): number {
@@ -469,5 +506,6 @@ function toEntry(record: FileRecord): CatalogEntry {
     leechers: record.holders.size - record.seeders,
   }
   if (record.mime !== undefined) entry.mime = record.mime
+  if (record.collection !== undefined) entry.collection = { ...record.collection }
   return entry
 }

@@ -1,18 +1,23 @@
 /**
  * The page: builds the services once (the engine over IndexedDB, the ingester, saving) and hands them to
- * the components through @lit/context. Opening `/#<digest>` downloads that file, after asking when the
- * link came from outside the page (hash-link.ts).
+ * the components through @lit/context. Opening a link to a file (`/#<digest>`, or a private
+ * `/#<digest>.<key>`) downloads it, after asking when the link came from outside the page (hash-link.ts).
+ * Files shared into the installed app from the system's share sheet (share-target.ts) are shared privately.
  */
 import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
-import { followDigestLinks } from './app/hash-link.js'
+import { followLinks } from './app/hash-link.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
-import { AppServices } from './app/services.js'
+import { folderSaverFor, saveZip } from './app/save-zip.js'
+import { AppServices, type FileAccess } from './app/services.js'
+import { registerShareTarget, takeSharedFiles } from './app/share-target.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
 import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
+import type { ChunkStore } from './storage/chunk-store.js'
+import { assembleFile, readSealedHeader } from './storage/give-back.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
 import { IdbFileStore } from './storage/idb-file-store.js'
 import { Ingester } from './storage/ingester.js'
@@ -21,6 +26,18 @@ import { Ingester } from './storage/ingester.js'
 function trackerUrl(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
   return `${scheme}//${location.host}/ws`
+}
+
+/** Stored files as the services read them beyond a single download. */
+function fileAccess(chunks: ChunkStore): FileAccess {
+  return {
+    sealedHeader: (record) => readSealedHeader(chunks, record),
+    bytes: async (record) => new Uint8Array(await (await assembleFile(chunks, record)).arrayBuffer()),
+    saveZip: async (name, entries) => {
+      await saveZip(chunks, name, entries, window)
+    },
+    saveToFolder: folderSaverFor(chunks),
+  }
 }
 
 async function start(): Promise<void> {
@@ -52,14 +69,15 @@ async function start(): Promise<void> {
       saveFile: (record) => saveToDownloads(chunks, record),
       saveFileTo: savePickerFor(chunks),
       clipboard: navigator.clipboard,
-      pageUrl: `${location.origin}${location.pathname}${location.search}`,
+      pageUrl: `${location.origin}${location.pathname}`,
+      files: fileAccess(chunks),
     })
     for (const file of finishedEarly) services.saveCompleted(file)
     provider.setValue(services)
     const ready = services
-    followDigestLinks(window, (digest, from) =>
-      from === 'page' ? void ready.download(digest) : void ready.askToDownload(digest),
-    )
+    followLinks(window, (link, from) => ready.openLink(link, from))
+    void takeSharedFiles(window).then((shared) => shared.length > 0 && ready.share(shared, { private: true }))
+    registerShareTarget(window)
     window.addEventListener('pagehide', (event) => {
       if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
     })

@@ -13,9 +13,8 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Browser, Locator } from 'playwright-core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import { formatBytes } from '../../web/app/format.js'
 import { peerColor } from '../../web/components/swarmdrop-chunk-map.js'
@@ -23,7 +22,9 @@ import { sanitizeFileName } from '../../web/storage/file-name.js'
 import { AppPage, type SavedDownload } from './support/app-page.js'
 import { type AppServer, SERVER_START_TIMEOUT_MS, startAppServer } from './support/app-server.js'
 import { launchChromium } from './support/browsers.js'
+import { SCREENSHOTS } from './support/screenshots.js'
 import { MiB, writeSourceFile } from './support/source-files.js'
+import { runAsSteps } from './support/steps.js'
 
 /** Longest ingesting the dropped files (100 MiB hashed, then stored in IndexedDB) may take. */
 const SHARE_TIMEOUT_MS = 30_000
@@ -40,10 +41,6 @@ const QUIT_AT = 0.5
 const SEEDER_SLOWDOWN = 20
 /** A file name written to be dangerous if rendered as HTML or used as a path. */
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>../../evil.sh'
-
-/** The README's pictures are replaced only when asked (UPDATE_SCREENSHOTS=1); otherwise they go to the temp folder. */
-const README_SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
-let SCREENSHOTS = README_SCREENSHOTS
 
 /** A file as the test knows it: its name, its bytes' digest and SHA-256, computed in Node. */
 interface KnownFile {
@@ -62,8 +59,6 @@ let b: AppPage
 let c: AppPage
 let big: KnownFile & { path: string }
 let notes: KnownFile & { path: string }
-/** The name of the step that failed; the steps after it are skipped (they build on it). */
-let failedStep: string | undefined
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-e2e-app-'))
@@ -75,8 +70,6 @@ beforeAll(async () => {
   )
   notes = { ...(await knownFile('notes.txt', Buffer.from(text))), path: join(workDir, 'notes.txt') }
   writeFileSync(notes.path, text)
-  if (process.env.UPDATE_SCREENSHOTS !== '1') SCREENSHOTS = join(workDir, 'screenshots')
-  mkdirSync(SCREENSHOTS, { recursive: true })
 
   server = await startAppServer()
   browser = await launchChromium()
@@ -84,12 +77,7 @@ beforeAll(async () => {
   ;[a, b, c] = await Promise.all([open('A'), open('B'), open('C')])
 }, SERVER_START_TIMEOUT_MS + 60_000)
 
-beforeEach(({ skip, onTestFailed, task }) => {
-  if (failedStep) skip(`skipped: the step "${failedStep}" failed and this one builds on it`)
-  onTestFailed(() => {
-    failedStep = task.name
-  })
-})
+runAsSteps()
 
 afterAll(async () => {
   await browser?.close()
@@ -108,19 +96,6 @@ async function knownFile(name: string, bytes: Buffer): Promise<KnownFile> {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     chunkCount: manifest.hashes.length,
   }
-}
-
-/** A page's my-files entry of a file in a given state. */
-function myFileIn(page: AppPage, file: KnownFile, state: string): Locator {
-  return page.page.locator(`swarmdrop-my-files li[data-digest="${file.digest}"][data-state="${state}"]`)
-}
-
-/** Resolves with the time `locator` is in the page; fails naming `what` after `timeoutMs`. */
-function whenShown(page: AppPage, locator: Locator, what: string, timeoutMs: number): Promise<number> {
-  return locator.waitFor({ timeout: timeoutMs }).then(
-    () => Date.now(),
-    () => page.fail(what, timeoutMs),
-  )
 }
 
 function expectSaved(saved: SavedDownload, file: KnownFile): void {
@@ -162,11 +137,11 @@ describe('the app between three Chromium profiles, against the server as npm sta
   it('shows the files A drops in the catalogs of B and C, without a reload, once A seeds them', async () => {
     const shared = [big, notes]
     const seeding = shared.map((file) =>
-      whenShown(a, myFileIn(a, file, 'seeding'), `${file.name} seeding in my files`, SHARE_TIMEOUT_MS),
+      a.shown(a.myFile(file.digest, 'seeding'), `${file.name} seeding in my files`, SHARE_TIMEOUT_MS),
     )
     const listed = [b, c].map((page) =>
       shared.map((file) =>
-        whenShown(page, page.catalogEntry(file.digest), `${file.name} in the catalog`, SHARE_TIMEOUT_MS),
+        page.shown(page.catalogEntry(file.digest), `${file.name} in the catalog`, SHARE_TIMEOUT_MS),
       ),
     )
     await a.share([big.path, notes.path])
@@ -198,7 +173,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     await clickDigest(b, big)
     expectSaved(await saved, big)
     report('B from A', big.size, startedAt)
-    await whenShown(b, myFileIn(b, big, 'complete'), `${big.name} complete in my files`, UI_TIMEOUT_MS)
+    await b.shown(b.myFile(big.digest, 'complete'), `${big.name} complete in my files`, UI_TIMEOUT_MS)
   })
 
   it('asks before downloading a link opened from elsewhere: Cancel fetches nothing, Download saves the file', async () => {
@@ -206,12 +181,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const d = await AppPage.open(browser, link, 'D', join(workDir, 'downloads'))
     try {
       const question = d.page.locator(`swarmdrop-link-confirm dialog[data-link-request="${notes.digest}"]`)
-      await whenShown(
-        d,
-        question.filter({ hasText: notes.name }),
-        'the question naming notes.txt',
-        UI_TIMEOUT_MS,
-      )
+      await d.shown(question.filter({ hasText: notes.name }), 'the question naming notes.txt', UI_TIMEOUT_MS)
       expect(await question.textContent()).toContain(`${notes.name}, ${formatBytes(notes.size)}`)
       await question.getByRole('button', { name: 'Cancel' }).click()
       await question.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS })
@@ -235,29 +205,26 @@ describe('the app between three Chromium profiles, against the server as npm sta
     expect(after).not.toBe(before)
     // Nothing is chosen in the new page's file input: the files come back from the profile's storage.
     for (const file of [big, notes])
-      await whenShown(a, myFileIn(a, file, 'seeding'), `${file.name} seeding after the reload`, UI_TIMEOUT_MS)
+      await a.shown(a.myFile(file.digest, 'seeding'), `${file.name} seeding after the reload`, UI_TIMEOUT_MS)
     expect(await a.page.locator('swarmdrop-drop-zone li').count(), 'files being hashed again').toBe(0)
 
     // B's catalog counts A among the seeders again, and B's peers view names A's new peer id.
-    await whenShown(
-      b,
-      b.catalogEntry(notes.digest).filter({ hasText: '1 seeder' }),
-      `${notes.name} with 1 seeder in the catalog`,
+    await b.shown(
+      b.catalogEntry(notes.digest).filter({ hasText: 'shared by 1 browser' }),
+      `${notes.name} shared by 1 browser in the catalog`,
       UI_TIMEOUT_MS,
     )
-    await whenShown(
-      b,
-      b.catalogEntry(big.digest).filter({ hasText: '2 seeders' }),
-      `${big.name} with 2 seeders in the catalog`,
+    await b.shown(
+      b.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
+      `${big.name} shared by 2 browsers in the catalog`,
       UI_TIMEOUT_MS,
     )
     for (const file of [notes, big]) {
       await b
         .catalogEntry(file.digest)
-        .getByRole('button', { name: `Show the peers of ${file.name}` })
+        .getByRole('button', { name: `Peers: ${file.name}` })
         .click()
-      await whenShown(
-        b,
+      await b.shown(
         peersDialog(b).locator(`tr[data-peer-id="${after}"]`),
         `A's new peer id ${after} in the peers of ${file.name}`,
         UI_TIMEOUT_MS,
@@ -272,8 +239,8 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const bytes = Buffer.from('#!/bin/sh\necho "shared under a hostile name, saved under a safe one"\n')
     const hostile = await knownFile(HOSTILE_NAME, bytes)
     await a.share([{ name: HOSTILE_NAME, mimeType: 'application/x-sh', buffer: bytes }])
-    await whenShown(a, myFileIn(a, hostile, 'seeding'), 'the hostile name seeding', SHARE_TIMEOUT_MS)
-    await whenShown(b, b.catalogEntry(hostile.digest), 'the hostile name in the catalog', UI_TIMEOUT_MS)
+    await a.shown(a.myFile(hostile.digest, 'seeding'), 'the hostile name seeding', SHARE_TIMEOUT_MS)
+    await b.shown(b.catalogEntry(hostile.digest), 'the hostile name in the catalog', UI_TIMEOUT_MS)
     expect(await a.myFile(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
     expect(await b.catalogEntry(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
 
@@ -282,7 +249,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
     const file = await saved
     expect(file.suggestedFilename).toBe(sanitizeFileName(HOSTILE_NAME))
     expectSaved(file, hostile)
-    await whenShown(b, myFileIn(b, hostile, 'complete'), 'the hostile name complete', UI_TIMEOUT_MS)
+    await b.shown(b.myFile(hostile.digest, 'complete'), 'the hostile name complete', UI_TIMEOUT_MS)
     expect(await b.myFile(hostile.digest).locator('.name').textContent()).toBe(HOSTILE_NAME)
 
     for (const page of [a, b, c]) {
@@ -320,10 +287,9 @@ describe('the app between three Chromium profiles, against the server as npm sta
   // them apart, and the peers view's rates from each stand in for it.
   it('downloads in C from A and B at once, as its chunk map and peers view show', async () => {
     // Both seed it, as C's catalog says (the tracker's count).
-    await whenShown(
-      c,
-      c.catalogEntry(big.digest).filter({ hasText: '2 seeders' }),
-      `${big.name} with 2 seeders in C's catalog`,
+    await c.shown(
+      c.catalogEntry(big.digest).filter({ hasText: 'shared by 2 browsers' }),
+      `${big.name} shared by 2 browsers in C's catalog`,
       UI_TIMEOUT_MS,
     )
     aId = (await a.peerId())!
@@ -346,17 +312,16 @@ describe('the app between three Chromium profiles, against the server as npm sta
       `chunks from both A and B in the chunk map, and ${PICTURED_AT * 100}% of them`,
       MILESTONE_TIMEOUT_MS,
     )
-    await whenShown(c, myFileIn(c, big, 'downloading'), 'the download in progress', UI_TIMEOUT_MS)
+    await c.shown(c.myFile(big.digest, 'downloading'), 'the download in progress', UI_TIMEOUT_MS)
     await c.page.screenshot({ path: join(SCREENSHOTS, 'download.png') })
 
     await c
       .myFile(big.digest)
-      .getByRole('button', { name: `Show peers: ${big.name}` })
+      .getByRole('button', { name: `Peers: ${big.name}` })
       .click()
     const rows = [aId, bId].map((id) => peersDialog(c).locator(`tr[data-peer-id="${id}"]`))
     for (const [i, id] of [aId, bId].entries()) {
-      await whenShown(
-        c,
+      await c.shown(
         peersDialog(c).locator(`tr[data-peer-id="${id}"]:not([data-connection="not connected"])`),
         `${i === 0 ? 'A' : 'B'} (${id}) connected in the peers view`,
         UI_TIMEOUT_MS,
@@ -392,7 +357,7 @@ describe('the app between three Chromium profiles, against the server as npm sta
 
     expectSaved(await cSaved, big)
     report('C from A and B, A quitting half-way', big.size, cStartedAt)
-    await whenShown(c, myFileIn(c, big, 'complete'), `${big.name} complete in C`, UI_TIMEOUT_MS)
+    await c.shown(c.myFile(big.digest, 'complete'), `${big.name} complete in C`, UI_TIMEOUT_MS)
     for (const page of [a, b, c]) expect(page.dialogs, `dialogs opened by ${page.label}'s page`).toEqual([])
     if (sameColor) return
     // What came from where, as C's chunk map shows it once complete: nothing from A but what was here or

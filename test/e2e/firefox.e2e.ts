@@ -26,7 +26,8 @@ const CLOSE_TIMEOUT_MS = 10_000
 /** How often a waiting test reads a page. */
 const POLL_MS = 100
 /** The file input of the drop zone that takes several files (the other one picks a folder). */
-const FILE_INPUT = 'input[type=file][multiple]:not([webkitdirectory])'
+const FILE_INPUT =
+  'input[type=file][multiple]:not([webkitdirectory]):not([data-visibility]):not([data-collection])'
 
 /** One entry of my files, as the page shows it. */
 interface MyFile {

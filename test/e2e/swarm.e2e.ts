@@ -19,7 +19,13 @@ import { BrowserPeer, launchChromium } from './support/browsers.js'
 import { type HarnessServer, serveHarness } from './support/build-harness.js'
 import { CorruptPeer } from './support/corrupt-peer.js'
 import { MiB, type SourceFile, writeSourceFile } from './support/source-files.js'
-import { describing, finishDownload, shareFrom, startDownload } from './support/timed-download.js'
+import {
+  DOWNLOAD_TIMEOUT_MS,
+  describing,
+  finishDownload,
+  shareFrom,
+  startDownload,
+} from './support/timed-download.js'
 
 /** Longest a download may take to reach a given point (30%, 50%) before the test acts. */
 const MILESTONE_TIMEOUT_MS = 30_000
@@ -225,9 +231,18 @@ describe('downloads between Chromium browsers against the real signal server', (
     corruptPeers.push(liar)
     const seeder = await openPeer('seeder')
     const receiver = await openPeer('receiver')
-    await shareFrom([seeder], file)
 
+    // The liar is the only source until the receiver bans it: with the honest seeder there from the
+    // start, the download could finish before the liar had sent the three bad chunks a ban takes.
     const started = await startDownload(receiver, file)
+    await receiver.waitFor(
+      file.digest,
+      (p) => p.banned.includes(liar.peerId),
+      'the receiver to ban the corrupt peer',
+      DOWNLOAD_TIMEOUT_MS,
+      async () => `; corrupt peer ${JSON.stringify(liar.report)}`,
+    )
+    await shareFrom([seeder], file)
     const done = await finishDownload(
       receiver,
       file,

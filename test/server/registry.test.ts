@@ -106,6 +106,123 @@ describe.each(KINDS)('the registry contract (%s)', (kind) => {
   const registryWith = (peers: readonly string[], filesPerPeer = 100) =>
     newRegistry(kind, peers, filesPerPeer)
 
+  describe('unlisted files (private shares, collection members)', () => {
+    const unlisted = (digest: string, fields: Partial<AnnouncedFile> = {}): AnnouncedFile => {
+      const { name: _name, ...rest } = file(digest, 'unused', fields)
+      return { ...rest, unlisted: true }
+    }
+
+    it('tracks the holders of an unlisted file without listing it or knowing a name', async () => {
+      const registry = await registryWith(['p1', 'p2'])
+      expect(await registry.announce('p1', [unlisted(A), file(B, 'b.txt')])).toEqual([])
+      expect(await registry.announce('p2', [unlisted(A, { have: bitfield(4, [0]) })])).toEqual([])
+      const all = await page(registry, undefined, 0, 10)
+      expect(all.total).toBe(1)
+      expect(all.files.map((f) => f.digest)).toEqual([B])
+      expect((await page(registry, A, 0, 10)).total).toBe(0)
+      expect(await registry.entry(A)).toBeUndefined()
+      expect(await registry.hasFile(A)).toBe(true)
+      expect(await registry.hasFile(C)).toBe(false)
+      expect(await peerMap(registry, A, 'p2')).toEqual(new Map([['p1', 'all']]))
+      expect(await registry.stats()).toMatchObject({ files: 2, swarms: 1, holdings: 3 })
+    })
+
+    it('lists the file once someone announces it with a name, with that announce’s type', async () => {
+      const registry = await registryWith(['p1', 'p2'])
+      await registry.announce('p1', [unlisted(A)])
+      await registry.announce('p2', [file(A, 'now-public.txt', { mime: 'text/plain' })])
+      expect(await registry.entry(A)).toMatchObject({
+        names: ['now-public.txt'],
+        mime: 'text/plain',
+        seeders: 2,
+      })
+      expect((await page(registry, 'now-public', 0, 10)).files.map((f) => f.digest)).toEqual([A])
+      await registry.leave('p2', [A])
+      expect((await registry.entry(A))?.names).toEqual(['now-public.txt'])
+    })
+
+    it('keeps unlisted files out of the name index, the catalog order and the revision', async () => {
+      const registry = await registryWith(['p1', 'p2'], 1_001)
+      await registry.announce('p1', [file(B, 'b.txt')])
+      const hidden = Array.from({ length: 1_000 }, (_, i) => `e${digestOf(i).slice(1)}`)
+      const revision = registry.revision
+      expect(
+        await registry.announce(
+          'p1',
+          hidden.slice(1).map((digest) => unlisted(digest)),
+        ),
+      ).toEqual([])
+      expect(await registry.announce('p1', [unlisted(hidden[0]!)])).toEqual([])
+      await registry.announce('p2', [unlisted(hidden[0]!, { have: bitfield(4, [1]) })])
+      await registry.reportChunks('p2', [{ digest: hidden[0]!, chunks: [0, 2, 3] }])
+      await registry.leave('p2', [hidden[0]!])
+      await registry.leave('p1', [hidden[1]!])
+      expect(registry.revision).toBe(revision) // watchers are not woken by what no page shows
+
+      const before = registry.recordsTouched
+      expect((await page(registry, undefined, 0, 10)).files.map((f) => f.digest)).toEqual([B])
+      // by digest prefix (the index's buckets) and by the whole digest: nothing unlisted is found
+      expect((await page(registry, hidden[0]!.slice(0, 8), 0, 10)).total).toBe(0)
+      expect((await page(registry, hidden[0]!, 0, 10)).total).toBe(0)
+      // the order was built over the one listed file, not the thousand unlisted ones
+      expect(registry.recordsTouched - before).toBeLessThan(20)
+
+      await registry.announce('p2', [file(hidden[0]!, 'listed later.txt')])
+      expect(registry.revision).toBeGreaterThan(revision)
+      expect((await page(registry, hidden[0]!.slice(0, 8), 0, 10)).files.map((f) => f.names)).toEqual([
+        ['listed later.txt'],
+      ])
+      const listed = await page(registry, undefined, 0, 10)
+      expect(listed.total).toBe(2)
+      // ranked by its holders like any listed file: p1 (unlisted) and p2 (listed) both count
+      expect(listed.files.map((f) => [f.digest, f.seeders])).toEqual([
+        [hidden[0]!, 2],
+        [B, 1],
+      ])
+    })
+
+    it('says in peers that a file is a private share once a holder announced it sealed', async () => {
+      const registry = await registryWith(['p1', 'p2'])
+      await registry.announce('p1', [unlisted(A)])
+      expect(await registry.peers(A, 'p2', 10)).not.toHaveProperty('sealed')
+      await registry.announce('p1', [unlisted(A, { sealed: true })])
+      expect(await registry.peers(A, 'p2', 10)).toMatchObject({ sealed: true })
+      expect((await registry.peers(A, 'p2', 10))?.peers).toEqual([{ peerId: 'p1', have: 'all' }])
+    })
+
+    it('checks an unlisted file’s shape against the catalog and its cached manifest like any other', async () => {
+      const registry = await registryWith(['p1', 'p2'])
+      await registry.announce('p1', [unlisted(A)])
+      expect(codes(await registry.announce('p2', [unlisted(A, { size: CHUNK })]))).toEqual([
+        [A, 'FILE_CONFLICT'],
+      ])
+    })
+
+    it('lets a manifest be given for an unlisted file, and drops the holders of a false shape', async () => {
+      const registry = await registryWith(['p1'])
+      await registry.announce('p1', [unlisted(A, { size: 9 * CHUNK })])
+      const revision = registry.revision
+      expect(await registry.putManifest(A, manifestOfShape(4 * CHUNK, CHUNK))).toEqual(['p1'])
+      expect(await registry.hasFile(A)).toBe(false)
+      expect(registry.revision).toBe(revision)
+    })
+
+    it('shows a collection’s file count and bytes from its first listed announce', async () => {
+      const registry = await registryWith(['p1', 'p2'])
+      await registry.announce('p1', [file(A, 'album', { collection: { files: 20, bytes: 12_345 } })])
+      await registry.announce('p2', [file(A, 'album copy', { collection: { files: 1, bytes: 1 } })])
+      expect((await page(registry, undefined, 0, 10)).files[0]).toMatchObject({
+        names: ['album', 'album copy'],
+        collection: { files: 20, bytes: 12_345 },
+      })
+      expect(await registry.entry(A)).toMatchObject({ collection: { files: 20, bytes: 12_345 } })
+      expect((await page(registry, 'album', 0, 10)).files[0]?.collection).toEqual({
+        files: 20,
+        bytes: 12_345,
+      })
+    })
+  })
+
   it('creates a catalog entry on the first announce, with its shape, chunk count and mime type', async () => {
     const registry = await registryWith(['p1'])
     expect(
@@ -905,7 +1022,7 @@ describe.each(KINDS)('the registry (%s) against a reference model', (kind) => {
                 await expect(async () => await registry.announce(peer, [announced])).rejects.toThrow()
                 break
               }
-              const expected = model.announce(peer, digest, operation.shape, announced.name, mime, bits)
+              const expected = model.announce(peer, digest, operation.shape, announced.name!, mime, bits)
               expect((await registry.announce(peer, [announced])).map((r) => r.code)).toEqual(
                 expected ? [expected] : [],
               )

@@ -386,6 +386,34 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
     })
   })
 
+  it('tracks a sealed private share for peers and its manifest, and keeps it out of the catalog', async () => {
+    const server = await serve()
+    const owner = await connect(server.url)
+    const friend = await connect(server.url)
+    const file = await fileOf(3 * CHUNK + 1, 13)
+    const { name: _name, ...shape } = announced(file, 'unused')
+    expect(
+      await owner.request({ type: 'announce', files: [{ ...shape, unlisted: true, sealed: true }] }),
+    ).toMatchObject({ type: 'ack' })
+    // the manifest of an unlisted file is taken (the registry holds it though no catalog lists it)
+    expect(
+      await owner.request({ type: 'put-manifest', digest: file.digest, manifest: file.manifest }),
+    ).toMatchObject({ type: 'ack' })
+    expect(await friend.request({ type: 'get-manifest', digest: file.digest })).toMatchObject({
+      type: 'manifest',
+      manifest: file.manifest,
+    })
+    expect(await friend.request({ type: 'peers', digest: file.digest })).toMatchObject({
+      type: 'peers',
+      digest: file.digest,
+      chunkCount: 4,
+      peers: [{ peerId: owner.peerId, have: 'all' }],
+      sealed: true,
+    })
+    expect(await friend.request({ type: 'catalog' })).toMatchObject({ type: 'catalog', total: 0, files: [] })
+    expect(await friend.request({ type: 'catalog', query: file.digest })).toMatchObject({ total: 0 })
+  })
+
   it('corrects a shape a liar announced first once the true manifest arrives', async () => {
     const server = await serve()
     const liar = await connect(server.url)

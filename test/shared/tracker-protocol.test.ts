@@ -537,6 +537,23 @@ describe('parseClientMessage rejects', () => {
     for (const change of cases) expectBad(parse, announcing(change))
   })
 
+  it('unlisted files that carry a name, a type or collection info, and listed ones without a name', () => {
+    const cases: Record<string, unknown>[] = [
+      { unlisted: true },
+      { unlisted: true, name: undefined, mime: 'text/plain' },
+      { unlisted: true, name: undefined, collection: { files: 2, bytes: 10 } },
+      { unlisted: false, name: undefined },
+      { name: undefined },
+      { collection: { files: 0, bytes: 0 } },
+      { collection: { files: 10_001, bytes: 0 } },
+      { collection: { files: 1, bytes: -1 } },
+      { collection: { files: 1, bytes: 0, names: [] } },
+      { sealed: true },
+      { unlisted: true, name: undefined, sealed: false },
+    ]
+    for (const change of cases) expectBad(parse, announcing(change))
+  })
+
   it('announced files at the edges of their bounds are accepted', () => {
     const cases: Record<string, unknown>[] = [
       { name: 'x'.repeat(MAX_NAME_LENGTH) },
@@ -546,6 +563,9 @@ describe('parseClientMessage rejects', () => {
       { size: 0, have: '' },
       { size: MAX_FILE_BYTES, chunkSize: MAX_CHUNK_BYTES, have: 'all' },
       { size: MAX_CHUNK_COUNT * 16384, chunkSize: 16384, have: 'A'.repeat(684) },
+      { name: undefined, mime: undefined, unlisted: true },
+      { name: undefined, mime: undefined, unlisted: true, sealed: true },
+      { collection: { files: 10_000, bytes: 0 } },
     ]
     for (const change of cases)
       expect(parse(JSON.stringify(announcing(change))).ok, JSON.stringify(change)).toBe(true)
@@ -786,7 +806,11 @@ const signalDataArb = fc.dictionary(
   { maxKeys: 5 },
 )
 
-const announcedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
+const collectionArb = fc.record({
+  files: fc.integer({ min: 1, max: 10_000 }),
+  bytes: fc.integer({ min: 0, max: 2 ** 50 }),
+})
+const listedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
   fc.record(
     {
       digest: digestArb,
@@ -795,10 +819,25 @@ const announcedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
       size: fc.constant(size),
       chunkSize: fc.constant(chunkSize),
       have: haveArb(count),
+      collection: collectionArb,
     },
     { requiredKeys: ['digest', 'name', 'size', 'chunkSize', 'have'] },
   ),
 )
+const unlistedFileArb = shapeArb.chain(({ size, chunkSize, count }) =>
+  fc.record(
+    {
+      digest: digestArb,
+      size: fc.constant(size),
+      chunkSize: fc.constant(chunkSize),
+      have: haveArb(count),
+      unlisted: fc.constant(true as const),
+      sealed: fc.constant(true as const),
+    },
+    { requiredKeys: ['digest', 'size', 'chunkSize', 'have', 'unlisted'] },
+  ),
+)
+const announcedFileArb = fc.oneof(listedFileArb, unlistedFileArb)
 
 const clientArbs: { [K in ClientMessageType]: fc.Arbitrary<ClientMessageOf<K>> } = {
   announce: fc.record(

@@ -34,19 +34,12 @@ import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
 import { unopenableLinks } from '../support/unopenable-links.js'
+import { until } from '../support/until.js'
 
 const MiB = 1024 * 1024
 
 async function tasks(n = 10): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now()
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition')
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
 }
 
 const STUN: IceServer[] = [{ urls: 'stun:stun.example.org:3478' }]
@@ -976,7 +969,11 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     const intoA = sink(atA)
     const t0 = performance.now()
     const [maxAtA, maxAtB] = await Promise.all([pump(atA), pump(atB)])
-    await until(() => intoA.bytes === frames * frameBytes && intoB.bytes === frames * frameBytes, 15_000)
+    await until(
+      () => intoA.bytes === frames * frameBytes && intoB.bytes === frames * frameBytes,
+      'every frame in both directions',
+      15_000,
+    )
     const seconds = (performance.now() - t0) / 1000
     const mbPerSecondEachWay = (frames * frameBytes) / 1e6 / seconds
     console.log(

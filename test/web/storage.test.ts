@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { SwarmError } from '../../shared/errors.js'
 import { manifestDigest, manifestOf } from '../../shared/manifest.js'
+import { toBase64Url } from '../../shared/private-share.js'
 import { chunkKey, indexOfKey } from '../../web/storage/chunk-store.js'
 import { sanitizeFileName, shareableMime, shareableName } from '../../web/storage/file-name.js'
 import type { StoredFile } from '../../web/storage/file-store.js'
-import { assembleFile, writeFileTo } from '../../web/storage/give-back.js'
+import { assembleFile, readSealedHeader, writeFileTo } from '../../web/storage/give-back.js'
 import { ingest } from '../../web/storage/ingest.js'
 import { scanInventory } from '../../web/storage/inventory.js'
 import { MemoryChunkStore } from '../../web/storage/memory-chunk-store.js'
@@ -149,6 +150,68 @@ describe('ingest', () => {
     }
     const changing = new ChangingBlob([original])
     await expectCode(ingest(changing, deps, { name: 'x', mime: '' }), 'SOURCE_CHANGED')
+  })
+})
+
+describe('private shares: sealed ingest and give-back', () => {
+  const KEY = new Uint8Array(32).fill(0x42)
+  const pattern = () => Uint8Array.from({ length: 2_500_000 }, (_, i) => i % 251)
+
+  it('stores the sealed chunks of the independent vector, and gives the clear file back', async () => {
+    const deps = stores()
+    const { record } = await ingest(new Blob([pattern()]), deps, {
+      name: 'pattern.bin',
+      mime: 'application/octet-stream',
+      sealed: { key: KEY },
+    })
+    // The digest of test/shared/private-share.test.ts's third vector: the same bytes, key, name and type.
+    expect(record.digest).toBe('40853265c2d9bcb57d04466f0568902322509aa91e913ea98f8af6b99fd6393a')
+    expect(record.sealed).toEqual({ key: toBase64Url(KEY) })
+    expect(record.plainSha256).toBe(createHash('sha256').update(pattern()).digest('hex'))
+    const stored = await deps.chunks.get(record.digest, 0)
+    expect(
+      sameBytes(
+        new Uint8Array(await stored!.arrayBuffer()).subarray(0, 11),
+        new TextEncoder().encode('pattern.bin'),
+      ),
+    ).toBe(false)
+    const blob = await assembleFile(deps.chunks, record)
+    expect(blob.size).toBe(2_500_000)
+    expect(sameBytes(new Uint8Array(await blob.arrayBuffer()), pattern())).toBe(true)
+    expect(await readSealedHeader(deps.chunks, record)).toEqual({
+      name: 'pattern.bin',
+      mime: 'application/octet-stream',
+      size: 2_500_000,
+    })
+  })
+
+  it('gives back nothing without the key, or with another one: WRONG_KEY, never garbage', async () => {
+    const deps = stores()
+    const { record } = await ingest(new Blob([bytesOf(1000)]), deps, {
+      name: 'a',
+      mime: '',
+      sealed: { key: KEY },
+    })
+    const { key: _key, ...keyless } = record.sealed!
+    await expectCode(assembleFile(deps.chunks, { ...record, sealed: keyless }), 'WRONG_KEY')
+    const other = { ...record, sealed: { key: toBase64Url(new Uint8Array(32)) } }
+    await expectCode(assembleFile(deps.chunks, other), 'WRONG_KEY')
+    await expectCode(readSealedHeader(deps.chunks, other), 'WRONG_KEY')
+  })
+
+  it('seals an empty file too, and a fresh key gives a fresh digest for the same bytes', async () => {
+    const deps = stores()
+    const zeros = new Uint8Array(32)
+    const first = await ingest(new Blob([]), deps, { name: 'empty', mime: '', sealed: { key: zeros } })
+    // The second vector of test/shared/private-share.test.ts.
+    expect(first.record.digest).toBe('b945ca726189d445eed843598862625e2aec25ef2f4952c539c5b98a21056612')
+    const again = await ingest(new Blob([]), deps, {
+      name: 'empty',
+      mime: '',
+      sealed: { key: new Uint8Array(32).fill(1) },
+    })
+    expect(again.record.digest).not.toBe(first.record.digest)
+    expect((await assembleFile(deps.chunks, again.record)).size).toBe(0)
   })
 })
 

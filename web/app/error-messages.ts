@@ -17,7 +17,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   SIGNAL_TOO_LARGE:
     'A connection offer to a peer was too large for the tracker to pass on. Try again; if it keeps happening, try from another network.',
   FILE_NOT_FOUND:
-    'Nobody online is sharing this file right now. Keep this page open or try again later, or ask whoever shared it to open Swarmdrop.',
+    'Nobody online has this file right now. Swarmdrop waits and starts by itself when someone who has it comes online; ask whoever shared it to open Swarmdrop.',
   FILE_CONFLICT:
     'This digest is already listed with a different size, or the file is already here. Check My files: a finished file can be saved from there.',
   NOT_ANNOUNCED: 'The tracker lost track of one of your files. Reload the page to announce your files again.',
@@ -35,6 +35,20 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
   CLUSTER_UNAVAILABLE:
     'The tracker cannot reach the rest of its cluster for a moment, so the catalog and peers on other servers are out of reach. Your files stay shared; try again in a few seconds.',
+  HOP_LIMIT:
+    'A search through the other peers went too far without an answer. Swarmdrop tries again by another way; if it keeps failing, try again in a minute.',
+  NO_ROUTE:
+    'This browser is not connected to enough other peers to search without the tracker. Keep the page open: it joins again by itself.',
+  NOT_MEMBER:
+    'A peer is still joining the network of peers and cannot answer yet. Swarmdrop asks another one.',
+  BAD_SIGNATURE:
+    'A peer sent information about a file that was not signed by who it claims, so it was ignored.',
+  KEY_MISMATCH: 'A peer sent information about a file to the wrong place, so it was ignored.',
+  RECORD_EXPIRED:
+    'Information about a file was out of date, or dated in the future, so it was ignored. If this browser’s clock is wrong, correct it.',
+  PUBLISHER_QUOTA:
+    'Another peer already keeps as much of this browser’s file information as it accepts. The rest is kept by other peers.',
+  RING_FULL: 'A peer has no room for another connection right now. Swarmdrop connects to another one.',
   TRACKER_OFFLINE:
     'Not connected to the tracker. Swarmdrop keeps reconnecting by itself; check your network connection. Transfers already running go on.',
   TIMEOUT: 'The tracker or a peer did not answer in time. Check your network connection, then try again.',
@@ -56,6 +70,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'Can’t connect to any peer: your network blocks the UDP traffic that WebRTC needs to reach this server’s STUN service, so no connection can be set up. Try another network (a phone hotspot often works), or ask your network administrator to allow outgoing UDP.',
   INSECURE_CONTEXT:
     'This page is not served over HTTPS, so the browser withholds the cryptography Swarmdrop needs to check files, and nothing can be shared or downloaded. Open it through https:// (or on localhost); whoever runs this server: see Swarmdrop’s SELF-HOSTING guide.',
+  WRONG_KEY:
+    'This private file does not open with the key or password you have. Check the link (it must be copied whole, with everything after the #) or the password, then open it again.',
   QUOTA_EXCEEDED:
     'The browser has no room left to store this file. Remove files from My files or free disk space, then try again; what is already stored is kept.',
   FILE_TOO_LARGE: 'This file is larger than Swarmdrop can share (at most 256 GiB per file).',
@@ -76,7 +92,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
 export function banReasonFor(code: ErrorCode): string {
   switch (code) {
     case 'CHUNK_CORRUPT':
-      return 'sent chunks that failed their check'
+      return 'sent pieces that failed their check'
     case 'RATE_LIMITED':
       return 'flooded this page with messages'
     case 'HELLO_REQUIRED':

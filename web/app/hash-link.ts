@@ -1,11 +1,14 @@
 /**
- * Opening `/#<digest>` (or changing the fragment to one) downloads that file (SPEC §2). A download saves
- * the file and seeds it, so a link that came from outside the page must not start one on its own: any
- * website can open this page with a fragment of its choosing, or change the fragment of a window it
- * opened. Such links ask the user first (services.ts `askToDownload`); only a link clicked on the page
- * itself starts at once, like activating a digest in the catalog.
+ * Opening a link to a file (or changing the fragment to one) downloads that file (SPEC §2): a public
+ * `/#<digest>`, or a private `/#<digest>.<key>` / `/#<digest>.p.<salt>` (shared/private-share.ts). A
+ * download saves the file and seeds it, so a link that came from outside the page must not start one on
+ * its own: any website can open this page with a fragment of its choosing, or change the fragment of a
+ * window it opened. Such links ask the user first, public and private alike, through one question
+ * (services.ts `openLink`, swarmdrop-link-confirm.ts); only a link clicked on the page itself starts at
+ * once, like activating a digest in the catalog. Writing a held file's link is share-link.ts.
  */
 import { DIGEST_PATTERN } from '../../shared/manifest.js'
+import { parsePrivateFragment, type ShareSecret } from '../../shared/private-share.js'
 
 /**
  * Where a digest link came from: `page`, a link on this page that the user clicked; `elsewhere`, the
@@ -14,18 +17,39 @@ import { DIGEST_PATTERN } from '../../shared/manifest.js'
  */
 export type LinkSource = 'page' | 'elsewhere'
 
+/**
+ * What a link names: a file by digest, and for a private share the secret that opens it (its key, or the
+ * salt a password link derives its key with).
+ */
+export interface FileLink {
+  readonly digest: string
+  readonly secret?: ShareSecret
+}
+
 /** The digest a fragment names, or undefined when it names none (other fragments are left alone). */
 export function digestFromHash(hash: string): string | undefined {
   const text = decodeURIComponent(hash.replace(/^#/, '')).trim().toLowerCase()
   return DIGEST_PATTERN.test(text) ? text : undefined
 }
 
+/** The link a fragment holds, public or private, or undefined (other fragments are left alone). Never throws. */
+export function linkFromHash(hash: string): FileLink | undefined {
+  try {
+    const digest = digestFromHash(hash)
+    if (digest) return { digest }
+    return parsePrivateFragment(decodeURIComponent(hash.replace(/^#/, '')).trim())
+  } catch {
+    return undefined // not valid percent-encoding
+  }
+}
+
 /**
- * Calls `open` for the digest in the page's fragment now (as `elsewhere`: the page was opened with it)
- * and on every change (as `page` when it follows a click on a link of this page to that fragment), and
- * clears the fragment; returns the unsubscribe.
+ * Calls `open` for the link in the page's fragment now (as `elsewhere`: the page was opened with it) and
+ * on every change (as `page` when it follows a click on a link of this page to that fragment), and clears
+ * the fragment (a private link's key should not linger in the address bar or the tab's history); returns
+ * the unsubscribe.
  */
-export function followDigestLinks(win: Window, open: (digest: string, from: LinkSource) => void): () => void {
+export function followLinks(win: Window, open: (link: FileLink, from: LinkSource) => void): () => void {
   /** The fragment a click on one of this page's own links is about to set. */
   let clickedHash: string | undefined
   const onClick = (event: Event) => {
@@ -44,17 +68,12 @@ export function followDigestLinks(win: Window, open: (digest: string, from: Link
     }
   }
   const check = (from: LinkSource) => {
-    let digest: string | undefined
-    try {
-      digest = digestFromHash(win.location.hash)
-    } catch {
-      digest = undefined // a fragment that is not valid percent-encoding names no digest
-    }
-    if (!digest) return
+    const link = linkFromHash(win.location.hash)
+    if (!link) return
     // The fragment has done its job: cleared, a reload does not start (or save) the file again, and
     // opening the same link later changes the fragment again.
     win.history.replaceState(win.history.state, '', `${win.location.pathname}${win.location.search}`)
-    open(digest, from)
+    open(link, from)
   }
   const onHashChange = () => {
     const fromPage = clickedHash !== undefined && clickedHash === win.location.hash

@@ -1,4 +1,4 @@
-/** The link from elsewhere waiting for the user's answer (services.ts `askToDownload`), and the answers. */
+/** The link waiting for the user's answer (services.ts `askToDownload`), and the answers. */
 import type { AppServices, LinkRequest } from './services.js'
 import { ServicesController } from './services-controller.js'
 
@@ -7,8 +7,9 @@ export class LinkRequestController extends ServicesController {
     return this.services?.linkRequest
   }
 
-  answer(download: boolean): void {
-    if (download) this.services?.confirmLinkRequest()
+  /** Download (with the password a password link asks for) or Cancel. */
+  answer(download: boolean, password?: string): void {
+    if (download) void this.services?.confirmLinkRequest(password)
     else this.services?.dismissLinkRequest()
   }
 

@@ -1,5 +1,5 @@
-/** The problems to show, newest first, and the share jobs for the drop zone. */
-import type { AppServices, Problem, ShareJob } from './services.js'
+/** The problems to show, newest first; the share jobs for the drop zone; the toasts (with their Undo). */
+import type { AppServices, Problem, ShareJob, Toast } from './services.js'
 import { ServicesController } from './services-controller.js'
 
 export class ProblemsController extends ServicesController {
@@ -23,5 +23,15 @@ export class ShareJobsController extends ServicesController {
 
   protected subscribe(services: AppServices): (() => void)[] {
     return [services.on('jobs', () => this.update())]
+  }
+}
+
+export class ToastsController extends ServicesController {
+  get toasts(): readonly Toast[] {
+    return this.services?.toasts ?? []
+  }
+
+  protected subscribe(services: AppServices): (() => void)[] {
+    return [services.on('toasts', () => this.update())]
   }
 }

@@ -8,25 +8,39 @@
  * Everything it takes is an interface narrower than the real classes, so that component tests run it with
  * a fake engine and no tracker.
  */
-import { Bitfield } from '../../shared/bitfield.js'
+import { type Collection, parseCollection } from '../../shared/collection.js'
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { chunkLength, DIGEST_PATTERN } from '../../shared/manifest.js'
+import {
+  keyFromPassword,
+  type SealedHeader,
+  type ShareSecret,
+  toBase64Url,
+} from '../../shared/private-share.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
 import type { Ban } from '../peer/ban-list.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../peer/download.js'
-import type { EngineEvents } from '../peer/engine.js'
+import type { EngineEvents, FetchHints } from '../peer/engine.js'
 import type { LinkBudget } from '../peer/link-manager.js'
-import type { LocalFile, LocalFilesEvents } from '../peer/local-files.js'
+import type { LiveSource, LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
+import { PeerRates } from '../peer/peer-rates.js'
+import { type PeerRow, peerRows } from '../peer/peer-rows.js'
 import type { SwarmEvents } from '../peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../peer/tracker-client.js'
 import { TypedEventTarget } from '../peer/typed-events.js'
 import type { StoredFile } from '../storage/file-store.js'
 import type { IngestCallbacks, IngestJob } from '../storage/ingester.js'
 import { measureRoom, type Room, type StorageEstimator } from '../storage/quota.js'
+import type { ShareOptions } from '../storage/worker-messages.js'
+import { CollectionBook, isCollection } from './collections.js'
 import { errorCodeOf, messageFor } from './error-messages.js'
-import { PeerRates } from './peer-rates.js'
+import { FileTraffic } from './file-traffic.js'
+import type { FileLink, LinkSource } from './hash-link.js'
+import type { ZipEntry } from './save-zip.js'
 import { insecureContextError, type PageEnvironment } from './secure-context.js'
+import { fragmentOf } from './share-link.js'
+import { Sharing } from './sharing.js'
 
 // ---------------------------------------------------------------- what the app needs of the engine
 
@@ -75,15 +89,30 @@ export interface EngineLike {
   readonly activeBans: readonly Ban[]
   on: On<EngineEvents>
   catalog(query?: CatalogQuery): Promise<ServerMessageOf<'catalog'>>
-  share(record: StoredFile, source?: Blob): void
+  share(record: StoredFile, source?: LiveSource): void
   stored(record: StoredFile): void
-  fetch(digest: string): Promise<unknown>
+  fetch(digest: string, hints?: FetchHints): Promise<unknown>
   pause(digest: string): void
+  stopSharing(digest: string): Promise<void>
+  shareAgain(digest: string): Promise<void>
+  updateRecord(record: StoredFile): Promise<void>
   remove(digest: string): Promise<void>
 }
 
 export interface IngesterLike {
-  ingest(file: File, callbacks?: IngestCallbacks): IngestJob
+  ingest(file: Blob, callbacks?: IngestCallbacks, share?: ShareOptions & { name?: string }): IngestJob
+}
+
+/** Reading stored files for what the services show and save beyond a single download. */
+export interface FileAccess {
+  /** The name and type sealed in a private share's first chunk (WRONG_KEY when it does not open). */
+  sealedHeader(record: StoredFile): Promise<SealedHeader>
+  /** A small file's whole content, opened if sealed (a collection's list of files). */
+  bytes(record: StoredFile): Promise<Uint8Array>
+  /** Saves a collection's files as one streamed `.zip` through an ordinary download. */
+  saveZip(name: string, entries: readonly ZipEntry[]): Promise<void>
+  /** Writes a collection's files into a folder the user picks; undefined where the browser cannot. */
+  saveToFolder?: ((name: string, entries: readonly ZipEntry[]) => Promise<void>) | undefined
 }
 
 export interface AppServicesOptions {
@@ -99,6 +128,8 @@ export interface AppServicesOptions {
   clipboard?: { writeText(text: string): Promise<void> } | undefined
   /** The page's address without its fragment: links to a file are this plus `#<digest>`. */
   pageUrl: string
+  /** Stored files beyond a single download: private names, collections, zips. */
+  files?: FileAccess | undefined
   /**
    * Where the page runs; default `globalThis`. Outside a secure context, or without `crypto.subtle`, nothing
    * can be hashed: the services say so (INSECURE_CONTEXT) as soon as they are built, and refuse to share,
@@ -112,11 +143,23 @@ export interface AppServicesOptions {
 
 export type SharePhase = 'waiting' | 'hashing' | 'storing' | 'failed'
 
+/** How files are shared (the drop zone's choices). */
+export interface ShareHow {
+  /** Private: not listed, sealed with a fresh key; the link carries it (default: public). */
+  private?: boolean
+  /** With `private`: the link carries a salt instead, and the key is derived from this password. */
+  password?: string
+  /** Several files as one collection (a folder always is one). */
+  collection?: boolean
+}
+
 /** A dropped file on its way to being shared. */
 export interface ShareJob {
   readonly id: number
   readonly name: string
   readonly size: number
+  /** The collection it is shared in, when it is. */
+  readonly group?: string
   phase: SharePhase
   bytesDone: number
   bytesTotal: number
@@ -125,12 +168,23 @@ export interface ShareJob {
   error?: unknown
 }
 
-/** A download asked for whose file is not held yet (waiting for the tracker or the manifest), or failed. */
+/**
+ * A download asked for whose file is not held yet: queued (waiting for the tracker or the manifest),
+ * waiting (nobody online has it: asked again every few seconds, and started as soon as someone does), or
+ * failed.
+ */
 export interface DownloadRequest {
   readonly digest: string
-  state: 'queued' | 'error'
+  state: 'queued' | 'waiting' | 'error'
   name?: string
   error?: unknown
+}
+
+/** A short message at the bottom of the page; some can be undone for a while. */
+export interface Toast {
+  readonly id: number
+  readonly text: string
+  readonly undo?: () => void
 }
 
 /** Something the user should hear about. */
@@ -146,15 +200,8 @@ export interface Problem {
   count: number
 }
 
-/** One peer of a file as the peers view shows it. */
-export interface PeerRow {
-  peerId: string
-  chunks: number
-  chunkCount: number
-  connection: ConnectionType | 'not connected'
-  downloadBytesPerSecond: number
-  uploadBytesPerSecond: number
-}
+/** One peer of a file as the peers view shows it (web/peer/peer-rows.ts, shared with the terminal). */
+export type { PeerRow } from '../peer/peer-rows.js'
 
 /** A peer or an address refused for abuse, as the peers view shows it. */
 export interface BanRow {
@@ -178,26 +225,40 @@ export interface LinkHealth {
 export type AppEvents = {
   /** The list of files being hashed or stored changed. */
   jobs: undefined
+  toasts: undefined
+  /** Collections known here changed (one read, one's files complete). */
+  collections: undefined
+  /** Something finished that a screen reader should hear (a polite live region shows `text`). */
+  announce: { text: string }
+  /** A file this browser shares was uploaded to someone. */
+  uploaded: { digest: string }
   /** A download was asked for, started or failed before its file was held. */
   requests: undefined
   problems: undefined
   /** A chunk of a download changed state (for chunk maps). */
   chunk: DownloadEvents['chunk'] & { digest: string }
-  /** A link from another page asks to download a file, or that question was answered or filled in. */
+  /** A link asks to download a file, or that question was answered, filled in or failed. */
   'link-request': undefined
 }
 
 /**
- * A `#<digest>` link that came from outside the page (another site, a pasted address), waiting for the
- * user: nothing is fetched, saved or seeded until they choose Download.
+ * A link waiting for the user's answer (hash-link.ts): a public `#<digest>` or a private link that came
+ * from outside the page (another site, a pasted address), or a password link (its password is needed).
+ * Nothing is fetched, saved or seeded until they choose Download. Each change is a new object, so that
+ * whatever renders it sees that it changed.
  */
 export interface LinkRequest {
   readonly digest: string
-  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither). */
-  name?: string
-  size?: number
+  /** A private link's secret: its key, or the salt a password link derives its key with. */
+  readonly secret?: ShareSecret
+  /** The file's name and size, once the tracker's catalog has them (a file nobody holds has neither; a private one is never listed). */
+  readonly name?: string
+  readonly size?: number
   /** Whether the catalog is still being asked (the tracker may be connecting). */
   readonly lookingUp: boolean
+  /** `ask` until Download; `opening` while a password's key is derived; `error` when it could not start. */
+  readonly state: 'ask' | 'opening' | 'error'
+  readonly error?: unknown
 }
 
 /** Problems about reaching a file's sources: they end when its download has a source again. */
@@ -209,20 +270,60 @@ const SOURCE_PROBLEM_CODES: ReadonlySet<ErrorCode> = new Set([
 ])
 /** How many problems are kept; older ones drop off. */
 const MAX_PROBLEMS = 20
+/** How long Remove and Stop sharing can be undone. */
+export const UNDO_MS = 10_000
+/** How often a link nobody has yet is asked about again (one small `peers` request). */
+export const WAIT_POLL_MS = 3_000
+/** How often, at most, the tracker is asked who else holds a file being uploaded. */
+const SEEDERS_REFRESH_MS = 5_000
+/** The name a private share has here until its sealed header is opened. */
+export const PRIVATE_PLACEHOLDER = 'Private file'
+
+/** Other browsers holding a file of ours, as the tracker last said (for the leave warning). */
+interface OtherHolders {
+  seeders: number
+  downloading: number
+  atMs: number
+}
+/** Before the tracker has answered: someone is downloading (bytes are going out) and nobody else seeds. */
+const UNKNOWN_HOLDERS: OtherHolders = { seeders: 0, downloading: 1, atMs: 0 }
 
 export class AppServices extends TypedEventTarget<AppEvents> {
   readonly engine: EngineLike
   readonly rates: PeerRates
+  /** Uploads per file: the sharer's rate and downloaders. */
+  readonly traffic: FileTraffic
+  readonly collections = new CollectionBook()
   readonly #options: AppServicesOptions
-  readonly #jobs = new Map<number, ShareJob & { cancel(): void }>()
+  readonly #sharing: Sharing
   readonly #requests = new Map<string, DownloadRequest>()
   #linkRequest: LinkRequest | undefined
   #problems: Problem[] = []
+  #toasts: Toast[] = []
   #nextId = 1
   /** Downloads whose chunk events are relayed already. */
   readonly #watched = new WeakSet<DownloadLike>()
   /** The last error code each download reported, so that one failure is reported once. */
   readonly #downloadErrors = new Map<string, ErrorCode | undefined>()
+  /** Private shares whose key turned out wrong: they stay, shown as such, and are never saved. */
+  readonly #wrongKey = new Set<string>()
+  /** Collections whose "Download all" is waiting for their files. */
+  readonly #wantAll = new Set<string>()
+  /** Members of a collection the user asked to download one by one: saved when done, as any file. */
+  readonly #wantSaved = new Set<string>()
+  /** Files saved to Downloads in this visit (the row says so). */
+  readonly #saved = new Set<string>()
+  /** Files removed but not deleted yet, while their Undo lasts. */
+  readonly #removing = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Private files whose sealed header is being read (so it is read once, and waited for by all). */
+  readonly #naming = new Map<string, Promise<StoredFile | undefined>>()
+  #waitTimer: ReturnType<typeof setTimeout> | undefined
+  /**
+   * For files of ours being uploaded, as the tracker last said: how many other browsers hold them whole, how
+   * many hold only part (still downloading), and when it was asked. Leaving the page warns only while this
+   * browser is the only source of someone's unfinished download.
+   */
+  readonly #otherHolders = new Map<string, OtherHolders>()
   readonly #now: () => number
   /** Why this page cannot hash, when it cannot. */
   readonly #insecure: SwarmError | undefined
@@ -233,12 +334,21 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     this.engine = options.engine
     this.#now = options.now ?? Date.now
     this.rates = new PeerRates(this.#now)
+    this.traffic = new FileTraffic(this.#now)
     const { engine } = this
+    this.#sharing = new Sharing(engine, options.ingester)
+    this.#sharing.on('jobs', () => this.emit('jobs', undefined))
+    this.#sharing.on('problem', ({ error, digest }) => this.report(error, digest ? { digest } : {}))
+    this.#sharing.on('shared', ({ record }) => this.#onShared(record))
     engine.on('file', ({ digest, progress }) => this.#onFile(digest, progress))
     engine.on('problem', ({ digest, error }) => this.report(error, digest === undefined ? {} : { digest }))
     engine.tracker.on('error', (error) => {
       const detail = error.digest ? { digest: error.digest } : {}
       this.report(new SwarmError(error.code, error.message), detail)
+    })
+    engine.tracker.on('catalog-changed', () => {
+      this.#pollWaiting()
+      for (const digest of this.traffic.serving()) void this.#countOtherHolders(digest)
     })
     // Other bans are shown in the peers view; bad chunks are worth a word where the user is looking.
     engine.swarm.on('ban', ({ peerId, reason }) => {
@@ -246,14 +356,29 @@ export class AppServices extends TypedEventTarget<AppEvents> {
         this.report(new SwarmError('CHUNK_CORRUPT', `peer ${peerId} sent bad chunks three times: dropped`))
       }
     })
-    engine.swarm.on('uploaded', ({ peerId, bytes }) => this.rates.add(peerId, 'up', bytes))
-    for (const file of engine.local.list()) this.#watch(file.record.digest)
+    engine.swarm.on('uploaded', ({ peerId, digest, bytes }) => {
+      this.rates.add(peerId, 'up', bytes)
+      this.traffic.add(digest, peerId, bytes)
+      const known = this.#otherHolders.get(digest)
+      const held = this.engine.local.get(digest) !== undefined
+      if (held && (!known || this.#now() - known.atMs > SEEDERS_REFRESH_MS))
+        void this.#countOtherHolders(digest)
+      this.emit('uploaded', { digest })
+    })
+    engine.local.on('chunk-stored', ({ digest, index }) => {
+      if (index === 0) void this.#learnName(digest)
+    })
+    for (const file of engine.local.list()) {
+      this.#watch(file.record.digest)
+      if (file.have.complete && isCollection(file.record)) void this.#readCollection(file.record)
+      if (file.have.has(0)) void this.#learnName(file.record.digest)
+    }
     this.#insecure = insecureContextError(options.environment ?? globalThis)
     if (this.#insecure) this.report(this.#insecure)
   }
 
   get jobs(): readonly ShareJob[] {
-    return [...this.#jobs.values()]
+    return this.#sharing.jobs
   }
 
   /** The link from elsewhere waiting for the user's answer, if any. */
@@ -269,14 +394,48 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     return this.#problems
   }
 
+  get toasts(): readonly Toast[] {
+    return this.#toasts
+  }
+
   /** Whether the browser offers a "save to…" (File System Access API). */
   get canSaveTo(): boolean {
     return this.#options.saveFileTo !== undefined
   }
 
-  /** The link that opens this page and downloads the file. */
-  linkFor(digest: string): string {
-    return `${this.#options.pageUrl}#${digest}`
+  /** Whether the browser can write a collection into a folder the user picks. */
+  get canSaveToFolder(): boolean {
+    return this.#options.files?.saveToFolder !== undefined
+  }
+
+  /**
+   * The link that opens this page on a file: `#<digest>`, or for a private share `#<digest>.<key>` (the
+   * salt instead of the key for a password link). Undefined for a private share held without its key.
+   */
+  linkFor(digest: string): string | undefined {
+    const record = this.engine.local.get(digest)?.record
+    const fragment = record ? fragmentOf(record) : digest
+    return fragment === undefined ? undefined : `${this.#options.pageUrl}#${fragment}`
+  }
+
+  /** A file removed by the user whose Undo still lasts: hidden, and deleted when the Undo ends. */
+  isRemoving(digest: string): boolean {
+    return this.#removing.has(digest)
+  }
+
+  /** Whether a file was saved to Downloads in this visit. */
+  wasSaved(digest: string): boolean {
+    return this.#saved.has(digest)
+  }
+
+  /** A private share held here whose key did not open it. */
+  hasWrongKey(digest: string): boolean {
+    return this.#wrongKey.has(digest)
+  }
+
+  /** Whether "Download all" of a collection is waiting for its files. */
+  wantsAll(digest: string): boolean {
+    return this.#wantAll.has(digest)
   }
 
   /** The storage this origin has: used and available. */
@@ -284,138 +443,208 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     return measureRoom(this.#options.storage).catch(() => undefined)
   }
 
-  // ---------------------------------------------------------------- sharing
-
-  /** Hashes, seeds and stores each file (SPEC §2). Files go to the ingest worker one after another. */
-  share(files: Iterable<File>): void {
-    if (this.#refuseInsecure()) return
-    for (const file of files) this.#shareOne(file)
+  /**
+   * Why leaving the page now would hurt, or undefined: a file still being prepared (its chunks are not all
+   * stored, so it cannot be shared after the page closes), or a file being uploaded right now (within the
+   * last 2 s, to a browser still connected) that, as the tracker last said, no other browser holds whole
+   * while some browser is still downloading it: this one is the only source of an unfinished download. A
+   * downloader that left is no reason to keep the page (its link is gone at once), nor one that finished
+   * (the tracker's next answer, asked on every catalog change, says so).
+   */
+  leaveWarning(): 'preparing' | 'serving' | undefined {
+    if (this.#sharing.preparing) return 'preparing'
+    const connected = new Set(
+      this.engine.swarm.sessions.filter((session) => !session.destroyed).map((session) => session.peerId),
+    )
+    const onlySource = this.traffic.serving().some((digest) => {
+      const others = this.#otherHolders.get(digest) ?? UNKNOWN_HOLDERS
+      if (this.traffic.rate(digest) === 0 || others.seeders > 0 || others.downloading === 0) return false
+      for (const peerId of this.traffic.downloadersOf(digest)) if (connected.has(peerId)) return true
+      return false
+    })
+    return onlySource ? 'serving' : undefined
   }
 
-  #shareOne(file: File): void {
-    const id = this.#nextId++
-    const job: ShareJob & { cancel(): void } = {
-      id,
-      name: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name,
-      size: file.size,
-      phase: 'waiting',
-      bytesDone: 0,
-      bytesTotal: file.size,
-      cancel: () => {},
+  /** Asks the tracker which other browsers hold a file, whole or in part (for the leave warning). */
+  async #countOtherHolders(digest: string): Promise<void> {
+    const known = this.#otherHolders.get(digest) ?? UNKNOWN_HOLDERS
+    this.#otherHolders.set(digest, { ...known, atMs: this.#now() })
+    try {
+      const reply = await this.engine.tracker.peers(digest)
+      const seeders = reply.peers.filter((peer) => peer.have === 'all').length
+      const downloading = reply.peers.length - seeders
+      this.#otherHolders.set(digest, { seeders, downloading, atMs: this.#now() })
+    } catch {
+      // Offline, or nobody else holds it: the counts stay as they were.
     }
-    this.#jobs.set(id, job)
-    const running = this.#options.ingester.ingest(file, {
-      onProgress: ({ phase, bytesDone, bytesTotal }) => {
-        Object.assign(job, { phase, bytesDone, bytesTotal })
-        this.emit('jobs', undefined)
-      },
-      onManifest: (record) => {
-        job.digest = record.digest
-        job.phase = 'storing'
-        job.bytesDone = 0
-        this.engine.share(record, file)
-        this.#watch(record.digest)
-        this.emit('jobs', undefined)
-      },
-    })
-    job.cancel = running.cancel
-    this.emit('jobs', undefined)
-    running.result.then(
-      ({ record }) => {
-        this.engine.stored(record)
-        this.#jobs.delete(id)
-        this.emit('jobs', undefined)
-      },
-      (error: unknown) => {
-        if (!this.#jobs.has(id)) return // dismissed or cancelled by the user
-        if (errorCodeOf(error) === 'CANCELLED') {
-          this.#jobs.delete(id)
-        } else if (job.digest) {
-          // Hashed and seeded from the dropped file, but storing failed: the file is still shared from
-          // the dropped file for this visit; say what went wrong.
-          this.#jobs.delete(id)
-          this.report(error, { digest: job.digest })
-        } else {
-          job.phase = 'failed'
-          job.error = error
-          this.report(error)
+  }
+
+  // ---------------------------------------------------------------- sharing
+
+  /** Hashes, seeds and stores files (SPEC §2): public by default; private, or as one collection, on request. */
+  share(files: Iterable<File>, how: ShareHow = {}): void {
+    if (this.#refuseInsecure()) return
+    const list = [...files]
+    if (list.length === 0) return
+    this.#sharing.share(list, how).then(
+      (records) => {
+        if (how.private && records.length === 1) {
+          const link = this.linkFor(records[0]!.digest)
+          if (link) this.toast(`Private link ready for ${records[0]!.name}`)
         }
-        this.emit('jobs', undefined)
       },
+      (error: unknown) => this.report(error),
     )
   }
 
   /** Stops hashing or storing a dropped file (what it stored is deleted), or forgets a failed one. */
   cancelJob(id: number): void {
-    const job = this.#jobs.get(id)
-    if (!job) return
-    this.#jobs.delete(id)
-    job.cancel()
-    this.emit('jobs', undefined)
+    this.#sharing.cancel(id)
   }
 
   // ---------------------------------------------------------------- downloading
 
   /**
-   * Downloads a file by digest (the catalog's digest control, a `#<digest>` link). Waits for the tracker
-   * when it is not connected yet. A file that is here in full is saved again instead.
+   * Downloads a file by digest (the catalog's Download, a `#<digest>` link). Waits for the tracker when it
+   * is not connected yet, and for a holder when nobody has the file yet. A file here in full is saved again.
    */
-  async download(digestText: string): Promise<void> {
+  async download(digestText: string, hints: FetchHints = {}): Promise<void> {
     const digest = this.#downloadable(digestText)
     if (digest === undefined) return
     const held = this.engine.local.get(digest)
-    if (held?.have.complete) return this.save(digest)
-    if (this.#requests.get(digest)?.state === 'queued') return
+    const heldKey = held?.record.sealed?.key
+    if (
+      held &&
+      hints.sealed?.key &&
+      (!heldKey || (this.#wrongKey.has(digest) && heldKey !== hints.sealed.key))
+    ) {
+      // A private share held without its key, or with one that did not open it (a mistyped password),
+      // now opened with a link that has another: the one kept is never replaced while it opens the file.
+      this.#wrongKey.delete(digest)
+      await this.engine.updateRecord({ ...held.record, sealed: hints.sealed })
+      if (held.have.complete) return this.#finish(digest)
+    }
+    if (held?.have.complete) return isCollection(held.record) ? this.downloadAll(digest) : this.save(digest)
+    const pending = this.#requests.get(digest)
+    if (pending && pending.state !== 'error') return
     if (held && this.engine.swarm.getDownload(digest)?.state === 'downloading') return
     const request: DownloadRequest = { digest, state: 'queued' }
+    if (hints.name) request.name = hints.name
     this.#requests.set(digest, request)
     this.emit('requests', undefined)
+    await this.#start(request, held ? {} : hints)
+  }
+
+  async #start(request: DownloadRequest, hints: FetchHints): Promise<void> {
+    const { digest } = request
     try {
       await this.#online()
       if (this.#requests.get(digest) !== request) return // removed meanwhile
-      if (!held) {
-        // The catalog entry gives the download its name; the search finds a digest by its prefix.
-        const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
-        const entry: CatalogEntry | undefined = page?.files.find((f) => f.digest === digest)
-        if (entry?.names[0]) request.name = entry.names[0]
-      }
-      await this.engine.fetch(digest)
+      const found = this.engine.local.get(digest) ? hints : await this.#hintsFor(request, hints)
+      if (this.#requests.get(digest) !== request) return
+      await this.engine.fetch(digest, found)
       this.#watch(digest)
       if (this.#requests.get(digest) === request) this.#requests.delete(digest)
     } catch (error) {
       if (this.#requests.get(digest) !== request) return
-      request.state = 'error'
-      request.error = error
-      this.report(error, { digest })
+      if (errorCodeOf(error) === 'FILE_NOT_FOUND') {
+        // Nobody has it (yet): wait for a holder, and start by itself when one comes.
+        request.state = 'waiting'
+        this.#scheduleWait()
+      } else {
+        request.state = 'error'
+        request.error = error
+        this.report(error, { digest })
+      }
     }
     this.emit('requests', undefined)
   }
 
   /**
-   * A `#<digest>` link opened from another page: asks first. The question shows at once; the file's name
-   * and size follow when the catalog has them. A later link replaces an unanswered one.
+   * What a new download starts with: the catalog's name (and collection info), or, for a file that is
+   * not listed, whether its holders say it is a private share. FILE_NOT_FOUND when nobody holds it.
    */
-  async askToDownload(digestText: string): Promise<void> {
-    const digest = this.#downloadable(digestText)
+  async #hintsFor(request: DownloadRequest, hints: FetchHints): Promise<FetchHints> {
+    const { digest } = request
+    if (hints.sealed) return hints
+    const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
+    const entry: CatalogEntry | undefined = page?.files.find((f) => f.digest === digest)
+    if (entry?.names[0]) {
+      request.name = entry.names[0]
+      return entry.collection ? { ...hints, collection: entry.collection } : hints
+    }
+    const peers = await this.engine.tracker.peers(digest)
+    if (!peers.sealed) return { listed: false, ...hints }
+    request.name = PRIVATE_PLACEHOLDER
+    return { ...hints, name: PRIVATE_PLACEHOLDER, sealed: {}, listed: false }
+  }
+
+  /** Asks again, every few seconds and on each catalog change, for links nobody had. */
+  #scheduleWait(): void {
+    if (this.#waitTimer !== undefined) return
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = undefined
+      this.#pollWaiting()
+    }, WAIT_POLL_MS)
+  }
+
+  #pollWaiting(): void {
+    const waiting = [...this.#requests.values()].filter((r) => r.state === 'waiting')
+    if (waiting.length === 0) return
+    for (const request of waiting) {
+      request.state = 'queued'
+      void this.#start(request, {})
+    }
+  }
+
+  /**
+   * A link opened in the page (hash-link.ts). One the user clicked on the page itself starts at once, like
+   * activating a digest in the catalog; one from elsewhere asks first (`askToDownload`), and so does a
+   * password link wherever it came from, since its password is needed.
+   */
+  openLink(link: FileLink, from: LinkSource): void {
+    if (from === 'page' && link.secret?.kind !== 'password') {
+      void this.#startLink(link).catch((error: unknown) => this.report(error, { digest: link.digest }))
+      return
+    }
+    void this.askToDownload(link)
+  }
+
+  /**
+   * Asks before downloading what a link names. The question shows at once; for a public link the file's
+   * name and size follow when the catalog has them (a private share is never listed: its name is sealed
+   * inside it). A later link replaces an unanswered one.
+   */
+  async askToDownload(link: FileLink | string): Promise<void> {
+    const digest = this.#downloadable(typeof link === 'string' ? link : link.digest)
     if (digest === undefined) return
-    const request: LinkRequest = { digest, lookingUp: true }
-    this.#linkRequest = request
-    this.emit('link-request', undefined)
+    const secret = typeof link === 'string' ? undefined : link.secret
+    const base = secret ? { digest, secret } : { digest }
+    const request: LinkRequest = { ...base, lookingUp: !secret, state: 'ask' }
+    this.#setLinkRequest(request)
+    if (secret) return
     await this.#online()
     const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
     if (this.#linkRequest !== request) return // answered meanwhile
     const entry = page?.files.find((f) => f.digest === digest)
-    // A new object, so that whatever renders it sees that it changed.
-    const found: LinkRequest = { digest, lookingUp: false }
-    if (entry?.names[0]) found.name = entry.names[0]
-    if (entry) found.size = entry.size
-    this.#linkRequest = found
+    const name = entry?.names[0]
+    this.#setLinkRequest({
+      ...base,
+      ...(name === undefined ? {} : { name }),
+      ...(entry ? { size: entry.size } : {}),
+      lookingUp: false,
+      state: 'ask',
+    })
+  }
+
+  #setLinkRequest(request: LinkRequest | undefined): void {
+    this.#linkRequest = request
     this.emit('link-request', undefined)
   }
 
   /**
    * The digest in `digestText`, normalised, if this page can download at all and it is one; otherwise
-   * says why (INSECURE_CONTEXT, or FILE_NOT_FOUND for text that is no digest) and returns undefined.
+   * says why (INSECURE_CONTEXT, or INVALID_DIGEST for text that is no digest) and returns undefined.
    */
   #downloadable(digestText: string): string | undefined {
     if (this.#refuseInsecure()) return undefined
@@ -425,20 +654,52 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     return undefined
   }
 
-  /** The user chose Download for the link waiting: it starts like any download. */
-  confirmLinkRequest(): void {
+  /**
+   * The user chose Download for the link waiting: it starts like any download, with the private link's
+   * key (or the key its password gives). Without a password where one is asked, the question stays and
+   * says so.
+   */
+  async confirmLinkRequest(password?: string): Promise<void> {
     const request = this.#linkRequest
-    if (!request) return
-    this.#linkRequest = undefined
-    this.emit('link-request', undefined)
-    void this.download(request.digest)
+    if (!request || request.state === 'opening') return
+    const { error: _previous, ...asked } = request
+    const opening: LinkRequest = { ...asked, state: 'opening' }
+    this.#setLinkRequest(opening)
+    try {
+      const hints = await this.#hintsOfLink(request, password)
+      if (this.#linkRequest !== opening) return // cancelled while the key was derived
+      this.#setLinkRequest(undefined)
+      await this.download(request.digest, hints)
+    } catch (error) {
+      if (this.#linkRequest === opening) this.#setLinkRequest({ ...asked, state: 'error', error })
+    }
   }
 
   /** The user chose Cancel: nothing is fetched. */
   dismissLinkRequest(): void {
-    if (!this.#linkRequest) return
-    this.#linkRequest = undefined
-    this.emit('link-request', undefined)
+    if (this.#linkRequest) this.#setLinkRequest(undefined)
+  }
+
+  /** Downloads what a link names, at once (a link the user clicked on the page). */
+  async #startLink(link: FileLink): Promise<void> {
+    await this.download(link.digest, await this.#hintsOfLink(link))
+  }
+
+  /**
+   * What a download from a link starts with: nothing for a public link; for a private one its key (from
+   * the link, or derived from the password with the link's salt), unlisted, named later from its seal.
+   */
+  async #hintsOfLink(link: FileLink, password?: string): Promise<FetchHints> {
+    const secret = link.secret
+    if (!secret) return {}
+    let sealed: FetchHints['sealed']
+    if (secret.kind === 'key') sealed = { key: toBase64Url(secret.key) }
+    else {
+      if (!password) throw new SwarmError('WRONG_KEY', 'this link asks for a password')
+      const key = await keyFromPassword(password, secret.salt)
+      sealed = { key: toBase64Url(key), salt: toBase64Url(secret.salt) }
+    }
+    return { name: PRIVATE_PLACEHOLDER, sealed, listed: false }
   }
 
   pause(digest: string): void {
@@ -459,23 +720,204 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     )
   }
 
-  /** Stops sharing or downloading a file and deletes it from this browser. */
-  async remove(digest: string): Promise<void> {
-    for (const job of this.#jobs.values()) {
-      if (job.digest === digest) {
-        this.#jobs.delete(job.id)
-        job.cancel()
-        this.emit('jobs', undefined)
+  // ---------------------------------------------------------------- collections
+
+  /**
+   * "Download all": fetches the collection file if it is not here, then every member, and saves them as
+   * one streamed zip once all are here.
+   */
+  async downloadAll(digest: string, hints: FetchHints = {}): Promise<void> {
+    this.#wantAll.add(digest)
+    this.emit('collections', undefined)
+    const held = this.engine.local.get(digest)
+    if (!held?.have.complete) return this.download(digest, hints)
+    const collection = this.collections.get(digest) ?? (await this.#readCollection(held.record))
+    if (collection) await this.#fetchMembers(digest, collection)
+  }
+
+  /** Downloads one member of a collection, saved when done like any file. */
+  async downloadMember(collectionDigest: string, memberDigest: string): Promise<void> {
+    const member = this.collections.get(collectionDigest)?.files.find((m) => m.digest === memberDigest)
+    if (!member) return
+    this.#wantSaved.add(memberDigest)
+    await this.download(memberDigest, this.#memberHints(member))
+  }
+
+  /** Saves a collection whose files are all here as one zip (or into a folder, where the browser can). */
+  async saveAll(digest: string, into: 'zip' | 'folder' = 'zip'): Promise<void> {
+    const files = this.#options.files
+    const collection = this.collections.get(digest)
+    if (!files || !collection) return
+    const entries: ZipEntry[] = []
+    for (const member of collection.files) {
+      const held = this.engine.local.get(member.digest)
+      if (!held?.have.complete) {
+        this.report(new SwarmError('NOT_HELD', `${member.path} is not here in full`), { digest })
+        return
       }
+      entries.push({ path: member.path, record: held.record })
     }
-    if (this.#requests.delete(digest)) this.emit('requests', undefined)
-    this.#downloadErrors.delete(digest)
-    if (!this.engine.local.get(digest)) return
     try {
-      await this.engine.remove(digest)
+      if (into === 'folder' && files.saveToFolder) await files.saveToFolder(collection.name, entries)
+      else {
+        await files.saveZip(collection.name, entries)
+        this.#announce(`Saved ${collection.name}.zip to Downloads`)
+      }
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'AbortError') return
+      this.report(error, { digest })
+    }
+  }
+
+  #memberHints(member: Collection['files'][number]): FetchHints {
+    const hints: FetchHints = { name: member.path, listed: false }
+    if (member.mime) hints.mime = member.mime
+    if (member.key) hints.sealed = { key: member.key }
+    return hints
+  }
+
+  async #fetchMembers(digest: string, collection: Collection): Promise<void> {
+    let missing = 0
+    for (const member of collection.files) {
+      if (this.engine.local.get(member.digest)?.have.complete) continue
+      missing++
+      void this.download(member.digest, this.#memberHints(member))
+    }
+    if (missing === 0) await this.#collectionDone(digest)
+  }
+
+  async #readCollection(record: StoredFile): Promise<Collection | undefined> {
+    const files = this.#options.files
+    if (!files || (record.sealed && !record.sealed.key)) return undefined
+    try {
+      const collection = parseCollection(await files.bytes(record))
+      if (!collection) throw new SwarmError('BAD_MESSAGE', 'not a collection file')
+      this.collections.set(record.digest, collection)
+      this.emit('collections', undefined)
+      return collection
+    } catch (error) {
+      this.report(error, { digest: record.digest })
+      return undefined
+    }
+  }
+
+  /** Every member of a collection is here: save the zip if "Download all" asked for it. */
+  async #collectionDone(digest: string): Promise<void> {
+    if (!this.#wantAll.delete(digest)) return
+    this.emit('collections', undefined)
+    await this.saveAll(digest)
+  }
+
+  async #memberDone(memberDigest: string): Promise<void> {
+    const digest = this.collections.collectionOf(memberDigest)
+    if (!digest || !this.#wantAll.has(digest)) return
+    const collection = this.collections.get(digest)
+    if (collection?.files.every((m) => this.engine.local.get(m.digest)?.have.complete)) {
+      await this.#collectionDone(digest)
+    }
+  }
+
+  // ---------------------------------------------------------------- stop sharing, remove, undo
+
+  /** Stops sharing a file but keeps it here; Undo (or Share again) shares it again. */
+  async stopSharing(digest: string): Promise<void> {
+    const name = this.#nameOf(digest)
+    try {
+      await this.engine.stopSharing(digest)
+    } catch (error) {
+      this.report(error, { digest })
+      return
+    }
+    this.toast(`Stopped sharing ${name}. It stays in this browser.`, () => void this.shareAgain(digest))
+  }
+
+  async shareAgain(digest: string): Promise<void> {
+    try {
+      await this.engine.shareAgain(digest)
     } catch (error) {
       this.report(error, { digest })
     }
+  }
+
+  /**
+   * Removes a file from this browser: at once it is hidden and no longer shared or downloaded; it is
+   * deleted when the Undo ends (or the page is left: `flushRemovals`). A collection takes its members along.
+   */
+  async remove(digest: string): Promise<void> {
+    this.#sharing.cancelDigest(digest)
+    if (this.#requests.delete(digest)) this.emit('requests', undefined)
+    this.#downloadErrors.delete(digest)
+    const held = this.engine.local.get(digest)
+    if (!held) return
+    const name = this.#nameOf(digest)
+    const wasShared = !held.record.notShared
+    this.engine.pause(digest)
+    if (wasShared) await this.engine.stopSharing(digest).catch(() => {})
+    this.#removing.set(
+      digest,
+      setTimeout(() => void this.#deleteNow(digest), UNDO_MS),
+    )
+    this.#onFile(digest, undefined)
+    this.emit('requests', undefined)
+    this.toast(`Removed ${name}.`, () => {
+      const timer = this.#removing.get(digest)
+      if (timer === undefined) return
+      clearTimeout(timer)
+      this.#removing.delete(digest)
+      this.emit('requests', undefined)
+      if (wasShared) void this.shareAgain(digest)
+    })
+  }
+
+  /** Deletes at once every file whose removal could still be undone (the page is being left). */
+  flushRemovals(): void {
+    for (const digest of [...this.#removing.keys()]) void this.#deleteNow(digest)
+  }
+
+  async #deleteNow(digest: string): Promise<void> {
+    const timer = this.#removing.get(digest)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    this.#removing.delete(digest)
+    const collection = this.collections.get(digest)
+    this.collections.delete(digest)
+    this.#wantAll.delete(digest)
+    this.traffic.forget(digest)
+    try {
+      await this.engine.remove(digest)
+      // Members go with their collection, unless another collection here lists them too.
+      for (const member of collection?.files ?? []) {
+        const held = this.engine.local.get(member.digest)
+        if (held?.record.listed === false && !this.collections.collectionOf(member.digest)) {
+          await this.engine.remove(member.digest)
+        }
+      }
+    } catch (error) {
+      this.report(error, { digest })
+    }
+    this.emit('requests', undefined)
+  }
+
+  /** Shows a message at the bottom of the page for UNDO_MS; with `undo`, an Undo button beside it. */
+  toast(text: string, undo?: () => void): void {
+    const toast: Toast = undo ? { id: this.#nextId++, text, undo } : { id: this.#nextId++, text }
+    this.#toasts = [...this.#toasts, toast].slice(-3)
+    this.emit('toasts', undefined)
+    setTimeout(() => this.dismissToast(toast.id), UNDO_MS)
+  }
+
+  /** Runs a toast's Undo, once, and closes it. */
+  undo(id: number): void {
+    const toast = this.#toasts.find((t) => t.id === id)
+    this.dismissToast(id)
+    toast?.undo?.()
+  }
+
+  dismissToast(id: number): void {
+    const kept = this.#toasts.filter((t) => t.id !== id)
+    if (kept.length === this.#toasts.length) return
+    this.#toasts = kept
+    this.emit('toasts', undefined)
   }
 
   // ---------------------------------------------------------------- saving
@@ -489,16 +931,86 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     }
     try {
       await this.#options.saveFile(file.record)
+      this.#saved.add(digest)
+      this.#announce(`Saved ${file.record.name} to Downloads`)
+      this.emit('requests', undefined)
     } catch (error) {
+      if (errorCodeOf(error) === 'WRONG_KEY') this.#markWrongKey(digest)
       this.report(error, { digest })
     }
   }
 
-  /** A finished download: saved at once (SPEC §2). Called by the engine's onComplete. */
+  /**
+   * A finished download (the engine's onComplete): saved at once (SPEC §2), except what is not a file of
+   * its own to the user — a collection (its files follow), a member of one being fetched for "Download
+   * all" (the zip follows), a private share held without its key.
+   */
   saveCompleted(file: LocalFile): void {
-    this.#options
-      .saveFile(file.record)
-      .catch((error: unknown) => this.report(error, { digest: file.record.digest }))
+    void this.#finish(file.record.digest)
+  }
+
+  async #finish(digest: string): Promise<void> {
+    const held = this.engine.local.get(digest)
+    if (!held?.have.complete) return
+    let record = held.record
+    if (record.sealed) {
+      if (!record.sealed.key) return // shared on; it needs its link's key
+      const named = await this.#learnName(digest)
+      if (!named) return
+      record = named
+    }
+    if (isCollection(record)) {
+      const collection = await this.#readCollection(record)
+      if (collection) {
+        this.#wantAll.add(digest) // a collection asked for is asked for whole
+        await this.#fetchMembers(digest, collection)
+      }
+      return
+    }
+    const collection = this.collections.collectionOf(digest)
+    if (collection && this.#wantAll.has(collection) && !this.#wantSaved.delete(digest)) {
+      await this.#memberDone(digest) // the zip of the whole collection follows
+      return
+    }
+    this.#notifyDone(record.name)
+    await this.save(digest)
+  }
+
+  /**
+   * Reads a private share's sealed header once its first chunk is here, so that it shows its real name
+   * (and is saved under it). Resolves with the record named, or undefined (no key, wrong key, not yet).
+   */
+  #learnName(digest: string): Promise<StoredFile | undefined> {
+    let naming = this.#naming.get(digest)
+    if (!naming) {
+      naming = this.#readName(digest).finally(() => this.#naming.delete(digest))
+      this.#naming.set(digest, naming)
+    }
+    return naming
+  }
+
+  async #readName(digest: string): Promise<StoredFile | undefined> {
+    const held = this.engine.local.get(digest)
+    const files = this.#options.files
+    if (!held?.record.sealed?.key || !files || !held.have.has(0)) return undefined
+    if (held.record.name !== PRIVATE_PLACEHOLDER) return held.record
+    try {
+      const header = await files.sealedHeader(held.record)
+      const named = { ...held.record, name: header.name, mime: header.mime }
+      await this.engine.updateRecord(named)
+      return named
+    } catch (error) {
+      if (errorCodeOf(error) === 'WRONG_KEY') this.#markWrongKey(digest)
+      else this.report(error, { digest })
+      return undefined
+    }
+  }
+
+  #markWrongKey(digest: string): void {
+    if (this.#wrongKey.has(digest)) return
+    this.#wrongKey.add(digest)
+    this.report(new SwarmError('WRONG_KEY', 'the key does not open this private file'), { digest })
+    this.emit('requests', undefined)
   }
 
   /** Streams a complete file to a place the user picks. A cancelled picker is not a problem. */
@@ -531,26 +1043,10 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   // ---------------------------------------------------------------- peers of a file
 
   /** The peers holding a file, as the tracker gives them, with how this browser reaches each. */
-  async peersOf(digest: string): Promise<PeerRow[]> {
-    const reply = await this.engine.tracker.peers(digest)
-    const sessions = new Map<string, SessionLike>()
-    for (const session of this.engine.swarm.sessions)
-      if (!session.destroyed) sessions.set(session.peerId, session)
-    return Promise.all(
-      reply.peers.map(async ({ peerId, have }) => {
-        const session = sessions.get(peerId)
-        const connection = session
-          ? await session.link.connectionType().catch(() => 'unknown' as const)
-          : 'not connected'
-        return {
-          peerId,
-          chunks: have === 'all' ? reply.chunkCount : countChunks(reply.chunkCount, have),
-          chunkCount: reply.chunkCount,
-          connection,
-          downloadBytesPerSecond: this.rates.rate(peerId, 'down'),
-          uploadBytesPerSecond: this.rates.rate(peerId, 'up'),
-        }
-      }),
+  peersOf(digest: string): Promise<PeerRow[]> {
+    return peerRows(
+      { tracker: this.engine.tracker, sessions: this.engine.swarm.sessions, rates: this.rates },
+      digest,
     )
   }
 
@@ -636,6 +1132,33 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     })
   }
 
+  #nameOf(digest: string): string {
+    return this.engine.local.get(digest)?.record.name ?? `${digest.slice(0, 12)}…`
+  }
+
+  #onShared(record: StoredFile): void {
+    if (isCollection(record)) void this.#readCollection(record)
+    this.#announce(`${record.name} is ready and shared`)
+  }
+
+  /** A live-region sentence, and the tab's title, for something that finished. */
+  #announce(text: string): void {
+    this.emit('announce', { text })
+  }
+
+  /** Says a download finished: announced; a desktop notification too when the tab is hidden and allowed. */
+  #notifyDone(name: string): void {
+    const notification = (globalThis as { Notification?: typeof Notification }).Notification
+    const hidden = (globalThis as { document?: Document }).document?.visibilityState === 'hidden'
+    if (hidden && notification?.permission === 'granted') {
+      try {
+        new notification('Download finished', { body: name, tag: 'swarmdrop-done' })
+      } catch {
+        // Some browsers allow notifications only from a service worker: the live region still says it.
+      }
+    }
+  }
+
   #onFile(digest: string, progress: DownloadProgress | undefined): void {
     this.#watch(digest)
     // The download reaches a source again: what was said about not reaching any is no longer true.
@@ -659,13 +1182,5 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       }
       this.emit('chunk', { ...event, digest })
     })
-  }
-}
-
-function countChunks(chunkCount: number, have: string): number {
-  try {
-    return Bitfield.fromBase64(chunkCount, have).count
-  } catch {
-    return 0 // the tracker checks bitfields; a bad one counts as nothing rather than breaking the view
   }
 }

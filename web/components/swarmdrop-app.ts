@@ -1,8 +1,9 @@
 /**
- * The app shell: the tracker connection (`data-tracker-state`), this browser's peer id, storage used and
- * available, a short line on how Swarmdrop works, then the problems, the drop zone, my files and the
- * catalog, and the peers of a file on request. It turns the events its parts emit into calls on the
- * services it gets from context (web/main.ts provides them).
+ * The app shell: a skip link to the search, the banner (the server connection, `data-tracker-state`; this
+ * browser's id; storage used and available), then in the main landmark a short line on how Swarmdrop
+ * works, the problems, the drop zone, my files and the catalog; the peers or the link of a file on
+ * request; the question a link asks before it downloads; toasts with Undo; a polite live region for what
+ * finished. It turns the events its parts emit into calls on the services it gets from context (web/main.ts).
  */
 import { ContextConsumer } from '@lit/context'
 import { css, html, LitElement, nothing } from 'lit'
@@ -11,11 +12,12 @@ import { servicesContext } from '../app/context.js'
 import { ERROR_MESSAGES, messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
 import { LinkRequestController } from '../app/link-request-controller.js'
-import { ProblemsController, ShareJobsController } from '../app/problems-controller.js'
+import { AttentionController, LeaveGuardController, PasteController } from '../app/page-controllers.js'
+import { ProblemsController, ShareJobsController, ToastsController } from '../app/problems-controller.js'
 import type { AppServices } from '../app/services.js'
 import { StorageController } from '../app/storage-controller.js'
 import { TrackerStatusController } from '../app/tracker-status-controller.js'
-import type { SwarmdropEventDetails } from './events.js'
+import { emit, type SwarmdropEventDetails } from './events.js'
 import { theme } from './theme.js'
 import './swarmdrop-catalog.js'
 import './swarmdrop-drop-zone.js'
@@ -23,13 +25,14 @@ import './swarmdrop-link-confirm.js'
 import './swarmdrop-my-files.js'
 import './swarmdrop-peers.js'
 import './swarmdrop-problems.js'
+import './swarmdrop-share-link.js'
 
 /** Where the intro line remembers it was dismissed. */
 export const INTRO_DISMISSED_KEY = 'swarmdrop.intro-dismissed'
 /** How long "Copied" stays on screen. */
 const NOTICE_MS = 3_000
 
-const TRACKER_LABELS = { connecting: 'Connecting…', online: 'Online', offline: 'Offline' } as const
+const TRACKER_LABELS = { connecting: 'Connecting…', online: 'Connected', offline: 'Offline' } as const
 
 @customElement('swarmdrop-app')
 export class SwarmdropApp extends LitElement {
@@ -140,16 +143,51 @@ export class SwarmdropApp extends LitElement {
       .page > swarmdrop-problems.empty {
         margin-top: 0;
       }
-      .notice {
+      .toasts {
         position: fixed;
         bottom: 1rem;
         left: 50%;
         transform: translateX(-50%);
+        display: grid;
+        gap: 0.4rem;
+        z-index: 5;
+        width: max-content;
+        max-width: 94vw;
+      }
+      .toast {
+        display: flex;
+        gap: 0.75rem;
+        align-items: center;
         background: var(--sd-fg);
         color: var(--sd-bg);
-        padding: 0.4rem 0.9rem;
+        padding: 0.4rem 0.6rem 0.4rem 0.9rem;
         border-radius: 0.5rem;
-        z-index: 5;
+      }
+      .toast button {
+        background: var(--sd-bg);
+        color: var(--sd-fg);
+      }
+      .skip {
+        position: absolute;
+        left: 0.5rem;
+        top: -3rem;
+        background: var(--sd-surface);
+        color: var(--sd-accent);
+        padding: 0.4rem 0.8rem;
+        border-radius: 0.4rem;
+        z-index: 20;
+      }
+      .skip:focus {
+        top: 0.5rem;
+      }
+      main {
+        display: block;
+      }
+      main > * + * {
+        margin-top: 1.25rem;
+      }
+      main > swarmdrop-problems.empty {
+        margin-top: 0;
       }
     `,
   ]
@@ -158,6 +196,7 @@ export class SwarmdropApp extends LitElement {
   @property({ attribute: false }) startupError: unknown
 
   @state() private _peersOf: { digest: string; name: string } | undefined
+  @state() private _linkOf: { digest: string; name: string } | undefined
   @state() private _notice = ''
   @state() private _introDismissed = readIntroDismissed()
 
@@ -165,6 +204,8 @@ export class SwarmdropApp extends LitElement {
   readonly #storage = new StorageController(this)
   readonly #problems = new ProblemsController(this)
   readonly #jobs = new ShareJobsController(this)
+  readonly #toasts = new ToastsController(this)
+  readonly #attention = new AttentionController(this)
   readonly #linkRequest = new LinkRequestController(this)
   #services: AppServices | undefined
   #noticeTimer: ReturnType<typeof setTimeout> | undefined
@@ -178,8 +219,25 @@ export class SwarmdropApp extends LitElement {
         this.#services = services
       },
     })
+    new LeaveGuardController(this)
+    new PasteController(this)
     this.addEventListener('swarmdrop-share', (e) => this._onShare(e.detail))
     this.addEventListener('swarmdrop-download', (e) => void this.#services?.download(e.detail.digest))
+    this.addEventListener('swarmdrop-download-all', (e) => void this.#services?.downloadAll(e.detail.digest))
+    this.addEventListener(
+      'swarmdrop-download-member',
+      (e) => void this.#services?.downloadMember(e.detail.collection, e.detail.digest),
+    )
+    this.addEventListener(
+      'swarmdrop-save-all',
+      (e) => void this.#services?.saveAll(e.detail.digest, e.detail.into),
+    )
+    this.addEventListener('swarmdrop-stop-sharing', (e) => void this.#services?.stopSharing(e.detail.digest))
+    this.addEventListener('swarmdrop-share-again', (e) => void this.#services?.shareAgain(e.detail.digest))
+    this.addEventListener('swarmdrop-show-link', (e) => this._onShowLink(e.detail))
+    this.addEventListener('swarmdrop-copy-text', (e) => void this._onCopyText(e.detail.text))
+    this.addEventListener('swarmdrop-undo', (e) => this.#services?.undo(e.detail.id))
+    this.addEventListener('swarmdrop-dismiss-toast', (e) => this.#services?.dismissToast(e.detail.id))
     this.addEventListener('swarmdrop-pause', (e) => this.#services?.pause(e.detail.digest))
     this.addEventListener('swarmdrop-resume', (e) => this.#services?.resume(e.detail.digest))
     this.addEventListener('swarmdrop-remove', (e) => void this.#services?.remove(e.detail.digest))
@@ -189,7 +247,9 @@ export class SwarmdropApp extends LitElement {
     this.addEventListener('swarmdrop-show-peers', (e) => this._onShowPeers(e.detail))
     this.addEventListener('swarmdrop-copy', (e) => void this._onCopy(e.detail))
     this.addEventListener('swarmdrop-dismiss-problem', (e) => this.#problems.dismiss(e.detail.id))
-    this.addEventListener('swarmdrop-answer-link', (e) => this.#linkRequest.answer(e.detail.download))
+    this.addEventListener('swarmdrop-answer-link', (e) =>
+      this.#linkRequest.answer(e.detail.download, e.detail.password),
+    )
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
   }
 
@@ -205,24 +265,41 @@ export class SwarmdropApp extends LitElement {
         <p class="offline" role="alert">Swarmdrop could not start. ${messageFor(this.startupError)}</p>
       </div>`
     }
-    return html`<div class="page">
+    const link = this._linkOf ? this.#services?.linkFor(this._linkOf.digest) : undefined
+    const privateLink = this._linkOf
+      ? this.#services?.engine.local.get(this._linkOf.digest)?.record.sealed !== undefined
+      : false
+    return html`<a class="skip" href="#catalog-search" @click=${this._onSkip}>Skip to search</a>
+    <div class="page">
       <header>
         <h1>Swarmdrop</h1>
         ${this.#renderStatus()}
       </header>
-      ${this.#renderIntro()}
-      ${this.#renderOffline()}
-      <swarmdrop-problems
-        class=${this.#problems.problems.length === 0 ? 'empty' : ''}
-        .problems=${this.#problems.problems}
-      ></swarmdrop-problems>
-      <swarmdrop-drop-zone .jobs=${this.#jobs.jobs}></swarmdrop-drop-zone>
-      <div class="columns">
-        <section aria-label="My files"><swarmdrop-my-files></swarmdrop-my-files></section>
-        <section aria-label="Catalog"><swarmdrop-catalog></swarmdrop-catalog></section>
-      </div>
+      <main>
+        ${this.#renderIntro()}
+        ${this.#renderOffline()}
+        <swarmdrop-problems
+          class=${this.#problems.problems.length === 0 ? 'empty' : ''}
+          .problems=${this.#problems.problems}
+        ></swarmdrop-problems>
+        <swarmdrop-drop-zone .jobs=${this.#jobs.jobs}></swarmdrop-drop-zone>
+        <div class="columns">
+          <section aria-label="My files"><swarmdrop-my-files></swarmdrop-my-files></section>
+          <section aria-label="Shared with everyone"><swarmdrop-catalog></swarmdrop-catalog></section>
+        </div>
+      </main>
       <swarmdrop-peers .digest=${this._peersOf?.digest} .name=${this._peersOf?.name ?? ''}></swarmdrop-peers>
-      ${this._notice ? html`<div class="notice" role="status">${this._notice}</div>` : nothing}
+      <swarmdrop-share-link .link=${link} .name=${this._linkOf?.name ?? ''} ?private=${privateLink}></swarmdrop-share-link>
+      <div class="toasts" role="status">
+        ${this._notice ? html`<div class="toast">${this._notice}</div>` : nothing}
+        ${this.#toasts.toasts.map(
+          (toast) => html`<div class="toast" data-toast=${toast.id}>
+            <span>${toast.text}</span>
+            ${toast.undo ? html`<button type="button" @click=${() => emit(this, 'swarmdrop-undo', { id: toast.id })}>Undo</button>` : nothing}
+          </div>`,
+        )}
+      </div>
+      <div class="visually-hidden" role="status" aria-live="polite">${this.#attention.announcement}</div>
       <swarmdrop-link-confirm .request=${this.#linkRequest.request}></swarmdrop-link-confirm>
     </div>`
   }
@@ -232,13 +309,18 @@ export class SwarmdropApp extends LitElement {
     const room = this.#storage.room
     return html`<dl class="status">
       <div>
-        <dt>Tracker</dt>
+        <dt>Server</dt>
         <dd><span class="badge" data-tracker-state=${state} role="status">${TRACKER_LABELS[state]}</span></dd>
       </div>
       <div>
-        <dt>Peer id</dt>
+        <dt title="How other browsers reach this one; a new one each visit">This browser</dt>
         <dd><code>${this.#tracker.peerId ?? '–'}</code></dd>
       </div>
+      ${
+        notificationsAskable()
+          ? html`<div><dt class="visually-hidden">Notifications</dt><dd><button type="button" @click=${this._onAskNotifications}>Notify me when downloads finish</button></dd></div>`
+          : nothing
+      }
       <div>
         <dt>Storage</dt>
         <dd>
@@ -257,9 +339,10 @@ export class SwarmdropApp extends LitElement {
     if (this._introDismissed) return nothing
     return html`<div class="intro">
       <p>
-        Drop files here to share them straight from this browser. Anyone with this page open sees them in the
-        catalog and downloads them by activating their digest, from every browser that has them, checked chunk by
-        chunk. File data never passes through the server.
+        Drop files here to share them straight from this browser: with everyone (listed here for anyone who opens
+        Swarmdrop) or with a link (private and encrypted: only people with the link can open them). Downloads come
+        from every browser that has the file, checked piece by piece; file data never passes through the server.
+        Keep this page open while others download what you share.
       </p>
       <button type="button" @click=${this._onDismissIntro}>Got it</button>
     </div>`
@@ -275,8 +358,28 @@ export class SwarmdropApp extends LitElement {
     </p>`
   }
 
-  private _onShare({ files }: SwarmdropEventDetails['swarmdrop-share']): void {
-    this.#services?.share(files)
+  /** Asks for permission to notify; finished downloads are then notified while the tab is hidden. */
+  private async _onAskNotifications(): Promise<void> {
+    await globalThis.Notification?.requestPermission().catch(() => 'denied')
+    this.requestUpdate()
+  }
+
+  private _onSkip(event: Event): void {
+    event.preventDefault()
+    const catalog = this.renderRoot.querySelector('swarmdrop-catalog')
+    catalog?.renderRoot.querySelector<HTMLInputElement>('#catalog-search')?.focus()
+  }
+
+  private _onShare({ files, ...how }: SwarmdropEventDetails['swarmdrop-share']): void {
+    this.#services?.share(files, how)
+  }
+
+  private _onShowLink({ digest, name }: SwarmdropEventDetails['swarmdrop-show-link']): void {
+    this._linkOf = digest ? { digest, name } : undefined
+  }
+
+  private async _onCopyText(text: string): Promise<void> {
+    if (await this.#services?.copy(text)) this.#notify('Link copied')
   }
 
   private _onShowPeers({ digest, name }: SwarmdropEventDetails['swarmdrop-show-peers']): void {
@@ -286,7 +389,9 @@ export class SwarmdropApp extends LitElement {
   private async _onCopy({ digest, what }: SwarmdropEventDetails['swarmdrop-copy']): Promise<void> {
     const services = this.#services
     if (!services) return
-    const copied = await services.copy(what === 'link' ? services.linkFor(digest) : digest)
+    const text = what === 'link' ? services.linkFor(digest) : digest
+    if (text === undefined) return
+    const copied = await services.copy(text)
     if (copied) this.#notify(what === 'link' ? 'Link copied' : 'Digest copied')
   }
 
@@ -306,6 +411,11 @@ export class SwarmdropApp extends LitElement {
       this._notice = ''
     }, NOTICE_MS)
   }
+}
+
+/** Whether the browser can notify and the user has not answered yet (then the page offers to ask). */
+function notificationsAskable(): boolean {
+  return typeof globalThis.Notification === 'function' && globalThis.Notification.permission === 'default'
 }
 
 function readIntroDismissed(): boolean {

@@ -1,7 +1,9 @@
 /**
- * The catalog: every file the tracker knows, with name, size, chunk count, seeders and leechers and its
- * full digest, which is the download control (a button: click or Enter). A search box, pages, and a way
- * to copy a digest or a link to it. Names come from peers: they are only ever rendered as text.
+ * The catalog: every file the tracker lists, with name, size, pieces, who shares it and who is downloading
+ * it, a labelled Download button, and its full digest, which downloads too (a button: click or Enter, for
+ * scripts and the original "click a digest"). A collection is one entry with its file count and "Download
+ * all". A search box, pages, and a way to copy a digest or a link. Names come from peers: they are only
+ * ever rendered as text.
  */
 import { css, html, LitElement, nothing } from 'lit'
 import { customElement } from 'lit/decorators.js'
@@ -31,10 +33,6 @@ export class SwarmdropCatalog extends LitElement {
       .search input {
         flex: 1 1 14rem;
         min-width: 0;
-        padding: 0.35rem 0.6rem;
-        border: 1px solid var(--sd-border);
-        border-radius: 0.4rem;
-        background: var(--sd-surface);
       }
       ul {
         list-style: none;
@@ -88,13 +86,6 @@ export class SwarmdropCatalog extends LitElement {
         flex-wrap: wrap;
         gap: 0.4rem;
       }
-      .pager {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5rem;
-        margin-top: 0.75rem;
-      }
       .error {
         color: var(--sd-danger);
       }
@@ -111,7 +102,7 @@ export class SwarmdropCatalog extends LitElement {
   override render() {
     const catalog = this.#catalog
     return html`
-      <h2 id="catalog-title">Catalog</h2>
+      <h2 id="catalog-title">Shared with everyone</h2>
       <form class="search" role="search" @submit=${this._onSubmit}>
         <label for="catalog-search">Search by name or digest</label>
         <input
@@ -153,8 +144,7 @@ export class SwarmdropCatalog extends LitElement {
       </p>`
     }
     return html`<p class="muted" aria-live="polite">
-      ${catalog.total} ${catalog.total === 1 ? 'file' : 'files'}${catalog.query.trim() ? ' match' : ' shared'}${catalog.online ? '' : ' (offline: this list may be out of date)'}.
-      Activate a digest to download that file.
+      ${catalog.total} ${catalog.total === 1 ? 'item' : 'items'}${catalog.query.trim() ? ' match' : ' shared'}${catalog.online ? '' : ' (offline: this list may be out of date)'}.
     </p>`
   }
 
@@ -163,29 +153,44 @@ export class SwarmdropCatalog extends LitElement {
     const others = entry.names.length - 1
     const mark = this.#catalog.localMark(entry.digest)
     const nameId = `name-${entry.digest}`
-    return html`<li data-digest=${entry.digest} aria-labelledby=${nameId}>
+    const digest = entry.digest
+    const collection = entry.collection
+    // Each control's accessible name starts with its visible label (WCAG 2.5.3), then names the file.
+    const button = (text: string, onClick: () => void, primary = false) =>
+      html`<button type="button" class=${primary ? 'primary' : ''} aria-label=${`${text}: ${name}`} @click=${onClick}>${text}</button>`
+    return html`<li data-digest=${digest} data-collection=${collection ? digest : nothing} aria-labelledby=${nameId}>
       <div class="head">
         <span class="name" id=${nameId} title=${entry.names.join('\n')}>${name}${others > 0 ? html` <span class="muted">(+${others} other ${others === 1 ? 'name' : 'names'})</span>` : nothing}</span>
         ${mark ? html`<span class="here">${mark === 'here' ? 'Here' : 'Downloading here'}</span>` : nothing}
       </div>
       <div class="figures">
-        <span>${formatBytes(entry.size)}</span>
-        <span>${entry.chunkCount} ${entry.chunkCount === 1 ? 'chunk' : 'chunks'}</span>
-        <span>${entry.seeders} ${entry.seeders === 1 ? 'seeder' : 'seeders'}</span>
-        <span>${entry.leechers} ${entry.leechers === 1 ? 'leecher' : 'leechers'}</span>
+        ${
+          collection
+            ? html`<span>Collection of ${collection.files} ${collection.files === 1 ? 'file' : 'files'}</span>
+              <span>${formatBytes(collection.bytes)}</span>`
+            : html`<span>${formatBytes(entry.size)}</span>
+              <span title="A file travels in pieces, each checked on arrival">${entry.chunkCount} ${entry.chunkCount === 1 ? 'piece' : 'pieces'}</span>`
+        }
+        <span>shared by ${entry.seeders} ${entry.seeders === 1 ? 'browser' : 'browsers'}</span>
+        ${entry.leechers > 0 ? html`<span>${entry.leechers} downloading</span>` : nothing}
+      </div>
+      <div class="actions">
+        ${
+          collection
+            ? button('Download all', () => emit(this, 'swarmdrop-download-all', { digest }), true)
+            : button('Download', () => emit(this, 'swarmdrop-download', { digest }), true)
+        }
+        ${button('Copy link', () => emit(this, 'swarmdrop-copy', { digest, what: 'link' }))}
+        ${button('Copy digest', () => emit(this, 'swarmdrop-copy', { digest, what: 'digest' }))}
+        ${button('Peers', () => emit(this, 'swarmdrop-show-peers', { digest, name }))}
       </div>
       <button
         type="button"
         class="digest"
-        aria-label=${`Download ${name}, digest ${entry.digest}`}
+        aria-label=${`Digest ${digest}: download ${name}`}
         title="Download this file"
-        @click=${() => emit(this, 'swarmdrop-download', { digest: entry.digest })}
-      >${entry.digest}</button>
-      <div class="actions">
-        <button type="button" aria-label=${`Copy the digest of ${name}`} @click=${() => emit(this, 'swarmdrop-copy', { digest: entry.digest, what: 'digest' })}>Copy digest</button>
-        <button type="button" aria-label=${`Copy a link to ${name}`} @click=${() => emit(this, 'swarmdrop-copy', { digest: entry.digest, what: 'link' })}>Copy link</button>
-        <button type="button" aria-label=${`Show the peers of ${name}`} @click=${() => emit(this, 'swarmdrop-show-peers', { digest: entry.digest, name })}>Peers</button>
-      </div>
+        @click=${() => emit(this, collection ? 'swarmdrop-download-all' : 'swarmdrop-download', { digest })}
+      >${digest}</button>
     </li>`
   }
 

@@ -71,7 +71,7 @@ export class SwarmdropChunkMap extends LitElement {
     const inFlight = chunks.tally(CHUNK_IN_FLIGHT)
     return html`<canvas
       role="img"
-      aria-label=${`Chunks: ${here} of ${chunks.count} here, ${inFlight} in flight, ${chunks.count - here - inFlight} missing`}
+      aria-label=${`Pieces: ${here} of ${chunks.count} here, ${inFlight} in flight, ${chunks.count - here - inFlight} missing`}
     ></canvas>`
   }
 

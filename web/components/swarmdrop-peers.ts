@@ -41,7 +41,7 @@ export class SwarmdropPeers extends LitElement {
       dialog::backdrop {
         background: rgb(0 0 0 / 45%);
       }
-      header {
+      .head {
         display: flex;
         justify-content: space-between;
         gap: 0.75rem;
@@ -104,10 +104,10 @@ export class SwarmdropPeers extends LitElement {
 
   override render() {
     return html`<dialog aria-labelledby="peers-title" @close=${this._onClose}>
-      <header>
-        <h2 id="peers-title">Peers of ${this.name || 'this file'}</h2>
+      <div class="head">
+        <h2 id="peers-title">Who has ${this.name || 'this file'}</h2>
         <button type="button" @click=${this._onCloseClick}>Close</button>
-      </header>
+      </div>
       <p class="muted mono">${this.digest ? `digest ${this.digest.slice(0, 16)}…` : ''}</p>
       ${this.#renderBody()}
       ${this.#renderHealth()}
@@ -138,7 +138,7 @@ export class SwarmdropPeers extends LitElement {
                 health.bans,
                 (ban) => ban.key,
                 (ban) => html`<li data-ban=${ban.key} data-reason=${ban.reason}>
-                  ${ban.kind === 'address' ? 'Address' : 'Peer'} <code>${ban.who}</code>: ${banReasonFor(ban.reason)};
+                  ${ban.kind === 'address' ? 'Address' : 'Browser'} <code>${ban.who}</code>: ${banReasonFor(ban.reason)};
                   ${
                     ban.remainingMs === Number.POSITIVE_INFINITY
                       ? 'blocked for the rest of this visit'
@@ -157,16 +157,16 @@ export class SwarmdropPeers extends LitElement {
     if (peers.error !== undefined) {
       const message =
         errorCodeOf(peers.error) === 'FILE_NOT_FOUND'
-          ? 'No other peer holds this file right now.'
+          ? 'No other browser has this file right now.'
           : messageFor(peers.error)
       return html`<p class=${errorCodeOf(peers.error) === 'FILE_NOT_FOUND' ? 'muted' : 'error'}>${message}</p>`
     }
-    if (!peers.loaded) return html`<p class="muted" aria-live="polite">Asking the tracker…</p>`
-    if (peers.peers.length === 0) return html`<p class="muted">No other peer holds this file right now.</p>`
+    if (!peers.loaded) return html`<p class="muted" aria-live="polite">Asking the server…</p>`
+    if (peers.peers.length === 0) return html`<p class="muted">No other browser has this file right now.</p>`
     return html`<div class="table-wrap"><table>
-      <caption class="visually-hidden">Peers holding this file</caption>
+      <caption class="visually-hidden">Browsers that have this file</caption>
       <thead>
-        <tr><th scope="col">Peer</th><th scope="col">Chunks</th><th scope="col">Connection</th><th scope="col">From it</th><th scope="col">To it</th></tr>
+        <tr><th scope="col">Browser</th><th scope="col">Pieces</th><th scope="col">Connection</th><th scope="col">From it</th><th scope="col">To it</th></tr>
       </thead>
       <tbody>
         ${repeat(
@@ -182,7 +182,7 @@ export class SwarmdropPeers extends LitElement {
         )}
       </tbody>
     </table></div>
-    <p class="muted">Swatches are the colours of each peer's chunks in the chunk map.</p>`
+    <p class="muted">Each browser's colour is the colour of the pieces it sent in the picture of pieces.</p>`
   }
 
   private _onCloseClick(): void {

@@ -93,6 +93,21 @@ export const theme = css`
     font-size: 1.15rem;
     margin: 0 0 0.6rem;
   }
+  /* Text fields (search, passwords, a link to copy). */
+  input:not([type='file']):not([type='checkbox']) {
+    padding: 0.3rem 0.55rem;
+    border: 1px solid var(--sd-border);
+    border-radius: 0.4rem;
+    background: var(--sd-surface);
+  }
+  /* Previous / page n of m / Next, under a long list. */
+  .pager {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5rem;
+    margin-top: 0.75rem;
+  }
   progress {
     width: 100%;
     height: 0.7rem;

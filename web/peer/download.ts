@@ -58,8 +58,11 @@ export const ENDGAME_REQUESTS_PER_CHUNK = 2
 export const BUSY_BACKOFF_MS = 2_000
 /** How often stalls are looked for and idle sources given work. */
 export const TICK_MS = 500
-/** Window over which speed is measured. */
-const SPEED_WINDOW_MS = 5_000
+/**
+ * Window over which speed is measured, counting bytes as their frames arrive: when a source leaves or the
+ * path goes quiet, the figure is zero within this long (issue 14: it used to read the last speed for ~20 s).
+ */
+const SPEED_WINDOW_MS = 2_000
 
 export type DownloadState = 'downloading' | 'paused' | 'complete' | 'error'
 
@@ -228,7 +231,8 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       bytesTotal: file.record.manifest.size,
       chunksHere: file.have.count,
       chunkCount: file.have.length,
-      bytesPerSecond: recent / (SPEED_WINDOW_MS / 1000),
+      // Nothing moves while paused, stopped or done: the figure says so at once, not after the window.
+      bytesPerSecond: this.#state === 'downloading' ? recent / (SPEED_WINDOW_MS / 1000) : 0,
       sources: this.#sources.size,
     }
     if (this.#error) progress.error = this.#error
@@ -289,6 +293,8 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     request.buffer.set(frame.bytes, frame.offset)
     request.received += frame.bytes.length
     const done = request.received >= request.buffer.length
+    // Speed counts bytes as their frames arrive, so it falls to zero as soon as they stop (issue 14).
+    this.#delivered.push({ atMs: this.options.clock.now(), bytes: frame.bytes.length })
     this.#progress(source, frame.bytes.length, done)
     if (done) void this.#verify(request)
   }
@@ -337,7 +343,6 @@ export class Download extends TypedEventTarget<DownloadEvents> {
       source.stalls--
       source.deliveredSinceStall = 0
     }
-    this.#delivered.push({ atMs: this.options.clock.now(), bytes: request.buffer.length })
     this.#emitChunk(index, 'here', source.session.peerId)
     for (const duplicate of this.#requestsByIndex.get(index) ?? []) this.#cancel(duplicate)
     if (this.file.have.complete) return this.#complete()

@@ -19,7 +19,7 @@ import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
-import { type LocalFile, LocalFiles } from './local-files.js'
+import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
@@ -27,6 +27,12 @@ import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
 import { TypedEventTarget } from './typed-events.js'
+
+/**
+ * Manifests uploaded to the tracker per `shareStored` batch: a tenth of its default burst of 200 messages
+ * (shared/limits.ts), so that a large batch never trips RATE_LIMITED.
+ */
+const MANIFESTS_PER_SHARE = 20
 
 export type EngineEvents = {
   status: TrackerStatus
@@ -39,6 +45,22 @@ export type EngineEvents = {
   /** The tab's RTCPeerConnection budget changed state (ok → low → spent). */
   'link-budget': LinkBudget
 }
+
+/** What a download's record starts with when the file is new here (a link's key, a collection's path). */
+export type FetchHints = Partial<Pick<StoredFile, 'name' | 'mime' | 'sealed' | 'listed' | 'collection'>>
+
+/**
+ * Files shared within this long of each other go to the tracker in one announce: dropping 1,000 small files
+ * would otherwise send 1,000 announces in seconds, far past the server's burst of 200 messages, and get
+ * the connection closed for flooding (docs/PROTOCOL.md, "Rate limit").
+ */
+export const ANNOUNCE_BATCH_MS = 200
+/**
+ * Manifests given to the tracker to cache, at most this many a second: well inside the 50 messages a
+ * second the server allows, leaving room for signalling. A downloader that asks before a manifest is
+ * cached gets it from a peer instead.
+ */
+export const MANIFESTS_PER_SECOND = 20
 
 export interface EngineOptions {
   trackerUrl: string
@@ -70,8 +92,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly bans: BanList
   #links: LinkManager | undefined
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
-  /** Downloads whose events are relayed already. */
-  readonly #watched = new Set<string>()
+  /** Downloads whose events are relayed already (a file downloaded again gets a new Download). */
+  readonly #watched = new WeakSet<Download>()
   /** Fetches being set up (manifest, record), so that a double click does not set one up twice. */
   readonly #fetching = new Map<string, Promise<Download>>()
   /** Finds, dials and re-dials the sources of every running download. */
@@ -79,6 +101,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Names and types of files seen in the catalog, for downloads picked from it. */
   readonly #catalogEntries = new Map<string, CatalogEntry>()
   readonly #clock: Clock
+  /** Files shared since the last announce was sent, and the timer that sends the next. */
+  readonly #toAnnounce = new Set<string>()
+  #announceTimer: unknown
+  /** Manifests waiting to be given to the tracker, and the timer that gives the next ones. */
+  readonly #toPut = new Map<string, Manifest>()
+  #putTimer: unknown
   #destroyed = false
 
   private constructor(
@@ -134,8 +162,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const inventory = await scanInventory(options.files, options.chunks)
     const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
     engine.tracker.start()
+    // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
+    // was being prepared): its missing chunks come from whoever downloaded it meanwhile, if anyone did.
     for (const { record, have } of inventory.files) {
-      if (!have.complete && record.origin === 'downloaded') void engine.#resume(record.digest)
+      if (!have.complete && !record.notShared) void engine.#resume(record.digest)
     }
     return engine
   }
@@ -166,42 +196,106 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   /** Starts sharing a file whose manifest the ingest has just built, from the dropped File itself. */
-  share(record: StoredFile, source?: Blob): void {
+  share(record: StoredFile, source?: LiveSource): void {
     if (source) this.local.addLiveSource(record, source)
     else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
-    this.tracker.announce(this.local.holdings().filter((h) => h.digest === record.digest))
-    this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    this.#toPut.set(record.digest, record.manifest)
+    this.#announceSoon(record.digest)
     this.emit('file', { digest: record.digest, progress: undefined })
   }
 
-  /** The ingest has stored every chunk: serve them from storage from now on. */
-  stored(record: StoredFile): void {
-    this.local.dropLiveSource(record.digest)
+  /**
+   * Starts sharing complete files whose chunks storage already holds, announced together: the headless
+   * peer's folder scan finds thousands at once, and one announce (and one manifest upload) per file would
+   * run into the tracker's message rate. The tracker client splits the announce within the server's
+   * limits; only the first few manifests are uploaded, and downloaders ask the peers for the others.
+   */
+  shareStored(records: readonly StoredFile[]): void {
+    const digests = new Set(records.map((record) => record.digest))
+    for (const record of records) this.local.add(record, Bitfield.full(record.manifest.hashes.length))
+    this.tracker.announce(this.local.holdings().filter((h) => digests.has(h.digest)))
+    for (const record of records.slice(0, MANIFESTS_PER_SHARE)) {
+      this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    }
+    for (const record of records) this.emit('file', { digest: record.digest, progress: undefined })
   }
 
-  /** Downloads a file by digest from every peer that has it. Asking twice at once gives the same download. */
-  fetch(digest: string): Promise<Download> {
+  /**
+   * Takes up a download whose chunks storage holds already, though no record of it did (the headless
+   * peer's `.chunk` files, whose manifest became known later): its record is saved (named as the catalog
+   * names it, when it was listed), the chunks here are announced, and the rest is downloaded.
+   */
+  async adopt(digest: string, manifest: Manifest, have: Bitfield): Promise<Download> {
+    const record = this.#downloadRecord(digest, manifest)
+    await this.options.files.put(record)
+    this.local.add(record, have)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+    return this.#resume(digest)
+  }
+
+  /** Announces a newly shared file with the others shared within ANNOUNCE_BATCH_MS, in one message. */
+  #announceSoon(digest: string): void {
+    this.#toAnnounce.add(digest)
+    if (this.#announceTimer !== undefined) return
+    this.#announceTimer = this.#clock.setTimeout(() => {
+      this.#announceTimer = undefined
+      const digests = new Set(this.#toAnnounce)
+      this.#toAnnounce.clear()
+      if (this.#destroyed) return
+      this.tracker.announce(this.local.holdings().filter((h) => digests.has(h.digest)))
+      // Manifests after the announce: the tracker caches one only for a file someone holds.
+      this.#putManifests()
+    }, ANNOUNCE_BATCH_MS)
+  }
+
+  /** Gives the tracker the manifests of announced files to cache, MANIFESTS_PER_SECOND at most. */
+  #putManifests(): void {
+    if (this.#putTimer !== undefined) return
+    const drain = () => {
+      this.#putTimer = undefined
+      if (this.#destroyed) return
+      for (const [next, nextManifest] of [...this.#toPut].slice(0, MANIFESTS_PER_SECOND)) {
+        this.#toPut.delete(next)
+        if (!this.#toAnnounce.has(next)) this.tracker.putManifest(next, nextManifest).catch(() => {})
+        else this.#toPut.set(next, nextManifest) // not announced yet: its turn comes after
+      }
+      if (this.#toPut.size > 0) this.#putTimer = this.#clock.setTimeout(drain, 1_000)
+    }
+    // The first ones right behind the announce, on the same socket: a downloader that learns of the file
+    // from the catalog finds its manifest cached already.
+    drain()
+  }
+
+  /**
+   * The ingest has stored every chunk: serve them from storage from now on. The file's plain SHA-256 is
+   * known now too (the record shared when hashing ended had none): it joins the record held, which keeps
+   * whatever changed meanwhile (sharing stopped, a name learned).
+   */
+  stored(record: StoredFile): void {
+    this.local.dropLiveSource(record.digest)
+    const held = this.local.get(record.digest)
+    if (held && record.plainSha256 !== undefined && held.record.plainSha256 === undefined) {
+      this.local.update({ ...held.record, plainSha256: record.plainSha256 })
+    }
+  }
+
+  /**
+   * Downloads a file by digest from every peer that has it. Asking twice at once gives the same download.
+   * `hints` start the record of a file new here (a private link's key, a collection member's path).
+   */
+  fetch(digest: string, hints: FetchHints = {}): Promise<Download> {
     const pending = this.#fetching.get(digest)
     if (pending) return pending
-    const fetching = this.#fetch(digest).finally(() => this.#fetching.delete(digest))
+    const fetching = this.#fetch(digest, hints).finally(() => this.#fetching.delete(digest))
     this.#fetching.set(digest, fetching)
     return fetching
   }
 
-  async #fetch(digest: string): Promise<Download> {
+  async #fetch(digest: string, hints: FetchHints): Promise<Download> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
-      const manifest = await this.#manifestOf(digest)
-      const entry = this.#catalogEntries.get(digest)
-      const record: StoredFile = {
-        digest,
-        name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
-        mime: entry?.mime ?? '',
-        manifest,
-        origin: 'downloaded',
-        addedAtMs: this.#clock.now(),
-      }
+      const record = this.#downloadRecord(digest, await this.manifestOf(digest), hints)
       await this.options.files.put(record)
       this.local.add(record)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
@@ -214,11 +308,38 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.swarm.getDownload(digest)?.pause()
   }
 
+  /**
+   * Stops sharing a file but keeps it here: it is no longer announced or served, and stays so after a
+   * reload (the record's `notShared` flag), until `shareAgain`.
+   */
+  async stopSharing(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held || held.record.notShared) return
+    this.swarm.getDownload(digest)?.pause()
+    this.tracker.leave([digest])
+    await this.updateRecord({ ...held.record, notShared: true })
+  }
+
+  /** Shares a file again that the user had stopped sharing. */
+  async shareAgain(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held?.record.notShared) return
+    const { notShared: _, ...record } = held.record
+    await this.updateRecord(record)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+  }
+
+  /** Saves a held file's changed record (a name learned from a private share, a flag) and says so. */
+  async updateRecord(record: StoredFile): Promise<void> {
+    if (!this.local.get(record.digest)) return
+    await this.options.files.put(record)
+    this.local.update(record)
+    this.emit('file', { digest: record.digest, progress: undefined })
+  }
+
   /** Stops sharing a file and deletes it from this browser. */
   async remove(digest: string): Promise<void> {
     this.swarm.removeDownload(digest)
-    // A later fetch of the same digest makes a new Download, whose events must be relayed again.
-    this.#watched.delete(digest)
     this.#finder.forget(digest)
     this.tracker.leave([digest])
     await this.local.remove(digest)
@@ -229,6 +350,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.#clock.clearTimeout(this.#announceTimer)
+    this.#clock.clearTimeout(this.#putTimer)
     this.#finder.destroy()
     this.swarm.destroy()
     this.#links?.destroy()
@@ -238,8 +361,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   async #resume(digest: string): Promise<Download> {
     const download = this.swarm.download(digest)
     if (download.state === 'complete') return download
-    if (!this.#watched.has(digest)) {
-      this.#watched.add(digest)
+    if (!this.#watched.has(download)) {
+      this.#watched.add(download)
       download.on('progress', (progress) => {
         if (progress.sources > 0) this.#finder.noteSourced(digest)
         this.emit('file', { digest, progress })
@@ -255,7 +378,23 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     return download
   }
 
-  async #manifestOf(digest: string): Promise<Manifest> {
+  /** The record of a file downloaded here: its name and type from the catalog, when it was listed there. */
+  #downloadRecord(digest: string, manifest: Manifest, hints: FetchHints = {}): StoredFile {
+    const entry = this.#catalogEntries.get(digest)
+    return {
+      digest,
+      name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+      mime: entry?.mime ?? '',
+      manifest,
+      origin: 'downloaded',
+      addedAtMs: this.#clock.now(),
+      ...(entry?.collection ? { collection: entry.collection } : {}),
+      ...hints,
+    }
+  }
+
+  /** A file's manifest, from the tracker's cache or else from a peer that holds it; checked against the digest. */
+  async manifestOf(digest: string): Promise<Manifest> {
     try {
       return await this.tracker.getManifest(digest)
     } catch {

@@ -18,6 +18,12 @@ export interface LocalFile {
   readonly have: Bitfield
 }
 
+/**
+ * Where a file being stored is served from meanwhile: the dropped File itself (its slices are its chunks),
+ * or a reader that seals each slice on the way (a private share, web/storage/chunk-reader.ts).
+ */
+export type LiveSource = Blob | { read(index: number): Promise<{ bytes: Uint8Array }> }
+
 export type LocalFilesEvents = {
   /** A chunk was verified and stored (or found missing on read: `lost`). */
   'chunk-stored': { digest: string; index: number }
@@ -29,7 +35,7 @@ export type LocalFilesEvents = {
 export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   readonly #files = new Map<string, LocalFile>()
   /** Files being shared straight from what the user dropped, until every chunk is stored. */
-  readonly #liveSources = new Map<string, Blob>()
+  readonly #liveSources = new Map<string, LiveSource>()
 
   constructor(
     readonly chunks: ChunkStore,
@@ -57,7 +63,7 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   }
 
   /** Serves a dropped file's chunks from the File itself until they are stored (ingest's second pass). */
-  addLiveSource(record: StoredFile, source: Blob): void {
+  addLiveSource(record: StoredFile, source: LiveSource): void {
     this.#liveSources.set(record.digest, source)
     const file = this.#files.get(record.digest) ?? this.add(record)
     for (let index = 0; index < file.have.length; index++) file.have.set(index)
@@ -66,6 +72,21 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
 
   dropLiveSource(digest: string): void {
     this.#liveSources.delete(digest)
+  }
+
+  /** Whether a file is still served from what was dropped (its chunks are not all stored yet). */
+  hasLiveSource(digest: string): boolean {
+    return this.#liveSources.has(digest)
+  }
+
+  /** Replaces a held file's record (a name learned, sharing stopped or started), keeping its chunks. */
+  update(record: StoredFile): LocalFile | undefined {
+    const held = this.#files.get(record.digest)
+    if (!held) return undefined
+    const file = { record, have: held.have }
+    this.#files.set(record.digest, file)
+    this.emit('file-added', file)
+    return file
   }
 
   /** Marks a chunk stored by someone else (the ingest worker). */
@@ -78,13 +99,13 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   async read(digest: string, index: number): Promise<Uint8Array | undefined> {
     const file = this.#files.get(digest)
     if (!file || index >= file.have.length || !file.have.has(index)) return undefined
+    if (file.record.notShared) return undefined // kept here, but the user stopped sharing it
     const stored = await readVerifiedChunk(this.chunks, file.record.manifest, digest, index)
     if (stored) return stored.bytes
     const live = this.#liveSources.get(digest)
     if (live) {
-      const { chunkSize } = file.record.manifest
-      const bytes = new Uint8Array(await live.slice(index * chunkSize, (index + 1) * chunkSize).arrayBuffer())
-      if (await matches(file.record.manifest, index, bytes)) return bytes
+      const bytes = await readLive(live, file.record.manifest.chunkSize, index).catch(() => undefined)
+      if (bytes && (await matches(file.record.manifest, index, bytes))) return bytes
       this.#liveSources.delete(digest) // the file changed on disk: it cannot be served from any more
     }
     this.#unmark(file, index)
@@ -113,19 +134,27 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
     this.emit('file-removed', { digest })
   }
 
-  /** What to announce to the tracker: every file with the chunks it has. */
+  /**
+   * What to announce to the tracker: every file shared, with the chunks it has. A private share or a
+   * collection's member goes unlisted, without its name or type; a file the user stopped sharing not at all.
+   */
   holdings(): AnnouncedFile[] {
-    return this.list().map(({ record, have }) => {
-      const announced: AnnouncedFile = {
-        digest: record.digest,
-        name: record.name,
-        size: record.manifest.size,
-        chunkSize: record.manifest.chunkSize,
-        have: have.complete ? 'all' : have.toBase64(),
-      }
-      if (record.mime) announced.mime = record.mime
-      return announced
-    })
+    return this.list()
+      .filter(({ record }) => !record.notShared)
+      .map(({ record, have }) => {
+        const announced: AnnouncedFile = {
+          digest: record.digest,
+          size: record.manifest.size,
+          chunkSize: record.manifest.chunkSize,
+          have: have.complete ? 'all' : have.toBase64(),
+        }
+        if (record.sealed) return { ...announced, unlisted: true, sealed: true }
+        if (record.listed === false) return { ...announced, unlisted: true }
+        announced.name = record.name
+        if (record.mime) announced.mime = record.mime
+        if (record.collection) announced.collection = record.collection
+        return announced
+      })
   }
 
   /** Bytes of a file that are here. */
@@ -142,4 +171,11 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
   #unmark(file: LocalFile, index: number): void {
     if (file.have.clear(index)) this.emit('chunk-lost', { digest: file.record.digest, index })
   }
+}
+
+async function readLive(source: LiveSource, chunkSize: number, index: number): Promise<Uint8Array> {
+  if (source instanceof Blob) {
+    return new Uint8Array(await source.slice(index * chunkSize, (index + 1) * chunkSize).arrayBuffer())
+  }
+  return (await source.read(index)).bytes
 }

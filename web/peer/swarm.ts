@@ -8,6 +8,7 @@
  * slots shared fairly (upload-slots.ts), and the memory of abuse (ban-list.ts): a session the router
  * closed for a violation bans the peer, by id and by the address its link was selected on.
  */
+import { assertNever } from '../../shared/assert-never.js'
 import { Bitfield } from '../../shared/bitfield.js'
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import {
@@ -68,8 +69,8 @@ export type SwarmEvents = {
   'session-closed': { peerId: string; error?: Error }
   /** A peer was refused for abuse: `reason` is the violation's code (CHUNK_CORRUPT: for the session). */
   ban: { peerId: string; reason: ErrorCode }
-  /** Bytes served to other peers, for upload figures. */
-  uploaded: { peerId: string; bytes: number }
+  /** Bytes served to other peers, for upload figures (per peer, and per file for the sharer's rows). */
+  uploaded: { peerId: string; digest: string; bytes: number }
 }
 
 export interface SwarmOptions {
@@ -365,7 +366,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       case 'reject':
         return // a download's business
       default:
-        return assertNeverMessage(message)
+        return assertNever(message)
     }
   }
 
@@ -408,7 +409,8 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       await this.#sendInTurn(session.peerId, async () => {
         if (!cancelled()) await session.sendChunk(message.id, bytes, cancelled)
       })
-      if (!cancelled()) this.emit('uploaded', { peerId: session.peerId, bytes: bytes.length })
+      if (!cancelled())
+        this.emit('uploaded', { peerId: session.peerId, digest: message.digest, bytes: bytes.length })
     } catch {
       // the link closed mid-chunk: the downloader asks elsewhere
     } finally {
@@ -500,8 +502,4 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
       session.send({ type: 'get-manifest', id, digest }).catch((error) => finish(() => reject(error)))
     })
   }
-}
-
-function assertNeverMessage(message: never): void {
-  throw new Error(`unhandled control message ${JSON.stringify(message)}`)
 }

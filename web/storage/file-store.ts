@@ -4,8 +4,21 @@
  */
 import { z } from 'zod'
 import { DigestSchema, ManifestSchema } from '../../shared/manifest.js'
-import { FileNameSchema } from '../../shared/tracker-protocol.js'
+import { CollectionInfoSchema, FileNameSchema } from '../../shared/tracker-protocol.js'
 
+const Base64UrlKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/)
+const Base64UrlSalt = z.string().regex(/^[A-Za-z0-9_-]{22}$/)
+
+/**
+ * A private share (shared/private-share.ts): its chunks are sealed. `key` (base64url) when this browser can
+ * open it: the sharer's, or one that came in a link; without it the file is only held and shared on.
+ * `salt` when its link asks for a password instead of carrying the key.
+ */
+export const SealedSchema = z.strictObject({ key: Base64UrlKey.optional(), salt: Base64UrlSalt.optional() })
+export type Sealed = z.infer<typeof SealedSchema>
+
+// Every field added after the first version is optional, so that records written before it still parse
+// (and so that other stores, e.g. a Node peer's, need not write them).
 export const StoredFileSchema = z.strictObject({
   digest: DigestSchema,
   name: FileNameSchema,
@@ -16,6 +29,14 @@ export const StoredFileSchema = z.strictObject({
   /** How this browser came to hold it. */
   origin: z.enum(['shared', 'downloaded']),
   addedAtMs: z.number().int().min(0),
+  /** Set for a private share. Such a file is never listed; its name is only known once opened. */
+  sealed: SealedSchema.optional(),
+  /** False: announced unlisted (a collection's member). Absent: listed, unless sealed. */
+  listed: z.literal(false).optional(),
+  /** The user stopped sharing it: kept here, but not announced or served until shared again. */
+  notShared: z.literal(true).optional(),
+  /** The file is a collection (shared/collection.ts): what the catalog shows of it. */
+  collection: CollectionInfoSchema.optional(),
 })
 export type StoredFile = z.infer<typeof StoredFileSchema>
 

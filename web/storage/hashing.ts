@@ -1,16 +1,9 @@
 /**
- * Hashing for storage. Chunks: WebCrypto's one-shot SHA-256, native and ~2.5× faster than hash-wasm here
- * (docs/BENCHMARKS.md, "Chunk hashing"). The whole file: hash-wasm's incremental SHA-256, since browsers
- * have no streaming digest of their own (SPEC §3).
+ * Hashing for storage. Chunks: WebCrypto's one-shot SHA-256 (`sha256Hex` in shared/manifest.ts), native
+ * and ~2.5× faster than hash-wasm here (docs/BENCHMARKS.md, "Chunk hashing"). The whole file: hash-wasm's
+ * incremental SHA-256, since browsers have no streaming digest of their own (SPEC §3).
  */
 import { createSHA256, type IHasher } from 'hash-wasm'
-import { toHex } from '../../shared/encoding.js'
-import { sha256 } from '../../shared/manifest.js'
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(await sha256(bytes))
-}
-
 /** An incremental SHA-256 of a whole file, fed chunk by chunk. */
 export interface PlainHasher {
   update(bytes: Uint8Array): void

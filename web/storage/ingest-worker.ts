@@ -45,6 +45,9 @@ async function run(message: Extract<ToWorker, { type: 'ingest' }>, signal: Abort
     const result = await ingest(message.file, deps, {
       name: message.name,
       mime: message.mime,
+      ...(message.sealed ? { sealed: message.sealed } : {}),
+      ...(message.listed === false ? { listed: false as const } : {}),
+      ...(message.collection ? { collection: message.collection } : {}),
       signal,
       onProgress: (progress) => {
         const now = Date.now()

@@ -11,10 +11,13 @@
  */
 import { SwarmError } from '../../shared/errors.js'
 import { MAX_FILE_BYTES } from '../../shared/limits.js'
-import { chunkCountOf, chunkSizeFor, type Manifest, manifestDigest } from '../../shared/manifest.js'
+import { type Manifest, manifestDigest, sha256Hex } from '../../shared/manifest.js'
+import { toBase64Url } from '../../shared/private-share.js'
+import type { CollectionInfo } from '../../shared/tracker-protocol.js'
+import { type ChunkReader, plainReader, sealedReader } from './chunk-reader.js'
 import type { ChunkStore } from './chunk-store.js'
 import type { FileStore, StoredFile } from './file-store.js'
-import { createPlainHasher, sha256Hex } from './hashing.js'
+import { createPlainHasher } from './hashing.js'
 import { putChunk, storageError } from './verified-chunks.js'
 
 export type IngestPhase = 'hashing' | 'storing'
@@ -38,6 +41,15 @@ export interface IngestOptions {
   onProgress?(progress: IngestProgress): void
   /** The manifest is known and the record saved: the file can be seeded from the source from now on. */
   onManifest?(record: StoredFile): void
+  /**
+   * Share it privately: seal every chunk with this key (shared/private-share.ts). `salt` when the key was
+   * derived from a password, so that the link carries the salt instead of the key.
+   */
+  sealed?: { key: Uint8Array; salt?: Uint8Array }
+  /** Announce it unlisted (a collection's member). */
+  listed?: false
+  /** The file is a collection: what the catalog shows of it. */
+  collection?: CollectionInfo
 }
 
 export interface IngestResult {
@@ -62,21 +74,16 @@ export async function ingest(
       `${source.size} bytes is more than the ${MAX_FILE_BYTES} a file may have`,
     )
   }
-  const chunkSize = chunkSizeFor(source.size)
-  const count = chunkCountOf(source.size, chunkSize)
-  const hashes = await hashChunks(source, chunkSize, count, options)
-  const manifest: Manifest = { size: source.size, chunkSize, hashes }
+  const reader = options.sealed
+    ? await sealedReader(source, { name: options.name, mime: options.mime }, options.sealed.key)
+    : plainReader(source)
+  const { count } = reader
+  const hashes = await hashChunks(reader, options)
+  const manifest: Manifest = { size: reader.size, chunkSize: reader.chunkSize, hashes }
   const digest = await manifestDigest(manifest)
 
   const existing = await deps.files.get(digest)
-  const record: StoredFile = existing ?? {
-    digest,
-    name: options.name,
-    mime: options.mime,
-    manifest,
-    origin: 'shared',
-    addedAtMs: deps.now(),
-  }
+  const record: StoredFile = existing ?? newRecord(digest, manifest, deps.now(), options)
   const stored = new Set(await deps.chunks.indices(digest))
   if (existing && stored.size === count && existing.plainSha256 !== undefined) {
     options.onManifest?.(existing)
@@ -87,7 +94,7 @@ export async function ingest(
 
   const written: number[] = []
   try {
-    const plainSha256 = await storeChunks(source, deps.chunks, manifest, digest, stored, written, options)
+    const plainSha256 = await storeChunks(reader, deps.chunks, manifest, digest, stored, written, options)
     const complete = { ...record, plainSha256 }
     await deps.files.put(complete).catch((error) => Promise.reject(storageError(error)))
     return { record: complete, duplicate: false, chunksWritten: written.length }
@@ -102,12 +109,26 @@ export async function ingest(
   }
 }
 
-async function hashChunks(
-  source: Blob,
-  chunkSize: number,
-  count: number,
-  options: IngestOptions,
-): Promise<string[]> {
+function newRecord(digest: string, manifest: Manifest, now: number, options: IngestOptions): StoredFile {
+  const record: StoredFile = {
+    digest,
+    name: options.name,
+    mime: options.mime,
+    manifest,
+    origin: 'shared',
+    addedAtMs: now,
+  }
+  if (options.sealed) {
+    record.sealed = { key: toBase64Url(options.sealed.key) }
+    if (options.sealed.salt) record.sealed.salt = toBase64Url(options.sealed.salt)
+  }
+  if (options.listed === false) record.listed = false
+  if (options.collection) record.collection = options.collection
+  return record
+}
+
+async function hashChunks(reader: ChunkReader, options: IngestOptions): Promise<string[]> {
+  const count = reader.count
   const hashes = new Array<string>(count)
   let next = 0
   let bytesDone = 0
@@ -117,10 +138,10 @@ async function hashChunks(
       while (next < count && !failed) {
         const index = next++
         throwIfCancelled(options.signal)
-        const bytes = await readSlice(source, index, chunkSize)
+        const { bytes } = await reader.read(index)
         hashes[index] = await sha256Hex(bytes)
         bytesDone += bytes.length
-        options.onProgress?.({ phase: 'hashing', bytesDone, bytesTotal: source.size })
+        options.onProgress?.({ phase: 'hashing', bytesDone, bytesTotal: reader.size })
       }
     } catch (error) {
       failed = true // stops the other lane too
@@ -133,7 +154,7 @@ async function hashChunks(
 }
 
 async function storeChunks(
-  source: Blob,
+  reader: ChunkReader,
   store: ChunkStore,
   manifest: Manifest,
   digest: string,
@@ -147,19 +168,19 @@ async function storeChunks(
   // Read the next chunk while this one is checked and written.
   const prefetch = (index: number) => {
     if (index >= count) return undefined
-    const read = readSlice(source, index, manifest.chunkSize)
+    const read = reader.read(index)
     read.catch(() => {}) // awaited below; this only keeps an abandoned read from being an unhandled rejection
     return read
   }
   let reading = prefetch(0)
   for (let index = 0; index < count; index++) {
     throwIfCancelled(options.signal)
-    const bytes = await reading!
+    const { bytes, plain: plainPart } = await reading!
     reading = prefetch(index + 1)
     if ((await sha256Hex(bytes)) !== manifest.hashes[index]) {
       throw new SwarmError('SOURCE_CHANGED', `chunk ${index} changed while the file was being stored`)
     }
-    plain.update(bytes)
+    plain.update(plainPart)
     if (!alreadyStored.has(index)) {
       await putChunk(store, digest, index, bytes)
       written.push(index)
@@ -168,17 +189,6 @@ async function storeChunks(
     options.onProgress?.({ phase: 'storing', bytesDone, bytesTotal: manifest.size })
   }
   return plain.digest()
-}
-
-async function readSlice(source: Blob, index: number, chunkSize: number): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await source.slice(index * chunkSize, (index + 1) * chunkSize).arrayBuffer())
-  } catch (error) {
-    // A file deleted or changed on disk after it was picked fails to read (NotReadableError).
-    throw new SwarmError('SOURCE_CHANGED', `the file can no longer be read: ${(error as Error).message}`, {
-      cause: error,
-    })
-  }
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {

@@ -8,7 +8,7 @@ import { shareableMime, shareableName } from './file-name.js'
 import type { StoredFile } from './file-store.js'
 import type { IngestProgress, IngestResult } from './ingest.js'
 import { ensureRoom, type StorageEstimator } from './quota.js'
-import { type FromWorker, FromWorkerSchema, type ToWorker } from './worker-messages.js'
+import { type FromWorker, FromWorkerSchema, type ShareOptions, type ToWorker } from './worker-messages.js'
 
 export interface IngestCallbacks {
   onProgress?(progress: IngestProgress): void
@@ -45,7 +45,15 @@ export class Ingester {
     })
   }
 
-  ingest(file: File, callbacks: IngestCallbacks = {}): IngestJob {
+  /**
+   * Hashes and stores `file` in the worker. `share` makes it private (sealed), unlisted, or a collection;
+   * `name` overrides the name it is shared under (default: its path in a dropped folder, or its name).
+   */
+  ingest(
+    file: Blob,
+    callbacks: IngestCallbacks = {},
+    share: ShareOptions & { name?: string } = {},
+  ): IngestJob {
     const id = this.#nextId++
     let cancelled = false
     const result = (async () => {
@@ -54,7 +62,9 @@ export class Ingester {
       if (cancelled) throw new SwarmError('CANCELLED', 'ingest cancelled')
       return new Promise<IngestResult>((resolve, reject) => {
         this.#pending.set(id, { ...callbacks, resolve, reject })
-        this.#post({ type: 'ingest', id, file, name: shareableName(file), mime: shareableMime(file.type) })
+        const { name, ...options } = share
+        const fileName = name ?? shareableName(file as File)
+        this.#post({ type: 'ingest', id, file, name: fileName, mime: shareableMime(file.type), ...options })
       })
     })()
     return {

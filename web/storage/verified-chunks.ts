@@ -4,9 +4,8 @@
  * reported missing, never returned (SPEC §3).
  */
 import { SwarmError } from '../../shared/errors.js'
-import { chunkLength, type Manifest } from '../../shared/manifest.js'
+import { chunkLength, type Manifest, sha256Hex } from '../../shared/manifest.js'
 import type { ChunkStore } from './chunk-store.js'
-import { sha256Hex } from './hashing.js'
 
 export interface VerifiedChunk {
   bytes: Uint8Array

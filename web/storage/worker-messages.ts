@@ -5,9 +5,13 @@
 import { z } from 'zod'
 import { ERROR_CODES } from '../../shared/errors.js'
 import { StoredFileSchema } from './file-store.js'
+import type { IngestOptions } from './ingest.js'
+
+/** How a file is to be shared: privately (sealed), unlisted, as a collection (ingest.ts, IngestOptions). */
+export type ShareOptions = Pick<IngestOptions, 'sealed' | 'listed' | 'collection'>
 
 export type ToWorker =
-  | { type: 'ingest'; id: number; file: Blob; name: string; mime: string }
+  | ({ type: 'ingest'; id: number; file: Blob; name: string; mime: string } & ShareOptions)
   | { type: 'cancel'; id: number }
 
 export const FromWorkerSchema = z.discriminatedUnion('type', [

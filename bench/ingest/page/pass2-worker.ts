@@ -10,8 +10,8 @@
  *    by per-transaction latency, not bandwidth, so several in flight go faster). A sketch of a change,
  *    measured here rather than made in web/storage.
  */
-import { chunkCountOf, chunkSizeFor } from '../../../shared/manifest.js'
-import { createPlainHasher, sha256Hex } from '../../../web/storage/hashing.js'
+import { chunkCountOf, chunkSizeFor, sha256Hex } from '../../../shared/manifest.js'
+import { createPlainHasher } from '../../../web/storage/hashing.js'
 import { IdbChunkStore } from '../../../web/storage/idb-chunk-store.js'
 import { putChunk } from '../../../web/storage/verified-chunks.js'
 import { PASS2_DATABASES, type Pass2Request, type Pass2Stages } from './api.js'

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 /**
  * The app shell: the tracker's state on `data-tracker-state`, this browser's peer id, storage used and
- * available, the first-visit line, and what it shows when it cannot start.
+ * available, the first-visit line, paste to share, and what it shows when it cannot start.
  */
 import { ContextProvider } from '@lit/context'
 import { expect } from 'chai'
@@ -59,6 +59,37 @@ describe('<swarmdrop-app>', () => {
     }
   })
 
+  it('shares what is pasted on the page, privately: files, or text as a file; not what goes into a field', async () => {
+    const { root, ingester } = await mount('swarmdrop-app')
+    const paste = (target: EventTarget, fill: (data: DataTransfer) => void) => {
+      const clipboardData = new DataTransfer()
+      fill(clipboardData)
+      const event = new ClipboardEvent('paste', {
+        clipboardData,
+        bubbles: true,
+        composed: true,
+        cancelable: true,
+      })
+      target.dispatchEvent(event)
+      return event
+    }
+    const file = new File(['a picture'], 'screenshot.png', { type: 'image/png' })
+    expect(paste(document.body, (data) => data.items.add(file)).defaultPrevented).to.equal(true)
+    await eventually(() => expect(ingester.jobs).to.have.length(1))
+    expect((ingester.jobs[0]!.file as File).name).to.equal('screenshot.png')
+    expect(ingester.jobs[0]!.share).to.have.nested.property('sealed.key') // private: a link, not the catalog
+
+    paste(document.body, (data) => data.setData('text/plain', 'a note to share'))
+    await eventually(() => expect(ingester.jobs).to.have.length(2))
+    expect((ingester.jobs[1]!.file as File).name).to.equal('Pasted text.txt')
+    expect(await ingester.jobs[1]!.file.text()).to.equal('a note to share')
+
+    const search = deepQuery<HTMLInputElement>(root, '#catalog-search')!
+    expect(paste(search, (data) => data.setData('text/plain', 'holiday')).defaultPrevented).to.equal(false)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(ingester.jobs).to.have.length(2)
+  })
+
   it('shows storage used and available', async () => {
     const { root } = await mount('swarmdrop-app')
     await eventually(() => expect(root.textContent).to.contain('5.0 MiB used, 10.0 GiB available'))
@@ -68,7 +99,7 @@ describe('<swarmdrop-app>', () => {
   it('explains Swarmdrop on a first visit, until dismissed', async () => {
     const first = await mount('swarmdrop-app')
     expect(deepQuery(first.root, '.intro')!.textContent).to.contain(
-      'File data never passes through the server',
+      'file data never passes through the server',
     )
     const button = deepQuery<HTMLButtonElement>(first.root, '.intro button')!
     button.click()

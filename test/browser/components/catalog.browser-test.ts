@@ -27,7 +27,7 @@ async function onlineCatalog(count: number) {
 describe('<swarmdrop-catalog>', () => {
   afterEach(unmountAll)
 
-  it('lists every entry with data-digest, its full digest as text, size, chunks, seeders and leechers', async () => {
+  it('lists every entry with data-digest, its full digest as text, size, pieces, sharers and downloaders', async () => {
     const { root } = await onlineCatalog(3)
     const items = [...root.querySelectorAll<HTMLElement>('li[data-digest]')]
     expect(items.map((li) => li.dataset.digest)).to.deep.equal([digestOf(1), digestOf(2), digestOf(3)])
@@ -36,9 +36,13 @@ describe('<swarmdrop-catalog>', () => {
     expect(first.querySelector('button.digest')!.textContent!.trim()).to.equal(digestOf(1))
     expect(first.textContent).to.contain('file-001.bin')
     expect(first.textContent).to.contain('3.0 MiB')
-    expect(first.textContent).to.contain('3 chunks')
-    expect(first.textContent).to.contain('2 seeders')
-    expect(first.textContent).to.contain('1 leecher')
+    expect(first.textContent).to.contain('3 pieces')
+    expect(first.textContent).to.contain('shared by 2 browsers')
+    expect(first.textContent).to.contain('1 downloading')
+    // A labelled Download button whose accessible name starts with "Download" (SPEC §2).
+    const download = first.querySelector<HTMLButtonElement>('.actions button.primary')!
+    expect(download.textContent).to.equal('Download')
+    expect(download.getAttribute('aria-label')).to.equal('Download: file-001.bin')
   })
 
   it('asks for notices on every welcome, and fetches again on catalog-changed', async () => {
@@ -90,7 +94,7 @@ describe('<swarmdrop-catalog>', () => {
       ).to.deep.equal([digestOf(4)]),
     )
     expect(engine.catalogQueries.at(-1)).to.include({ query: 'FILE-004', offset: 0 })
-    expect(root.textContent).to.contain('1 file match')
+    expect(root.textContent).to.contain('1 item match')
 
     search.value = 'nothing like it'
     search.dispatchEvent(new Event('input'))
@@ -135,6 +139,6 @@ describe('<swarmdrop-catalog>', () => {
     await eventually(() =>
       expect(app.copied).to.deep.equal([digestOf(7), `http://swarm.test/#${digestOf(7)}`]),
     )
-    await eventually(() => expect(app.root.querySelector('.notice')!.textContent).to.contain('copied'))
+    await eventually(() => expect(app.root.querySelector('.toasts')!.textContent).to.contain('copied'))
   })
 })

@@ -4,6 +4,8 @@
  * (folders read recursively), and each dropped file's hashing progress.
  */
 import { expect } from 'chai'
+import type { LitElement } from 'lit'
+import type { SwarmdropEventDetails } from '../../../web/components/events.js'
 import '../../../web/components/swarmdrop-app.js'
 import '../../../web/components/swarmdrop-drop-zone.js'
 import { filesOfEntries } from '../../../web/app/file-drop-controller.js'
@@ -18,15 +20,35 @@ function transferOf(files: File[]): DataTransfer {
 describe('<swarmdrop-drop-zone>', () => {
   afterEach(unmountAll)
 
-  it('has a file input for several files and a folder picker, both labelled', async () => {
+  it('has file inputs to share with everyone, with a link, as a collection, and a folder, all labelled', async () => {
     const { root } = await mount('swarmdrop-drop-zone')
-    const files = root.querySelector<HTMLInputElement>('input[type=file][multiple]:not([webkitdirectory])')!
+    // The first input[type=file][multiple] is the public one (SPEC §2's hook for scripts).
+    const files = root.querySelector<HTMLInputElement>('input[type=file][multiple]')!
+    const privately = root.querySelector<HTMLInputElement>('input[type=file][data-visibility="private"]')!
+    const collection = root.querySelector<HTMLInputElement>('input[type=file][multiple][data-collection]')!
     const folder = root.querySelector<HTMLInputElement>('input[type=file][webkitdirectory]')!
-    expect(files).to.exist
-    expect(folder).to.exist
     expect(folder.webkitdirectory).to.equal(true)
-    expect(files.labels![0]!.textContent).to.equal('Choose files')
-    expect(folder.labels![0]!.textContent).to.equal('Choose a folder')
+    expect(files.labels![0]!.textContent).to.equal('Share with everyone')
+    expect(privately.labels![0]!.textContent).to.equal('Share with a link')
+    expect(collection.labels![0]!.textContent).to.equal('Share files as one collection')
+    expect(folder.labels![0]!.textContent).to.equal('Share a folder')
+  })
+
+  it('emits a private share, with the password typed, and forgets the password after', async () => {
+    const { root } = await mount('swarmdrop-drop-zone')
+    const shared: SwarmdropEventDetails['swarmdrop-share'][] = []
+    const host = root.host as HTMLElement
+    host.addEventListener('swarmdrop-share', (event) => shared.push(event.detail))
+    const password = root.querySelector<HTMLInputElement>('#password')!
+    password.value = 'open sesame'
+    password.dispatchEvent(new Event('input'))
+    const input = root.querySelector<HTMLInputElement>('input[data-visibility="private"]')!
+    input.files = transferOf([new File(['a'], 'a.txt')]).files
+    input.dispatchEvent(new Event('change', { bubbles: true }))
+    expect(shared).to.have.length(1)
+    expect(shared[0]).to.include({ private: true, password: 'open sesame' })
+    await (root.host as LitElement).updateComplete
+    expect(password.value).to.equal('')
   })
 
   it('emits the chosen files', async () => {
@@ -104,7 +126,7 @@ describe('<swarmdrop-drop-zone>', () => {
       new File([new Uint8Array(100)], 'two.bin'),
     ]).files
     input.dispatchEvent(new Event('change', { bubbles: true }))
-    expect(ingester.jobs.map((job) => job.file.name)).to.deep.equal(['one.bin', 'two.bin'])
+    expect(ingester.jobs.map((job) => (job.file as File).name)).to.deep.equal(['one.bin', 'two.bin'])
     ingester.progress(0, { phase: 'hashing', bytesDone: 1000, bytesTotal: 4000 })
     await settle()
     const items = [...zone.querySelectorAll('li')]

@@ -7,7 +7,7 @@
  */
 import { sendKeys } from '@web/test-runner-commands'
 import { expect } from 'chai'
-import { followDigestLinks, type LinkSource } from '../../../web/app/hash-link.js'
+import { followLinks, type LinkSource } from '../../../web/app/hash-link.js'
 import { CHUNK, digestOf, entryOf } from './support/fake-engine.js'
 import '../../../web/components/swarmdrop-app.js'
 import { deepQuery, eventually, mount, unmountAll } from './support/mount.js'
@@ -65,7 +65,37 @@ describe('a link from another page', () => {
     void services.askToDownload(digestOf(77))
     await eventually(() => expect(dialogOf(root)?.textContent).to.contain('does not list'))
     buttonOf(root, 'Download')!.click()
+    // Nobody holds it: the download waits for a holder (issue 14), and starts when one appears.
+    await eventually(() =>
+      expect(services.requests).to.deep.include({ digest: digestOf(77), state: 'waiting' }),
+    )
+    expect(engine.fetched).to.deep.equal([])
+    engine.tracker.peersReply = { type: 'peers', digest: digestOf(77), chunkCount: 3, peers: [] }
+    engine.tracker.catalogChanged(1)
     await eventually(() => expect(engine.fetched).to.deep.equal([digestOf(77)]))
+  })
+
+  it('asks the same question for a private link: encrypted, a password field, and what went wrong', async () => {
+    const { root, services, engine } = await appWithCatalog()
+    services.openLink(
+      { digest: digestOf(6), secret: { kind: 'password', salt: new Uint8Array(16) } },
+      'elsewhere',
+    )
+    await eventually(() => expect(dialogOf(root)?.open).to.equal(true))
+    const dialog = dialogOf(root)!
+    expect(dialog.dataset.private).to.equal('password')
+    expect(dialog.textContent).to.contain('private file').and.contain('encrypted')
+    buttonOf(root, 'Download')!.click() // no password typed
+    await eventually(() =>
+      expect(dialogOf(root)?.querySelector('[role=alert]')?.textContent).to.contain('password'),
+    )
+    expect(engine.fetched).to.deep.equal([])
+    const field = dialogOf(root)!.querySelector<HTMLInputElement>('input[type=password]')!
+    field.focus()
+    await sendKeys({ type: 'correct horse' })
+    await sendKeys({ press: 'Enter' })
+    await eventually(() => expect(engine.fetched).to.deep.equal([digestOf(6)]))
+    await eventually(() => expect(dialogOf(root)).to.equal(null))
   })
 
   it('does not ask for a digest the user activates on the page', async () => {
@@ -83,12 +113,12 @@ describe('a link from another page', () => {
   })
 })
 
-describe('where a digest link came from', () => {
+describe('where a link came from', () => {
   it('is elsewhere for the address the page opened with and for a fragment changed from outside, the page for a click on its own link', async () => {
     const before = location.hash
     const seen: [string, LinkSource][] = []
     history.replaceState(null, '', `#${digestOf(8)}`)
-    const stop = followDigestLinks(window, (digest, from) => seen.push([digest, from]))
+    const stop = followLinks(window, (link, from) => seen.push([link.digest, from]))
     const anchor = document.createElement('a')
     anchor.href = `#${digestOf(10)}`
     anchor.textContent = 'in-page link'

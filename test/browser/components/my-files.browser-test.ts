@@ -112,20 +112,28 @@ describe('<swarmdrop-my-files>', () => {
     const hashing = byName.get('dropped.bin')!
     expect(hashing.querySelector('progress')!.value).to.equal(1000)
     expect(hashing.querySelector('progress')!.max).to.equal(3000)
-    expect(hashing.textContent).to.contain('Hashing 33%')
+    expect(hashing.textContent).to.contain('Preparing 33%')
 
     const running = byName.get('download-3.bin')!
     expect(running.querySelector('progress')!.value).to.equal(2 * CHUNK)
     expect(running.textContent).to.contain('Speed2.0 MiB/s')
     expect(running.textContent).to.contain('Time left3 s') // 6 MiB left at 2 MiB/s
-    expect(running.textContent).to.contain('Sources2')
-    expect(running.textContent).to.contain('Chunks2 of 8')
+    expect(running.textContent).to.contain('Downloading from2 browsers')
+    expect(running.textContent).to.contain('Pieces2 of 8')
+    // Plain words for each state.
+    expect(byName.get('mine.bin')!.querySelector('.state')!.textContent).to.equal('Sharing')
+    expect(byName.get('got.bin')!.querySelector('.state')!.textContent).to.equal('Downloaded')
+    expect(byName.get('download-6.bin')!.querySelector('.state')!.textContent).to.equal(
+      'Waiting for someone who has this file',
+    )
+    // A paused download shows no speed but zero.
+    expect(byName.get('download-4.bin')!.textContent).to.contain('Speed0 B/s')
 
     expect(byName.get('download-5.bin')!.textContent).to.contain(ERROR_MESSAGES.QUOTA_EXCEEDED)
     expect(byName.get('broken.bin')!.textContent).to.contain(ERROR_MESSAGES.SOURCE_CHANGED)
   })
 
-  it('moves a dropped file from hashing to seeding when its manifest is known, and stores it', async () => {
+  it('shows a dropped file as preparing until every chunk is stored, then as sharing', async () => {
     const { engine, services, ingester, root, settle } = await mount('swarmdrop-my-files')
     const file = new File([new Uint8Array(10)], 'song.ogg')
     services.share([file])
@@ -136,13 +144,16 @@ describe('<swarmdrop-my-files>', () => {
     ingester.jobs[0]!.callbacks.onManifest!(record)
     await settle()
     const li = root.querySelector<HTMLElement>(`li[data-digest="${digestOf(9)}"]`)!
-    expect(li.dataset.state).to.equal('seeding')
-    expect(li.textContent).to.contain('Storing 0%')
+    // Shared from the dropped file already, but not safe to close: still preparing.
+    expect(li.dataset.state).to.equal('hashing')
+    expect(li.querySelector('.state')!.textContent).to.equal('Preparing')
+    expect(li.textContent).to.contain('Preparing 0%')
     expect(engine.shared).to.deep.equal([digestOf(9)])
     ingester.jobs[0]!.resolve({ record, duplicate: false, chunksWritten: 1 })
     await eventually(() => expect(engine.storedDigests).to.deep.equal([digestOf(9)]))
     await settle()
     expect(root.querySelectorAll('li')).to.have.length(1)
+    expect(root.querySelector('li')!.dataset.state).to.equal('seeding')
     expect(root.querySelector('li')!.textContent).to.contain('100% here')
   })
 
@@ -157,7 +168,7 @@ describe('<swarmdrop-my-files>', () => {
     const map = root.querySelector(`li[data-digest="${digest}"] swarmdrop-chunk-map`)!
     await (map as unknown as { updateComplete: Promise<unknown> }).updateComplete
     const canvas = map.shadowRoot!.querySelector('canvas')!
-    expect(canvas.getAttribute('aria-label')).to.equal('Chunks: 3 of 8 here, 1 in flight, 4 missing')
+    expect(canvas.getAttribute('aria-label')).to.equal('Pieces: 3 of 8 here, 1 in flight, 4 missing')
     expect(cellColor(canvas, 8, 0)).to.equal(CHUNK_COLORS.here)
     expect(cellColor(canvas, 8, 1)).to.equal(CHUNK_COLORS.here)
     expect(cellColor(canvas, 8, 2)).to.equal(peerColor('PeerA_0000000001'))
@@ -192,7 +203,9 @@ describe('<swarmdrop-my-files>', () => {
       'swarmdrop-pause',
       'swarmdrop-resume',
       'swarmdrop-remove',
+      'swarmdrop-stop-sharing',
       'swarmdrop-show-peers',
+      'swarmdrop-show-link',
     ] as const) {
       element.addEventListener(type, (event) =>
         seen.push(`${type.slice(10)} ${event.detail.digest?.slice(0, 8)}`),
@@ -205,26 +218,33 @@ describe('<swarmdrop-my-files>', () => {
         ),
       )
     expect([...buttons(digestOf(1)).keys()]).to.include.members([
-      'Save',
+      'Share link',
       'Peers',
-      'Copy link',
       'Stop sharing',
+      'Remove',
     ])
+    // One's own share offers no Save; a finished download offers it, as a secondary action.
+    expect(buttons(digestOf(1)).has('Save')).to.equal(false)
     expect([...buttons(digestOf(2)).keys()]).to.include.members(['Save', 'Peers', 'Remove'])
-    expect([...buttons(digestOf(3)).keys()]).to.include.members(['Pause', 'Cancel'])
-    expect([...buttons(digestOf(4)).keys()]).to.include.members(['Resume', 'Cancel'])
+    expect(buttons(digestOf(2)).get('Save')!.classList.contains('primary')).to.equal(false)
+    expect([...buttons(digestOf(3)).keys()]).to.include.members(['Pause', 'Cancel download'])
+    expect([...buttons(digestOf(4)).keys()]).to.include.members(['Resume', 'Cancel download'])
     expect(buttons(digestOf(3)).has('Save')).to.equal(false)
     buttons(digestOf(2)).get('Save')!.click()
     buttons(digestOf(3)).get('Pause')!.click()
     buttons(digestOf(4)).get('Resume')!.click()
     buttons(digestOf(1)).get('Stop sharing')!.click()
     buttons(digestOf(1)).get('Peers')!.click()
+    buttons(digestOf(1)).get('Share link')!.click()
+    buttons(digestOf(2)).get('Remove')!.click()
     expect(seen).to.deep.equal([
       `save ${digestOf(2).slice(0, 8)}`,
       `pause ${digestOf(3).slice(0, 8)}`,
       `resume ${digestOf(4).slice(0, 8)}`,
-      `remove ${digestOf(1).slice(0, 8)}`,
+      `stop-sharing ${digestOf(1).slice(0, 8)}`,
       `show-peers ${digestOf(1).slice(0, 8)}`,
+      `show-link ${digestOf(1).slice(0, 8)}`,
+      `remove ${digestOf(2).slice(0, 8)}`,
     ])
     // Every control is labelled with its file.
     expect(buttons(digestOf(1)).get('Stop sharing')!.getAttribute('aria-label')).to.equal(
@@ -232,14 +252,86 @@ describe('<swarmdrop-my-files>', () => {
     )
   })
 
-  it('removes an entry when its file is removed', async () => {
+  it('hides a removed file at once, and deletes it only when its Undo is over', async () => {
     const { engine, root, services, settle } = await mount('swarmdrop-my-files')
     engine.local.add(recordOf(digestOf(1), 'mine.bin', 2))
     await settle()
     await services.remove(digestOf(1))
     await settle()
-    expect(engine.removed).to.deep.equal([digestOf(1)])
     expect(root.querySelector('li')).to.equal(null)
     expect(root.textContent).to.contain('Nothing here yet')
+    expect(engine.stopped).to.deep.equal([digestOf(1)])
+    expect(engine.removed).to.deep.equal([])
+    expect(services.toasts.at(-1)!.text).to.equal('Removed mine.bin.')
+    services.flushRemovals()
+    await eventually(() => expect(engine.removed).to.deep.equal([digestOf(1)]))
+  })
+
+  it('undoes a Remove: the file is back and shared again', async () => {
+    const { engine, root, services, settle } = await mount('swarmdrop-my-files')
+    engine.local.add(recordOf(digestOf(1), 'mine.bin', 2))
+    await services.remove(digestOf(1))
+    services.undo(services.toasts.at(-1)!.id)
+    await settle()
+    await eventually(() =>
+      expect(root.querySelector<HTMLElement>(`li[data-digest="${digestOf(1)}"]`)!.dataset.state).to.equal(
+        'seeding',
+      ),
+    )
+    expect(engine.removed).to.deep.equal([])
+  })
+
+  it('stops sharing a file but keeps it, and Undo shares it again', async () => {
+    const { engine, root, services, settle } = await mount('swarmdrop-my-files')
+    engine.local.add(recordOf(digestOf(1), 'mine.bin', 2))
+    await services.stopSharing(digestOf(1))
+    await settle()
+    const li = () => root.querySelector<HTMLElement>(`li[data-digest="${digestOf(1)}"]`)!
+    expect(li().querySelector('.state')!.textContent).to.equal('Not shared')
+    expect([...li().querySelectorAll('button')].map((b) => b.textContent)).to.include('Share again')
+    services.undo(services.toasts.at(-1)!.id)
+    await eventually(() => expect(li().dataset.state).to.equal('seeding'))
+  })
+
+  it('pages a long list, 50 at a time, and groups the files of a collection under it', async () => {
+    const { engine, root, services, settle, element } = await mount('swarmdrop-my-files')
+    for (let n = 1; n <= 120; n++) engine.local.add(recordOf(digestOf(n), `f-${n}.bin`, 1, { addedAtMs: n }))
+    const album = recordOf(digestOf(500), 'album', 1, { addedAtMs: 1000 })
+    engine.local.add({
+      ...album,
+      mime: 'application/vnd.swarmdrop.collection+json',
+      collection: { files: 2, bytes: 10 },
+    })
+    services.collections.set(digestOf(500), {
+      swarmdrop: 'collection',
+      v: 1,
+      name: 'album',
+      files: [
+        { path: 'album/a.txt', digest: digestOf(1), size: 5 },
+        { path: 'album/b.txt', digest: digestOf(2), size: 5 },
+      ],
+    })
+    engine.local.replace({ ...engine.local.get(digestOf(1))!.record, listed: false })
+    engine.local.replace({ ...engine.local.get(digestOf(2))!.record, listed: false })
+    await settle()
+    const top = () => [...root.querySelectorAll<HTMLElement>('ul[aria-labelledby="my-files-title"] > li')]
+    expect(top()).to.have.length(50)
+    expect(top()[0]!.dataset.collection).to.equal(digestOf(500))
+    expect(root.querySelector('nav')!.textContent).to.contain('Page 1 of 3 (119 items)')
+    const open = [...top()[0]!.querySelectorAll('button')].find((b) => b.textContent === 'Show files')!
+    expect(open.getAttribute('aria-expanded')).to.equal('false')
+    open.click()
+    await settle()
+    expect(
+      [...top()[0]!.querySelectorAll('ul.members li')].map((li) => li.querySelector('.name')!.textContent),
+    ).to.deep.equal(['album/a.txt', 'album/b.txt'])
+    const next = [...root.querySelectorAll<HTMLButtonElement>('nav button')].find(
+      (b) => b.textContent === 'Next',
+    )!
+    next.click()
+    await settle()
+    expect(element.controller.page).to.equal(1)
+    // Page 1 held the collection and f-120 … f-72 (its files f-1 and f-2 are under it).
+    expect(top()[0]!.querySelector('.name')!.textContent).to.equal('f-71.bin')
   })
 })

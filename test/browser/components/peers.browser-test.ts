@@ -100,7 +100,7 @@ describe('<swarmdrop-peers>', () => {
     const { element, engine, root } = await mount('swarmdrop-peers')
     engine.tracker.peersReply = new SwarmError('FILE_NOT_FOUND', 'nobody')
     ;(element as SwarmdropPeers).digest = digestOf(2)
-    await eventually(() => expect(root.textContent).to.contain('No other peer holds this file right now.'))
+    await eventually(() => expect(root.textContent).to.contain('No other browser has this file right now.'))
   })
 
   it('opens from a file and closes with its Close button (through the app)', async () => {
@@ -116,7 +116,7 @@ describe('<swarmdrop-peers>', () => {
     await settle()
     const peers = shadowOf(root, 'swarmdrop-peers')
     expect(peers.querySelector('dialog')!.open).to.equal(true)
-    await eventually(() => expect(peers.textContent).to.contain('No other peer holds this file right now.'))
+    await eventually(() => expect(peers.textContent).to.contain('No other browser has this file right now.'))
     ;[...peers.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent === 'Close')!.click()
     await settle()
     expect(peers.querySelector('dialog')!.open).to.equal(false)

@@ -12,6 +12,8 @@ import { sha256OfFile } from '../../support/file-hash.js'
 
 /** Longest the page may take to load and be welcomed by the tracker. */
 const ONLINE_TIMEOUT_MS = 15_000
+/** Longest the page may take to show something it has been told, unless a caller says otherwise. */
+const UI_TIMEOUT_MS = 10_000
 /** How often a waiting test reads the page. */
 const POLL_MS = 50
 /** Size of the pages, and so of the screenshots. */
@@ -27,6 +29,8 @@ export interface FilePayload {
 /** A download as Chromium saved it, copied to a path of the test's. */
 export interface SavedDownload {
   suggestedFilename: string
+  /** Where the browser fetched it from: a `blob:` URL for a Blob, the service worker's URL for a stream. */
+  url: string
   path: string
   size: number
   sha256: string
@@ -75,6 +79,20 @@ export class AppPage {
       deviceScaleFactor: 1,
     })
     await prepare?.(context)
+    return AppPage.#attach(label, context, downloadDir, url)
+  }
+
+  /**
+   * The app opened again in a new page of this profile (same storage), as after closing the tab: this
+   * page's own page is closed first if it is not yet, without running its beforeunload. Close the new one
+   * (or this one) to close the profile.
+   */
+  async reopen(url: string): Promise<AppPage> {
+    if (!this.page.isClosed()) await this.page.close()
+    return AppPage.#attach(this.label, this.context, this.downloadDir, url)
+  }
+
+  static async #attach(label: string, context: BrowserContext, downloadDir: string, url: string) {
     const app = new AppPage(label, context, await context.newPage(), downloadDir)
     app.page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning')
@@ -118,9 +136,19 @@ export class AppPage {
     return text && text !== '–' ? text : undefined
   }
 
-  /** The page's my-files entry of a file. */
-  myFile(digest: string): Locator {
-    return this.page.locator(`swarmdrop-my-files li[data-digest="${digest}"]`)
+  /** The page's my-files entry of a file; with `state`, only while it has that `data-state`. */
+  myFile(digest: string, state?: string): Locator {
+    return this.page.locator(
+      `swarmdrop-my-files li[data-digest="${digest}"]${state ? `[data-state="${state}"]` : ''}`,
+    )
+  }
+
+  /** Resolves with the time `locator` is in the page; fails naming `what` (and this page's log) after `timeoutMs`. */
+  shown(locator: Locator, what: string, timeoutMs = UI_TIMEOUT_MS): Promise<number> {
+    return locator.waitFor({ timeout: timeoutMs }).then(
+      () => Date.now(),
+      () => this.fail(what, timeoutMs),
+    )
   }
 
   /** The page's catalog entry of a file. */
@@ -133,8 +161,27 @@ export class AppPage {
    * or bytes under any name (even one with a '/', which no file on disk can have).
    */
   async share(files: string[] | FilePayload[]): Promise<void> {
-    const input = this.page.locator('swarmdrop-drop-zone input[type="file"][multiple]:not([webkitdirectory])')
-    await input.setInputFiles(files)
+    await this.#input(':not([webkitdirectory]):not([data-visibility]):not([data-collection])').setInputFiles(
+      files,
+    )
+  }
+
+  /**
+   * Chooses files in the drop zone's private input (`data-visibility="private"`): shared with a link, behind
+   * `password` when given (typed in the drop zone's password field first).
+   */
+  async sharePrivately(files: string[] | FilePayload[], password?: string): Promise<void> {
+    if (password !== undefined) await this.page.locator('swarmdrop-drop-zone input#password').fill(password)
+    await this.#input('[data-visibility="private"]').setInputFiles(files)
+  }
+
+  /** Chooses several files at once in the drop zone's `data-collection` input: one collection. */
+  async shareCollection(files: string[] | FilePayload[]): Promise<void> {
+    await this.#input('[data-collection]').setInputFiles(files)
+  }
+
+  #input(which: string): Locator {
+    return this.page.locator(`swarmdrop-drop-zone input[type="file"][multiple]${which}`)
   }
 
   /**
@@ -148,7 +195,12 @@ export class AppPage {
         await download.saveAs(path)
         const failure = await download.failure()
         if (failure) throw new Error(`${this.label}: the download of ${what} failed: ${failure}`)
-        return { suggestedFilename: download.suggestedFilename(), path, ...(await sha256OfFile(path)) }
+        return {
+          suggestedFilename: download.suggestedFilename(),
+          url: download.url(),
+          path,
+          ...(await sha256OfFile(path)),
+        }
       },
       (error: unknown) => this.fail(`the download of ${what} (${String(error)})`, timeoutMs),
     )
@@ -163,7 +215,7 @@ export class AppPage {
   async chunkMap(digest: string, peerIds: readonly string[]): Promise<ChunkMapReading> {
     const canvas = this.myFile(digest).locator('swarmdrop-chunk-map canvas')
     const label = (await canvas.getAttribute('aria-label')) ?? ''
-    const match = /^Chunks: (\d+) of (\d+) here, (\d+) in flight/.exec(label)
+    const match = /^Pieces: (\d+) of (\d+) here, (\d+) in flight/.exec(label)
     if (!match) throw new Error(`${this.label}: unexpected chunk map label "${label}"`)
     const [here, count, inFlight] = [match[1], match[2], match[3]].map(Number) as [number, number, number]
     const layout = chunkMapLayout(count)

@@ -36,6 +36,8 @@ export interface AppServerOptions {
   env?: NodeJS.ProcessEnv
   /** The address browsers reach it at; default 127.0.0.1. */
   host?: string
+  /** Called with every line the server writes (stdout and stderr), e.g. to search all of its logs. */
+  onLine?(line: string): void
   /** Starts the process (the NAT lab starts it in a namespace); default a plain child process. */
   launch?(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess
 }
@@ -56,6 +58,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
   const child = launch(process.execPath, ['scripts/start.mjs'], { cwd: REPO_ROOT, env })
   const log: string[] = []
   const keep = (line: string) => {
+    options.onLine?.(line)
     log.push(line)
     if (log.length > KEPT_LOG_LINES) log.shift()
   }

@@ -1,14 +1,15 @@
 /**
  * A hostile peer in Node: the real tracker client (over `ws`) and link manager (simple-peer over
  * @roamhq/wrtc), announcing that it holds a whole file, and then, speaking the wire protocol through a
- * PeerSession, answering `interested` with `have: all` and every `request` with random bytes of the
- * chunk's length. Browsers must ban it and get the file elsewhere.
+ * PeerSession, answering `interested` with `have: all`, `get-manifest` with the file's true manifest (so a
+ * download can start from it alone) and every `request` with random bytes of the chunk's length. Browsers
+ * must ban it and get the file elsewhere.
  */
 import { randomBytes } from 'node:crypto'
 // @roamhq/wrtc is CommonJS whose exports Node cannot list statically: take the default export.
 import wrtc from '@roamhq/wrtc'
 import WebSocket from 'ws'
-import { chunkLength } from '../../../shared/manifest.js'
+import { canonicalManifestBytes, chunkLength } from '../../../shared/manifest.js'
 import { systemClock } from '../../../web/peer/clock.js'
 import { LinkManager } from '../../../web/peer/link-manager.js'
 import { PeerSession } from '../../../web/peer/peer-session.js'
@@ -120,7 +121,11 @@ export class CorruptPeer {
           return
         }
         case 'get-manifest':
-          session.send({ type: 'reject', id: message.id, reason: 'not-held' }).catch(() => {})
+          if (message.digest !== digest) {
+            session.send({ type: 'reject', id: message.id, reason: 'not-held' }).catch(() => {})
+            return
+          }
+          session.sendManifest(message.id, canonicalManifestBytes(manifest)).catch(() => {})
           return
         case 'error':
           this.report.errorsReceived.push(`${message.code}: ${message.message}`)

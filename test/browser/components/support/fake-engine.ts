@@ -15,7 +15,7 @@ import type {
 } from '../../../../web/app/services.js'
 import type { Ban } from '../../../../web/peer/ban-list.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../../../../web/peer/download.js'
-import type { EngineEvents } from '../../../../web/peer/engine.js'
+import type { EngineEvents, FetchHints } from '../../../../web/peer/engine.js'
 import type { LinkBudget } from '../../../../web/peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
@@ -25,6 +25,7 @@ import { TypedEventTarget } from '../../../../web/peer/typed-events.js'
 import type { StoredFile } from '../../../../web/storage/file-store.js'
 import type { IngestProgress, IngestResult } from '../../../../web/storage/ingest.js'
 import type { IngestCallbacks, IngestJob } from '../../../../web/storage/ingester.js'
+import type { ShareOptions } from '../../../../web/storage/worker-messages.js'
 
 export { ERROR_CODES }
 
@@ -152,8 +153,8 @@ export class FakeSwarm extends TypedEventTarget<SwarmEvents> {
     return this.downloads.get(digest)
   }
 
-  uploaded(peerId: string, bytes: number): void {
-    this.emit('uploaded', { peerId, bytes })
+  uploaded(peerId: string, bytes: number, digest = '0'.repeat(64)): void {
+    this.emit('uploaded', { peerId, digest, bytes })
   }
 }
 
@@ -181,6 +182,14 @@ export class FakeLocal extends TypedEventTarget<LocalFilesEvents> {
     this.files.set(record.digest, file)
     this.emit('file-added', file)
     return file
+  }
+
+  replace(record: StoredFile): void {
+    const held = this.files.get(record.digest)
+    if (!held) return
+    const file = { record, have: held.have }
+    this.files.set(record.digest, file)
+    this.emit('file-added', file)
   }
 
   store(digest: string, index: number): void {
@@ -239,13 +248,35 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
     this.storedDigests.push(record.digest)
   }
 
-  async fetch(digest: string): Promise<unknown> {
+  async fetch(digest: string, _hints?: FetchHints): Promise<unknown> {
     this.fetched.push(digest)
     return undefined
   }
 
   pause(digest: string): void {
     this.paused.push(digest)
+  }
+
+  readonly stopped: string[] = []
+
+  async stopSharing(digest: string): Promise<void> {
+    this.stopped.push(digest)
+    const held = this.local.get(digest)
+    if (held) await this.updateRecord({ ...held.record, notShared: true })
+  }
+
+  async shareAgain(digest: string): Promise<void> {
+    const held = this.local.get(digest)
+    if (!held) return
+    const { notShared: _, ...record } = held.record
+    await this.updateRecord(record)
+  }
+
+  async updateRecord(record: StoredFile): Promise<void> {
+    const held = this.local.get(record.digest)
+    if (!held) return
+    this.local.replace(record)
+    this.emit('file', { digest: record.digest, progress: undefined })
   }
 
   async remove(digest: string): Promise<void> {
@@ -272,21 +303,26 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
 /** An ingester whose jobs the test drives: progress, manifest, done or failed. */
 export class FakeIngester implements IngesterLike {
   readonly jobs: {
-    file: File
+    file: Blob
     callbacks: IngestCallbacks
+    share: ShareOptions & { name?: string }
     resolve(result: IngestResult): void
     reject(error: unknown): void
     cancelled: boolean
   }[] = []
 
-  ingest(file: File, callbacks: IngestCallbacks = {}): IngestJob {
+  ingest(
+    file: Blob,
+    callbacks: IngestCallbacks = {},
+    share: ShareOptions & { name?: string } = {},
+  ): IngestJob {
     let resolve!: (result: IngestResult) => void
     let reject!: (error: unknown) => void
     const result = new Promise<IngestResult>((res, rej) => {
       resolve = res
       reject = rej
     })
-    const job = { file, callbacks, resolve, reject, cancelled: false }
+    const job = { file, callbacks, share, resolve, reject, cancelled: false }
     this.jobs.push(job)
     return {
       result,

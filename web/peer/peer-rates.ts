@@ -1,4 +1,4 @@
-/** Bytes a second to and from each peer, over a short sliding window, for the peers view. */
+/** Bytes a second to and from each peer, over a short sliding window: for the page's peers view and the terminal's. */
 
 /** Window over which rates are measured (as the download's own speed is). */
 export const RATE_WINDOW_MS = 5_000

@@ -1,0 +1,298 @@
+/**
+ * bench/dht: the ring of issue 12 in the simulator (test/support/ring-sim), real RingNode code on the
+ * fake clock and simulated WebRTC links (lognormal 25 ms one way, 0.1% loss, 1 s dials with 10% failures,
+ * the 32-link cap, the idle sweep), printing every figure of the issue's acceptance list against its
+ * target. The test suite (test/web/ring/simulation.test.ts) asserts correctness at N = 1,000; this prints
+ * the figures at N = 10,000, and the churn case at N = 1,000.
+ *
+ *   node --import tsx bench/dht/main.ts [--n 10000] [--records 100000] [--lookups 2000] [--seed 2026]
+ *          [--churn-n 1000] [--churn-minutes 10] [--hostile-n 10000] [--no-invariants]
+ *          [--only ring|churn|hostile]…
+ *
+ * Phases on one ring of --n nodes: build (Zave's invariant checked after every event), publish, look up
+ * (hops, latency), a quiet window (upkeep traffic, connections), one join and one leave (keys moved,
+ * against the keys in the node's replica range), 50% crashed at once (lookups 10 s later; one ring at
+ * the end). Then a ring of --churn-n nodes under Weibull churn, and a ring of --hostile-n nodes with 10%
+ * hostile. Figures are simulated time and counted bytes: the machine's load does not change them, only
+ * how long the run takes (the wall time is printed beside each phase).
+ */
+import { loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import {
+  backgroundLookups,
+  buildRing,
+  churn,
+  forgedStored,
+  type LookupOutcome,
+  lookups,
+  lookupTargets,
+  massFailure,
+  mean,
+  publish,
+  quantile,
+  settle,
+  trafficBetween,
+} from '../../test/support/ring-sim/scenarios.js'
+import { type PublishedRecord, Simulation } from '../../test/support/ring-sim/simulation.js'
+import { betweenRightIncl } from '../../web/peer/ring/ids.js'
+import { formatLoad, rowPrinter, verdict } from '../ingest/figures.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000' },
+    records: { type: 'string', default: '100000' },
+    lookups: { type: 'string', default: '2000' },
+    seed: { type: 'string', default: '2026' },
+    'churn-n': { type: 'string', default: '1000' },
+    'churn-minutes': { type: 'string', default: '10' },
+    'hostile-n': { type: 'string', default: '10000' },
+    'no-invariants': { type: 'boolean', default: false },
+    // Runs only the phases named (each builds its own ring), e.g. to run them in parallel processes.
+    only: { type: 'string', multiple: true, default: ['ring', 'churn', 'hostile'] },
+  },
+})
+const PHASES = new Set(flags.only)
+const N = Number(flags.n)
+const RECORDS = Number(flags.records)
+const LOOKUPS = Number(flags.lookups)
+const SEED = Number(flags.seed)
+const CHURN_N = Number(flags['churn-n'])
+const CHURN_MINUTES = Number(flags['churn-minutes'])
+const HOSTILE_N = Number(flags['hostile-n'])
+const INVARIANTS = !flags['no-invariants']
+for (const [name, value] of Object.entries({ N, RECORDS, LOOKUPS, CHURN_N, CHURN_MINUTES, HOSTILE_N })) {
+  if (!(value >= 0) || !Number.isInteger(value)) {
+    console.error(`bench/dht: ${name} takes a whole number`)
+    process.exit(2)
+  }
+}
+
+const K = 8
+const MINUTE = 60_000
+const row = rowPrinter(58)
+const t0 = performance.now()
+const wall = () => `${((performance.now() - t0) / 1000).toFixed(0)} s wall, load ${formatLoad(loadavg())}`
+const pct = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(2)}%`
+const ms = (value: number) => `${Math.round(value)} ms`
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`
+
+console.log(
+  `bench/dht: phases ${[...PHASES].join(', ')}; ring N = ${N}, ${RECORDS} records, ${LOOKUPS} lookups a phase, ` +
+    `seed ${SEED}; churn N = ${CHURN_N} for ${CHURN_MINUTES} min; hostile N = ${HOSTILE_N}; invariants after ` +
+    `every event: ${INVARIANTS ? 'yes' : 'no'}`,
+)
+console.log(`load average at start: ${formatLoad(loadavg())}\n`)
+
+function printLookups(label: string, outcome: LookupOutcome): void {
+  row(
+    `${label}: lookups that returned the record`,
+    `${outcome.succeeded}/${outcome.attempted} (${pct(outcome.succeeded, outcome.attempted)})`,
+  )
+}
+
+// --- One ring of N: build, publish, look up, quiet traffic, join/leave movement, 50% failure. ---
+if (PHASES.has('ring')) {
+  const sim = new Simulation({ seed: SEED, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
+  await buildRing(sim, N, { maxSettleMs: 20 * MINUTE })
+  const ideal = sim.idealRingProblems()
+  console.log(`## Ring of ${N} (${wall()})`)
+  row('built in simulated time', `${((sim.now - Date.UTC(2026, 0, 1)) / MINUTE).toFixed(1)} min`)
+  row('events, invariant checks', `${sim.clock.events}, ${sim.checks}`)
+  row("Zave's invariant violations (after it first held)", `${sim.invariants.violations.length}`)
+  row('ideal ring at quiescence', ideal.length === 0 ? 'yes' : `NO: ${ideal.slice(0, 3).join('; ')}`)
+  const ringLinks = sim.liveNodes().map((node) => node.node.ringLinkCount())
+  row(
+    'ring links a node: mean, max (target ≤ 16)',
+    `${mean(ringLinks).toFixed(1)}, ${Math.max(...ringLinks)}`,
+  )
+
+  const published = await publish(sim, RECORDS, { perSecond: Math.max(200, Math.round(N / 20)) })
+  const records: PublishedRecord[] = published.records
+  await sim.run(10_000)
+  console.log(`\n## Publish and look up (${wall()})`)
+  row('records stored (provider + name), puts failed', `${records.length}, ${published.failed}`)
+  const putP50 = quantile(published.putMs, 0.5)
+  row(
+    'publish p50, p99 (target p50 ≤ 1 s)',
+    `${ms(putP50)}, ${ms(quantile(published.putMs, 0.99))}  ${verdict(putP50, (v) => v <= 1000)}`,
+  )
+  const misplaced = sim.placementProblems(records)
+  row('records on all 8 successors of their key', misplaced.length === 0 ? 'yes' : `NO: ${misplaced.at(-1)}`)
+  const targets = lookupTargets(records)
+  const found = await lookups(sim, targets, LOOKUPS)
+  printLookups('steady ring', found)
+  const hopsMean = mean(found.hops)
+  const hopsP99 = quantile(found.hops, 0.99)
+  row(
+    'hops: mean (target ≤ 7.6), p99 (target ≤ 15)',
+    `${hopsMean.toFixed(2)}, ${hopsP99}  ${verdict(hopsMean, (v) => v <= 7.6 && hopsP99 <= 15)}`,
+  )
+  const lookupP50 = quantile(found.ms, 0.5)
+  row(
+    'lookup p50 (target ≤ 0.5 s), p99',
+    `${ms(lookupP50)}, ${ms(quantile(found.ms, 0.99))}  ${verdict(lookupP50, (v) => v <= 500)}`,
+  )
+
+  // Upkeep of a quiet ring, records republished as they fall due: 5 simulated minutes.
+  const before = sim.counters()
+  const from = sim.now
+  await sim.run(5 * MINUTE)
+  const quiet = trafficBetween(sim, before, sim.counters(), from, sim.now)
+  console.log(`\n## Traffic of the quiet ring over 5 min (${wall()})`)
+  row(
+    'maintenance a node a minute (target ≤ 30 KB)',
+    `${kb(quiet.maintenancePerMinute)}  ${verdict(quiet.maintenancePerMinute, (v) => v <= 30_000)}`,
+  )
+  row(
+    'all DHT traffic a node a minute (target ≤ 90 KB)',
+    `${kb(quiet.allPerMinute)}  ${verdict(quiet.allPerMinute, (v) => v <= 90_000)}`,
+  )
+  row(
+    'new connections a node an hour (target ≤ 60)',
+    `${quiet.connectionsPerHour.toFixed(1)}  ${verdict(quiet.connectionsPerHour, (v) => v <= 60)}`,
+  )
+
+  // Join and leave: the keys moved, against the keys in the node's replica range.
+  const sorted = () =>
+    sim
+      .liveMembers()
+      .map((node) => node.id)
+      .sort()
+  const inRange = (lo: string, hi: string) => records.filter(({ key }) => betweenRightIncl(lo, key, hi))
+  sim.countMovements(true)
+  const joiner = sim.addNode()
+  const joinSettled = await settle(sim, 5 * MINUTE)
+  await sim.run(10_000)
+  let members = sorted()
+  let at = members.indexOf(joiner.id)
+  const joinRange = new Set(
+    inRange(members[(at - K + members.length) % members.length]!, joiner.id).map((r) => r.key),
+  )
+  const joinMoves = sim.movements
+  const joinOthers = joinMoves.filter((move) => move.node !== joiner.id).length
+  const joinStray = joinMoves.filter((move) => !joinRange.has(move.key)).length
+  console.log(`\n## Join and leave (${wall()})`)
+  row('join: keys in its replica range, copies moved', `${joinRange.size}, ${joinMoves.length}`)
+  row(
+    'join: copies to others, copies of keys outside the range',
+    `${joinOthers}, ${joinStray}  ${verdict(joinOthers, (v) => v === 0 && joinStray === 0 && joinSettled.length === 0)}`,
+  )
+  await sim.run(2 * MINUTE)
+  members = sorted()
+  const leaver = sim.nodes.get(members[Math.floor(members.length / 3)]!)!
+  at = members.indexOf(leaver.id)
+  const leaveRange = new Set(
+    inRange(members[(at - K + members.length) % members.length]!, leaver.id).map((r) => r.key),
+  )
+  sim.countMovements(true)
+  sim.depart(leaver)
+  const leaveSettled = await settle(sim, 5 * MINUTE)
+  await sim.run(10_000)
+  const leaveMoves = sim.movements
+  const leaveStray = leaveMoves.filter((move) => !leaveRange.has(move.key)).length
+  row('leave: keys in its replica range, copies moved', `${leaveRange.size}, ${leaveMoves.length}`)
+  row(
+    'leave: copies of keys outside the range',
+    `${leaveStray}  ${verdict(leaveStray, (v) => v === 0 && leaveMoves.length === leaveRange.size && leaveSettled.length === 0)}`,
+  )
+  sim.countMovements(false)
+
+  // Half the ring crashes at once; lookups 10 s later (one stabilise round is 5 s).
+  const victims = massFailure(sim, 0.5)
+  await sim.run(10_000)
+  const afterFailure = await lookups(sim, targets, LOOKUPS)
+  console.log(
+    `\n## 50% crash at once: ${victims.length} of ${victims.length + sim.liveNodes().length} (${wall()})`,
+  )
+  printLookups('10 s later, all looked for', afterFailure)
+  row(
+    '  of them, records whose 8 replicas all crashed',
+    `${afterFailure.lost} (${pct(afterFailure.lost, afterFailure.attempted)}; 0.5^8 = 0.39%)`,
+  )
+  const survivable = afterFailure.attempted - afterFailure.lost
+  row(
+    'lookups of records with a live copy (target ≥ 99%)',
+    `${pct(afterFailure.succeeded, survivable)}  ${verdict(afterFailure.succeeded / survivable, (v) => v >= 0.99)}`,
+  )
+  const healed = await settle(sim, 10 * MINUTE)
+  row("Zave's invariant violations", `${sim.invariants.violations.length}`)
+  row(
+    'one ideal ring after healing',
+    healed.length === 0 ? 'yes  met' : `NO: ${healed.slice(-3).join('; ')}  MISSED`,
+  )
+}
+
+// --- Churn at CHURN_N: Weibull sessions, median 2 min, shape 0.5; lookups throughout. ---
+if (PHASES.has('churn')) {
+  const sim = new Simulation({ seed: SEED + 1, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
+  await buildRing(sim, CHURN_N)
+  const published = await publish(sim, CHURN_N)
+  const targets = lookupTargets(published.records)
+  const before = sim.counters()
+  const from = sim.now
+  const background = backgroundLookups(sim, targets, 5, sim.now + CHURN_MINUTES * MINUTE)
+  // Arriving nodes are clients for 2 minutes before they take a place on the ring (DHT.md, client mode).
+  const moved = await churn(sim, { durationMs: CHURN_MINUTES * MINUTE, ring: { memberAfterMs: 2 * MINUTE } })
+  const outcome = await sim.settle(background.done)
+  const traffic = trafficBetween(sim, before, sim.counters(), from, sim.now)
+  console.log(`\n## Churn at N = ${CHURN_N}, Weibull median 2 min, ${CHURN_MINUTES} min (${wall()})`)
+  row('joined, left', `${moved.joined}, ${moved.left}`)
+  printLookups('during churn', outcome)
+  row(
+    'lookup success (target ≥ 99%)',
+    `${pct(outcome.succeeded, outcome.attempted)}  ${verdict(outcome.succeeded / outcome.attempted, (v) => v >= 0.99)}`,
+  )
+  row('hops mean, lookup p50', `${mean(outcome.hops).toFixed(2)}, ${ms(quantile(outcome.ms, 0.5))}`)
+  row('forged records accepted', `${outcome.forgedAccepted}`)
+  row(
+    'maintenance a node a minute (target ≤ 30 KB)',
+    `${kb(traffic.maintenancePerMinute)}  ${verdict(traffic.maintenancePerMinute, (v) => v <= 30_000)}`,
+  )
+  row(
+    'all DHT traffic a node a minute (target ≤ 90 KB)',
+    `${kb(traffic.allPerMinute)}  ${verdict(traffic.allPerMinute, (v) => v <= 90_000)}`,
+  )
+  row(
+    'new connections a node an hour, all nodes (target ≤ 60)',
+    `${traffic.connectionsPerHour.toFixed(1)}  ${verdict(traffic.connectionsPerHour, (v) => v <= 60)}`,
+  )
+  row(
+    '  the same, nodes up the whole window',
+    `${traffic.connectionsPerHourLongLived.toFixed(1)}  ${verdict(traffic.connectionsPerHourLongLived, (v) => v <= 60)}`,
+  )
+  row('frames dropped by receivers’ budgets', `${traffic.overBudget}`)
+  row("Zave's invariant violations", `${sim.invariants.violations.length}`)
+  const healed = await settle(sim, 10 * MINUTE)
+  row('one ideal ring once churn stops', healed.length === 0 ? 'yes' : `NO: ${healed.slice(-3).join('; ')}`)
+}
+
+// --- Hostile: 10% of HOSTILE_N drop what they should pass on or store, and forge answers. ---
+if (PHASES.has('hostile') && HOSTILE_N > 0) {
+  const sim = new Simulation({ seed: SEED + 2, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
+  await buildRing(sim, HOSTILE_N, { hostileShare: 0.1 })
+  const hostile = sim.liveNodes().filter((node) => node.hostile).length
+  const published = await publish(sim, Math.min(RECORDS, 10 * HOSTILE_N), {
+    perSecond: Math.max(200, Math.round(HOSTILE_N / 20)),
+  })
+  await sim.run(30_000)
+  const outcome = await lookups(sim, lookupTargets(published.records), LOOKUPS)
+  console.log(`\n## Hostile: ${hostile} of ${HOSTILE_N} nodes drop and forge (${wall()})`)
+  row('records stored, puts failed', `${published.records.length}, ${published.failed}`)
+  printLookups('with hostile nodes', outcome)
+  row(
+    'lookup success (target ≥ 99%)',
+    `${pct(outcome.succeeded, outcome.attempted)}  ${verdict(outcome.succeeded / outcome.attempted, (v) => v >= 0.99)}`,
+  )
+  row('hops mean', mean(outcome.hops).toFixed(2))
+  row(
+    'frames dropped, records forged by hostile nodes',
+    `${sim.hostileLog.dropped}, ${sim.hostileLog.forged}`,
+  )
+  const stored = forgedStored(sim)
+  row(
+    'forged records accepted by lookups, stored by honest nodes',
+    `${outcome.forgedAccepted}, ${stored}  ${verdict(outcome.forgedAccepted, (v) => v === 0 && stored === 0)}`,
+  )
+}
+
+console.log(`\nbench/dht done (${wall()})`)

@@ -1,0 +1,105 @@
+/**
+ * The ring's parameters, each with its default and the reason for it (docs/DHT.md has the design).
+ */
+
+export interface RingOptions {
+  /** Successor list length r. Default 20: at 50% failure P(a node loses all r) ≈ N·2^-r, 1% at N = 10^4. */
+  successors?: number
+  /**
+   * Successors held as live links (the rest are ids). Default 3: after 50% failure 1 node in 8 must dial a
+   * new successor; each one more costs every node two of its 16 links, and fingers are what keep hops low.
+   */
+  linkedSuccessors?: number
+  /** Replicas k of each record, on the key's first k successors. Default 8 (DHT.md): 0.5^8 lost at 50% failure. */
+  replicas?: number
+  /** Ring links a node may hold, its own and those others opened to it. Default 16: half the tab's 32. */
+  maxRingLinks?: number
+  /**
+   * Finger intervals a node tries to link, spread evenly from the ring's half to its successors' range.
+   * Default 7: measured in a static model at N = 10^4 with 16 links (docs/DHT.md, "Fingers").
+   */
+  fingers?: number
+  /** Stabilise period, jittered ±20%. Default 5 s (DHT.md); Chord's simulation used 30 s. */
+  stabiliseMs?: number
+  /** Wait for a direct answer (neighbours, ping). Default 1 s: 40 round trips of a 25 ms link. */
+  requestTimeoutMs?: number
+  /**
+   * A ring link quiet this long is pinged. Default 15 s (DHT.md). Successor and predecessor hear from each
+   * other every stabilise period anyway; a finger that died is found by its ping, by the lookups that
+   * stop getting through it (they try other paths meanwhile), or by the link's own close.
+   */
+  pingIdleMs?: number
+  /** One finger is checked every this long, and at most one finger link is opened. Default 15 s (DHT.md). */
+  fingerFixMs?: number
+  /** Hops a routed message may take. Default 32 (DHT.md); lookups at N = 10^4 take under 15. */
+  hopLimit?: number
+  /** A lookup tries again by another path after this long without an answer. Default 1 s. */
+  lookupAttemptMs?: number
+  /** A lookup gives up after this many attempts. Default 8. */
+  lookupAttempts?: number
+  /** Routed requests one origin may make through this node, per second and at once. Default 30 and 120. */
+  routeRatePerSecond?: number
+  routeBurst?: number
+  /** Routed requests this node remembers the way back for. Default 4,096. */
+  maxPendingRoutes?: number
+  /** Provider records live 20 min and are republished every 10 (DHT.md). */
+  providerTtlS?: number
+  providerRepublishMs?: number
+  /** Name records live 24 h and are republished every 12 h. */
+  nameTtlS?: number
+  nameRepublishMs?: number
+  /** Records this node publishes are sent at most this many a second, so no hop rate-limits them. Default 10. */
+  publishPerSecond?: number
+  /**
+   * A new node takes a position on the ring only after this long online, routing through a member until
+   * then (DHT.md: sessions are minutes with a heavy tail; one that lasted will likely last). Default 2 min.
+   */
+  memberAfterMs?: number
+  /**
+   * An owner pushes the records of its range down its replica set again this often, whatever changed
+   * (anti-entropy). Default 10 min, as often as providers republish.
+   */
+  syncMs?: number
+  /** A record out of this node's replica range is dropped after this long (its range may come back). Default 60 s. */
+  pruneGraceMs?: number
+  /** A peer that refused a ring link is not asked again for this long. Default 5 min. */
+  refusedBackoffMs?: number
+  /** Longest wait before dialling again a node that could not be dialled (from 5 s, doubling). Default 60 s. */
+  dialBackoffMs?: number
+}
+
+export type ResolvedRingOptions = Required<RingOptions>
+
+export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
+  successors: 20,
+  linkedSuccessors: 3,
+  replicas: 8,
+  maxRingLinks: 16,
+  fingers: 7,
+  stabiliseMs: 5_000,
+  requestTimeoutMs: 1_000,
+  pingIdleMs: 15_000,
+  fingerFixMs: 15_000,
+  hopLimit: 32,
+  lookupAttemptMs: 1_000,
+  lookupAttempts: 12,
+  routeRatePerSecond: 30,
+  routeBurst: 120,
+  maxPendingRoutes: 4_096,
+  providerTtlS: 20 * 60,
+  providerRepublishMs: 10 * 60_000,
+  nameTtlS: 24 * 60 * 60,
+  nameRepublishMs: 12 * 60 * 60_000,
+  publishPerSecond: 10,
+  memberAfterMs: 2 * 60_000,
+  syncMs: 10 * 60_000,
+  pruneGraceMs: 60_000,
+  refusedBackoffMs: 5 * 60_000,
+  dialBackoffMs: 60_000,
+})
+
+/**
+ * The ring's budget on the frame router, per remote peer: its upkeep sends about one frame a second to a
+ * neighbour; lookups forwarded for others and replica pushes come in bursts.
+ */
+export const RING_LINK_BUDGET = Object.freeze({ framesPerSecond: 50, burst: 200 })

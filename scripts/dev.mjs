@@ -6,7 +6,8 @@ import { createServer } from 'vite'
 const SIGNAL_PORT = process.env.PORT ?? '8080'
 const signal = spawn(process.execPath, ['--import', 'tsx', '--watch', 'signal/main.ts'], {
   stdio: 'inherit',
-  env: { ...process.env, PORT: SIGNAL_PORT, SWARMDROP_WEB_ROOT: 'dist/web' },
+  // Vite serves the page; the signal server's own web root (web/, the default under tsx) is not used.
+  env: { ...process.env, PORT: SIGNAL_PORT },
 })
 // vite.config.ts reads this to proxy /ws, /stats and /healthz to the signal server started above.
 process.env.SWARMDROP_SIGNAL_URL = `http://127.0.0.1:${SIGNAL_PORT}`

@@ -13,6 +13,8 @@ const SYSTEM_PACKAGES = [
   { name: 'coturn', binary: '/usr/bin/turnserver' },
   // The headless peer's text UI, driven in a real terminal (test/e2e/cli.e2e.ts).
   { name: 'tmux', binary: '/usr/bin/tmux' },
+  // The Redis registry's contract suite and the scale-out tests start their own redis-server.
+  { name: 'redis-server', binary: '/usr/bin/redis-server' },
   // The NAT lab, which needs root: namespaces, veth pairs and tc (iproute2), NAT routers (iptables).
   { name: 'iproute2', binary: '/usr/sbin/ip', rootOnly: true },
   { name: 'iptables', binary: '/usr/sbin/iptables', rootOnly: true },

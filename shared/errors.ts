@@ -45,6 +45,12 @@ export const ERROR_CODES = [
   'CATALOG_LIMITED',
   /** The server failed while handling a valid message. */
   'INTERNAL',
+  /**
+   * The request needs the swarm's shared state, which this server instance cannot reach right now (its
+   * Redis is down): catalog, peers and manifests, and signals to peers of other instances. Announces are
+   * kept and published when it returns; signals between peers of one instance go on.
+   */
+  'CLUSTER_UNAVAILABLE',
   // ---- the ring (DHT), between peers
   /** A routed ring message went further than its hop limit. */
   'HOP_LIMIT',
@@ -155,4 +161,6 @@ export const CLOSE_CODES = {
   HEARTBEAT_TIMEOUT: 4000,
   /** Did not read its own messages; the server stops buffering for it. */
   SLOW_CONSUMER: 4001,
+  /** A newer connection with the same peer id (on any server instance) took this one's place. */
+  REPLACED: 4002,
 } as const

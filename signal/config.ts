@@ -2,9 +2,12 @@
  * Configuration from environment variables, validated once at start-up. A bad value is reported in one
  * line naming the variable, and the process exits with code 2 (signal/main.ts).
  */
+import { statSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { type IceServer, IceServersSchema } from '../shared/tracker-protocol.js'
+import { DEFAULT_INSTANCE_TTL_MS, DEFAULT_REDIS_PREFIX } from './cluster.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { normaliseOrigin } from './origin-policy.js'
 
@@ -13,6 +16,8 @@ export interface Config {
   host: string
   /** 0 disables the embedded STUN responder. */
   stunPort: number
+  /** Where STUN listens; undefined: `host`. */
+  stunHost: string | undefined
   /** Name or address browsers use to reach this server's STUN; undefined: the Host header of the request. */
   publicHost: string | undefined
   /** Replaces the default ICE servers (the embedded STUN) when set. */
@@ -26,7 +31,14 @@ export interface Config {
   allowedOrigins: string[]
   /** Serve the web app's source maps (`*.map`); off by default. */
   serveSourceMaps: boolean
+  /** Redis shared by every instance of one swarm; undefined: this process alone, state in memory. */
+  redis: { url: string; prefix: string; instanceTtlMs: number } | undefined
+  /** Another build of the web app (the absolute path of a folder with index.html); undefined: the bundled one. */
+  webRoot: string | undefined
 }
+
+/** Shortest instance TTL accepted: a heartbeat (a third of it) must fit well inside a GC pause or two. */
+const MIN_INSTANCE_TTL_MS = 3000
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -72,17 +84,21 @@ const commaList = () =>
 const flag = (name: string) =>
   z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).optional()
 
+/** An IP address to listen on, or localhost. */
+const listenAddress = (name: string) =>
+  z
+    .string()
+    .refine(
+      (v) => isIP(v) !== 0 || v === 'localhost',
+      `${name} must be an IP address to listen on (or localhost)`,
+    )
+
 const EnvSchema = z
   .object({
     PORT: port('PORT').default(8080),
-    HOST: z
-      .string()
-      .refine(
-        (v) => isIP(v) !== 0 || v === 'localhost',
-        'HOST must be an IP address to listen on (or localhost)',
-      )
-      .default('0.0.0.0'),
+    HOST: listenAddress('HOST').default('0.0.0.0'),
     STUN_PORT: port('STUN_PORT').default(3478),
+    STUN_HOST: listenAddress('STUN_HOST').optional(),
     PUBLIC_HOST: z
       .string()
       .refine(isHostOrAddress, 'PUBLIC_HOST must be a host name or an IP address')
@@ -133,6 +149,26 @@ const EnvSchema = z
       })
       .optional(),
     SERVE_SOURCE_MAPS: flag('SERVE_SOURCE_MAPS'),
+    REDIS_URL: z
+      .string()
+      .refine(isRedisUrl, 'REDIS_URL must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379/0')
+      .optional(),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'REDIS_PREFIX must be 1 to 64 letters, digits or : . _ -')
+      .default(DEFAULT_REDIS_PREFIX),
+    REDIS_INSTANCE_TTL_MS: positiveInteger('REDIS_INSTANCE_TTL_MS')
+      .refine(
+        (v) => v >= MIN_INSTANCE_TTL_MS,
+        `REDIS_INSTANCE_TTL_MS must be at least ${MIN_INSTANCE_TTL_MS} milliseconds`,
+      )
+      .default(DEFAULT_INSTANCE_TTL_MS),
+    // A relative path is taken from the working directory, and resolved once here.
+    SWARMDROP_WEB_ROOT: z
+      .string()
+      .transform((path) => resolve(path))
+      .refine(isWebRoot, 'SWARMDROP_WEB_ROOT must be a folder holding index.html (a build of the web app)')
+      .optional(),
   })
   .refine((env) => (env.TURN_URLS === undefined) === (env.TURN_SECRET === undefined), {
     message: 'TURN_URLS and TURN_SECRET go together: set both or neither',
@@ -153,8 +189,9 @@ export function loadConfig(
     const issue = parsed.error.issues[0]!
     const variable = String(issue.path[0] ?? 'environment')
     const value = present[variable]
-    const shown =
-      value === undefined || variable === 'TURN_SECRET' ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`
+    // Secrets are not echoed: the TURN secret, and a Redis URL may carry a password.
+    const secret = variable === 'TURN_SECRET' || variable === 'REDIS_URL'
+    const shown = value === undefined || secret ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`
     throw new ConfigError(`${variable}: ${issue.message}${shown}`)
   }
   const e = parsed.data
@@ -173,6 +210,28 @@ export function loadConfig(
     trustProxy: isSet(e.TRUST_PROXY),
     allowedOrigins: e.ALLOWED_ORIGINS ?? [],
     serveSourceMaps: isSet(e.SERVE_SOURCE_MAPS),
+    stunHost: e.STUN_HOST,
+    redis: e.REDIS_URL
+      ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, instanceTtlMs: e.REDIS_INSTANCE_TTL_MS }
+      : undefined,
+    webRoot: e.SWARMDROP_WEB_ROOT,
+  }
+}
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+function isWebRoot(path: string): boolean {
+  try {
+    return statSync(path).isDirectory() && statSync(join(path, 'index.html')).isFile()
+  } catch {
+    return false
   }
 }
 

@@ -8,24 +8,34 @@
  *
  * Cost: nothing when the file has no other leecher (the catalog entry's count says so); otherwise one
  * `peers` draw, a random sample of `limits.peersPerReply` holders, and a send to each leecher among them.
+ *
+ * Limits: with several instances (Redis) only leechers connected to this instance hear the push; the others
+ * learn of the holder at their next refresh. An unlisted file (a private share, a collection's member) has
+ * no catalog entry and gets no push.
  */
 import type { AnnouncedFile, ServerMessage } from '../shared/tracker-protocol.js'
 import type { TrackerContext } from './connection.js'
+import { after } from './registry-contract.js'
 
 export function pushNewHolder(context: TrackerContext, peerId: string, file: AnnouncedFile): void {
   const { registry, limits } = context
-  const entry = registry.entry(file.digest)
-  // The announcer itself counts among the leechers when it announced a part.
-  if (!entry || entry.leechers - (file.have === 'all' ? 0 : 1) <= 0) return
-  const swarm = registry.peers(file.digest, peerId, limits.peersPerReply)
-  if (!swarm) return
-  const push: ServerMessage = {
-    type: 'peers',
-    digest: file.digest,
-    chunkCount: swarm.chunkCount,
-    peers: [{ peerId, have: file.have }],
-  }
-  for (const holder of swarm.peers) {
-    if (holder.have !== 'all') context.find(holder.peerId)?.send(push)
-  }
+  const pushed = after(registry.entry(file.digest), (entry) => {
+    // The announcer itself counts among the leechers when it announced a part.
+    if (!entry || entry.leechers - (file.have === 'all' ? 0 : 1) <= 0) return
+    return after(registry.peers(file.digest, peerId, limits.peersPerReply), (swarm) => {
+      if (!swarm) return
+      const push: ServerMessage = {
+        type: 'peers',
+        digest: file.digest,
+        chunkCount: swarm.chunkCount,
+        peers: [{ peerId, have: file.have }],
+      }
+      for (const holder of swarm.peers) {
+        if (holder.have !== 'all') context.findLocal(holder.peerId)?.send(push)
+      }
+    })
+  })
+  // A push is a courtesy: when the registry cannot answer (Redis down), downloaders learn of the holder at
+  // their next refresh, as before.
+  if (pushed instanceof Promise) pushed.catch(() => {})
 }

@@ -39,6 +39,8 @@ interface CachedFile {
 export interface HttpHandlerOptions {
   webRoot: string
   stats: () => unknown
+  /** What `/healthz` reports besides `status: ok` (with Redis: whether it is reachable). */
+  health?: () => Record<string, unknown>
   /** Serve `*.map` files (default false): they let anyone read the unminified source. */
   serveSourceMaps?: boolean
 }
@@ -69,8 +71,16 @@ export function createHttpHandler(
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendText(res, 405, 'method not allowed\n', { allow: ALLOWED_METHODS })
     }
-    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' })
-    if (pathname === '/stats') return sendJson(res, 200, options.stats())
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok', ...options.health?.() })
+    if (pathname === '/stats') {
+      Promise.resolve()
+        .then(options.stats)
+        .then(
+          (stats) => sendJson(res, 200, stats),
+          () => sendText(res, 500, 'internal error\n'),
+        )
+      return
+    }
     const path = pathname === '/' ? '/index.html' : pathname
     load(path).then(
       (file) => {

@@ -20,11 +20,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel)
   // Built as dist/server/main.js; the web app is built into dist/web.
-  const webRoot = process.env.SWARMDROP_WEB_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'web')
+  const webRoot = config.webRoot ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'web')
   const server = await startServer({
     port: config.port,
     host: config.host,
     stunPort: config.stunPort === 0 ? null : config.stunPort,
+    stunHost: config.stunHost,
+    redis: config.redis,
     publicHost: config.publicHost,
     iceServers: config.iceServers,
     turn: config.turn,

@@ -14,13 +14,13 @@
 
 /** Digest prefixes shorter than this match too much to be what a user meant. */
 export const MIN_DIGEST_PREFIX = 4
-const GRAM = 3
+export const GRAM = 3
 /**
  * Hex digits that pick a digest bucket: 4,096 buckets, about 25 files each at 100,000 files (65,536 buckets
  * of two each cost ~4 MiB more in arrays for little less work).
  */
 const BUCKET_HEX = 3
-const HEX_QUERY = /^[0-9a-f]+$/
+export const HEX_QUERY = /^[0-9a-f]+$/
 /** A posting is compacted once this share of it names removed files (amortised: each removal pays O(1)). */
 const STALE_SHARE = 0.5
 
@@ -224,7 +224,7 @@ export class NameIndex<T extends IndexedFile> {
 }
 
 /** The distinct trigrams of some names. */
-function gramsOf(names: readonly string[]): Set<string> {
+export function gramsOf(names: readonly string[]): Set<string> {
   const grams = new Set<string>()
   for (const name of names) for (let i = 0; i + GRAM <= name.length; i++) grams.add(name.slice(i, i + GRAM))
   return grams

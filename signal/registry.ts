@@ -6,9 +6,10 @@ import { Bitfield } from '../shared/bitfield.js'
 import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, CollectionInfo, SwarmPeer } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry, CollectionInfo } from '../shared/tracker-protocol.js'
 import { CatalogOrder } from './catalog-order.js'
 import { NameIndex } from './name-index.js'
+import type { CatalogPage, FileRejection, RegistryStats, SwarmReply } from './registry-contract.js'
 
 /** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
 type Holding = Bitfield | null
@@ -31,26 +32,19 @@ interface FileRecord {
   indexId: number
 }
 
-export interface FileRejection {
+export type { CatalogPage, FileRejection, RegistryStats } from './registry-contract.js'
+
+/** One file a peer holds, as an announce would give it again (redis-registry.ts replays these). */
+export interface HeldFile {
   digest: string
-  code: ErrorCode
-  message: string
-}
-
-export interface CatalogPage {
-  revision: number
-  total: number
-  offset: number
-  files: CatalogEntry[]
-}
-
-export interface RegistryStats {
-  peers: number
-  files: number
-  /** Files with at least one leecher: where a download is under way. */
-  swarms: number
-  holdings: number
-  cachedManifests: number
+  /** Empty for an unlisted file. */
+  names: readonly string[]
+  mime: string | undefined
+  collection: CollectionInfo | undefined
+  sealed: boolean
+  size: number
+  chunkSize: number
+  have: 'all' | string
 }
 
 /**
@@ -238,6 +232,28 @@ export class SwarmRegistry {
     }
   }
 
+  /** What a peer holds, each file as an announce would give it again (for replaying to Redis). */
+  heldFiles(peerId: string): HeldFile[] {
+    const held: HeldFile[] = []
+    for (const digest of this.#peers.get(peerId) ?? []) {
+      const record = this.#files.get(digest)
+      if (record) held.push(heldFileOf(record, record.holders.get(peerId) ?? null))
+    }
+    return held
+  }
+
+  /** One file a peer holds, as an announce would give it again; undefined when it does not hold it. */
+  heldFile(peerId: string, digest: string): HeldFile | undefined {
+    const record = this.#files.get(digest)
+    const holding = record?.holders.get(peerId)
+    return record && holding !== undefined ? heldFileOf(record, holding) : undefined
+  }
+
+  /** The peers this registry knows. */
+  peerIds(): IterableIterator<string> {
+    return this.#peers.keys()
+  }
+
   holds(peerId: string, digest: string): boolean {
     return this.#files.get(digest)?.holders.has(peerId) ?? false
   }
@@ -303,11 +319,7 @@ export class SwarmRegistry {
    * Up to `limit` holders of a file other than `exceptPeerId`, with their chunk sets. When there are
    * more, a random sample, so that every holder gets asked and load spreads.
    */
-  peers(
-    digest: string,
-    exceptPeerId: string,
-    limit: number,
-  ): { chunkCount: number; peers: SwarmPeer[]; sealed?: true } | undefined {
+  peers(digest: string, exceptPeerId: string, limit: number): SwarmReply | undefined {
     const record = this.#files.get(digest)
     if (!record) return undefined
     const ids = [...record.holders.keys()].filter((id) => id !== exceptPeerId)
@@ -459,6 +471,19 @@ function inCatalogOrder(matches: FileRecord[], sorted: FileRecord[]): FileRecord
   const picked = new Uint8Array(sorted.length)
   for (const record of matches) picked[record.rank] = 1
   return sorted.filter((record) => picked[record.rank] === 1)
+}
+
+function heldFileOf(record: FileRecord, holding: Holding): HeldFile {
+  return {
+    digest: record.digest,
+    names: record.names,
+    mime: record.mime,
+    collection: record.collection,
+    sealed: record.sealed,
+    size: record.size,
+    chunkSize: record.chunkSize,
+    have: holding ? holding.toBase64() : 'all',
+  }
 }
 
 /** Named by some listed announce. An unlisted record changes nothing a catalog page or search shows. */

@@ -1,10 +1,11 @@
 /** Starts everything one Swarmdrop process serves: the web app, the tracker at /ws, and STUN. */
 import { once } from 'node:events'
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TRACKER_LIMITS, type TrackerLimits } from '../shared/limits.js'
 import type { IceServer } from '../shared/tracker-protocol.js'
 import { type ServerClock, systemClock } from './clock.js'
+import { RedisCluster } from './cluster.js'
 import { clientAddress } from './forwarded.js'
 import {
   answerClientError,
@@ -20,7 +21,7 @@ import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { checkOrigin } from './origin-policy.js'
 import { type StunLimits, type StunServer, type StunStats, startStunServer } from './stun.js'
-import { Tracker } from './tracker.js'
+import { type CatalogBudgets, Tracker } from './tracker.js'
 
 /**
  * Timeouts of the HTTP server, each shorter than Node's default, so that a socket that sends nothing, or
@@ -53,6 +54,13 @@ export interface ServerOptions {
   host: string
   /** null disables the embedded STUN responder; 0 picks a free port (tests). */
   stunPort: number | null
+  /** Where STUN listens (default: `host`): behind an HTTP proxy, HTTP on loopback and STUN in public. */
+  stunHost?: string | undefined
+  /**
+   * Redis to share the swarm with other instances (`REDIS_URL`); undefined: this process is the whole
+   * tracker, with its state in memory.
+   */
+  redis?: { url: string; prefix?: string; instanceTtlMs?: number; instance?: string } | undefined
   publicHost?: string | undefined
   iceServers?: IceServer[] | undefined
   turn?: { urls: string[]; secret: string; ttlSeconds: number } | undefined
@@ -69,6 +77,10 @@ export interface ServerOptions {
   /** STUN rate limits (stun.ts DEFAULT_STUN_LIMITS). */
   stunLimits?: Partial<StunLimits>
   heartbeatMs?: number
+  /** Catalog budgets (tracker.ts DEFAULT_CATALOG_BUDGETS). */
+  catalogBudgets?: CatalogBudgets
+  /** The peer id of each new connection (tests; default random). */
+  peerIdFor?: (request: IncomingMessage) => string
   now?: () => number
   /** Time and timers of the tracker (default: real ones, reading `now`). */
   clock?: ServerClock
@@ -78,6 +90,8 @@ export interface RunningServer {
   readonly port: number
   readonly stunPort: number | null
   readonly tracker: Tracker
+  /** The cluster, when the server shares its swarm through Redis. */
+  readonly cluster: RedisCluster | undefined
   /** The STUN responder's counters, or null when it is disabled. */
   stunStats(): StunStats | null
   /** Closes sockets, stops STUN and the HTTP server. Idempotent. */
@@ -97,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.stunPort === null
       ? null
       : await startStunServer({
-          host: options.host,
+          host: options.stunHost ?? options.host,
           port: options.stunPort,
           logger: options.logger,
           limits: options.stunLimits,
@@ -109,9 +123,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     iceServers: options.iceServers,
     turn: options.turn,
   }
+  let cluster: RedisCluster | undefined
+  if (options.redis) {
+    cluster = new RedisCluster({
+      url: options.redis.url,
+      prefix: options.redis.prefix,
+      instanceTtlMs: options.redis.instanceTtlMs,
+      instance: options.redis.instance,
+      filesPerPeer: limits.filesPerPeer,
+      log,
+      // Real time, whatever the tracker's clock (tests move theirs by days): an instance's registration
+      // expires by Redis's clock, so its heartbeat must keep to the same time.
+      clock: systemClock(),
+    })
+    await cluster.start()
+  }
   const tracker = new Tracker({
+    registry: cluster?.registry,
+    cluster,
+    peerIdFor: options.peerIdFor,
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    catalogBudgets: options.catalogBudgets,
     iceServersFor: (peerId, host) => iceServersFor(iceSettings, peerId, host, now()),
     iceServersRefreshMs: iceServersRefreshMs(iceSettings),
     clientAddress: (request) => clientAddress(request, trustProxy),
@@ -131,12 +164,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       createHttpHandler({
         webRoot: options.webRoot,
         serveSourceMaps: options.serveSourceMaps ?? false,
-        stats: () => ({
-          ...tracker.stats(),
+        stats: async () => ({
+          ...(await tracker.publicStats()),
           uptimeSeconds: Math.round((now() - startedAt) / 1000),
           rssBytes: process.memoryUsage.rss(),
           ...(stun ? { stun: stun.stats() } : {}),
         }),
+        health: () => (cluster ? { redis: cluster.redisUp ? 'up' : 'down' } : {}),
       }),
       log,
     ),
@@ -178,19 +212,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await once(http, 'listening')
   } catch (error) {
     tracker.close()
-    await stun?.close()
+    await Promise.all([stun?.close(), cluster?.close()])
     throw error
   }
   const port = (http.address() as AddressInfo).port
-  options.logger.info('listening', { http: `${options.host}:${port}`, stun: stun?.port ?? 'disabled' })
+  options.logger.info('listening', {
+    http: `${options.host}:${port}`,
+    stun: stun ? `${options.stunHost ?? options.host}:${stun.port}` : 'disabled',
+    ...(cluster ? { redis: cluster.redisUp ? 'up' : 'down', instance: cluster.instance } : {}),
+  })
   let closing: Promise<void> | undefined
   return {
     port,
     stunPort: stun?.port ?? null,
     tracker,
+    cluster,
     stunStats: () => stun?.stats() ?? null,
     close: () => {
-      closing ??= closeAll(http, tracker, stun)
+      closing ??= closeAll(http, tracker, stun, cluster)
       return closing
     },
   }
@@ -200,9 +239,10 @@ async function closeAll(
   http: ReturnType<typeof createServer>,
   tracker: Tracker,
   stun: StunServer | null,
+  cluster: RedisCluster | undefined,
 ): Promise<void> {
   tracker.close()
   const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
   http.closeAllConnections()
-  await Promise.all([httpClosed, stun?.close()])
+  await Promise.all([httpClosed, stun?.close(), cluster?.close()])
 }

@@ -10,15 +10,23 @@ import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { CLOSE_CODES } from '../shared/errors.js'
 import { TRACKER_PROTOCOL_VERSION, type TrackerLimits } from '../shared/limits.js'
-import type { IceServer } from '../shared/tracker-protocol.js'
+import type { IceServer, ServerMessageOf } from '../shared/tracker-protocol.js'
 import { every, type ServerClock, systemClock } from './clock.js'
-import { PeerConnection, type TrackerContext } from './connection.js'
+import type { ClusterLink, ClusterStats } from './cluster-contract.js'
+import {
+  type AddressBudget,
+  BUSY_TARGET_BYTES,
+  PeerConnection,
+  type RelayOutcome,
+  type TrackerContext,
+} from './connection.js'
 import { refuseOnSocket } from './front-door.js'
 import { hostOfHeader } from './ice-servers.js'
 import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
+import { MemoryRegistry } from './memory-registry.js'
 import { MessageRate } from './message-rate.js'
-import { SwarmRegistry } from './registry.js'
+import type { Registry } from './registry-contract.js'
 import { TokenBucket } from './token-bucket.js'
 
 export interface TrackerOptions {
@@ -42,6 +50,18 @@ export interface TrackerOptions {
   catalogBudgets?: CatalogBudgets
   /** Time and timers (default: real ones). */
   clock?: ServerClock
+  /** The registry (default: a MemoryRegistry, one process). */
+  registry?: Registry
+  /**
+   * The other instances, when several share one swarm through Redis (cluster.ts); undefined: this process
+   * is the whole tracker.
+   */
+  cluster?: ClusterLink
+  /**
+   * The peer id of a new connection (default: 12 random bytes). A connection given an id that another
+   * connection holds, here or on another instance, takes it over (see #welcome).
+   */
+  peerIdFor?: (request: IncomingMessage) => string
 }
 
 /**
@@ -113,7 +133,7 @@ interface AddressState {
 }
 
 export class Tracker {
-  readonly registry: SwarmRegistry
+  readonly registry: Registry
   readonly #wss: WebSocketServer
   readonly #connections = new Map<string, PeerConnection>()
   /**
@@ -135,7 +155,7 @@ export class Tracker {
     this.#now = now
     this.#log = throttleLogger(options.logger, undefined, now)
     this.#budgets = options.catalogBudgets ?? DEFAULT_CATALOG_BUDGETS
-    this.registry = new SwarmRegistry(options.limits.filesPerPeer)
+    this.registry = options.registry ?? new MemoryRegistry(options.limits.filesPerPeer)
     this.#rate = new MessageRate(now)
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -151,9 +171,10 @@ export class Tracker {
       logger: options.logger,
       alerts: this.#log,
       now,
-      find: (peerId) => this.#connections.get(peerId),
+      relaySignal: (to, message) => this.#relaySignal(to, message),
+      findLocal: (peerId) => this.#connections.get(peerId),
       countMessage: () => this.#rate.count(),
-      catalogBudgetOf: (address) => this.#addressState(address).catalog,
+      catalogBudgetOf: (address) => this.#budgetOf(address),
       catalogBudgets: this.#budgets,
       onClosed: (connection) => this.#onClosed(connection),
     }
@@ -170,6 +191,13 @@ export class Tracker {
         failed('catalog notices'),
       ),
     )
+    options.cluster?.attach({
+      deliver: (to, message) => this.deliver(to, message),
+      kick: (peerId) => this.#kick(peerId),
+      connectionsFrom: () => this.#connectionCounts(),
+      localPeers: () => this.#connections.size,
+      messagesPerSecond: () => this.#rate.perSecond(),
+    })
     const refreshMs = options.iceServersRefreshMs
     if (refreshMs !== undefined) {
       const period = Math.min(ICE_SWEEP_MS, refreshMs / 10)
@@ -199,11 +227,59 @@ export class Tracker {
     }
     state.connections++
     let upgraded = false
+    let released = false
+    /** Whether Redis counted it too (cluster.admit): only then is it given back there. */
+    let counted = false
+    const release = () => {
+      if (released) return
+      released = true
+      this.#release(address, counted)
+    }
     socket.once('close', () => {
-      if (!upgraded) this.#release(address)
+      if (!upgraded) release()
     })
+    const cluster = this.options.cluster
+    if (!cluster) {
+      this.#upgrade(request, socket, head, address, () => {
+        upgraded = true
+      })
+      return
+    }
+    // With several instances the limit holds across all of them: Redis counts the address's connections.
+    cluster.admit(address, this.options.limits.connectionsPerAddress).then(
+      (admitted) => {
+        if (released || this.#closed) {
+          if (admitted) cluster.release(address)
+          return
+        }
+        counted = admitted
+        if (!admitted) {
+          this.#log.warn('refused a WebSocket: too many connections from one address across instances', {
+            address,
+          })
+          refuseOnSocket(socket, 429, 'too many connections from your address\n', { 'retry-after': '30' })
+          return
+        }
+        this.#upgrade(request, socket, head, address, () => {
+          upgraded = true
+        })
+      },
+      (error: unknown) => {
+        this.#log.error('admitting a WebSocket failed', { address, error })
+        refuseOnSocket(socket, 503, 'the server cannot take connections right now\n')
+      },
+    )
+  }
+
+  #upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    address: string,
+    upgraded: () => void,
+  ): void {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      upgraded = true
+      upgraded()
       try {
         this.#welcome(request, address, ws)
       } catch (error) {
@@ -214,12 +290,21 @@ export class Tracker {
     })
   }
 
+  /**
+   * A new connection gets its peer id and its welcome. An id already held by a connection of this instance
+   * (or, with Redis, of another: the registry tells that one's instance) is taken over: the earlier
+   * connection is closed with REPLACED and what it announced is forgotten. Ids are random per connection
+   * today, so this happens only when `peerIdFor` says so; with identities that persist (signed hellos),
+   * it is a tab that reconnected before its old connection timed out.
+   */
   #welcome(request: IncomingMessage, address: string, ws: WebSocket): void {
-    const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
+    const peerId = this.options.peerIdFor?.(request) ?? randomBytes(PEER_ID_BYTES).toString('base64url')
     const host = hostOfHeader(request.headers.host)
+    this.#kick(peerId)
     const connection = new PeerConnection(peerId, address, host, ws, this.#context)
     this.#connections.set(peerId, connection)
-    this.registry.addPeer(peerId)
+    // The first request of the connection: its messages queue behind it.
+    connection.enqueue(() => this.registry.addPeer(peerId))
     connection.iceServersDueMs = this.#iceServersDue(this.#now())
     connection.send({
       type: 'welcome',
@@ -232,6 +317,43 @@ export class Tracker {
     this.options.logger.debug('peer connected', { peerId, address })
   }
 
+  /** Sends a signal to a peer of this instance; `not-found` when it has no connection here. */
+  deliver(to: string, message: ServerMessageOf<'signal'>): RelayOutcome {
+    const target = this.#connections.get(to)
+    if (!target) return 'not-found'
+    if (target.bufferedBytes > BUSY_TARGET_BYTES) return 'busy'
+    target.send(message)
+    return 'sent'
+  }
+
+  #relaySignal(to: string, message: ServerMessageOf<'signal'>): RelayOutcome | Promise<RelayOutcome> {
+    const local = this.deliver(to, message)
+    if (local !== 'not-found' || !this.options.cluster) return local
+    return this.options.cluster.relay(to, message)
+  }
+
+  /** A newer connection (here, or on another instance) took this peer id over: close the one here. */
+  #kick(peerId: string): void {
+    const connection = this.#connections.get(peerId)
+    if (!connection) return
+    this.#connections.delete(peerId)
+    this.#release(connection.address)
+    connection.destroy(CLOSE_CODES.REPLACED, 'another connection took over this peer id')
+  }
+
+  #budgetOf(address: string): AddressBudget {
+    const local = this.#addressState(address).catalog
+    return this.options.cluster?.budgetOf(address, this.#budgets, local) ?? local
+  }
+
+  /** Open connections of this instance by address (for Redis to count them again after an outage). */
+  #connectionCounts(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const connection of this.#connections.values())
+      counts.set(connection.address, (counts.get(connection.address) ?? 0) + 1)
+    return counts
+  }
+
   #addressState(address: string): AddressState {
     let state = this.#addresses.get(address)
     if (!state) {
@@ -242,11 +364,12 @@ export class Tracker {
     return state
   }
 
-  /** One connection (or upgrade) of `address` is gone. */
-  #release(address: string): void {
+  /** One connection (or upgrade) of `address` is gone; `counted`: Redis counted it too. */
+  #release(address: string, counted = true): void {
     const state = this.#addresses.get(address)
     if (!state) return
     state.connections = Math.max(0, state.connections - 1)
+    if (counted) this.options.cluster?.release(address)
     if (state.connections === 0 && state.catalog.isFull(this.#now())) this.#addresses.delete(address)
   }
 
@@ -258,14 +381,20 @@ export class Tracker {
     }
   }
 
+  /** This instance's figures: its connections, and the files and swarms its own peers are in. */
   stats(): TrackerStats {
-    const registry = this.registry.stats()
+    const registry = this.registry.localStats()
     return {
       peersOnline: this.#connections.size,
       files: registry.files,
       swarms: registry.swarms,
       messagesPerSecond: this.#rate.perSecond(),
     }
+  }
+
+  /** For `/stats`: the figures above, or with Redis the cluster's totals and this instance's share. */
+  async publicStats(): Promise<TrackerStats | ClusterStats> {
+    return this.options.cluster ? this.options.cluster.stats() : this.stats()
   }
 
   /** Closes every connection with 1001 (going away) and stops the timers. Idempotent. */
@@ -282,9 +411,21 @@ export class Tracker {
   #onClosed(connection: PeerConnection): void {
     if (this.#connections.get(connection.peerId) !== connection) return
     this.#connections.delete(connection.peerId)
-    this.registry.removePeer(connection.peerId)
     this.#release(connection.address)
-    this.options.logger.debug('peer left', { peerId: connection.peerId })
+    const { peerId } = connection
+    const forget = () => (this.#connections.has(peerId) ? undefined : this.registry.removePeer(peerId))
+    const failed = (error: unknown) => this.#log.warn('forgetting a peer failed', { peerId, error })
+    // After the requests it queued, so that an announce still in flight cannot land after the removal.
+    if (connection.waiting) connection.settled().then(forget).catch(failed)
+    else {
+      try {
+        const removal = forget()
+        if (removal instanceof Promise) removal.catch(failed)
+      } catch (error) {
+        failed(error)
+      }
+    }
+    this.options.logger.debug('peer left', { peerId })
   }
 
   /** Pings who is due; drops who did not answer the last ping within an interval. */

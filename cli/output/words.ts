@@ -22,6 +22,8 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   CATALOG_LIMITED:
     'the server is answering searches from this address slowly for a moment; search again shortly',
   INTERNAL: 'the server failed while handling a request; try again',
+  CLUSTER_UNAVAILABLE:
+    'the server cannot reach the rest of its cluster for a moment (catalog and peers on other servers); this folder stays shared, try again in a few seconds',
   HOP_LIMIT: 'a search through the peers went too far without an answer; it is tried again another way',
   NO_ROUTE: 'not linked to enough peers to search without the tracker; swarmdrop joins again by itself',
   NOT_MEMBER: 'a peer is still joining the ring of peers and cannot answer yet; another is asked',

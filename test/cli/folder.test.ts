@@ -234,7 +234,7 @@ describe('the folder of the headless peer', () => {
     const browser = await MemoryPeer.open(server, network)
     await (await browser.engine.fetch(digest)).once('complete')
     await until(
-      () => server.tracker.registry.entry(digest)?.seeders === 2,
+      async () => (await server.tracker.registry.entry(digest))?.seeders === 2,
       'the browser seeding beside the CLI',
     )
   })

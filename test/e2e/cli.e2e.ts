@@ -188,7 +188,7 @@ describe('the headless peer and Chromium in one swarm', () => {
     const cli = await cliSeeding('seeder CLI', dir, file)
     const browserSeeder = await openBrowser('seeder browser')
     await browserSeeder.share([file.path])
-    await until(() => server.tracker.registry.entry(file.digest)?.seeders === 2, 'two seeders')
+    await until(async () => (await server.tracker.registry.entry(file.digest))?.seeders === 2, 'two seeders')
     const receiver = await openBrowser('receiver')
 
     const saved = receiver.watchDownload(DOWNLOAD_TIMEOUT_MS)

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 import { createLogger } from '../../signal/logger.js'
+import type { MemoryRegistry } from '../../signal/memory-registry.js'
 import type { RunningServer, ServerOptions } from '../../signal/server.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
@@ -111,7 +112,7 @@ describe('catalog search amplifies CPU (issue 17, 2)', () => {
   it('refuses catalog requests past the budget of an address, undone, while /healthz answers', async () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 1))
     const server = await serve({ clock })
-    const { registry } = server.tracker
+    const registry = (server.tracker.registry as MemoryRegistry).engine
     // 20,000 files straight into the registry: the cost of a search is what is measured, not announcing.
     for (let peer = 0; peer < 20; peer++) {
       const peerId = `seed${String(peer).padStart(12, '0')}`

@@ -4,7 +4,7 @@
  * nor logs an error.
  */
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES, ERROR_CODES } from '../../shared/errors.js'
 import { DEFAULT_TRACKER_LIMITS, MAX_QUERY_LENGTH } from '../../shared/limits.js'
@@ -12,8 +12,10 @@ import { chunkCountOf } from '../../shared/manifest.js'
 import { FileNameSchema, parseClientMessage, type ServerMessage } from '../../shared/tracker-protocol.js'
 import { createLogger } from '../../signal/logger.js'
 import type { RunningServer } from '../../signal/server.js'
+import { bothRegistries, REGISTRY_KINDS } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
+import { until } from '../support/until.js'
 
 /** Fixed, so that a failure here is the same failure on every run and every machine. */
 const SEED = 0x5eed_2026
@@ -37,6 +39,9 @@ const MARK = '~mark~'
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
+/** The suite runs against both registries (test/support/redis.ts). */
+const registries = bothRegistries()
+
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate()
   await Promise.all(servers.splice(0).map((server) => server.close()))
@@ -46,6 +51,7 @@ afterEach(async () => {
 async function serve() {
   const lines: string[] = []
   const server = await startTestServer({
+    ...registries.options(),
     limits: UNLIMITED,
     logger: createLogger('debug', (line) => lines.push(line)),
   })
@@ -548,17 +554,11 @@ function preview(data: Frame): string {
   return text.length > 160 ? `${text.slice(0, 160)}… (${text.length} characters)` : text
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 // ---------------------------------------------------------------- tests
 
-describe('bad input', () => {
+describe.each(REGISTRY_KINDS)('bad input (%s registry)', (registry) => {
+  beforeAll(() => registries.use(registry))
+
   it('generates valid messages of every client type before mutating them', () => {
     const samples = fc.sample(validMessage, { seed: SEED, numRuns: 300 })
     const types = new Set<string>()
@@ -639,8 +639,9 @@ describe('bad input', () => {
       if (client !== fresh) client.socket.terminate()
     }
     clients.push(fresh)
-    await waitFor(() => server.tracker.stats().peersOnline === 1)
-    expect(server.tracker.registry.stats()).toMatchObject({ files: 0, swarms: 0, holdings: 0 })
+    await until(() => server.tracker.stats().peersOnline === 1, 'the barrage gone')
+    await until(async () => (await server.tracker.registry.stats()).holdings === 0, 'its holdings gone')
+    expect(await server.tracker.registry.stats()).toMatchObject({ files: 0, swarms: 0, holdings: 0 })
   }, 60_000) // ~4 s here; the margin is for a loaded machine
 
   it('closes a connection whose message is one byte over maxMessageBytes with 1009, and keeps serving', async () => {

@@ -1,8 +1,20 @@
-import { describe, expect, it } from 'vitest'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../signal/config.js'
 import { hostOfHeader } from '../../signal/ice-servers.js'
 
 const load = (env: Record<string, string>) => loadConfig(env, 64)
+
+/** A folder that looks like a build of the web app, and one that does not. */
+const scratch = mkdtempSync(join(tmpdir(), 'swarmdrop-config-'))
+const webBuild = join(scratch, 'web')
+const notABuild = join(scratch, 'empty')
+mkdirSync(webBuild)
+mkdirSync(notABuild)
+writeFileSync(join(webBuild, 'index.html'), '<!doctype html>')
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -18,6 +30,9 @@ describe('configuration', () => {
       trustProxy: false,
       allowedOrigins: [],
       serveSourceMaps: false,
+      stunHost: undefined,
+      redis: undefined,
+      webRoot: undefined,
     })
   })
 
@@ -37,6 +52,11 @@ describe('configuration', () => {
         TRUST_PROXY: 'true',
         ALLOWED_ORIGINS: 'https://swarm.example.org, http://localhost:5173,https://Files.Example.com:443/',
         SERVE_SOURCE_MAPS: '1',
+        STUN_HOST: '203.0.113.7',
+        REDIS_URL: 'redis://:pw@10.0.0.5:6379/2',
+        REDIS_PREFIX: 'swarm-a:',
+        REDIS_INSTANCE_TTL_MS: '6000',
+        SWARMDROP_WEB_ROOT: webBuild,
       }),
     ).toEqual({
       port: 9000,
@@ -55,6 +75,22 @@ describe('configuration', () => {
       // normalised the way browsers write Origin: lowercase host, no default port, no trailing slash
       allowedOrigins: ['https://swarm.example.org', 'http://localhost:5173', 'https://files.example.com'],
       serveSourceMaps: true,
+      stunHost: '203.0.113.7',
+      redis: { url: 'redis://:pw@10.0.0.5:6379/2', prefix: 'swarm-a:', instanceTtlMs: 6000 },
+      webRoot: webBuild,
+    })
+  })
+
+  it('resolves a relative SWARMDROP_WEB_ROOT from the working directory', () => {
+    expect(load({ SWARMDROP_WEB_ROOT: relative(process.cwd(), webBuild) }).webRoot).toBe(webBuild)
+    expect(() => load({ SWARMDROP_WEB_ROOT: 'no/such/folder' })).toThrow(/^SWARMDROP_WEB_ROOT: .*index\.html/)
+  })
+
+  it('gives Redis its default prefix and instance TTL when only REDIS_URL is set', () => {
+    expect(load({ REDIS_URL: 'rediss://redis.internal' }).redis).toEqual({
+      url: 'rediss://redis.internal',
+      prefix: 'swarmdrop:',
+      instanceTtlMs: 15_000,
     })
   })
 
@@ -95,6 +131,31 @@ describe('configuration', () => {
       'ALLOWED_ORIGINS: ALLOWED_ORIGINS must be comma-separated origins like https://swarm.example.org, not "*" (got "*")',
     ],
     [{ SERVE_SOURCE_MAPS: 'yes' }, 'SERVE_SOURCE_MAPS: SERVE_SOURCE_MAPS must be true or false (got "yes")'],
+    [
+      { STUN_HOST: 'stun.example.org' },
+      'STUN_HOST: STUN_HOST must be an IP address to listen on (or localhost) (got "stun.example.org")',
+    ],
+    // no value shown: a Redis URL may carry a password
+    [
+      { REDIS_URL: 'http://127.0.0.1:6379' },
+      'REDIS_URL: REDIS_URL must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379/0',
+    ],
+    [
+      { REDIS_URL: 'localhost:6379' },
+      'REDIS_URL: REDIS_URL must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379/0',
+    ],
+    [
+      { REDIS_PREFIX: 'has space' },
+      'REDIS_PREFIX: REDIS_PREFIX must be 1 to 64 letters, digits or : . _ - (got "has space")',
+    ],
+    [
+      { REDIS_INSTANCE_TTL_MS: '1000' },
+      'REDIS_INSTANCE_TTL_MS: REDIS_INSTANCE_TTL_MS must be at least 3000 milliseconds (got "1000")',
+    ],
+    [
+      { SWARMDROP_WEB_ROOT: notABuild },
+      `SWARMDROP_WEB_ROOT: SWARMDROP_WEB_ROOT must be a folder holding index.html (a build of the web app) (got ${JSON.stringify(notABuild)})`,
+    ],
   ])('refuses %j in one line naming the variable', (env, line) => {
     expect(() => load(env)).toThrow(new ConfigError(line))
   })

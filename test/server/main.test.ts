@@ -8,7 +8,9 @@ import { createSocket } from 'node:dgram'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startRedis } from '../support/redis.js'
 import { TestClient } from '../support/tracker-client.js'
+import { until } from '../support/until.js'
 
 const BUNDLE = 'dist/server/main.js'
 const children: ChildProcess[] = []
@@ -91,10 +93,79 @@ describe('the server process', () => {
     client.close()
   })
 
+  it('binds STUN to STUN_HOST apart from HTTP', async () => {
+    const stunPort = await freeUdpPort()
+    const server = run({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      STUN_HOST: '127.0.0.2',
+      STUN_PORT: String(stunPort),
+    })
+    const { http, stun } = await server.listening
+    expect(http).toMatch(/^127\.0\.0\.1:/)
+    expect(stun).toBe(`127.0.0.2:${stunPort}`)
+    expect(await stunAnswers('127.0.0.2', stunPort)).toBe(true)
+    expect(await stunAnswers('127.0.0.1', stunPort)).toBe(false)
+  })
+
+  it('shares one swarm between processes through REDIS_URL; a killed one takes its holdings along within its TTL and a heartbeat', async () => {
+    const redis = await startRedis()
+    try {
+      // The shortest TTL allowed (3 s): holdings go at most 3 s + one heartbeat (1 s) after the kill.
+      const env = {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        STUN_PORT: '0',
+        REDIS_URL: redis.url,
+        REDIS_INSTANCE_TTL_MS: '3000',
+      }
+      const one = run(env)
+      const two = run(env)
+      const [a, b] = await Promise.all([one.listening, two.listening])
+      expect(one.lines.find((line) => line.msg === 'listening')).toMatchObject({ redis: 'up' })
+      const seeder = await TestClient.connect(`ws://${a.http}/ws`)
+      const asker = await TestClient.connect(`ws://${b.http}/ws`)
+      const digest = 'c'.repeat(64)
+      await seeder.request({
+        type: 'announce',
+        files: [{ digest, name: 'kept.bin', size: 10, chunkSize: 16_384, have: 'all' }],
+      })
+      expect(await asker.request({ type: 'catalog' })).toMatchObject({ total: 1 })
+      expect(await (await fetch(`http://${b.http}/healthz`)).json()).toEqual({ status: 'ok', redis: 'up' })
+
+      one.child.kill('SIGKILL')
+      await one.exited
+      const killedAt = Date.now()
+      // asked four times a second: well within the message rate
+      await until(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 250))
+          const reply = await asker.request({ type: 'catalog' })
+          return reply.type === 'catalog' && reply.total === 0
+        },
+        'the dead instance’s holdings gone',
+        15_000,
+      )
+      // not a timing assertion of the machine's speed: the bound the docs state, with a wide margin
+      expect(Date.now() - killedAt).toBeLessThan(3000 + 1000 + 5000)
+      expect(await asker.request({ type: 'signal', to: seeder.peerId, data: {} })).toMatchObject({
+        code: 'PEER_NOT_FOUND',
+      })
+      expect(
+        two.lines.some((line) => line.msg === 'reaped an instance that stopped renewing its registration'),
+      ).toBe(true)
+      asker.close()
+    } finally {
+      await redis.stop()
+    }
+  })
+
   it.each([
     [{ PORT: 'x' }, 'PORT'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
     [{ TURN_SECRET: 'only-the-secret-here' }, 'TURN_URLS'],
+    [{ REDIS_URL: 'tcp://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ SWARMDROP_WEB_ROOT: '/nonexistent/web' }, 'SWARMDROP_WEB_ROOT'],
   ])('exits with code 2 and one line on a bad configuration %j', async (env, variable) => {
     const server = run(env)
     expect(await server.exited).toBe(2)
@@ -103,6 +174,23 @@ describe('the server process', () => {
     expect(lines[0]).toMatch(new RegExp(`^swarmdrop: invalid configuration: ${variable}: `))
   })
 })
+
+/** Whether a STUN Binding request to host:port is answered within half a second. */
+async function stunAnswers(host: string, port: number): Promise<boolean> {
+  const socket = createSocket('udp4')
+  const request = Buffer.concat([
+    Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]),
+    randomBytes(12),
+  ])
+  const answered = new Promise<boolean>((resolve) => {
+    socket.once('message', () => resolve(true))
+    setTimeout(() => resolve(false), 500)
+  })
+  socket.send(request, port, host)
+  const result = await answered
+  socket.close()
+  return result
+}
 
 /** A UDP port free at the time of asking (bound and released). */
 async function freeUdpPort(): Promise<number> {

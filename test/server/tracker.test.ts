@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { connect as connectTcp } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES } from '../../shared/errors.js'
@@ -9,6 +9,7 @@ import { manifestDigest, manifestOf } from '../../shared/manifest.js'
 import type { AnnouncedFile, IceServer } from '../../shared/tracker-protocol.js'
 import type { RunningServer } from '../../signal/server.js'
 import { FakeClock } from '../support/fake-clock.js'
+import { bothRegistries, REGISTRY_KINDS } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
@@ -24,13 +25,16 @@ const NO_HEARTBEAT_MS = 365 * 24 * 3600 * 1000
 const servers: RunningServer[] = []
 const clients: TestClient[] = []
 
+/** The suite runs against both registries (test/support/redis.ts). */
+const registries = bothRegistries()
+
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate()
   await Promise.all(servers.splice(0).map((server) => server.close()))
 })
 
 async function serve(overrides: Parameters<typeof startTestServer>[0] = {}) {
-  const server = await startTestServer(overrides)
+  const server = await startTestServer({ ...registries.options(), ...overrides })
   servers.push(server)
   return server
 }
@@ -56,7 +60,9 @@ function announced(
   return { digest: file.digest, name, size: file.manifest.size, chunkSize: CHUNK, have }
 }
 
-describe('tracker', () => {
+describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
+  beforeAll(() => registries.use(registry))
+
   it('lets two peers announce, a third list the catalog, find the peers of a digest, and exchange offer and answer', async () => {
     const server = await serve()
     const a = await connect(server.url)
@@ -246,6 +252,9 @@ describe('tracker', () => {
     const other = await connect(server.url)
     // replies already queued are delivered before the close, which carries its code
     for (let i = 0; i < 100; i++) big.send({ type: 'catalog', ref: `q${i}` })
+    // With Redis the replies are still on their way (a round trip each), not queued: the close would cut them.
+    if (registries.kind === 'redis')
+      await until(() => big.received.filter((m) => m.type === 'catalog').length === 100)
     big.send({ type: 'catalog', query: 'x'.repeat(8000) })
     expect(await big.closed).toMatchObject({ code: 1009 })
     expect(big.received.filter((m) => m.type === 'catalog')).toHaveLength(100)
@@ -267,7 +276,9 @@ describe('tracker', () => {
   })
 
   it('makes the catalog whole again after a restart, once clients reconnect and re-announce', async () => {
-    const first = await serve()
+    // With Redis, the restarted instance joins the same swarm (its key prefix).
+    const swarm = registries.options()
+    const first = await serve(swarm)
     const port = first.port
     const files = await Promise.all([fileOf(CHUNK, 6), fileOf(2 * CHUNK, 7)])
     const holdings = [
@@ -285,7 +296,7 @@ describe('tracker', () => {
     expect((await a.closed).code).toBe(CLOSE_CODES.GOING_AWAY)
     await b.closed
 
-    const second = await serve({ port })
+    const second = await serve({ port, ...swarm })
     const reconnect = async (have: AnnouncedFile) => {
       const client = await connect(second.url)
       await client.request({ type: 'announce', files: [have] })
@@ -400,6 +411,34 @@ describe('tracker', () => {
       digest: file.digest,
       manifest: file.manifest,
     })
+  })
+
+  it('tracks a sealed private share for peers and its manifest, and keeps it out of the catalog', async () => {
+    const server = await serve()
+    const owner = await connect(server.url)
+    const friend = await connect(server.url)
+    const file = await fileOf(3 * CHUNK + 1, 13)
+    const { name: _name, ...shape } = announced(file, 'unused')
+    expect(
+      await owner.request({ type: 'announce', files: [{ ...shape, unlisted: true, sealed: true }] }),
+    ).toMatchObject({ type: 'ack' })
+    // the manifest of an unlisted file is taken (the registry holds it though no catalog lists it)
+    expect(
+      await owner.request({ type: 'put-manifest', digest: file.digest, manifest: file.manifest }),
+    ).toMatchObject({ type: 'ack' })
+    expect(await friend.request({ type: 'get-manifest', digest: file.digest })).toMatchObject({
+      type: 'manifest',
+      manifest: file.manifest,
+    })
+    expect(await friend.request({ type: 'peers', digest: file.digest })).toMatchObject({
+      type: 'peers',
+      digest: file.digest,
+      chunkCount: 4,
+      peers: [{ peerId: owner.peerId, have: 'all' }],
+      sealed: true,
+    })
+    expect(await friend.request({ type: 'catalog' })).toMatchObject({ type: 'catalog', total: 0, files: [] })
+    expect(await friend.request({ type: 'catalog', query: file.digest })).toMatchObject({ total: 0 })
   })
 
   it('corrects a shape a liar announced first once the true manifest arrives', async () => {

@@ -5,13 +5,13 @@
  * waited for; no test asserts on how long the wait took.
  */
 export async function until(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   what = 'a condition',
   timeoutMs = 10_000,
   pollMs = 5,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, pollMs))
   }

@@ -182,7 +182,7 @@ describe('engine', () => {
     await download.once('complete')
     expect((await saved(c!, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     expect(from.size).toBe(2)
-    await until(() => server.tracker.registry.entry(record.digest)?.seeders === 3)
+    await until(async () => (await server.tracker.registry.entry(record.digest))?.seeders === 3)
   })
 
   it('announces thousands of stored files together, within the rate limit, and serves them', async () => {
@@ -344,7 +344,7 @@ describe('engine', () => {
     expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     // both reconnect by themselves and the catalog is whole again
     await until(
-      () => second.tracker.registry.entry(record.digest)?.seeders === 2,
+      async () => (await second.tracker.registry.entry(record.digest))?.seeders === 2,
       'both seeders on the second tracker',
       15_000,
     )

@@ -33,6 +33,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'The tracker is answering searches from your network slowly for a moment: too many searches came from it at once. Wait a few seconds and search again.',
   INTERNAL:
     'The tracker failed while handling a request. Try again; if it keeps happening, tell whoever runs this server.',
+  CLUSTER_UNAVAILABLE:
+    'The tracker cannot reach the rest of its cluster for a moment, so the catalog and peers on other servers are out of reach. Your files stay shared; try again in a few seconds.',
   HOP_LIMIT:
     'A search through the other peers went too far without an answer. Swarmdrop tries again by another way; if it keeps failing, try again in a minute.',
   NO_ROUTE:

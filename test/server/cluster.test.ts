@@ -1,0 +1,304 @@
+/**
+ * Several instances, one swarm (REDIS_URL): two servers in this process share one real redis-server
+ * (started here, on loopback), each with its own WebSocket clients. What one instance's peers announce,
+ * the other's see; signals, take-overs and catalog notices cross over; per-address limits hold across
+ * both; Redis going away and coming back (empty, as a restart without persistence) is survived without a
+ * restart of either. Killing an instance outright is in main.test.ts (real processes).
+ */
+
+import type { IncomingMessage } from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { CLOSE_CODES } from '../../shared/errors.js'
+import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
+import { createLogger } from '../../signal/logger.js'
+import type { RunningServer } from '../../signal/server.js'
+import { registryOptions, startRedis, type TestRedis } from '../support/redis.js'
+import { startTestServer } from '../support/server.js'
+import { TestClient } from '../support/tracker-client.js'
+import { until } from '../support/until.js'
+
+const CHUNK = 16 * 1024
+
+let redis: TestRedis
+const servers: RunningServer[] = []
+const clients: TestClient[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+})
+
+afterAll(async () => {
+  await redis.stop()
+})
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.socket.terminate()
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+type Options = Parameters<typeof startTestServer>[0]
+
+/** Two instances of one swarm (one key prefix), each logging into its own list. */
+async function twoInstances(options: Options = {}) {
+  const swarm = registryOptions('redis', redis)
+  const start = async () => {
+    const lines: string[] = []
+    const server = await startTestServer({
+      ...swarm,
+      logger: createLogger('info', (line) => lines.push(line)),
+      ...options,
+    })
+    servers.push(server)
+    await until(() => server.cluster?.redisUp === true, 'Redis connected')
+    return Object.assign(server, { lines })
+  }
+  return [await start(), await start()] as const
+}
+
+async function connect(url: string) {
+  const client = await TestClient.connect(url)
+  clients.push(client)
+  return client
+}
+
+function file(digest: string, name: string, have: AnnouncedFile['have'] = 'all'): AnnouncedFile {
+  return { digest, name, size: 4 * CHUNK, chunkSize: CHUNK, have }
+}
+
+const A = 'a'.repeat(64)
+const B = 'b'.repeat(64)
+
+async function catalogOf(client: TestClient, query?: string) {
+  const reply = await client.request({ type: 'catalog', ...(query === undefined ? {} : { query }) })
+  if (reply.type !== 'catalog') throw new Error(`expected a catalog, got ${JSON.stringify(reply)}`)
+  return reply
+}
+
+/** The status an upgrade to `url` gets: 101 when it opens (and is closed again at once), or the refusal. */
+function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url)
+    socket.once('open', () => {
+      socket.terminate()
+      resolve(101)
+    })
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0)
+      socket.terminate()
+    })
+    socket.once('error', (error) => {
+      if (!/Unexpected server response/.test(error.message)) reject(error)
+    })
+  })
+}
+
+async function json(url: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(url)).json()) as Record<string, unknown>
+}
+
+describe('two instances sharing one swarm through Redis', () => {
+  it('show one catalog on both, find holders on the other, and relay signals across', async () => {
+    const [one, two] = await twoInstances()
+    const seeder = await connect(one.url)
+    const leecher = await connect(two.url)
+    expect(
+      await seeder.request({ type: 'announce', files: [file(A, 'Holiday.mkv'), file(B, 'notes.txt')] }),
+    ).toMatchObject({ type: 'ack' })
+
+    const [here, there] = await Promise.all([catalogOf(seeder), catalogOf(leecher)])
+    expect(there.files).toEqual(here.files)
+    expect(there.files.map((f) => f.digest).sort()).toEqual([A, B])
+    expect((await catalogOf(leecher, 'holi')).files.map((f) => f.digest)).toEqual([A])
+    expect(await leecher.request({ type: 'peers', digest: A })).toMatchObject({
+      peers: [{ peerId: seeder.peerId, have: 'all' }],
+    })
+
+    // offer and answer cross instances, in order, with acks
+    expect(
+      await leecher.request({ type: 'signal', to: seeder.peerId, data: { type: 'offer', sdp: 'o' } }),
+    ).toMatchObject({ type: 'ack' })
+    expect(await seeder.next('signal')).toEqual({
+      type: 'signal',
+      from: leecher.peerId,
+      data: { type: 'offer', sdp: 'o' },
+    })
+    await seeder.request({ type: 'signal', to: leecher.peerId, data: { type: 'answer', sdp: 'a' } })
+    expect(await leecher.next('signal')).toMatchObject({ from: seeder.peerId, data: { type: 'answer' } })
+    expect(await leecher.request({ type: 'signal', to: 'nobodyAtAll00000', data: {} })).toMatchObject({
+      type: 'error',
+      code: 'PEER_NOT_FOUND',
+    })
+
+    // the leecher's progress is seen from the seeder's instance
+    await leecher.request({ type: 'announce', files: [file(A, 'holiday.mkv', 'AA==')] })
+    await leecher.request({ type: 'have', updates: [{ digest: A, chunks: [0, 1, 2, 3] }] })
+    expect((await catalogOf(seeder, A.slice(0, 8))).files).toMatchObject([
+      { digest: A, seeders: 2, leechers: 0, names: ['Holiday.mkv', 'holiday.mkv'] },
+    ])
+
+    // a peer that leaves, leaves both
+    seeder.close()
+    await until(async () => (await catalogOf(leecher)).total === 1, 'notes.txt gone with its holder')
+  })
+
+  it('tell watchers on the other instance that the catalog changed', async () => {
+    const [one, two] = await twoInstances()
+    const watcher = await connect(two.url)
+    const first = await watcher.request({ type: 'catalog', watch: true })
+    if (first.type !== 'catalog') throw new Error('unreachable')
+    const seeder = await connect(one.url)
+    await seeder.request({ type: 'announce', files: [file(A, 'new.bin')] })
+    // within a notice interval of the other instance, then the watcher's own
+    const notice = await watcher.next('catalog-changed')
+    expect(notice.revision).toBeGreaterThan(first.revision)
+    expect((await catalogOf(watcher)).files.map((f) => f.digest)).toEqual([A])
+  })
+
+  it('let a second connection with the same peer id, on either instance, replace the first', async () => {
+    const ids = ['same-id-0000000a', 'same-id-0000000a']
+    const peerIdFor = (_request: IncomingMessage) => ids.shift() ?? 'other-id-0000000'
+    const [one, two] = await twoInstances({ peerIdFor })
+    const first = await connect(one.url)
+    await first.request({ type: 'announce', files: [file(A, 'old.bin')] })
+    const second = await connect(two.url)
+    expect(second.peerId).toBe(first.peerId)
+    expect(await first.closed).toMatchObject({ code: CLOSE_CODES.REPLACED })
+    // what the first connection announced is forgotten; the second is the peer now
+    expect((await catalogOf(second)).total).toBe(0)
+    await second.request({ type: 'announce', files: [file(B, 'new.bin')] })
+    const asker = await connect(one.url)
+    expect(await asker.request({ type: 'peers', digest: B })).toMatchObject({
+      peers: [{ peerId: second.peerId }],
+    })
+    await asker.request({ type: 'signal', to: second.peerId, data: { n: 1 } })
+    expect(await second.next('signal')).toMatchObject({ from: asker.peerId, data: { n: 1 } })
+  })
+
+  it('hold the per-address connection limit across instances', async () => {
+    const [one, two] = await twoInstances({ limits: { connectionsPerAddress: 2 } })
+    const first = await connect(one.url)
+    await connect(two.url)
+    expect(await upgradeStatus(one.url)).toBe(429)
+    expect(await upgradeStatus(two.url)).toBe(429)
+    first.socket.terminate()
+    await first.closed
+    await until(async () => (await upgradeStatus(two.url)) === 101, 'a place free again')
+  })
+
+  it('hold an address’s catalog budget across instances', async () => {
+    const catalogBudgets = {
+      connectionRecordsPerSecond: 1_000_000,
+      connectionBurst: 1_000_000,
+      addressRecordsPerSecond: 1,
+      addressBurst: 400,
+    }
+    const [one, two] = await twoInstances({ catalogBudgets })
+    const seeder = await connect(one.url)
+    const files = Array.from({ length: 200 }, (_, i) => file(i.toString(16).padStart(64, '0'), `f${i}`))
+    await seeder.request({ type: 'announce', files })
+    // pages of 200 entries from instance 1 spend the address's budget (400 records, barely refilled)
+    const spender = await connect(one.url)
+    let pages = 0
+    while ((await spender.request({ type: 'catalog', limit: 200 })).type === 'catalog') pages++
+    expect(pages).toBeGreaterThanOrEqual(2)
+    // the same address on instance 2, whose own bucket is full, is refused all the same
+    const other = await connect(two.url)
+    await until(async () => {
+      const reply = await other.request({ type: 'catalog', limit: 1 })
+      return reply.type === 'error' && reply.code === 'CATALOG_LIMITED'
+    }, 'the shared budget seen as spent on instance 2')
+  })
+
+  it('report Redis in /healthz, and cluster totals with this instance’s share in /stats', async () => {
+    const [one, two] = await twoInstances()
+    expect(await json(`${one.httpUrl}/healthz`)).toEqual({ status: 'ok', redis: 'up' })
+    const a = await connect(one.url)
+    await connect(two.url)
+    await connect(two.url)
+    await a.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    await until(
+      async () => ((await json(`${one.httpUrl}/stats`)).cluster as { instances: number }).instances === 2,
+    )
+    expect(await json(`${one.httpUrl}/stats`)).toMatchObject({
+      peersOnline: 3,
+      files: 1,
+      cluster: {
+        redis: 'up',
+        instance: one.cluster!.instance,
+        instances: 2,
+        local: { peersOnline: 1, share: 1 / 3 },
+      },
+    })
+    expect(await json(`${two.httpUrl}/stats`)).toMatchObject({
+      peersOnline: 3,
+      cluster: { local: { peersOnline: 2, share: 2 / 3 } },
+    })
+  })
+
+  it('survive Redis going away and coming back empty: clear errors meanwhile, local relays go on, the swarm is whole after', async () => {
+    const [one, two] = await twoInstances()
+    const seeder = await connect(one.url)
+    const local = await connect(one.url)
+    const remote = await connect(two.url)
+    await seeder.request({ type: 'announce', files: [file(A, 'before.bin')] })
+
+    await redis.kill()
+    await until(() => !one.cluster!.redisUp && !two.cluster!.redisUp, 'both instances see Redis down')
+    expect(await json(`${one.httpUrl}/healthz`)).toEqual({ status: 'ok', redis: 'down' })
+    // what needs the swarm fails with a clear code; an announce is kept and acknowledged
+    expect(await remote.request({ type: 'catalog' })).toMatchObject({
+      type: 'error',
+      code: 'CLUSTER_UNAVAILABLE',
+    })
+    expect(await remote.request({ type: 'signal', to: seeder.peerId, data: {} })).toMatchObject({
+      type: 'error',
+      code: 'CLUSTER_UNAVAILABLE',
+    })
+    expect(await local.request({ type: 'announce', files: [file(B, 'during.bin')] })).toMatchObject({
+      type: 'ack',
+    })
+    // signals between peers of one instance go on
+    expect(await local.request({ type: 'signal', to: seeder.peerId, data: { still: true } })).toMatchObject({
+      type: 'ack',
+    })
+    expect(await seeder.next('signal')).toMatchObject({ from: local.peerId, data: { still: true } })
+    // /stats answers with what this instance knows
+    expect(await json(`${one.httpUrl}/stats`)).toMatchObject({ peersOnline: 2, cluster: { redis: 'down' } })
+    const late = await connect(two.url)
+
+    await redis.start()
+    await until(() => one.cluster!.redisUp && two.cluster!.redisUp, 'both instances reconnected')
+    // both republish what their peers hold: the announce made during the outage included
+    await until(async () => {
+      const reply = await remote.request({ type: 'catalog' })
+      return reply.type === 'catalog' && reply.total === 2
+    }, 'the swarm whole again')
+    expect((await catalogOf(late)).files.map((f) => f.digest).sort()).toEqual([A, B])
+    expect(await remote.request({ type: 'signal', to: seeder.peerId, data: { back: true } })).toMatchObject({
+      type: 'ack',
+    })
+    expect(await seeder.next('signal')).toMatchObject({ from: remote.peerId, data: { back: true } })
+    expect(await json(`${two.httpUrl}/healthz`)).toEqual({ status: 'ok', redis: 'up' })
+    for (const server of [one, two]) {
+      const messages = server.lines.map((line) => JSON.parse(line).msg as string)
+      expect(messages).toContain(
+        'Redis unreachable: cross-instance requests fail with CLUSTER_UNAVAILABLE, local relays go on; reconnecting',
+      )
+      expect(messages).toContain('Redis reachable again')
+    }
+  })
+
+  it('forget the peers of an instance that leaves, at once', async () => {
+    const [one, two] = await twoInstances()
+    const seeder = await connect(one.url)
+    const other = await connect(two.url)
+    await seeder.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    expect((await catalogOf(other)).total).toBe(1)
+    await one.close()
+    expect((await catalogOf(other)).total).toBe(0)
+    expect(await other.request({ type: 'signal', to: seeder.peerId, data: {} })).toMatchObject({
+      code: 'PEER_NOT_FOUND',
+    })
+  })
+})

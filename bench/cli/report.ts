@@ -10,7 +10,7 @@ import {
   rowPrinter,
   spread,
   verdict,
-} from '../ingest/figures.js'
+} from '../support/figures.js'
 import type { CliDownload } from './ipc.js'
 
 /** SPEC §7: CLI → CLI and CLI → Chromium goodput against a raw @roamhq/wrtc channel, same run. */

@@ -22,8 +22,8 @@ import { HostileNode } from '../../test/e2e/support/hostile-peer.js'
 import { MiB, writeSourceFile } from '../../test/e2e/support/source-files.js'
 import { sha256OfFile } from '../../test/support/file-hash.js'
 import { startTestServer } from '../../test/support/server.js'
-import { formatLoad } from '../ingest/figures.js'
-import { isolation, reRunIsolatedIfRoot } from '../ingest/netns.js'
+import { formatLoad } from '../support/figures.js'
+import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
 
 reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
 

@@ -35,7 +35,7 @@ import {
 } from '../../test/support/ring-sim/scenarios.js'
 import { type PublishedRecord, Simulation } from '../../test/support/ring-sim/simulation.js'
 import { betweenRightIncl } from '../../web/peer/ring/ids.js'
-import { formatLoad, rowPrinter, verdict } from '../ingest/figures.js'
+import { formatLoad, rowPrinter, verdict } from '../support/figures.js'
 
 const { values: flags } = parseArgs({
   options: {

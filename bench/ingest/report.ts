@@ -10,8 +10,8 @@ import {
   rowPrinter,
   spread,
   verdict,
-} from './figures.js'
-import type { HeapFigures, HeapUsage } from './heap-probe.js'
+} from '../support/figures.js'
+import type { HeapFigures, HeapUsage } from '../support/heap-probe.js'
 import type { HashOnlyResult, HashSpeedRow, IngestRunResult, Pass2Stages } from './page/api.js'
 import type { RssPeaks } from './process-memory.js'
 

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { type AppServer, startAppServer } from '../../test/e2e/support/app-server.js'
 import { launchChromium } from '../../test/e2e/support/browsers.js'
-import { isolation, reRunIsolatedIfRoot } from '../ingest/netns.js'
+import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
 
 /** The whole bench stops by itself within this, whatever hangs. */
 const DEADLINE_MS = 9 * 60_000

@@ -18,7 +18,7 @@ import { type SourceFile, writeSourceFile } from '../../test/e2e/support/source-
 import { type HomeNet, labUnavailableReason, NatLab } from '../../test/nat/support/lab.js'
 import { type HomeBrowser, openHomeBrowser } from '../../test/nat/support/lab-browser.js'
 import { startLabServer } from '../../test/nat/support/lab-services.js'
-import { formatLoad, median } from '../ingest/figures.js'
+import { formatLoad, median } from '../support/figures.js'
 import { selfTimes, startProfile, stopProfile } from '../transfer/profile.js'
 
 const MiB = 1024 * 1024

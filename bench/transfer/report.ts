@@ -10,8 +10,8 @@ import {
   rowPrinter,
   spread,
   verdict,
-} from '../ingest/figures.js'
-import type { HeapFigures } from '../ingest/heap-probe.js'
+} from '../support/figures.js'
+import type { HeapFigures } from '../support/heap-probe.js'
 import type {
   DownloadResult,
   GapFigures,

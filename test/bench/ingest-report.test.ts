@@ -4,9 +4,9 @@
  * with no sample printed "worker 0.0 MiB: met").
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { verdict } from '../../bench/ingest/figures.js'
-import { emptyPeaks, recordSample } from '../../bench/ingest/heap-probe.js'
 import { type IngestRun, report } from '../../bench/ingest/report.js'
+import { verdict } from '../../bench/support/figures.js'
+import { emptyPeaks, recordSample } from '../../bench/support/heap-probe.js'
 
 const MiB = 1024 * 1024
 

@@ -139,3 +139,25 @@ describe(`the ring simulated at N = ${N}`, () => {
     expect(sim.invariants.verifyFromScratch().ok).toBe(true)
   }, 120_000)
 })
+
+describe('a ring built whole in its ideal state (how bench/dht starts its rings of 10,000)', () => {
+  it('stays ideal while its members link neighbours and fingers, and places and finds records', async () => {
+    const sim = new Simulation({ seed: 31, ring: { memberAfterMs: 0 }, network: { loss: 0 } })
+    sim.addIdealRing(300)
+    expect(sim.idealRingProblems()).toEqual([])
+    expect(sim.invariants.verifyFromScratch()).toEqual({ ok: true, withoutLiveSuccessor: 0, principals: 300 })
+    await sim.run(3 * MINUTE)
+    expect(await settle(sim, 2 * MINUTE)).toEqual([])
+    expect(sim.invariants.violations).toEqual([])
+    const links = sim.liveNodes().map((node) => node.node.ringLinkCount())
+    expect(Math.max(...links)).toBeLessThanOrEqual(16)
+    // Fingers, not only the 4–6 neighbour links: routing has short cuts.
+    expect(links.reduce((a, b) => a + b, 0) / links.length).toBeGreaterThan(8)
+    const outcome = await publish(sim, 200)
+    expect(outcome.failed).toBe(0)
+    await sim.run(10_000)
+    expect(sim.placementProblems(outcome.records)).toEqual([])
+    const found = await lookups(sim, lookupTargets(outcome.records), 200)
+    expect(found.succeeded).toBe(found.attempted)
+  }, 60_000)
+})

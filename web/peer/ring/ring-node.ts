@@ -265,7 +265,48 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   /** Starts: attaches to the transport, then joins (at once, or after `memberAfterMs` as a client). */
   start(): void {
-    if (this.#started || this.#destroyed) return
+    if (!this.#attach()) return
+    if (this.options.memberAfterMs <= 0) void this.#join()
+    else {
+      void this.#attachAsClient()
+      this.#memberTimer = this.#deps.clock.setTimeout(() => void this.#join(), this.options.memberAfterMs)
+    }
+  }
+
+  /**
+   * Starts as a member that has been on the ring since `memberSinceMs`, with the neighbours given, as if
+   * it had joined and stabilised: it links its predecessor and linked successors, and a finger in each
+   * interval at `successorOf` a random point of it (a finger that finds no room is refused and looked for
+   * again as any member does). For a ring built whole in its ideal state (the simulator's benchmark at
+   * N = 10,000: growing it by joins costs tens of millions of events, and the join protocol is proven at
+   * N = 1,000 in the suite). `successors` holds r members and `predecessors` up to k, nearest first.
+   */
+  startAsMember(state: {
+    successors: readonly string[]
+    predecessors: readonly string[]
+    memberSinceMs: number
+    successorOf: (id: string) => string
+  }): void {
+    if (!this.#attach()) return
+    this.#member = true
+    this.#memberSinceMs = state.memberSinceMs
+    this.#pred = state.predecessors[0] ?? null
+    this.#predecessors = state.predecessors.slice(0, this.options.replicas)
+    this.#successors = state.successors.slice(0, this.options.successors)
+    this.#smallRing = false
+    for (const level of this.#fingerLevels()) {
+      const low = 2 ** -level
+      const finger = state.successorOf(idAt(this.id, low + this.#random() * low))
+      if (finger !== this.id && this.#inLevel(positionOf(finger), level)) this.#fingers.set(level, finger)
+    }
+    this.#refreshWants()
+    for (const finger of new Set(this.#fingers.values())) void this.#linkTo(finger, 'finger')
+    this.emit('state', this)
+  }
+
+  /** Attaches to the transport and starts the periodic work; false when started or destroyed already. */
+  #attach(): boolean {
+    if (this.#started || this.#destroyed) return false
     this.#started = true
     this.#detach = this.#deps.transport.attach({
       onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
@@ -273,11 +314,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       onLinkClose: (peerId) => this.#onLinkClose(peerId),
     })
     this.#scheduleTick(this.#random() * this.options.stabiliseMs)
-    if (this.options.memberAfterMs <= 0) void this.#join()
-    else {
-      void this.#attachAsClient()
-      this.#memberTimer = this.#deps.clock.setTimeout(() => void this.#join(), this.options.memberAfterMs)
-    }
+    return true
   }
 
   /** Leaves gracefully: tells the neighbours, so they patch their lists at once, then stops. */

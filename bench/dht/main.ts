@@ -35,6 +35,7 @@ import {
 } from '../../test/support/ring-sim/scenarios.js'
 import { Simulation } from '../../test/support/ring-sim/simulation.js'
 import { betweenRightIncl } from '../../web/peer/ring/ids.js'
+import { RING_DEFAULTS } from '../../web/peer/ring/ring-options.js'
 import { formatLoad, rowPrinter, verdict } from '../ingest/figures.js'
 
 const { values: flags } = parseArgs({
@@ -44,7 +45,7 @@ const { values: flags } = parseArgs({
     lookups: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '2026' },
     'churn-n': { type: 'string', default: '1000' },
-    'churn-minutes': { type: 'string', default: '10' },
+    'churn-minutes': { type: 'string', default: '20' },
     'hostile-n': { type: 'string', default: '10000' },
     'no-invariants': { type: 'boolean', default: false },
     // ideal: rings start whole and ideal (startAsMember); join: grown by joins, as the suite does at 1,000.
@@ -140,8 +141,9 @@ async function readyRing(phase: string, seed: number, hostileShare = 0) {
     'ring links a node: mean, max (target ≤ 16)',
     `${mean(ringLinks).toFixed(1)}, ${Math.max(...ringLinks)}`,
   )
+  // A put a second for every 10 nodes: 100,000 records at N = 10,000 in 100 simulated seconds.
   const published = await publish(sim, Math.min(RECORDS, 10 * n), {
-    perSecond: Math.max(200, Math.round(n / 20)),
+    perSecond: Math.max(200, Math.round(n / 10)),
   })
   await sim.run(hostileShare > 0 ? 30_000 : 10_000)
   row('records stored (provider + name), puts failed', `${published.records.length}, ${published.failed}`)
@@ -278,14 +280,22 @@ if (PHASES.has('failure')) {
 // --- Churn at CHURN_N: Weibull sessions, median 2 min, shape 0.5; lookups throughout. ---
 if (PHASES.has('churn')) {
   const sim = new Simulation({ seed: SEED + 1, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
-  await buildRing(sim, CHURN_N)
+  if (BUILD === 'join') await buildRing(sim, CHURN_N)
+  else {
+    sim.addIdealRing(CHURN_N)
+    await sim.run(IDEAL_SETTLE_MS)
+  }
   const published = await publish(sim, CHURN_N)
   const targets = lookupTargets(published.records)
   const before = sim.counters()
   const from = sim.now
   const background = backgroundLookups(sim, targets, 5, sim.now + CHURN_MINUTES * MINUTE)
-  // Arriving nodes are clients for 2 minutes before they take a place on the ring (DHT.md, client mode).
-  const moved = await churn(sim, { durationMs: CHURN_MINUTES * MINUTE, ring: { memberAfterMs: 2 * MINUTE } })
+  // Arriving nodes are clients for memberAfterMs (10 min) before they take a place on the ring (DHT.md,
+  // client mode), as in the product.
+  const moved = await churn(sim, {
+    durationMs: CHURN_MINUTES * MINUTE,
+    ring: { memberAfterMs: RING_DEFAULTS.memberAfterMs },
+  })
   const outcome = await sim.settle(background.done)
   const traffic = trafficBetween(sim, before, sim.counters(), from, sim.now)
   console.log(`\n## Churn at N = ${CHURN_N}, Weibull median 2 min, ${CHURN_MINUTES} min (${wall()})`)

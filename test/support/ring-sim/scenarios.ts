@@ -11,6 +11,13 @@ import type { RingOptions } from '../../../web/peer/ring/ring-options.js'
 import type { PeerCounters } from './sim-network.js'
 import type { PublishedRecord, SimNode, Simulation } from './simulation.js'
 
+/**
+ * Ring options for a ring grown by joins in a few simulated minutes: nodes join at once (not after the
+ * product's 10 min as clients) and take fingers from others after 2 min (not 10), or a ring younger than
+ * that would route without fingers.
+ */
+export const GROWN_BY_JOINS = Object.freeze({ memberAfterMs: 0, fingerMinAgeMs: 2 * 60_000 })
+
 /** Time between waves of joins while a ring is built: a few stabilise rounds. */
 const WAVE_SETTLE_MS = 20_000
 /** How often a settling ring is checked against the ideal. */

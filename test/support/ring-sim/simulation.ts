@@ -118,7 +118,7 @@ export class Simulation {
   }
 
   /**
-   * Adds `n` nodes as one ring in its ideal state: each a member since two minutes ago, with its exact
+   * Adds `n` nodes as one ring in its ideal state: each a member for an hour, with its exact
    * successor list and predecessors and a finger in each interval, which it dials (dials take simulated
    * time, and fingers refused for room are looked for again: run a few minutes before measuring). For rings too large to grow by joins
    * in a sitting; the suite grows its ring of 1,000 by joins. Only on an empty simulation.
@@ -137,7 +137,8 @@ export class Simulation {
       sim.node.startAsMember({
         successors: Array.from({ length: r }, (_, i) => ids[(index + 1 + i) % n]!),
         predecessors: Array.from({ length: k }, (_, i) => ids[(index - 1 - i + n) % n]!),
-        memberSinceMs: this.now - 2 * 60_000,
+        // Members for an hour: old enough for every duty (fingers go to members older than 10 min).
+        memberSinceMs: this.now - 60 * 60_000,
         successorOf,
       })
     }

@@ -10,6 +10,7 @@ import {
   buildRing,
   churn,
   forgedStored,
+  GROWN_BY_JOINS,
   lookups,
   lookupTargets,
   publish,
@@ -21,7 +22,7 @@ const MINUTE = 60_000
 
 describe('the ring under adversity', () => {
   it('keeps answering lookups through Weibull churn (median session 2 min) and heals into one ring', async () => {
-    const sim = new Simulation({ seed: 7, ring: { memberAfterMs: 0 } })
+    const sim = new Simulation({ seed: 7, ring: GROWN_BY_JOINS })
     await buildRing(sim, 100)
     const published = await publish(sim, 100)
     const background = backgroundLookups(sim, lookupTargets(published.records), 5, sim.now + 2 * MINUTE)
@@ -38,7 +39,7 @@ describe('the ring under adversity', () => {
   }, 120_000)
 
   it('finds records past 10% hostile nodes, and neither accepts nor stores a forged one', async () => {
-    const sim = new Simulation({ seed: 13, ring: { memberAfterMs: 0 } })
+    const sim = new Simulation({ seed: 13, ring: GROWN_BY_JOINS })
     await buildRing(sim, 200, { hostileShare: 0.1 })
     expect(sim.liveNodes().filter((node) => node.hostile).length).toBeGreaterThan(10)
     const published = await publish(sim, 200)

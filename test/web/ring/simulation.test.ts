@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { betweenRightIncl } from '../../../web/peer/ring/ids.js'
 import {
   buildRing,
+  GROWN_BY_JOINS,
   lookups,
   lookupTargets,
   massFailure,
@@ -33,7 +34,7 @@ const SYNC_MS = 3 * MINUTE
 describe(`the ring simulated at N = ${N}`, () => {
   const sim = new Simulation({
     seed: 2026,
-    ring: { memberAfterMs: 0, pruneGraceMs: PRUNE_GRACE_MS, syncMs: SYNC_MS },
+    ring: { ...GROWN_BY_JOINS, pruneGraceMs: PRUNE_GRACE_MS, syncMs: SYNC_MS },
     network: { loss: 0 },
   })
   let records: PublishedRecord[] = []

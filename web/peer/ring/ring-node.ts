@@ -124,8 +124,6 @@ const ROOM_RESERVED_MS = 10_000
 const USE_PING_MS = 5_000
 /** Successors a joiner walks back through before it joins (each one's predecessor lying between). */
 const JOIN_WALK = 16
-/** How long a node has been a member before it takes fingers from others. */
-const FINGER_MIN_AGE_MS = 2 * 60_000
 /** Stabilise rounds run back to back while the successor keeps moving closer. */
 const MAX_STABILISE_ROUNDS = 8
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
@@ -627,7 +625,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     while (this.#reserved.length > 0 && this.#reserved[0]! <= now) this.#reserved.shift()
     // Sessions have a decreasing hazard (Weibull, DHT.md §1.4): a member that has lasted will likely
     // last, so young members leave finger duty to older ones and fingers are re-dialled less often.
-    if (!this.#member || now - this.#memberSinceMs < FINGER_MIN_AGE_MS) return false
+    if (!this.#member || now - this.#memberSinceMs < this.options.fingerMinAgeMs) return false
     if (this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
     this.#reserved.push(now + ROOM_RESERVED_MS)
     return true

@@ -23,6 +23,7 @@ import {
   buildRing,
   churn,
   forgedStored,
+  GROWN_BY_JOINS,
   type LookupOutcome,
   lookups,
   lookupTargets,
@@ -70,6 +71,8 @@ const HOSTILE_N = Number(flags['hostile-n'])
 const INVARIANTS = !flags['no-invariants']
 const BUILD = flags.build
 const QUIET_MINUTES = Number(flags['quiet-minutes'])
+/** A ring grown by joins needs young members to join and take fingers at once; an ideal one is old already. */
+const BUILD_OPTIONS = BUILD === 'join' ? GROWN_BY_JOINS : { memberAfterMs: 0 }
 if (BUILD !== 'ideal' && BUILD !== 'join') {
   console.error('bench/dht: --build takes ideal or join')
   process.exit(2)
@@ -118,7 +121,7 @@ function printLookups(label: string, outcome: LookupOutcome): void {
 
 /** A ring of N with the records published on it, ready for a phase. */
 async function readyRing(phase: string, seed: number, hostileShare = 0) {
-  const sim = new Simulation({ seed, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
+  const sim = new Simulation({ seed, ring: BUILD_OPTIONS, invariants: INVARIANTS })
   const n = hostileShare > 0 ? HOSTILE_N : N
   if (BUILD === 'join') await buildRing(sim, n, { maxSettleMs: 20 * MINUTE, hostileShare })
   else {
@@ -279,7 +282,7 @@ if (PHASES.has('failure')) {
 
 // --- Churn at CHURN_N: Weibull sessions, median 2 min, shape 0.5; lookups throughout. ---
 if (PHASES.has('churn')) {
-  const sim = new Simulation({ seed: SEED + 1, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
+  const sim = new Simulation({ seed: SEED + 1, ring: BUILD_OPTIONS, invariants: INVARIANTS })
   if (BUILD === 'join') await buildRing(sim, CHURN_N)
   else {
     sim.addIdealRing(CHURN_N)

@@ -7,6 +7,7 @@
 import { toHex } from '../../../shared/encoding.js'
 import type { SignedRecord } from '../../../shared/ring-records.js'
 import type { PutReport } from '../../../web/peer/ring/publisher.js'
+import type { LookupResult } from '../../../web/peer/ring/ring-node.js'
 import type { RingOptions } from '../../../web/peer/ring/ring-options.js'
 import type { PeerCounters } from './sim-network.js'
 import type { PublishedRecord, SimNode, Simulation } from './simulation.js'
@@ -124,6 +125,8 @@ export interface LookupOutcome {
   forgedAccepted: number
   /** Lookups for a record no live node held any more when the lookup started (all its replicas died). */
   lost: number
+  /** The lookups that did not return their record: who asked for what (to analyse why). */
+  failures: { from: SimNode; target: PublishedRecord; result: LookupResult }[]
 }
 
 /**
@@ -149,7 +152,15 @@ export async function lookups(
 ): Promise<LookupOutcome> {
   const perSecond = options.perSecond ?? 100
   const genuine = sim.genuineSignatures
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
+  const outcome: LookupOutcome = {
+    attempted: 0,
+    succeeded: 0,
+    hops: [],
+    ms: [],
+    forgedAccepted: 0,
+    lost: 0,
+    failures: [],
+  }
   const pending: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const from = sim.prng.pick(sim.liveNodes().filter((node) => !node.hostile))
@@ -164,7 +175,7 @@ export async function lookups(
           outcome.succeeded++
           outcome.hops.push(result.hops)
           outcome.ms.push(result.ms)
-        }
+        } else outcome.failures.push({ from, target, result })
       }),
     )
     if (i % perSecond === perSecond - 1) await sim.run(1_000)
@@ -185,7 +196,15 @@ export function backgroundLookups(
   perSecond: number,
   untilMs: number,
 ): { outcome: LookupOutcome; done: Promise<LookupOutcome> } {
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
+  const outcome: LookupOutcome = {
+    attempted: 0,
+    succeeded: 0,
+    hops: [],
+    ms: [],
+    forgedAccepted: 0,
+    lost: 0,
+    failures: [],
+  }
   const genuine = sim.genuineSignatures
   const pending: Promise<void>[] = []
   let finished!: () => void

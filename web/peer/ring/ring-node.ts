@@ -199,7 +199,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         isMember: () => this.#member,
         successors: () => this.#successors,
         isReplica: (key) => this.replicaIndex(key) >= 0,
-        towardsOwner: (key) => this.#towardsOwner(key),
+        towardsReplica: (key, index) => this.#towardsReplica(key, index),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
         answer: (request, key) => this.#answer(request, key),
@@ -1274,10 +1274,11 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return clockwise(this.#pos, positionOf(last)) / this.#successors.length
   }
 
-  #towardsOwner(key: string): LinkInfo | null {
+  #towardsReplica(key: string, wanted: number): LinkInfo | null {
     const index = this.replicaIndex(key)
-    // predecessors[index - 1] is the owner; those after it in the list lie between it and this node.
-    for (let i = index - 1; i >= 0; i--) {
+    // predecessors[index - 1] is the owner, predecessors[index - 1 - wanted] the replica wanted; those
+    // after it in the list lie between it and this node.
+    for (let i = index - 1 - wanted; i >= 0; i--) {
       const id = this.#predecessors[i]
       const link = id === undefined ? undefined : this.links.live(id)
       if (link?.remoteMember) return link

@@ -140,6 +140,10 @@ export function lookupTargets(records: PublishedRecord[], perKey = 64): Publishe
   return records.filter(({ key }) => count.get(key)! <= perKey)
 }
 
+function emptyOutcome(): LookupOutcome {
+  return { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0, failures: [] }
+}
+
 /**
  * `count` lookups, `perSecond` at a time, each from a random live node (not hostile) for a random record
  * of `records`; a lookup succeeds when it returns that record, verified.
@@ -152,15 +156,7 @@ export async function lookups(
 ): Promise<LookupOutcome> {
   const perSecond = options.perSecond ?? 100
   const genuine = sim.genuineSignatures
-  const outcome: LookupOutcome = {
-    attempted: 0,
-    succeeded: 0,
-    hops: [],
-    ms: [],
-    forgedAccepted: 0,
-    lost: 0,
-    failures: [],
-  }
+  const outcome = emptyOutcome()
   const pending: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const from = sim.prng.pick(sim.liveNodes().filter((node) => !node.hostile))
@@ -196,15 +192,7 @@ export function backgroundLookups(
   perSecond: number,
   untilMs: number,
 ): { outcome: LookupOutcome; done: Promise<LookupOutcome> } {
-  const outcome: LookupOutcome = {
-    attempted: 0,
-    succeeded: 0,
-    hops: [],
-    ms: [],
-    forgedAccepted: 0,
-    lost: 0,
-    failures: [],
-  }
+  const outcome = emptyOutcome()
   const genuine = sim.genuineSignatures
   const pending: Promise<void>[] = []
   let finished!: () => void

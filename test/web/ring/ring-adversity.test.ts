@@ -61,9 +61,10 @@ describe('the ring under adversity', () => {
       // The hostile nodes did their worst: dropped frames and sent forged records.
       expect(sim.hostileLog.dropped).toBeGreaterThan(0)
       expect(sim.hostileLog.forged).toBeGreaterThan(0)
-      // This seed finds 95% at N = 200 (why not 99% is open: docs/BENCHMARKS.md, DHT); the issue’s ≥ 99% figure is
-      // measured by bench/dht at N = 10,000. What must hold at any N: nothing forged gets in.
-      expect(outcome.succeeded / outcome.attempted).toBeGreaterThanOrEqual(0.9)
+      // The issue's ≥ 99%. This seed found 285 of 300 (95%) before a retried put walked back to the replica it
+      // aims at (a put the hostile owner dropped was left on the last replica alone: docs/BENCHMARKS.md, DHT);
+      // 300 of 300 since.
+      expect(outcome.succeeded / outcome.attempted).toBeGreaterThanOrEqual(0.99)
       expect(outcome.forgedAccepted).toBe(0)
       expect(forgedStored(sim)).toBe(0)
     },

@@ -23,6 +23,7 @@ import {
   buildRing,
   churn,
   forgedStored,
+  GROWN_BY_JOINS,
   type LookupOutcome,
   lookups,
   lookupTargets,
@@ -33,8 +34,9 @@ import {
   settle,
   trafficBetween,
 } from '../../test/support/ring-sim/scenarios.js'
-import { type PublishedRecord, Simulation } from '../../test/support/ring-sim/simulation.js'
+import { Simulation } from '../../test/support/ring-sim/simulation.js'
 import { betweenRightIncl } from '../../web/peer/ring/ids.js'
+import { RING_DEFAULTS } from '../../web/peer/ring/ring-options.js'
 import { formatLoad, rowPrinter, verdict } from '../support/figures.js'
 
 const { values: flags } = parseArgs({
@@ -44,11 +46,18 @@ const { values: flags } = parseArgs({
     lookups: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '2026' },
     'churn-n': { type: 'string', default: '1000' },
-    'churn-minutes': { type: 'string', default: '10' },
+    'churn-minutes': { type: 'string', default: '20' },
     'hostile-n': { type: 'string', default: '10000' },
     'no-invariants': { type: 'boolean', default: false },
+    // ideal: rings start whole and ideal (startAsMember); join: grown by joins, as the suite does at 1,000.
+    build: { type: 'string', default: 'ideal' },
+    'quiet-minutes': { type: 'string', default: '5' },
     // Runs only the phases named (each builds its own ring), e.g. to run them in parallel processes.
-    only: { type: 'string', multiple: true, default: ['ring', 'churn', 'hostile'] },
+    only: {
+      type: 'string',
+      multiple: true,
+      default: ['ring', 'movement', 'failure', 'churn', 'hostile'],
+    },
   },
 })
 const PHASES = new Set(flags.only)
@@ -60,7 +69,23 @@ const CHURN_N = Number(flags['churn-n'])
 const CHURN_MINUTES = Number(flags['churn-minutes'])
 const HOSTILE_N = Number(flags['hostile-n'])
 const INVARIANTS = !flags['no-invariants']
-for (const [name, value] of Object.entries({ N, RECORDS, LOOKUPS, CHURN_N, CHURN_MINUTES, HOSTILE_N })) {
+const BUILD = flags.build
+const QUIET_MINUTES = Number(flags['quiet-minutes'])
+/** A ring grown by joins needs young members to join and take fingers at once; an ideal one is old already. */
+const BUILD_OPTIONS = BUILD === 'join' ? GROWN_BY_JOINS : { memberAfterMs: 0 }
+if (BUILD !== 'ideal' && BUILD !== 'join') {
+  console.error('bench/dht: --build takes ideal or join')
+  process.exit(2)
+}
+for (const [name, value] of Object.entries({
+  N,
+  RECORDS,
+  LOOKUPS,
+  CHURN_N,
+  CHURN_MINUTES,
+  HOSTILE_N,
+  QUIET_MINUTES,
+})) {
   if (!(value >= 0) || !Number.isInteger(value)) {
     console.error(`bench/dht: ${name} takes a whole number`)
     process.exit(2)
@@ -69,6 +94,8 @@ for (const [name, value] of Object.entries({ N, RECORDS, LOOKUPS, CHURN_N, CHURN
 
 const K = 8
 const MINUTE = 60_000
+/** Simulated time an ideal-built ring runs before a phase: its links and fingers settle (measured: 2–3 min at N = 1,000). */
+const IDEAL_SETTLE_MS = 3 * MINUTE
 const row = rowPrinter(58)
 const t0 = performance.now()
 const wall = () => `${((performance.now() - t0) / 1000).toFixed(0)} s wall, load ${formatLoad(loadavg())}`
@@ -90,12 +117,24 @@ function printLookups(label: string, outcome: LookupOutcome): void {
   )
 }
 
-// --- One ring of N: build, publish, look up, quiet traffic, join/leave movement, 50% failure. ---
-if (PHASES.has('ring')) {
-  const sim = new Simulation({ seed: SEED, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
-  await buildRing(sim, N, { maxSettleMs: 20 * MINUTE })
+// --- Rings of N: each phase builds its own (ideal, or grown by joins) and publishes the records on it. ---
+
+/** A ring of N with the records published on it, ready for a phase. */
+async function readyRing(phase: string, seed: number, hostileShare = 0) {
+  const sim = new Simulation({ seed, ring: BUILD_OPTIONS, invariants: INVARIANTS })
+  const n = hostileShare > 0 ? HOSTILE_N : N
+  if (BUILD === 'join') await buildRing(sim, n, { maxSettleMs: 20 * MINUTE, hostileShare })
+  else {
+    // The ring whole and ideal, its members linking neighbours and fingers: a few minutes for the dials,
+    // the fingers refused for room and looked for again, and the links settling under the 16-link cap.
+    sim.addIdealRing(n, { hostileShare })
+    await sim.run(IDEAL_SETTLE_MS)
+    await settle(sim, 5 * MINUTE)
+  }
   const ideal = sim.idealRingProblems()
-  console.log(`## Ring of ${N} (${wall()})`)
+  console.log(
+    `\n## ${phase}: a ring of ${n}, ${BUILD === 'join' ? 'grown by joins' : 'built ideal'} (${wall()})`,
+  )
   row('built in simulated time', `${((sim.now - Date.UTC(2026, 0, 1)) / MINUTE).toFixed(1)} min`)
   row('events, invariant checks', `${sim.clock.events}, ${sim.checks}`)
   row("Zave's invariant violations (after it first held)", `${sim.invariants.violations.length}`)
@@ -105,21 +144,32 @@ if (PHASES.has('ring')) {
     'ring links a node: mean, max (target ≤ 16)',
     `${mean(ringLinks).toFixed(1)}, ${Math.max(...ringLinks)}`,
   )
+  // A put a second for every 10 nodes: 100,000 records at N = 10,000 in 100 simulated seconds.
+  const published = await publish(sim, Math.min(RECORDS, 10 * n), {
+    perSecond: Math.max(200, Math.round(n / 10)),
+  })
+  await sim.run(hostileShare > 0 ? 30_000 : 10_000)
+  row('records stored (provider + name), puts failed', `${published.records.length}, ${published.failed}`)
+  return { sim, published, records: published.records, targets: lookupTargets(published.records) }
+}
 
-  const published = await publish(sim, RECORDS, { perSecond: Math.max(200, Math.round(N / 20)) })
-  const records: PublishedRecord[] = published.records
-  await sim.run(10_000)
-  console.log(`\n## Publish and look up (${wall()})`)
-  row('records stored (provider + name), puts failed', `${records.length}, ${published.failed}`)
+// Publish, look up (hops, latency), and the upkeep of the quiet ring.
+if (PHASES.has('ring')) {
+  const { sim, published, records, targets } = await readyRing('Ring', SEED)
   const putP50 = quantile(published.putMs, 0.5)
   row(
     'publish p50, p99 (target p50 ≤ 1 s)',
     `${ms(putP50)}, ${ms(quantile(published.putMs, 0.99))}  ${verdict(putP50, (v) => v <= 1000)}`,
   )
-  const misplaced = sim.placementProblems(records)
-  row('records on all 8 successors of their key', misplaced.length === 0 ? 'yes' : `NO: ${misplaced.at(-1)}`)
-  const targets = lookupTargets(records)
+  // Keys that hold more than a store keeps (256: common name tokens like "bin") keep the newest 256.
+  const placeable = lookupTargets(records, 256)
+  const misplaced = sim.placementProblems(placeable)
+  row(
+    `records on all 8 successors of their key (${placeable.length} under keys within the quota)`,
+    misplaced.length === 0 ? 'yes' : `NO: ${misplaced.at(-1)}`,
+  )
   const found = await lookups(sim, targets, LOOKUPS)
+  console.log(`\n## Look up (${wall()})`)
   printLookups('steady ring', found)
   const hopsMean = mean(found.hops)
   const hopsP99 = quantile(found.hops, 0.99)
@@ -133,12 +183,12 @@ if (PHASES.has('ring')) {
     `${ms(lookupP50)}, ${ms(quantile(found.ms, 0.99))}  ${verdict(lookupP50, (v) => v <= 500)}`,
   )
 
-  // Upkeep of a quiet ring, records republished as they fall due: 5 simulated minutes.
+  // Upkeep of a quiet ring, records republished as they fall due.
   const before = sim.counters()
   const from = sim.now
-  await sim.run(5 * MINUTE)
+  await sim.run(QUIET_MINUTES * MINUTE)
   const quiet = trafficBetween(sim, before, sim.counters(), from, sim.now)
-  console.log(`\n## Traffic of the quiet ring over 5 min (${wall()})`)
+  console.log(`\n## Traffic of the quiet ring over ${QUIET_MINUTES} min (${wall()})`)
   row(
     'maintenance a node a minute (target ≤ 30 KB)',
     `${kb(quiet.maintenancePerMinute)}  ${verdict(quiet.maintenancePerMinute, (v) => v <= 30_000)}`,
@@ -151,8 +201,12 @@ if (PHASES.has('ring')) {
     'new connections a node an hour (target ≤ 60)',
     `${quiet.connectionsPerHour.toFixed(1)}  ${verdict(quiet.connectionsPerHour, (v) => v <= 60)}`,
   )
+  row("Zave's invariant violations", `${sim.invariants.violations.length}`)
+}
 
-  // Join and leave: the keys moved, against the keys in the node's replica range.
+// Join and leave: the keys moved, against the keys in the node's replica range.
+if (PHASES.has('movement')) {
+  const { sim, records } = await readyRing('Join and leave', SEED + 3)
   const sorted = () =>
     sim
       .liveMembers()
@@ -196,8 +250,12 @@ if (PHASES.has('ring')) {
     `${leaveStray}  ${verdict(leaveStray, (v) => v === 0 && leaveMoves.length === leaveRange.size && leaveSettled.length === 0)}`,
   )
   sim.countMovements(false)
+  row("Zave's invariant violations", `${sim.invariants.violations.length}`)
+}
 
-  // Half the ring crashes at once; lookups 10 s later (one stabilise round is 5 s).
+// Half the ring crashes at once; lookups 10 s later (one stabilise round is 5 s).
+if (PHASES.has('failure')) {
+  const { sim, targets } = await readyRing('50% crash', SEED + 4)
   const victims = massFailure(sim, 0.5)
   await sim.run(10_000)
   const afterFailure = await lookups(sim, targets, LOOKUPS)
@@ -224,15 +282,23 @@ if (PHASES.has('ring')) {
 
 // --- Churn at CHURN_N: Weibull sessions, median 2 min, shape 0.5; lookups throughout. ---
 if (PHASES.has('churn')) {
-  const sim = new Simulation({ seed: SEED + 1, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
-  await buildRing(sim, CHURN_N)
+  const sim = new Simulation({ seed: SEED + 1, ring: BUILD_OPTIONS, invariants: INVARIANTS })
+  if (BUILD === 'join') await buildRing(sim, CHURN_N)
+  else {
+    sim.addIdealRing(CHURN_N)
+    await sim.run(IDEAL_SETTLE_MS)
+  }
   const published = await publish(sim, CHURN_N)
   const targets = lookupTargets(published.records)
   const before = sim.counters()
   const from = sim.now
   const background = backgroundLookups(sim, targets, 5, sim.now + CHURN_MINUTES * MINUTE)
-  // Arriving nodes are clients for 2 minutes before they take a place on the ring (DHT.md, client mode).
-  const moved = await churn(sim, { durationMs: CHURN_MINUTES * MINUTE, ring: { memberAfterMs: 2 * MINUTE } })
+  // Arriving nodes are clients for memberAfterMs (10 min) before they take a place on the ring (DHT.md,
+  // client mode), as in the product.
+  const moved = await churn(sim, {
+    durationMs: CHURN_MINUTES * MINUTE,
+    ring: { memberAfterMs: RING_DEFAULTS.memberAfterMs },
+  })
   const outcome = await sim.settle(background.done)
   const traffic = trafficBetween(sim, before, sim.counters(), from, sim.now)
   console.log(`\n## Churn at N = ${CHURN_N}, Weibull median 2 min, ${CHURN_MINUTES} min (${wall()})`)
@@ -268,16 +334,10 @@ if (PHASES.has('churn')) {
 
 // --- Hostile: 10% of HOSTILE_N drop what they should pass on or store, and forge answers. ---
 if (PHASES.has('hostile') && HOSTILE_N > 0) {
-  const sim = new Simulation({ seed: SEED + 2, ring: { memberAfterMs: 0 }, invariants: INVARIANTS })
-  await buildRing(sim, HOSTILE_N, { hostileShare: 0.1 })
+  const { sim, published } = await readyRing('Hostile', SEED + 2, 0.1)
   const hostile = sim.liveNodes().filter((node) => node.hostile).length
-  const published = await publish(sim, Math.min(RECORDS, 10 * HOSTILE_N), {
-    perSecond: Math.max(200, Math.round(HOSTILE_N / 20)),
-  })
-  await sim.run(30_000)
   const outcome = await lookups(sim, lookupTargets(published.records), LOOKUPS)
   console.log(`\n## Hostile: ${hostile} of ${HOSTILE_N} nodes drop and forge (${wall()})`)
-  row('records stored, puts failed', `${published.records.length}, ${published.failed}`)
   printLookups('with hostile nodes', outcome)
   row(
     'lookup success (target ≥ 99%)',

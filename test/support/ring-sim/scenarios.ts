@@ -7,9 +7,17 @@
 import { toHex } from '../../../shared/encoding.js'
 import type { SignedRecord } from '../../../shared/ring-records.js'
 import type { PutReport } from '../../../web/peer/ring/publisher.js'
+import type { LookupResult } from '../../../web/peer/ring/ring-node.js'
 import type { RingOptions } from '../../../web/peer/ring/ring-options.js'
 import type { PeerCounters } from './sim-network.js'
 import type { PublishedRecord, SimNode, Simulation } from './simulation.js'
+
+/**
+ * Ring options for a ring grown by joins in a few simulated minutes: nodes join at once (not after the
+ * product's 10 min as clients) and take fingers from others after 2 min (not 10), or a ring younger than
+ * that would route without fingers.
+ */
+export const GROWN_BY_JOINS = Object.freeze({ memberAfterMs: 0, fingerMinAgeMs: 2 * 60_000 })
 
 /** Time between waves of joins while a ring is built: a few stabilise rounds. */
 const WAVE_SETTLE_MS = 20_000
@@ -117,6 +125,8 @@ export interface LookupOutcome {
   forgedAccepted: number
   /** Lookups for a record no live node held any more when the lookup started (all its replicas died). */
   lost: number
+  /** The lookups that did not return their record: who asked for what (to analyse why). */
+  failures: { from: SimNode; target: PublishedRecord; result: LookupResult }[]
 }
 
 /**
@@ -128,6 +138,10 @@ export function lookupTargets(records: PublishedRecord[], perKey = 64): Publishe
   const count = new Map<string, number>()
   for (const { key } of records) count.set(key, (count.get(key) ?? 0) + 1)
   return records.filter(({ key }) => count.get(key)! <= perKey)
+}
+
+function emptyOutcome(): LookupOutcome {
+  return { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0, failures: [] }
 }
 
 /**
@@ -142,7 +156,7 @@ export async function lookups(
 ): Promise<LookupOutcome> {
   const perSecond = options.perSecond ?? 100
   const genuine = sim.genuineSignatures
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
+  const outcome = emptyOutcome()
   const pending: Promise<void>[] = []
   for (let i = 0; i < count; i++) {
     const from = sim.prng.pick(sim.liveNodes().filter((node) => !node.hostile))
@@ -157,7 +171,7 @@ export async function lookups(
           outcome.succeeded++
           outcome.hops.push(result.hops)
           outcome.ms.push(result.ms)
-        }
+        } else outcome.failures.push({ from, target, result })
       }),
     )
     if (i % perSecond === perSecond - 1) await sim.run(1_000)
@@ -178,7 +192,7 @@ export function backgroundLookups(
   perSecond: number,
   untilMs: number,
 ): { outcome: LookupOutcome; done: Promise<LookupOutcome> } {
-  const outcome: LookupOutcome = { attempted: 0, succeeded: 0, hops: [], ms: [], forgedAccepted: 0, lost: 0 }
+  const outcome = emptyOutcome()
   const genuine = sim.genuineSignatures
   const pending: Promise<void>[] = []
   let finished!: () => void

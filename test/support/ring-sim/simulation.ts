@@ -78,8 +78,11 @@ export class Simulation {
     return this.clock.now()
   }
 
-  /** Adds a node, which joins through live members (or starts the ring when there is none). */
-  addNode(options: { ring?: RingOptions; hostile?: boolean } = {}): SimNode {
+  /**
+   * Adds a node, which joins through live members (or starts the ring when there is none); with
+   * `start: false` it is created but not started (`addIdealRing` starts it as a member).
+   */
+  addNode(options: { ring?: RingOptions; hostile?: boolean; start?: boolean } = {}): SimNode {
     const signer = simSigner(this.prng.bytes32(), (signature) => {
       if (!options.hostile) this.genuineSignatures.add(toHex(signature))
     })
@@ -110,8 +113,36 @@ export class Simulation {
     node.on('record-stored', ({ key, via }) => {
       if (this.#recordMovements) this.movements.push({ node: sim.id, key, via })
     })
-    node.start()
+    if (options.start ?? true) node.start()
     return sim
+  }
+
+  /**
+   * Adds `n` nodes as one ring in its ideal state: each a member for an hour, with its exact
+   * successor list and predecessors and a finger in each interval, which it dials (dials take simulated
+   * time, and fingers refused for room are looked for again: run a few minutes before measuring). For rings too large to grow by joins
+   * in a sitting; the suite grows its ring of 1,000 by joins. Only on an empty simulation.
+   */
+  addIdealRing(n: number, options: { hostileShare?: number } = {}): SimNode[] {
+    if (this.nodes.size > 0) throw new Error('addIdealRing builds a ring from nothing')
+    const added: SimNode[] = []
+    for (let i = 0; i < n; i++)
+      added.push(this.addNode({ hostile: this.prng.next() < (options.hostileShare ?? 0), start: false }))
+    added.sort((a, b) => (a.id < b.id ? -1 : 1))
+    const r = Math.min(this.#options.ring?.successors ?? 20, n - 1)
+    const k = Math.min(this.#options.ring?.replicas ?? 8, n - 1)
+    const ids = added.map((sim) => sim.id)
+    const successorOf = (id: string) => ids[lowerBound(ids, id) % n]!
+    for (const [index, sim] of added.entries()) {
+      sim.node.startAsMember({
+        successors: Array.from({ length: r }, (_, i) => ids[(index + 1 + i) % n]!),
+        predecessors: Array.from({ length: k }, (_, i) => ids[(index - 1 - i + n) % n]!),
+        // Members for an hour: old enough for every duty (fingers go to members older than 10 min).
+        memberSinceMs: this.now - 60 * 60_000,
+        successorOf,
+      })
+    }
+    return added
   }
 
   /** The node crashes: it goes silent, and its peers find out by themselves. */

@@ -89,7 +89,7 @@ function makeNode(options: RingOptions = {}): RingNode {
     random: () => prng.next(),
     bootstrap: () => [],
     store: new MemoryRecordStore({ maxPerPublisher: 3 }),
-    options: { memberAfterMs: 0, ...options },
+    options: { memberAfterMs: 0, fingerMinAgeMs: 2 * 60_000, ...options },
   })
   created.start()
   return created

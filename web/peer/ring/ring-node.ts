@@ -124,8 +124,6 @@ const ROOM_RESERVED_MS = 10_000
 const USE_PING_MS = 5_000
 /** Successors a joiner walks back through before it joins (each one's predecessor lying between). */
 const JOIN_WALK = 16
-/** How long a node has been a member before it takes fingers from others. */
-const FINGER_MIN_AGE_MS = 2 * 60_000
 /** Stabilise rounds run back to back while the successor keeps moving closer. */
 const MAX_STABILISE_ROUNDS = 8
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
@@ -201,7 +199,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         isMember: () => this.#member,
         successors: () => this.#successors,
         isReplica: (key) => this.replicaIndex(key) >= 0,
-        towardsOwner: (key) => this.#towardsOwner(key),
+        towardsReplica: (key, index) => this.#towardsReplica(key, index),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
         answer: (request, key) => this.#answer(request, key),
@@ -265,7 +263,48 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   /** Starts: attaches to the transport, then joins (at once, or after `memberAfterMs` as a client). */
   start(): void {
-    if (this.#started || this.#destroyed) return
+    if (!this.#attach()) return
+    if (this.options.memberAfterMs <= 0) void this.#join()
+    else {
+      void this.#attachAsClient()
+      this.#memberTimer = this.#deps.clock.setTimeout(() => void this.#join(), this.options.memberAfterMs)
+    }
+  }
+
+  /**
+   * Starts as a member that has been on the ring since `memberSinceMs`, with the neighbours given, as if
+   * it had joined and stabilised: it links its predecessor and linked successors, and a finger in each
+   * interval at `successorOf` a random point of it (a finger that finds no room is refused and looked for
+   * again as any member does). For a ring built whole in its ideal state (the simulator's benchmark at
+   * N = 10,000: growing it by joins costs tens of millions of events, and the join protocol is proven at
+   * N = 1,000 in the suite). `successors` holds r members and `predecessors` up to k, nearest first.
+   */
+  startAsMember(state: {
+    successors: readonly string[]
+    predecessors: readonly string[]
+    memberSinceMs: number
+    successorOf: (id: string) => string
+  }): void {
+    if (!this.#attach()) return
+    this.#member = true
+    this.#memberSinceMs = state.memberSinceMs
+    this.#pred = state.predecessors[0] ?? null
+    this.#predecessors = state.predecessors.slice(0, this.options.replicas)
+    this.#successors = state.successors.slice(0, this.options.successors)
+    this.#smallRing = false
+    for (const level of this.#fingerLevels()) {
+      const low = 2 ** -level
+      const finger = state.successorOf(idAt(this.id, low + this.#random() * low))
+      if (finger !== this.id && this.#inLevel(positionOf(finger), level)) this.#fingers.set(level, finger)
+    }
+    this.#refreshWants()
+    for (const finger of new Set(this.#fingers.values())) void this.#linkTo(finger, 'finger')
+    this.emit('state', this)
+  }
+
+  /** Attaches to the transport and starts the periodic work; false when started or destroyed already. */
+  #attach(): boolean {
+    if (this.#started || this.#destroyed) return false
     this.#started = true
     this.#detach = this.#deps.transport.attach({
       onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
@@ -273,11 +312,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       onLinkClose: (peerId) => this.#onLinkClose(peerId),
     })
     this.#scheduleTick(this.#random() * this.options.stabiliseMs)
-    if (this.options.memberAfterMs <= 0) void this.#join()
-    else {
-      void this.#attachAsClient()
-      this.#memberTimer = this.#deps.clock.setTimeout(() => void this.#join(), this.options.memberAfterMs)
-    }
+    return true
   }
 
   /** Leaves gracefully: tells the neighbours, so they patch their lists at once, then stops. */
@@ -590,7 +625,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     while (this.#reserved.length > 0 && this.#reserved[0]! <= now) this.#reserved.shift()
     // Sessions have a decreasing hazard (Weibull, DHT.md §1.4): a member that has lasted will likely
     // last, so young members leave finger duty to older ones and fingers are re-dialled less often.
-    if (!this.#member || now - this.#memberSinceMs < FINGER_MIN_AGE_MS) return false
+    if (!this.#member || now - this.#memberSinceMs < this.options.fingerMinAgeMs) return false
     if (this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
     this.#reserved.push(now + ROOM_RESERVED_MS)
     return true
@@ -1239,10 +1274,11 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return clockwise(this.#pos, positionOf(last)) / this.#successors.length
   }
 
-  #towardsOwner(key: string): LinkInfo | null {
+  #towardsReplica(key: string, wanted: number): LinkInfo | null {
     const index = this.replicaIndex(key)
-    // predecessors[index - 1] is the owner; those after it in the list lie between it and this node.
-    for (let i = index - 1; i >= 0; i--) {
+    // predecessors[index - 1] is the owner, predecessors[index - 1 - wanted] the replica wanted; those
+    // after it in the list lie between it and this node.
+    for (let i = index - 1 - wanted; i >= 0; i--) {
       const id = this.#predecessors[i]
       const link = id === undefined ? undefined : this.links.live(id)
       if (link?.remoteMember) return link

@@ -34,10 +34,10 @@ export interface RouterHost {
   /** Whether this node is one of the key's first k successors. */
   isReplica(key: string): boolean
   /**
-   * For a replica of `key` that is not its owner: the linked predecessor nearest the owner (the owner
-   * itself when linked), so a put walks back to the owner; null when this node owns the key or has none.
+   * For a replica of `key` after its `index`-th (0: the owner): the linked predecessor nearest that
+   * replica (itself when linked), so a put walks back to it; null when there is none between.
    */
-  towardsOwner(key: string): LinkInfo | null
+  towardsReplica(key: string, index: number): LinkInfo | null
   /** Another replica of `key` this node is linked to, to ask as well; null when none. */
   fellowReplica(key: string): LinkInfo | null
   send(peerId: string, message: RouterMessage): void
@@ -194,8 +194,12 @@ export class Router {
     const host = this.#host
     const { key, request } = message
     if (host.isMember() && host.isReplica(key)) {
-      // A put reaching a later replica goes back to the owner, which pushes it down the whole chain.
-      const back = request.op === 'put' && message.attempt < 2 ? host.towardsOwner(key) : null
+      // A put reaching a later replica goes back to the owner, which pushes it down the whole chain; a
+      // retry, to the replica it aims at (as #pickReplicas): one stored only at a late replica, because
+      // the owner dropped it and the retry came from the far side, would miss every replica before it,
+      // and only the owner's anti-entropy mends those (never, when the owner is the one dropping).
+      const wanted = request.op === 'put' ? Math.min(message.attempt >> 1, host.options.replicas - 1) : 0
+      const back = request.op === 'put' ? host.towardsReplica(key, wanted) : null
       if (back && message.hops < message.hopLimit) {
         return this.#hop(
           { ...message, req: this.#wayBack(replyTo, replyReq), hops: message.hops + 1 },

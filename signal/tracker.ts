@@ -4,7 +4,6 @@
  * handshake work), keeps each address's catalog budget, tells catalog watchers of changes, and sends
  * each connection fresh ICE servers before its TURN credentials expire.
  */
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -14,6 +13,7 @@ import type { IceServer } from '../shared/tracker-protocol.js'
 import { every, type ServerClock, systemClock } from './clock.js'
 import { PeerConnection, type TrackerContext } from './connection.js'
 import { refuseOnSocket } from './front-door.js'
+import { HelloGate } from './hello-gate.js'
 import { hostOfHeader } from './ice-servers.js'
 import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
@@ -103,8 +103,6 @@ const ICE_SWEEP_MS = 1000
  * one sweep: the heartbeat measured such a burst of 12,000 writes as a 400 ms stall.
  */
 const ICE_REFRESH_SPREAD = 0.1
-/** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
-const PEER_ID_BYTES = 12
 
 /** What the tracker keeps per client address: its open connections (and upgrades) and its catalog budget. */
 interface AddressState {
@@ -116,6 +114,8 @@ export class Tracker {
   readonly registry: SwarmRegistry
   readonly #wss: WebSocketServer
   readonly #connections = new Map<string, PeerConnection>()
+  /** Connections that have not proven their key yet (hello-gate.ts). */
+  readonly #gates = new Set<HelloGate>()
   /**
    * Addresses with a connection or an upgrade under way, and those whose catalog budget is still in debt
    * (kept so that reconnecting does not wipe a debt; dropped once refilled).
@@ -125,12 +125,14 @@ export class Tracker {
   readonly #context: TrackerContext
   readonly #stopTimers: (() => void)[] = []
   readonly #now: () => number
+  readonly #clock: ServerClock
   readonly #log: ReturnType<typeof throttleLogger>
   readonly #budgets: CatalogBudgets
   #closed = false
 
   constructor(private readonly options: TrackerOptions) {
     const clock = options.clock ?? systemClock()
+    this.#clock = clock
     const now = () => clock.now()
     this.#now = now
     this.#log = throttleLogger(options.logger, undefined, now)
@@ -205,7 +207,7 @@ export class Tracker {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true
       try {
-        this.#welcome(request, address, ws)
+        this.#challenge(request, address, ws)
       } catch (error) {
         this.#log.error('welcoming a connection failed', { address, error })
         ws.terminate()
@@ -214,9 +216,41 @@ export class Tracker {
     })
   }
 
-  #welcome(request: IncomingMessage, address: string, ws: WebSocket): void {
-    const peerId = randomBytes(PEER_ID_BYTES).toString('base64url')
+  /**
+   * A new connection proves its key first (hello-gate.ts): only then is it welcomed, under the peer id its
+   * key derives to.
+   */
+  #challenge(request: IncomingMessage, address: string, ws: WebSocket): void {
     const host = hostOfHeader(request.headers.host)
+    const gate: HelloGate = new HelloGate(ws, {
+      host: host?.toLowerCase(),
+      clock: this.#clock,
+      logger: this.options.logger,
+      onProven: (peerId) => {
+        this.#gates.delete(gate)
+        try {
+          this.#welcome(peerId, host, address, ws)
+        } catch (error) {
+          this.#log.error('welcoming a connection failed', { address, error })
+          ws.terminate()
+          this.#release(address)
+        }
+      },
+      onClosed: () => {
+        this.#gates.delete(gate)
+        this.#release(address)
+      },
+    })
+    this.#gates.add(gate)
+  }
+
+  /**
+   * Binds a proven connection to its peer id. One connection per id: an earlier connection of the same id
+   * (a reload whose old socket is not closed yet, another tab of the same profile) is closed with REPLACED,
+   * and what it announced is forgotten.
+   */
+  #welcome(peerId: string, host: string | undefined, address: string, ws: WebSocket): void {
+    this.#connections.get(peerId)?.destroy(CLOSE_CODES.REPLACED, 'another connection took over this peer id')
     const connection = new PeerConnection(peerId, address, host, ws, this.#context)
     this.#connections.set(peerId, connection)
     this.registry.addPeer(peerId)
@@ -273,6 +307,7 @@ export class Tracker {
     if (this.#closed) return
     this.#closed = true
     for (const stop of this.#stopTimers.splice(0)) stop()
+    for (const gate of [...this.#gates]) gate.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     for (const connection of [...this.#connections.values()]) {
       connection.destroy(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     }

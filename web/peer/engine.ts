@@ -18,6 +18,7 @@ import { scanInventory } from '../storage/inventory.js'
 import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
+import { type Identity, type KeyStore, loadOrCreateIdentity, MemoryKeyStore } from './identity.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
 import { type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
@@ -46,6 +47,12 @@ export interface EngineOptions {
   chunks: ChunkStore
   files: FileStore
   /**
+   * Where this peer's Ed25519 key pair is kept (SPEC §9): IndexedDB in browsers (IdbKeyStore), the folder's
+   * `.swarmdrop/` in the CLI. Its peer id derives from the key, so it is the same on every open. Default: a
+   * key pair kept in memory, a new identity each time.
+   */
+  keys?: KeyStore
+  /**
    * Builds each peer link: web/main.ts passes SimplePeerLink's factory (the browser's WebRTC), the Node peer
    * one built on @roamhq/wrtc, tests in-memory links.
    */
@@ -62,6 +69,8 @@ export interface EngineOptions {
 
 export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly tracker: TrackerClient
+  /** This peer's key and ids: it signs the tracker's challenge and its offers and answers with it. */
+  readonly identity: Identity
   readonly local: LocalFiles
   readonly swarm: Swarm
   /** The frame router's registrar: protocols beside file transfer register here (protocol-registrar.ts). */
@@ -84,14 +93,17 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   private constructor(
     private readonly options: EngineOptions,
     local: LocalFiles,
+    identity: Identity,
   ) {
     super()
     this.#clock = options.clock ?? systemClock
     this.bans = new BanList(this.#clock)
     this.local = local
+    this.identity = identity
     this.tracker = new TrackerClient({
       url: options.trackerUrl,
       createSocket: options.createSocket,
+      identity,
       holdings: () => local.holdings(),
       clock: this.#clock,
       ...(options.random ? { random: options.random } : {}),
@@ -129,10 +141,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }
 
-  /** Scans storage, connects to the tracker, and resumes unfinished downloads. */
+  /** Loads (or creates) the identity, scans storage, connects to the tracker, and resumes unfinished downloads. */
   static async open(options: EngineOptions): Promise<SwarmEngine> {
+    const identity = await loadOrCreateIdentity(options.keys ?? new MemoryKeyStore())
     const inventory = await scanInventory(options.files, options.chunks)
-    const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
+    const local = new LocalFiles(options.chunks, options.files, inventory)
+    const engine = new SwarmEngine(options, local, identity)
     engine.tracker.start()
     for (const { record, have } of inventory.files) {
       if (!have.complete && record.origin === 'downloaded') void engine.#resume(record.digest)

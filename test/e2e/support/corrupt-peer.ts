@@ -15,6 +15,7 @@ import { LinkManager } from '../../../web/peer/link-manager.js'
 import { PeerSession } from '../../../web/peer/peer-session.js'
 import { type SimplePeerLinkOptions, simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
+import { nodeIdentity } from '../../support/identities.js'
 import type { SourceFile } from './source-files.js'
 
 /** Longest the peer waits for the tracker's welcome. */
@@ -35,6 +36,9 @@ export class CorruptPeer {
   readonly #sessions = new Set<PeerSession>()
   #links: LinkManager | undefined
 
+  /** Its own key: it proves it to the tracker and signs its offers and answers, as an honest peer does. */
+  readonly identity = nodeIdentity()
+
   private constructor(
     trackerUrl: string,
     private readonly file: SourceFile,
@@ -43,6 +47,7 @@ export class CorruptPeer {
       url: trackerUrl,
       // ws's WebSocket has the WHATWG addEventListener; its event types differ only in name.
       createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      identity: this.identity,
       holdings: () => [
         {
           digest: file.digest,

@@ -17,6 +17,7 @@ import {
   simplePeerLinkFactory,
 } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
+import { nodeIdentity } from '../../support/identities.js'
 
 /** Longest a node waits for the tracker's welcome, and a dial for its link to open. */
 const ONLINE_TIMEOUT_MS = 10_000
@@ -102,11 +103,15 @@ export class HostileNode {
   readonly #links = new Set<SimplePeerLink>()
   readonly #signalHandlers = new Map<string, (data: Record<string, unknown>) => void>()
 
+  /** Its own key: it proves it to the tracker and signs its offers and answers, as an honest peer does. */
+  readonly identity = nodeIdentity()
+
   private constructor(trackerUrl: string, holdings: readonly AnnouncedFile[]) {
     this.#tracker = new TrackerClient({
       url: trackerUrl,
       // ws's WebSocket has the WHATWG addEventListener; its event types differ only in name.
       createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      identity: this.identity,
       holdings: () => holdings,
     })
     this.#tracker.onSignal((from, data) => {

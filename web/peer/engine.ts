@@ -24,6 +24,7 @@ import { type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import { signedSignals } from './signal-auth.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
@@ -302,6 +303,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
         this.#links = new LinkManager({
           peerId: status.peerId,
           signaller: this.tracker,
+          signalAuth: signedSignals(this.identity),
           iceServers: status.iceServers,
           clock: this.#clock,
           createLink: this.options.createLink,
@@ -317,6 +319,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
           for (const listener of this.#linkListeners) listener(link)
         })
         this.#links.on('budget', (budget) => this.#onLinkBudget(budget))
+        // The tracker (or a relay) forged or altered a peer's offer or answer: the user should know.
+        this.#links.on('forged', ({ error }) => this.emit('problem', { error }))
       } else {
         // A reconnect gives a new id; links already open stay, new ones use the new id.
         this.#links.setPeerId(status.peerId)

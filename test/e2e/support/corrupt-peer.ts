@@ -13,6 +13,7 @@ import { canonicalManifestBytes, chunkLength } from '../../../shared/manifest.js
 import { systemClock } from '../../../web/peer/clock.js'
 import { LinkManager } from '../../../web/peer/link-manager.js'
 import { PeerSession } from '../../../web/peer/peer-session.js'
+import { signedSignals } from '../../../web/peer/signal-auth.js'
 import { type SimplePeerLinkOptions, simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
 import { nodeIdentity } from '../../support/identities.js'
@@ -87,6 +88,7 @@ export class CorruptPeer {
         if (status.state !== 'online' || this.#links) return
         clearTimeout(timer)
         this.#links = new LinkManager({
+          signalAuth: signedSignals(this.identity),
           peerId: status.peerId,
           signaller: this.#tracker,
           iceServers: status.iceServers,

@@ -11,6 +11,8 @@ const SYSTEM_PACKAGES = [
   { name: 'chromium', binary: '/usr/bin/chromium' },
   { name: 'firefox-esr', binary: '/usr/bin/firefox-esr' },
   { name: 'coturn', binary: '/usr/bin/turnserver' },
+  // The headless peer's text UI, driven in a real terminal (test/e2e/cli.e2e.ts).
+  { name: 'tmux', binary: '/usr/bin/tmux' },
   // The NAT lab, which needs root: namespaces, veth pairs and tc (iproute2), NAT routers (iptables).
   { name: 'iproute2', binary: '/usr/sbin/ip', rootOnly: true },
   { name: 'iptables', binary: '/usr/sbin/iptables', rootOnly: true },
@@ -50,6 +52,7 @@ step('lint and format (biome)', node, ['node_modules/@biomejs/biome/bin/biome', 
 step('type check (tsc)', node, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'])
 step('build (vite, esbuild)', node, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'])
 step('build server', node, ['scripts/build-server.mjs'])
+step('build the headless peer (swarmdrop)', node, ['scripts/build-cli.mjs'])
 
 const reports = mkdtempSync(join(tmpdir(), 'swarmdrop-test-'))
 /** A vitest run of one config (none: vitest.config), writing its JSON report to `reportPath`. */
@@ -87,10 +90,11 @@ if (process.getuid?.() === 0) {
   browser = spawnSync(wtrCommand[0], wtrCommand.slice(1), wtrOptions)
 }
 
-// End-to-end tests (vitest.e2e.config.ts): several Chromium profiles and a Node peer downloading from each
-// other through the real signal server. Same namespace rule as the browser tests (SPEC §8).
+// End-to-end tests (vitest.e2e.config.ts): several Chromium profiles, Node peers and the swarmdrop command
+// (its text UI in tmux) downloading from each other through the real signal server. Same namespace rule
+// as the browser tests (SPEC §8).
 const e2eReport = join(reports, 'e2e.json')
-console.log('\n▶ end-to-end tests (vitest, several Chromium browsers, Firefox ESR and a Node peer)')
+console.log('\n▶ end-to-end tests (vitest, several Chromium browsers, Firefox ESR, Node peers and swarmdrop)')
 const e2eCommand = vitestCommand(e2eReport, 'vitest.e2e.config.ts')
 let e2e
 if (process.getuid?.() === 0) {

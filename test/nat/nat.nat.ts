@@ -1,11 +1,12 @@
 /**
  * Crossing NAT for real (SPEC §6, issue "Cross NAT"): two people at home, each behind their own NAT router,
  * share a file through the real server on a public segment, in a lab of network namespaces (support/lab.ts)
- * with headless Chromium in each home driving the real built app. Each case builds its own lab, so no
+ * with headless Chromium in each home driving the real built app (and, in one case, the swarmdrop command
+ * as the peer in one home). Each case builds its own lab, so no
  * conntrack state or allocation carries over, and tears it down whatever happens. Needs root: skipped
  * with the reason printed otherwise (CI runs as root).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,7 @@ import type { Locator } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mintTurnCredentials } from '../../signal/turn-credentials.js'
 import { UNREACHABLE_RETRY_MS } from '../../web/peer/source-finder.js'
+import { CliProcess } from '../e2e/support/cli-process.js'
 import { MiB, type SourceFile, writeSourceFile } from '../e2e/support/source-files.js'
 import { type HomeNet, labUnavailableReason, type NatKind, NatLab, SERVER_ADDRESS } from './support/lab.js'
 import { type HomeBrowser, openHomeBrowser, type SelectedPair } from './support/lab-browser.js'
@@ -200,6 +202,49 @@ describe.skipIf(skipReason !== undefined)('NAT lab: two homes behind NAT routers
     expect(downloaderPairs[0]!.remote.port).toBe(seederPairs[0]!.local.port)
     expect(seederPairs[0]!.remote.port).toBe(downloaderPairs[0]!.local.port)
     expect(await shownConnection(c, file)).toBe('hole-punched')
+  })
+
+  it('cone ↔ cone, a swarmdrop CLI seeding in one home and a browser in the other: hole punched, bytes identical', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'swarmdrop-nat-'))
+    const lab = new NatLab()
+    const opened: HomeBrowser[] = []
+    const stops: (() => Promise<void>)[] = []
+    cleanup = teardownOf(lab, opened, stops, workDir)
+    const homes: [HomeNet, HomeNet] = [lab.addHome('cone'), lab.addHome('cone')]
+    const server = await startLabServer(lab)
+    const folder = join(workDir, 'nas')
+    mkdirSync(folder)
+    const file = await writeSourceFile(folder, 'from the nas.bin', 8 * MiB, 'nat-cli')
+    // The CLI runs in the first home's host, as a seeder on a NAS behind a home router would.
+    const cli = CliProcess.start('CLI at home', ['share', folder, '--server', server.origin], {
+      launch: (command, args, options) => lab.spawn(homes[0].hostNs, command, args, options),
+    })
+    stops.push(() => cli.close())
+    await cli.waitFor(
+      (e) => e.event === 'shared' && e.digest === file.digest,
+      'the CLI sharing',
+      SHARE_TIMEOUT_MS,
+    )
+    const downloader = await openHomeBrowser(lab, homes[1], server.origin, 'downloader', workDir)
+    opened.push(downloader)
+    await downloader.app.catalogEntry(file.digest).waitFor({ timeout: UI_TIMEOUT_MS })
+
+    const saved = downloader.app.nextDownload(DOWNLOAD_TIMEOUT_MS, file.name)
+    await downloader.app.catalogEntry(file.digest).locator('button.digest').click()
+    const result = await saved
+    expect(result.size).toBe(file.size)
+    expect(result.sha256).toBe(file.sha256)
+    // The browser's own statistics: its public mapping to the CLI's, both learnt from the server's STUN.
+    const pairs = await downloader.selectedPairs()
+    expect(pairs, describePairs(pairs)).toHaveLength(1)
+    expect(pairs[0]!.local, describePairs(pairs)).toMatchObject({
+      candidateType: 'srflx',
+      address: homes[1].publicAddress,
+    })
+    expect(pairs[0]!.remote, describePairs(pairs)).toMatchObject({
+      candidateType: 'srflx',
+      address: homes[0].publicAddress,
+    })
   })
 
   it('symmetric ↔ symmetric with STUN only: no connection, and the page says why', async () => {

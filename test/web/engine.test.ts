@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { Bitfield } from '../../shared/bitfield.js'
 import { SwarmError } from '../../shared/errors.js'
 import type { RunningServer } from '../../signal/server.js'
 import type { Clock } from '../../web/peer/clock.js'
@@ -127,6 +128,67 @@ describe('engine', () => {
     expect((await saved(c!, record.digest)).equals(Buffer.from(bytes))).toBe(true)
     expect(from.size).toBe(2)
     await until(() => server.tracker.registry.entry(record.digest)?.seeders === 3)
+  })
+
+  it('announces thousands of stored files together, within the rate limit, and serves them', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const [seeder, leecher] = await Promise.all([
+      openPeer(server.url, network),
+      openPeer(server.url, network),
+    ])
+    const errors: unknown[] = []
+    seeder.engine.tracker.on('error', (error) => errors.push(error))
+    // What the headless peer's folder scan hands over: files whose chunks storage holds already.
+    const records = []
+    const small = (i: number) => new TextEncoder().encode(`small file number ${i}`)
+    for (let i = 0; i < 3_000; i++) {
+      const bytes = small(i)
+      const { record } = await ingest(
+        new Blob([bytes]),
+        { ...seeder, now: Date.now },
+        { name: `f${i}.bin`, mime: '' },
+      )
+      records.push(record)
+    }
+    seeder.engine.shareStored(records)
+    await until(() => server.tracker.stats().files === 3_000)
+    expect(errors).toEqual([])
+    expect(seeder.engine.local.list().every((f) => f.have.complete)).toBe(true)
+    const wanted = records[1234]!
+    await (await leecher.engine.fetch(wanted.digest)).once('complete')
+    expect((await saved(leecher, wanted.digest)).equals(Buffer.from(small(1234)))).toBe(true)
+  })
+
+  it('takes up a download whose chunks storage holds already, fetching only the rest', async () => {
+    const server = await startTestServer()
+    servers.push(server)
+    const network = new MemoryLinkNetwork()
+    const seeder = await openPeer(server.url, network)
+    const leecher = await openPeer(server.url, network)
+    const bytes = bytesOf(6 * MiB, 9)
+    const record = await share(seeder, bytes, 'adopted.bin')
+    await until(() => server.tracker.stats().files === 1)
+    for (const index of [0, 4]) {
+      await leecher.chunks.put(record.digest, index, bytes.subarray(index * MiB, (index + 1) * MiB))
+    }
+    const uploads: number[] = []
+    seeder.engine.swarm.on('uploaded', () => uploads.push(1))
+    const have = new Bitfield(6)
+    have.set(0)
+    have.set(4)
+    await leecher.engine.catalog()
+    const download = await leecher.engine.adopt(record.digest, record.manifest, have)
+    if (download.state !== 'complete') await download.once('complete')
+    expect((await saved(leecher, record.digest)).equals(Buffer.from(bytes))).toBe(true)
+    expect(uploads.length).toBe(4)
+    // Named as the catalog lists it.
+    expect(await leecher.files.get(record.digest)).toMatchObject({
+      digest: record.digest,
+      name: 'adopted.bin',
+      origin: 'downloaded',
+    })
   })
 
   it('gives the same download to a double click', async () => {

@@ -8,7 +8,6 @@
  * Everything it takes is an interface narrower than the real classes, so that component tests run it with
  * a fake engine and no tracker.
  */
-import { Bitfield } from '../../shared/bitfield.js'
 import { type ErrorCode, SwarmError } from '../../shared/errors.js'
 import { chunkLength, DIGEST_PATTERN } from '../../shared/manifest.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
@@ -18,6 +17,7 @@ import type { EngineEvents } from '../peer/engine.js'
 import type { LinkBudget } from '../peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
+import { type PeerRow, peerRows } from '../peer/peer-rows.js'
 import type { SwarmEvents } from '../peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../peer/tracker-client.js'
 import { TypedEventTarget } from '../peer/typed-events.js'
@@ -146,15 +146,8 @@ export interface Problem {
   count: number
 }
 
-/** One peer of a file as the peers view shows it. */
-export interface PeerRow {
-  peerId: string
-  chunks: number
-  chunkCount: number
-  connection: ConnectionType | 'not connected'
-  downloadBytesPerSecond: number
-  uploadBytesPerSecond: number
-}
+/** One peer of a file as the peers view shows it (web/peer/peer-rows.ts, shared with the terminal). */
+export type { PeerRow } from '../peer/peer-rows.js'
 
 /** A peer or an address refused for abuse, as the peers view shows it. */
 export interface BanRow {
@@ -531,26 +524,10 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   // ---------------------------------------------------------------- peers of a file
 
   /** The peers holding a file, as the tracker gives them, with how this browser reaches each. */
-  async peersOf(digest: string): Promise<PeerRow[]> {
-    const reply = await this.engine.tracker.peers(digest)
-    const sessions = new Map<string, SessionLike>()
-    for (const session of this.engine.swarm.sessions)
-      if (!session.destroyed) sessions.set(session.peerId, session)
-    return Promise.all(
-      reply.peers.map(async ({ peerId, have }) => {
-        const session = sessions.get(peerId)
-        const connection = session
-          ? await session.link.connectionType().catch(() => 'unknown' as const)
-          : 'not connected'
-        return {
-          peerId,
-          chunks: have === 'all' ? reply.chunkCount : countChunks(reply.chunkCount, have),
-          chunkCount: reply.chunkCount,
-          connection,
-          downloadBytesPerSecond: this.rates.rate(peerId, 'down'),
-          uploadBytesPerSecond: this.rates.rate(peerId, 'up'),
-        }
-      }),
+  peersOf(digest: string): Promise<PeerRow[]> {
+    return peerRows(
+      { tracker: this.engine.tracker, sessions: this.engine.swarm.sessions, rates: this.rates },
+      digest,
     )
   }
 
@@ -659,13 +636,5 @@ export class AppServices extends TypedEventTarget<AppEvents> {
       }
       this.emit('chunk', { ...event, digest })
     })
-  }
-}
-
-function countChunks(chunkCount: number, have: string): number {
-  try {
-    return Bitfield.fromBase64(chunkCount, have).count
-  } catch {
-    return 0 // the tracker checks bitfields; a bad one counts as nothing rather than breaking the view
   }
 }

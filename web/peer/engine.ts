@@ -30,6 +30,12 @@ import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
 import { TypedEventTarget } from './typed-events.js'
 
+/**
+ * Manifests uploaded to the tracker per `shareStored` batch: a tenth of its default burst of 200 messages
+ * (shared/limits.ts), so that a large batch never trips RATE_LIMITED.
+ */
+const MANIFESTS_PER_SHARE = 20
+
 export type EngineEvents = {
   status: TrackerStatus
   /** A file this browser holds was added, changed state or progressed. */
@@ -80,8 +86,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly bans: BanList
   #links: LinkManager | undefined
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
-  /** Downloads whose events are relayed already. */
-  readonly #watched = new Set<string>()
+  /** Downloads whose events are relayed already (a file downloaded again gets a new Download). */
+  readonly #watched = new WeakSet<Download>()
   /** Fetches being set up (manifest, record), so that a double click does not set one up twice. */
   readonly #fetching = new Map<string, Promise<Download>>()
   /** Finds, dials and re-dials the sources of every running download. */
@@ -189,6 +195,35 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.emit('file', { digest: record.digest, progress: undefined })
   }
 
+  /**
+   * Starts sharing complete files whose chunks storage already holds, announced together: the headless
+   * peer's folder scan finds thousands at once, and one announce (and one manifest upload) per file would
+   * run into the tracker's message rate. The tracker client splits the announce within the server's
+   * limits; only the first few manifests are uploaded, and downloaders ask the peers for the others.
+   */
+  shareStored(records: readonly StoredFile[]): void {
+    const digests = new Set(records.map((record) => record.digest))
+    for (const record of records) this.local.add(record, Bitfield.full(record.manifest.hashes.length))
+    this.tracker.announce(this.local.holdings().filter((h) => digests.has(h.digest)))
+    for (const record of records.slice(0, MANIFESTS_PER_SHARE)) {
+      this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
+    }
+    for (const record of records) this.emit('file', { digest: record.digest, progress: undefined })
+  }
+
+  /**
+   * Takes up a download whose chunks storage holds already, though no record of it did (the headless
+   * peer's `.chunk` files, whose manifest became known later): its record is saved (named as the catalog
+   * names it, when it was listed), the chunks here are announced, and the rest is downloaded.
+   */
+  async adopt(digest: string, manifest: Manifest, have: Bitfield): Promise<Download> {
+    const record = this.#downloadRecord(digest, manifest)
+    await this.options.files.put(record)
+    this.local.add(record, have)
+    this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+    return this.#resume(digest)
+  }
+
   /** The ingest has stored every chunk: serve them from storage from now on. */
   stored(record: StoredFile): void {
     this.local.dropLiveSource(record.digest)
@@ -207,16 +242,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
-      const manifest = await this.#manifestOf(digest)
-      const entry = this.#catalogEntries.get(digest)
-      const record: StoredFile = {
-        digest,
-        name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
-        mime: entry?.mime ?? '',
-        manifest,
-        origin: 'downloaded',
-        addedAtMs: this.#clock.now(),
-      }
+      const record = this.#downloadRecord(digest, await this.manifestOf(digest))
       await this.options.files.put(record)
       this.local.add(record)
       // Announced at once as a leecher: others learn of us, and each chunk we store is shared from then on.
@@ -232,8 +258,6 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Stops sharing a file and deletes it from this browser. */
   async remove(digest: string): Promise<void> {
     this.swarm.removeDownload(digest)
-    // A later fetch of the same digest makes a new Download, whose events must be relayed again.
-    this.#watched.delete(digest)
     this.#finder.forget(digest)
     this.tracker.leave([digest])
     await this.local.remove(digest)
@@ -253,8 +277,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   async #resume(digest: string): Promise<Download> {
     const download = this.swarm.download(digest)
     if (download.state === 'complete') return download
-    if (!this.#watched.has(digest)) {
-      this.#watched.add(digest)
+    if (!this.#watched.has(download)) {
+      this.#watched.add(download)
       download.on('progress', (progress) => {
         if (progress.sources > 0) this.#finder.noteSourced(digest)
         this.emit('file', { digest, progress })
@@ -270,7 +294,21 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     return download
   }
 
-  async #manifestOf(digest: string): Promise<Manifest> {
+  /** The record of a file downloaded here: its name and type from the catalog, when it was listed there. */
+  #downloadRecord(digest: string, manifest: Manifest): StoredFile {
+    const entry = this.#catalogEntries.get(digest)
+    return {
+      digest,
+      name: entry?.names[0] ?? `${digest.slice(0, 16)}.bin`,
+      mime: entry?.mime ?? '',
+      manifest,
+      origin: 'downloaded',
+      addedAtMs: this.#clock.now(),
+    }
+  }
+
+  /** A file's manifest, from the tracker's cache or else from a peer that holds it; checked against the digest. */
+  async manifestOf(digest: string): Promise<Manifest> {
     try {
       return await this.tracker.getManifest(digest)
     } catch {

@@ -3,6 +3,9 @@
  * /ws relay (the page's own TrackerClient, as a Signaller), with nothing of Swarmdrop on the data path.
  * The sender sends fixed-size messages while `bufferedAmount` is under a high-water mark and waits for
  * `bufferedamountlow` above it (SPEC §8); the receiver times first byte to last.
+ *
+ * bench/cli runs the same code in Node with @roamhq/wrtc's RTCPeerConnection (passed in): that one fires
+ * no `bufferedamountlow`, so there the sender polls `bufferedAmount`, as SimplePeerLink does in Node.
  */
 import type { Signaller } from '../../../web/peer/peer-link.js'
 import type { RawReceiveResult, RawSendOptions, RawSendResult } from './api.js'
@@ -12,6 +15,11 @@ import { GapCounter } from './gaps.js'
 const LOW_WATER_FRACTION = 0.5
 /** crypto.getRandomValues fills at most this many bytes per call. */
 const RANDOM_FILL_BYTES = 65_536
+/** Where there is no `bufferedamountlow` (@roamhq/wrtc), a waiting sender looks again this often: SimplePeerLink's. */
+const POLL_MS = 2
+
+/** The RTCPeerConnection to use: the page's own, or @roamhq/wrtc's in Node. */
+export type PeerConnectionClass = new (configuration?: RTCConfiguration) => RTCPeerConnection
 
 /** What the two ends say to each other through the relay. */
 type RawSignal =
@@ -39,10 +47,11 @@ class RawPeer {
     private readonly signaller: Signaller,
     iceServers: RTCIceServer[],
     remote: string | undefined,
-    onOffer: (from: string, sdp: string) => void = () => {},
+    onOffer: (from: string, sdp: string) => void,
+    PeerConnection: PeerConnectionClass,
   ) {
     this.#remote = remote
-    this.pc = new RTCPeerConnection({ iceServers })
+    this.pc = new PeerConnection({ iceServers })
     this.pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate && this.#remote) this.#send({ raw: 'candidate', candidate: candidate.toJSON() })
     })
@@ -96,7 +105,12 @@ export class RawReceiver {
   readonly result: Promise<RawReceiveResult>
   readonly #peer: RawPeer
 
-  constructor(signaller: Signaller, iceServers: RTCIceServer[], bytes: number) {
+  constructor(
+    signaller: Signaller,
+    iceServers: RTCIceServer[],
+    bytes: number,
+    PeerConnection: PeerConnectionClass = RTCPeerConnection,
+  ) {
     const armedAt = performance.now()
     let resolveResult!: (result: RawReceiveResult) => void
     let rejectResult!: (error: Error) => void
@@ -104,9 +118,15 @@ export class RawReceiver {
       resolveResult = resolve
       rejectResult = reject
     })
-    this.#peer = new RawPeer(signaller, iceServers, undefined, (_from, sdp) => {
-      this.#peer.answer(sdp).catch(rejectResult)
-    })
+    this.#peer = new RawPeer(
+      signaller,
+      iceServers,
+      undefined,
+      (_from, sdp) => {
+        this.#peer.answer(sdp).catch(rejectResult)
+      },
+      PeerConnection,
+    )
     this.#peer.pc.addEventListener('datachannel', ({ channel }) => {
       channel.binaryType = 'arraybuffer'
       let connectMs = Number.NaN
@@ -151,8 +171,9 @@ export class RawSender {
     signaller: Signaller,
     iceServers: RTCIceServer[],
     private readonly options: RawSendOptions,
+    PeerConnection: PeerConnectionClass = RTCPeerConnection,
   ) {
-    this.#peer = new RawPeer(signaller, iceServers, options.to)
+    this.#peer = new RawPeer(signaller, iceServers, options.to, () => {}, PeerConnection)
   }
 
   async send(): Promise<RawSendResult> {
@@ -183,15 +204,20 @@ export class RawSender {
       closed = true
       wake?.()
     })
+    const hasLowEvent = 'onbufferedamountlow' in Object.getPrototypeOf(channel)
     let waits = 0
     for (let sent = 0; sent < bytes; ) {
       // `bufferedamountlow` fires only when the queue crosses down to the threshold: wait only while above.
-      if (channel.bufferedAmount > highWaterBytes) {
+      if (channel.bufferedAmount > highWaterBytes && hasLowEvent) {
         waits++
         await new Promise<void>((resolve) => {
           wake = resolve
         })
         wake = undefined
+      }
+      while (channel.bufferedAmount > highWaterBytes && !hasLowEvent && !closed) {
+        waits++
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS))
       }
       if (closed) throw new Error('raw channel closed while sending')
       const length = Math.min(messageBytes, bytes - sent)

@@ -1,0 +1,107 @@
+/**
+ * One headless peer of bench/cli, in a child process of its own driven over IPC: the real HeadlessPeer
+ * (the folder's stores, @roamhq/wrtc links, the engine) as `swarmdrop` composes it, and, between the same
+ * two processes, the raw @roamhq/wrtc channel it is measured against (bench/transfer's raw-channel.ts).
+ */
+import wrtc from '@roamhq/wrtc'
+import { HeadlessPeer } from '../../cli/headless-peer.js'
+import { webrtcLinkFactory } from '../../cli/node-links.js'
+import { trackerUrlOf } from '../../cli/server-url.js'
+import { SocketPool } from '../../cli/sockets.js'
+import { type PeerConnectionClass, RawReceiver, RawSender } from '../transfer/page/raw-channel.js'
+import type { CliDownload, PeerAnswers, PeerReply, PeerRequest } from './ipc.js'
+
+const PeerConnection = (wrtc as unknown as { RTCPeerConnection: PeerConnectionClass }).RTCPeerConnection
+
+let peer: HeadlessPeer | undefined
+let receiver: RawReceiver | undefined
+let sender: RawSender | undefined
+const sockets = new SocketPool()
+
+function needPeer(): HeadlessPeer {
+  if (!peer) throw new Error('open first')
+  return peer
+}
+
+function iceServers(): RTCIceServer[] {
+  const status = needPeer().engine.tracker.status
+  return status.state === 'online' ? (status.iceServers as RTCIceServer[]) : []
+}
+
+/** Opens the peer on `dir`, with the server's address as `--server` takes it. */
+/** Opens the peer on `dir`, with the server's address as `--server` takes it. */
+async function open(dir: string, server: string): Promise<{ peerId: string }> {
+  peer = await HeadlessPeer.open({
+    dir,
+    trackerUrl: trackerUrlOf(server),
+    createSocket: sockets.create,
+    createLink: await webrtcLinkFactory(),
+  })
+  while (peer.engine.tracker.status.state !== 'online') await peer.engine.once('status')
+  return { peerId: peer.engine.tracker.peerId! }
+}
+
+/** Downloads a file into the folder, times it, then deletes it again so that the next run starts empty. */
+async function download(digest: string): Promise<CliDownload> {
+  const headless = needPeer()
+  const combined = new Promise<number>((resolve) => {
+    const off = headless.folder.on('combined', (event) => {
+      if (event.digest !== digest) return
+      off()
+      resolve(performance.now())
+    })
+  })
+  const started = performance.now()
+  const running = await headless.get(digest)
+  if (running.state !== 'complete') await running.once('complete')
+  const completed = performance.now()
+  const assembled = await combined
+  const bytes = running.file.record.manifest.size
+  await headless.remove(digest)
+  return { bytes, ms: completed - started, assembleMs: assembled - completed }
+}
+
+async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['type']]> {
+  switch (request.type) {
+    case 'open':
+      return open(request.dir, request.trackerUrl)
+    case 'download':
+      return download(request.digest)
+    case 'raw-arm':
+      receiver?.close()
+      receiver = new RawReceiver(needPeer().engine.tracker, iceServers(), request.bytes, PeerConnection)
+      return null
+    case 'raw-result':
+      if (!receiver) throw new Error('raw-arm first')
+      return receiver.result
+    case 'raw-send':
+      sender?.close()
+      sender = new RawSender(needPeer().engine.tracker, iceServers(), request.options, PeerConnection)
+      return sender.send()
+    case 'raw-close':
+      receiver?.close()
+      sender?.close()
+      receiver = sender = undefined
+      return null
+    case 'close':
+      receiver?.close()
+      sender?.close()
+      await peer?.close()
+      await sockets.closed(1_000)
+      setTimeout(() => process.exit(0), 50)
+      return null
+  }
+}
+
+process.on('message', (message: { id: number; request: PeerRequest }) => {
+  handle(message.request).then(
+    (value) => process.send!({ id: message.id, ok: true, value } satisfies PeerReply),
+    (error: unknown) =>
+      process.send!({
+        id: message.id,
+        ok: false,
+        error: String((error as Error)?.stack ?? error),
+      } satisfies PeerReply),
+  )
+})
+process.on('disconnect', () => process.exit(0))

@@ -1,0 +1,31 @@
+/** What bench/cli/main.ts asks its headless peer processes (bench-peer.ts), and what they answer. */
+import type { RawReceiveResult, RawSendOptions, RawSendResult } from '../transfer/page/api.js'
+
+export type PeerRequest =
+  | { type: 'open'; dir: string; trackerUrl: string }
+  | { type: 'download'; digest: string }
+  | { type: 'raw-arm'; bytes: number }
+  | { type: 'raw-result' }
+  | { type: 'raw-send'; options: RawSendOptions }
+  | { type: 'raw-close' }
+  | { type: 'close' }
+
+export interface CliDownload {
+  bytes: number
+  /** From `get` to the download's `complete`: every chunk verified and in its .chunk file. */
+  ms: number
+  /** Then the chunk files combined into the file in the folder. */
+  assembleMs: number
+}
+
+export interface PeerAnswers {
+  open: { peerId: string }
+  download: CliDownload
+  'raw-arm': null
+  'raw-result': RawReceiveResult
+  'raw-send': RawSendResult
+  'raw-close': null
+  close: null
+}
+
+export type PeerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }

@@ -30,9 +30,14 @@ export interface Identity extends RingSigner {
 
 /** Where a key pair is kept between sessions: IndexedDB in browsers, a file in the CLI's folder. */
 export interface KeyStore {
-  /** The stored key pair, or null when none was saved yet. */
+  /** The stored key pair, or null when none was saved yet (or what is stored is not a usable key pair). */
   load(): Promise<CryptoKeyPair | null>
   save(keyPair: CryptoKeyPair): Promise<void>
+  /**
+   * A store that writes keys out as bytes (the CLI's file) needs them generated extractable; IndexedDB keeps
+   * the CryptoKey itself, so browsers keep theirs non-extractable. Default false.
+   */
+  readonly extractableKeys?: boolean
 }
 
 /** The in-memory twin of a KeyStore, for tests and for peers that keep no state. */
@@ -84,7 +89,7 @@ const PKCS8_ED25519_PREFIX = [
 export async function loadOrCreateIdentity(store: KeyStore): Promise<Identity> {
   let keyPair = await store.load()
   if (!keyPair) {
-    keyPair = await generateKeyPair()
+    keyPair = await generateKeyPair(store.extractableKeys ?? false)
     await store.save(keyPair)
   }
   return identityOf(keyPair)

@@ -336,6 +336,9 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   #onStatus(status: TrackerStatus): void {
+    // The client stopped for good (another tab took this identity's connection, a protocol it does not
+    // speak): the user must hear why, since it will not come back by itself.
+    if (status.state === 'offline' && status.error) this.emit('problem', { error: status.error })
     if (status.state === 'online') {
       if (!this.#links) {
         this.#links = new LinkManager({

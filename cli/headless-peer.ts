@@ -15,6 +15,7 @@ import { PeerRates } from '../web/peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../web/peer/peer-rows.js'
 import type { WebSocketLike } from '../web/peer/tracker-client.js'
 import { ensureDiskRoom } from './folder/disk-space.js'
+import { FileKeyStore } from './folder/file-key-store.js'
 import { Folder } from './folder/folder.js'
 import type { FolderIo } from './folder/io.js'
 
@@ -85,6 +86,8 @@ export class HeadlessPeer {
         createSocket: options.createSocket,
         chunks: folder.chunks,
         files: folder.files,
+        // The folder's key pair: the same peer id every time this folder is shared (SPEC §9).
+        keys: new FileKeyStore(folder.layout.identityDir),
         createLink: options.createLink,
         // The 500 RTCPeerConnections of a tab's life are Chromium's limit (link-manager.ts, LINK_BUDGET);
         // @roamhq/wrtc has none (600 built and closed in a row: RSS levels off at ~150 MiB once collected),

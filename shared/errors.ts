@@ -80,8 +80,21 @@ export const ERROR_CODES = [
    * or the other side refuses this one.
    */
   'PEER_BANNED',
-  /** A peer sent a frame other than `hello` before the handshake completed (docs/PROTOCOL.md). */
+  /**
+   * A peer sent a frame other than `hello` before the handshake completed; or a client sent the tracker a
+   * message other than `hello` before its welcome (docs/PROTOCOL.md).
+   */
   'HELLO_REQUIRED',
+  /**
+   * An offer or answer from a peer is not signed by the key of the peer id it came from, or not for this
+   * peer: the tracker or a relay forged or altered it. Nothing is built for it.
+   */
+  'SIGNAL_FORGED',
+  /**
+   * Another tab of this browser profile (or another process on this folder), which has the same identity,
+   * connected to the tracker: the tracker keeps one connection per peer id, so this one stopped.
+   */
+  'IDENTITY_IN_USE',
   /**
    * This tab has built most of the RTCPeerConnections a browser allows in a tab's life (Chromium: ~500,
    * closed ones included): it now opens links only for the downloads the user asks for.
@@ -163,4 +176,6 @@ export const CLOSE_CODES = {
   SLOW_CONSUMER: 4001,
   /** A newer connection with the same peer id (on any server instance) took this one's place. */
   REPLACED: 4002,
+  /** No valid hello: none within HELLO_TIMEOUT_MS, another message first, or a proof that does not verify. */
+  HELLO_FAILED: 4003,
 } as const

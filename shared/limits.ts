@@ -6,8 +6,13 @@
 const KiB = 1024
 const MiB = 1024 * KiB
 
-/** Protocol version carried in `welcome`; a client that speaks another refuses to go on. */
-export const TRACKER_PROTOCOL_VERSION = 1
+/**
+ * Protocol version carried in `challenge` and `welcome`; a client that speaks another refuses to go on.
+ * 2: signed hellos (a challenge first, peer ids derived from the client's key).
+ */
+export const TRACKER_PROTOCOL_VERSION = 2
+/** How long a new connection has to answer the challenge with its hello before it is closed. */
+export const HELLO_TIMEOUT_MS = 10_000
 
 /** Default chunk size (SPEC §3): IndexedDB costs 1–2 ms per value, so values below 1 MiB waste throughput. */
 export const DEFAULT_CHUNK_BYTES = 1 * MiB

@@ -17,7 +17,10 @@ import {
 } from './limits.js'
 import { chunkCountOf, DigestSchema, ManifestSchema } from './manifest.js'
 
-/** Peer ids: 12 random bytes in base64url, minted by the server and bound to one connection. */
+/**
+ * Peer ids: the first 12 bytes of the node id (the SHA-256 of the peer's Ed25519 public key) in base64url,
+ * proven by the signed hello and bound to one connection (shared/identity-proof.ts).
+ */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{16}$/
 export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'a peer id is 16 base64url characters')
 
@@ -121,6 +124,21 @@ const IceServerSchema = z.strictObject({
 })
 export const IceServersSchema = z.array(IceServerSchema)
 export type IceServer = z.infer<typeof IceServerSchema>
+
+const hexOf = (bytes: number, what: string) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${what} is ${bytes} bytes in lowercase hex`)
+
+/**
+ * The client's answer to the tracker's `challenge`, its first message: its raw Ed25519 public key and its
+ * signature of `helloSignedBytes(nonce, host)`. Not one of ClientMessageSchemas: it is taken only before the
+ * welcome (signal/hello-gate.ts), and nothing else is taken before it.
+ */
+export const ClientHelloSchema = z.strictObject({
+  type: z.literal('hello'),
+  publicKey: hexOf(32, 'publicKey'),
+  signature: hexOf(64, 'signature'),
+})
+export type ClientHello = z.infer<typeof ClientHelloSchema>
 
 /** A WebRTC signal is relayed opaquely, but it is always a JSON object (an SDP or an ICE candidate). */
 const SignalDataSchema = z.record(z.string(), z.unknown())
@@ -226,6 +244,13 @@ const LimitsSchema = z.strictObject({
 })
 
 export const ServerMessageSchemas = {
+  /** The first message of every connection: what the client signs in its `hello` (identity-proof.ts). */
+  challenge: z.strictObject({
+    type: z.literal('challenge'),
+    protocol: z.number().int(),
+    nonce: hexOf(32, 'nonce'),
+  }),
+  /** Sent once the `hello` proved the client's key: the connection is bound to the key's peer id. */
   welcome: z.strictObject({
     type: z.literal('welcome'),
     protocol: z.number().int(),
@@ -366,7 +391,15 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
   return parseWith<ServerMessage>(ServerMessageSchemas, raw)
 }
 
-export function encodeClientMessage(message: ClientMessage): string {
+/** Parses a client's first message, its `hello`; another message type is `HELLO_REQUIRED`. Never throws. */
+export function parseClientHello(raw: unknown): ParseResult<ClientHello> {
+  const parsed = parseWith<ClientHello>({ hello: ClientHelloSchema }, raw)
+  if (parsed.ok || parsed.error.code !== 'UNKNOWN_TYPE') return parsed
+  const error = new SwarmError('HELLO_REQUIRED', 'the first message is a hello answering the challenge')
+  return parsed.ref === undefined ? { ok: false, error } : { ok: false, error, ref: parsed.ref }
+}
+
+export function encodeClientMessage(message: ClientMessage | ClientHello): string {
   return JSON.stringify(message)
 }
 

@@ -1,6 +1,6 @@
 /** Starts everything one Swarmdrop process serves: the web app, the tracker at /ws, and STUN. */
 import { once } from 'node:events'
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TRACKER_LIMITS, type TrackerLimits } from '../shared/limits.js'
 import type { IceServer } from '../shared/tracker-protocol.js'
@@ -79,8 +79,6 @@ export interface ServerOptions {
   heartbeatMs?: number
   /** Catalog budgets (tracker.ts DEFAULT_CATALOG_BUDGETS). */
   catalogBudgets?: CatalogBudgets
-  /** The peer id of each new connection (tests; default random). */
-  peerIdFor?: (request: IncomingMessage) => string
   now?: () => number
   /** Time and timers of the tracker (default: real ones, reading `now`). */
   clock?: ServerClock
@@ -141,7 +139,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tracker = new Tracker({
     registry: cluster?.registry,
     cluster,
-    peerIdFor: options.peerIdFor,
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     catalogBudgets: options.catalogBudgets,

@@ -4,7 +4,6 @@
  * handshake work), keeps each address's catalog budget, tells catalog watchers of changes, and sends
  * each connection fresh ICE servers before its TURN credentials expire.
  */
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -21,6 +20,7 @@ import {
   type TrackerContext,
 } from './connection.js'
 import { refuseOnSocket } from './front-door.js'
+import { HelloGate } from './hello-gate.js'
 import { hostOfHeader } from './ice-servers.js'
 import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
@@ -57,11 +57,6 @@ export interface TrackerOptions {
    * is the whole tracker.
    */
   cluster?: ClusterLink
-  /**
-   * The peer id of a new connection (default: 12 random bytes). A connection given an id that another
-   * connection holds, here or on another instance, takes it over (see #welcome).
-   */
-  peerIdFor?: (request: IncomingMessage) => string
 }
 
 /**
@@ -123,8 +118,6 @@ const ICE_SWEEP_MS = 1000
  * one sweep: the heartbeat measured such a burst of 12,000 writes as a 400 ms stall.
  */
 const ICE_REFRESH_SPREAD = 0.1
-/** Bytes of randomness in a peer id (16 base64url characters): unguessable, so ids cannot be hijacked. */
-const PEER_ID_BYTES = 12
 
 /** What the tracker keeps per client address: its open connections (and upgrades) and its catalog budget. */
 interface AddressState {
@@ -136,6 +129,8 @@ export class Tracker {
   readonly registry: Registry
   readonly #wss: WebSocketServer
   readonly #connections = new Map<string, PeerConnection>()
+  /** Connections that have not proven their key yet (hello-gate.ts). */
+  readonly #gates = new Set<HelloGate>()
   /**
    * Addresses with a connection or an upgrade under way, and those whose catalog budget is still in debt
    * (kept so that reconnecting does not wipe a debt; dropped once refilled).
@@ -145,12 +140,14 @@ export class Tracker {
   readonly #context: TrackerContext
   readonly #stopTimers: (() => void)[] = []
   readonly #now: () => number
+  readonly #clock: ServerClock
   readonly #log: ReturnType<typeof throttleLogger>
   readonly #budgets: CatalogBudgets
   #closed = false
 
   constructor(private readonly options: TrackerOptions) {
     const clock = options.clock ?? systemClock()
+    this.#clock = clock
     const now = () => clock.now()
     this.#now = now
     this.#log = throttleLogger(options.logger, undefined, now)
@@ -281,7 +278,7 @@ export class Tracker {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded()
       try {
-        this.#welcome(request, address, ws)
+        this.#challenge(request, address, ws)
       } catch (error) {
         this.#log.error('welcoming a connection failed', { address, error })
         ws.terminate()
@@ -291,15 +288,40 @@ export class Tracker {
   }
 
   /**
-   * A new connection gets its peer id and its welcome. An id already held by a connection of this instance
-   * (or, with Redis, of another: the registry tells that one's instance) is taken over: the earlier
-   * connection is closed with REPLACED and what it announced is forgotten. Ids are random per connection
-   * today, so this happens only when `peerIdFor` says so; with identities that persist (signed hellos),
-   * it is a tab that reconnected before its old connection timed out.
+   * A new connection proves its key first (hello-gate.ts): only then is it welcomed, under the peer id its
+   * key derives to.
    */
-  #welcome(request: IncomingMessage, address: string, ws: WebSocket): void {
-    const peerId = this.options.peerIdFor?.(request) ?? randomBytes(PEER_ID_BYTES).toString('base64url')
+  #challenge(request: IncomingMessage, address: string, ws: WebSocket): void {
     const host = hostOfHeader(request.headers.host)
+    const gate: HelloGate = new HelloGate(ws, {
+      host: host?.toLowerCase(),
+      clock: this.#clock,
+      logger: this.options.logger,
+      onProven: (peerId) => {
+        this.#gates.delete(gate)
+        try {
+          this.#welcome(peerId, host, address, ws)
+        } catch (error) {
+          this.#log.error('welcoming a connection failed', { address, error })
+          ws.terminate()
+          this.#release(address)
+        }
+      },
+      onClosed: () => {
+        this.#gates.delete(gate)
+        this.#release(address)
+      },
+    })
+    this.#gates.add(gate)
+  }
+
+  /**
+   * Binds a proven connection to its peer id. One connection per id: an earlier connection of the same id
+   * (a reload whose old socket is not closed yet, another tab of the same profile), here or, with Redis, on
+   * another instance (the registry tells that one's instance), is closed with REPLACED, and what it
+   * announced is forgotten.
+   */
+  #welcome(peerId: string, host: string | undefined, address: string, ws: WebSocket): void {
     this.#kick(peerId)
     const connection = new PeerConnection(peerId, address, host, ws, this.#context)
     this.#connections.set(peerId, connection)
@@ -402,6 +424,7 @@ export class Tracker {
     if (this.#closed) return
     this.#closed = true
     for (const stop of this.#stopTimers.splice(0)) stop()
+    for (const gate of [...this.#gates]) gate.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     for (const connection of [...this.#connections.values()]) {
       connection.destroy(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     }

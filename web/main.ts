@@ -20,6 +20,7 @@ import type { ChunkStore } from './storage/chunk-store.js'
 import { assembleFile, readSealedHeader } from './storage/give-back.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
 import { IdbFileStore } from './storage/idb-file-store.js'
+import { IdbKeyStore } from './storage/idb-key-store.js'
 import { Ingester } from './storage/ingester.js'
 
 /** The tracker's WebSocket, on the server that served this page. */
@@ -58,6 +59,8 @@ async function start(): Promise<void> {
       createSocket: (url) => new WebSocket(url),
       chunks,
       files,
+      // This profile's key pair: its peer id is the same after every reload (SPEC §9).
+      keys: new IdbKeyStore(),
       // The browser's own WebRTC, through simple-peer (the one file that imports it).
       createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),

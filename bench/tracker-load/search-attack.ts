@@ -6,6 +6,7 @@
  * address's catalog budget; everything past it is answered CATALOG_LIMITED undone. Runs on the main thread,
  * beside the workers that time the relay, so that it takes nothing from their event loops.
  */
+import { helloAnswer, nodeIdentity } from '../../test/support/identities.js'
 import { openSocket } from './load-client.js'
 
 /** The attacker's own address, apart from every simulated peer (load-client.ts loopbackAddressOf). */
@@ -37,7 +38,21 @@ export class SearchAttack {
     let attack: SearchAttack | undefined
     const onMessage = (text: string) => attack?.onReply(text)
     const sockets = await Promise.all(
-      Array.from({ length: ATTACK_CONNECTIONS }, () => openSocket(url, onMessage, () => {}, ATTACK_ADDRESS)),
+      Array.from({ length: ATTACK_CONNECTIONS }, async () => {
+        // Each proves a key of its own first, as any client must; its searches come after the welcome.
+        const identity = nodeIdentity()
+        let socket: import('ws').WebSocket | undefined
+        let hello: string | undefined
+        const answer = (text: string) => {
+          const reply = helloAnswer(identity, text, url)
+          if (reply === undefined) return onMessage(text)
+          if (socket) socket.send(reply)
+          else hello = reply
+        }
+        socket = await openSocket(url, answer, () => {}, ATTACK_ADDRESS)
+        if (hello !== undefined) socket.send(hello)
+        return socket
+      }),
     )
     attack = new SearchAttack(sockets)
     attack.#timer = setInterval(() => attack!.#tick(), 1000 / ATTACK_SEARCHES_PER_SECOND)
@@ -53,7 +68,7 @@ export class SearchAttack {
 
   private onReply(text: string): void {
     const message = JSON.parse(text) as { type: string; code?: string }
-    if (message.type === 'welcome') return
+    if (message.type === 'welcome' || message.type === 'challenge') return
     if (message.type === 'catalog') this.counts.answered++
     else if (message.type === 'error' && message.code === 'CATALOG_LIMITED') this.counts.limited++
     else {

@@ -7,6 +7,7 @@ import type {
   ServerMessage,
   ServerMessageOf,
 } from '../../shared/tracker-protocol.js'
+import { helloAnswer, nodeIdentity } from '../../test/support/identities.js'
 import type { RequestsResult } from './commands.js'
 import {
   CONNECT_CONCURRENCY,
@@ -45,6 +46,8 @@ class SwarmdropPeer {
   readonly #pending = new Map<string, (reply: ServerMessage) => void>()
   #nextRef = 0
   #welcomed: ((peerId: string) => void) | undefined
+  /** Its key, proven in the hello each connection starts with. */
+  readonly #identity = nodeIdentity()
 
   constructor(
     readonly index: number,
@@ -56,7 +59,16 @@ class SwarmdropPeer {
     const welcome = new Promise<string>((resolve) => {
       this.#welcomed = resolve
     })
-    this.socket = await openSocket(url, (text) => this.#onMessage(text), onPing, this.address)
+    // The challenge may come before the socket is handed back: its hello waits for it.
+    let hello: string | undefined
+    const onMessage = (text: string) => {
+      const answer = helloAnswer(this.#identity, text, url)
+      if (answer === undefined) this.#onMessage(text)
+      else if (this.socket) this.socket.send(answer)
+      else hello = answer
+    }
+    this.socket = await openSocket(url, onMessage, onPing, this.address)
+    if (hello !== undefined) this.socket.send(hello)
     this.peerId = await withTimeout(welcome, CONNECT_TIMEOUT_MS, 'welcome')
   }
 

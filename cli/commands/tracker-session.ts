@@ -5,6 +5,7 @@
  */
 import { SwarmError } from '../../shared/errors.js'
 import { DIGEST_PATTERN } from '../../shared/manifest.js'
+import { generateKeyPair, identityOf } from '../../web/peer/identity.js'
 import { TrackerClient, type TrackerStatus } from '../../web/peer/tracker-client.js'
 import { CliError, EXIT_FAILURE } from '../errors.js'
 import { SocketPool } from '../sockets.js'
@@ -16,7 +17,10 @@ export const GOODBYE_MS = 1_000
 
 export async function withTracker<T>(url: string, work: (tracker: TrackerClient) => Promise<T>): Promise<T> {
   const sockets = new SocketPool()
-  const tracker = new TrackerClient({ url, createSocket: sockets.create, holdings: () => [] })
+  // A key of its own, never the folder's: a one-shot command must not take over (REPLACED) the connection
+  // of a `swarmdrop share` running on the same folder.
+  const identity = await identityOf(await generateKeyPair())
+  const tracker = new TrackerClient({ url, createSocket: sockets.create, holdings: () => [], identity })
   try {
     await online(tracker, url, () => sockets.lastError)
     return await work(tracker)

@@ -7,7 +7,7 @@
  *   DIR/.swarmdrop/hash-cache.json  digests of complete files, keyed by name, size and mtime
  *   DIR/.swarmdrop/tmp/             files being written: renamed into DIR only once whole
  *   DIR/.swarmdrop/lock             the process id of the swarmdrop sharing DIR
- *   DIR/.swarmdrop/identity/        the folder's key pair (signed identities, SPEC §9; not written yet)
+ *   DIR/.swarmdrop/identity/        the folder's Ed25519 key pair (SPEC §9; file-key-store.ts)
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -25,7 +25,7 @@ export class FolderLayout {
   readonly tmpDir: string
   readonly hashCacheFile: string
   readonly lockFile: string
-  /** Where the folder's Ed25519 key pair will live (SPEC §9); nothing writes it yet. */
+  /** Where the folder's Ed25519 key pair lives (SPEC §9, file-key-store.ts): its peer id across restarts. */
   readonly identityDir: string
 
   constructor(readonly dir: string) {

@@ -41,6 +41,10 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   PEER_BANNED:
     'a peer misbehaved (bad data or a flood) and is refused for a while; the file comes from the others',
   HELLO_REQUIRED: 'a peer broke the connection rules (it spoke before greeting) and was dropped',
+  SIGNAL_FORGED:
+    'a connection offer was not signed by the peer it claimed to come from (the server or a relay may be tampering); it was refused',
+  IDENTITY_IN_USE:
+    "another swarmdrop (or browser) with this folder's identity connected to the server, so this one stopped",
   LINK_BUDGET_LOW: 'most of the connections allowed are built; new ones are opened only for downloads',
   LINK_BUDGET_SPENT: 'no more connections can be built; the open ones go on',
   PEER_UNREACHABLE: 'no connection could be made to the peers holding this file; still trying',

@@ -7,7 +7,15 @@
 import { expect } from 'chai'
 import { createStore, get, set } from 'idb-keyval'
 import { fromHex, toHex } from '../../shared/encoding.js'
-import { generateKeyPair, identityOf, keyPairFromSeed, verifySignature } from '../../web/peer/identity.js'
+import {
+  generateKeyPair,
+  identityOf,
+  keyPairFromSeed,
+  loadOrCreateIdentity,
+  verifySignature,
+} from '../../web/peer/identity.js'
+import { IdbKeyStore } from '../../web/storage/idb-key-store.js'
+import { inNewPage } from './support/commands.js'
 
 const SEED = fromHex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60')
 
@@ -36,5 +44,36 @@ describe('identity in Chromium', () => {
     expect(after.nodeId).to.equal(before.nodeId)
     const message = new TextEncoder().encode('reloaded')
     expect(await verifySignature(before.publicKey, message, await after.sign(message))).to.equal(true)
+  })
+})
+
+describe('the identity after a reload', () => {
+  it('is the same node id and peer id in a new page and after a reload, with the private key unreadable', async () => {
+    const keyDb = `test-identity-${Math.random().toString(36).slice(2, 10)}`
+    type Seen = { nodeId: string; peerId: string; extractable: boolean }
+    const [first, afterReload] = (await inNewPage([
+      { call: 'identity', args: [keyDb] },
+      'reload',
+      { call: 'identity', args: [keyDb] },
+    ])) as [Seen, Seen]
+    const [inAnotherPage] = (await inNewPage([{ call: 'identity', args: [keyDb] }])) as [Seen]
+    expect(first.nodeId).to.match(/^[0-9a-f]{64}$/)
+    expect(afterReload).to.deep.equal(first)
+    expect(inAnotherPage).to.deep.equal(first)
+    expect(first.extractable).to.equal(false)
+    const here = await loadOrCreateIdentity(new IdbKeyStore(keyDb))
+    expect(here.peerId).to.equal(first.peerId)
+    // Another profile's database is another identity.
+    const other = await loadOrCreateIdentity(new IdbKeyStore(`${keyDb}-other`))
+    expect(other.nodeId).to.not.equal(first.nodeId)
+  })
+
+  it('replaces what is not an Ed25519 key pair in its database with a fresh one', async () => {
+    const keyDb = `test-identity-junk-${Math.random().toString(36).slice(2, 10)}`
+    await set('key-pair', { publicKey: 'not a key', privateKey: 42 }, createStore(keyDb, 'keys'))
+    const store = new IdbKeyStore(keyDb)
+    expect(await store.load()).to.equal(null)
+    const identity = await loadOrCreateIdentity(store)
+    expect((await loadOrCreateIdentity(new IdbKeyStore(keyDb))).nodeId).to.equal(identity.nodeId)
   })
 })

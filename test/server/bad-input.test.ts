@@ -530,8 +530,8 @@ async function deliver(url: string, frames: readonly Frame[]): Promise<Outcome[]
       const closedWith = await done
       for (; read < client.received.length; read++) {
         const message = client.received[read]!
-        if (message.type === 'welcome' || message.type === 'signal' || message.type === 'catalog-changed')
-          continue
+        const notAnswers = ['challenge', 'welcome', 'signal', 'catalog-changed']
+        if (notAnswers.includes(message.type)) continue
         if (message.type === 'catalog' && message.ref?.startsWith(MARK)) {
           outcomes.push({ replies })
           replies = []

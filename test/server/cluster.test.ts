@@ -6,13 +6,14 @@
  * restart of either. Killing an instance outright is in main.test.ts (real processes).
  */
 
-import type { IncomingMessage } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.js'
 import type { AnnouncedFile } from '../../shared/tracker-protocol.js'
 import { createLogger } from '../../signal/logger.js'
 import type { RunningServer } from '../../signal/server.js'
+import type { Identity } from '../../web/peer/identity.js'
+import { nodeIdentity } from '../support/identities.js'
 import { registryOptions, startRedis, type TestRedis } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 import { TestClient } from '../support/tracker-client.js'
@@ -56,8 +57,8 @@ async function twoInstances(options: Options = {}) {
   return [await start(), await start()] as const
 }
 
-async function connect(url: string) {
-  const client = await TestClient.connect(url)
+async function connect(url: string, identity: Identity = nodeIdentity()) {
+  const client = await TestClient.connect(url, {}, identity)
   clients.push(client)
   return client
 }
@@ -156,12 +157,12 @@ describe('two instances sharing one swarm through Redis', () => {
   })
 
   it('let a second connection with the same peer id, on either instance, replace the first', async () => {
-    const ids = ['same-id-0000000a', 'same-id-0000000a']
-    const peerIdFor = (_request: IncomingMessage) => ids.shift() ?? 'other-id-0000000'
-    const [one, two] = await twoInstances({ peerIdFor })
-    const first = await connect(one.url)
+    // One key on both: the same profile reconnecting through the other instance.
+    const identity = nodeIdentity()
+    const [one, two] = await twoInstances()
+    const first = await connect(one.url, identity)
     await first.request({ type: 'announce', files: [file(A, 'old.bin')] })
-    const second = await connect(two.url)
+    const second = await connect(two.url, identity)
     expect(second.peerId).toBe(first.peerId)
     expect(await first.closed).toMatchObject({ code: CLOSE_CODES.REPLACED })
     // what the first connection announced is forgotten; the second is the peer now

@@ -548,7 +548,7 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
     const other = await connect(configured.url)
     expect(other.welcome.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }])
     expect(other.welcome).toMatchObject({
-      protocol: 1,
+      protocol: 2,
       heartbeatMs: 30_000,
       limits: { maxMessageBytes: 512 * 1024 },
     })
@@ -608,7 +608,7 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
     const client = await connect(server.url)
     clock.advance(30 * 24 * 3600 * 1000)
     await roundTrip(client)
-    expect(client.received.map((m) => m.type)).toEqual(['welcome'])
+    expect(client.received.map((m) => m.type)).toEqual(['challenge', 'welcome'])
   })
 })
 

@@ -56,7 +56,7 @@ describe('error codes', () => {
     const documented = documentedCodes()
     const used = codesInSources()
     // The scan must see the codes it is meant to: it finds them where they are raised.
-    expect(used.get('HELLO_REQUIRED')).toBe('web/peer/peer-session.ts')
+    expect(used.get('HELLO_REQUIRED')).toBe('shared/tracker-protocol.ts')
     expect(used.has('PEER_NOT_FOUND')).toBe(true)
     const undocumented = [...used]
       .filter(([code]) => !documented.has(code))

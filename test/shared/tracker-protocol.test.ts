@@ -109,6 +109,11 @@ const CLIENT_EXAMPLES: Examples<ClientMessageType, ClientMessage> = {
 }
 
 const SERVER_EXAMPLES: Examples<ServerMessageType, ServerMessage> = {
+  challenge: {
+    full: { type: 'challenge', protocol: 2, nonce: 'ab'.repeat(32) },
+    minimal: { type: 'challenge', protocol: 2, nonce: '00'.repeat(32) },
+    optional: [],
+  },
   welcome: {
     full: {
       type: 'welcome',
@@ -925,6 +930,11 @@ const iceServersArb = fc.array(
 )
 
 const serverArbs: { [K in ServerMessageType]: fc.Arbitrary<ServerMessageOf<K>> } = {
+  challenge: fc.record({
+    type: fc.constant('challenge'),
+    protocol: fc.integer(),
+    nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('hex')),
+  }),
   welcome: fc.record({
     type: fc.constant('welcome'),
     protocol: fc.integer(),

@@ -1,10 +1,14 @@
 /** A WebSocket client for tests: speaks the tracker protocol and lets a test await replies by type or ref. */
 import WebSocket from 'ws'
+import { fromHex, toHex } from '../../shared/encoding.js'
+import { helloHostOf, helloSignedBytes } from '../../shared/identity-proof.js'
 import {
   parseServerMessage,
   type ServerMessage,
   type ServerMessageOf,
 } from '../../shared/tracker-protocol.js'
+import type { Identity } from '../../web/peer/identity.js'
+import { nodeIdentity } from './identities.js'
 
 /** Longest a test waits for one expected message before failing with what it did receive. */
 const REPLY_TIMEOUT_MS = 5000
@@ -32,15 +36,31 @@ export class TestClient {
     )
   }
 
-  /** Connects and waits for the welcome. */
+  /** Connects, answers the challenge with a signed hello (a fresh identity unless given), waits for the welcome. */
   static async connect(
     url: string,
     options: WebSocket.ClientOptions = {},
-  ): Promise<TestClient & { peerId: string }> {
-    const socket = new WebSocket(url, options)
-    const client = new TestClient(socket)
+    identity: Identity = nodeIdentity(),
+  ): Promise<TestClient & { peerId: string; identity: Identity }> {
+    const client = TestClient.open(url, options)
+    // The proof names the host the tracker sees: the Host header when the test sets one.
+    const host = (options.headers as Record<string, string> | undefined)?.host
+    await client.hello(identity, host === undefined ? url : `ws://${host}/`)
     const welcome = await client.next('welcome')
-    return Object.assign(client, { peerId: welcome.peerId })
+    return Object.assign(client, { peerId: welcome.peerId, identity })
+  }
+
+  /** Connects and goes no further: the challenge is the test's to answer (or not). */
+  static open(url: string, options: WebSocket.ClientOptions = {}): TestClient {
+    return new TestClient(new WebSocket(url, options))
+  }
+
+  /** Waits for the challenge and answers it with `identity`'s hello for the tracker at `url`. */
+  async hello(identity: Identity, url: string): Promise<ServerMessageOf<'challenge'>> {
+    const challenge = await this.next('challenge')
+    const signature = await identity.sign(helloSignedBytes(fromHex(challenge.nonce), helloHostOf(url)))
+    this.send({ type: 'hello', publicKey: toHex(identity.publicKey), signature: toHex(signature) })
+    return challenge
   }
 
   get welcome(): ServerMessageOf<'welcome'> {

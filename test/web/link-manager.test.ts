@@ -32,6 +32,7 @@ import {
 } from '../../web/peer/simple-peer-link.js'
 import { FakeClock } from '../support/fake-clock.js'
 import { startTestServer } from '../support/server.js'
+import { unsignedSignals } from '../support/signal-auth.js'
 import { TestClient } from '../support/tracker-client.js'
 import { unopenableLinks } from '../support/unopenable-links.js'
 import { until } from '../support/until.js'
@@ -81,6 +82,7 @@ describe('LinkManager over in-memory links', () => {
     extra: { maxLinks?: number; connectTimeoutMs?: number } = {},
   ) {
     const manager = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId,
       signaller: network.signaller(peerId),
       createLink: network.createLink,
@@ -149,6 +151,7 @@ describe('LinkManager over in-memory links', () => {
     const built: MemoryLink[] = []
     const silent: Signaller = { send: () => {}, onSignal: () => () => {} }
     const manager = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'aaaa',
       signaller: silent,
       clock,
@@ -198,6 +201,7 @@ describe('LinkManager over in-memory links', () => {
       const built: MemoryLink[] = []
       const factory = network.createLink
       const manager = new LinkManager({
+        signalAuth: unsignedSignals,
         peerId: 'aaaa',
         signaller: network.signaller('aaaa'),
         createLink: (options) => {
@@ -232,7 +236,13 @@ describe('LinkManager over in-memory links', () => {
       const network = new MemoryLinkNetwork()
       const clock = new FakeClock()
       const { signaller, report, listeners } = reporting(network.signaller('aaaa'))
-      const a = new LinkManager({ peerId: 'aaaa', signaller, createLink: network.createLink, clock })
+      const a = new LinkManager({
+        signalAuth: unsignedSignals,
+        peerId: 'aaaa',
+        signaller,
+        createLink: network.createLink,
+        clock,
+      })
       managers.push(a)
       peer(network, 'bbbb')
       const events = record(a)
@@ -272,6 +282,7 @@ describe('LinkManager over in-memory links', () => {
       const clock = new FakeClock()
       const { signaller, report } = reporting(network.signaller('bbbb'))
       const answering = new LinkManager({
+        signalAuth: unsignedSignals,
         peerId: 'bbbb',
         signaller,
         // Links that never open, so that the attempt stays pending until something ends it.
@@ -302,6 +313,7 @@ describe('LinkManager over in-memory links', () => {
       const make = (peerId: string, types: CandidateType[], inSdp: boolean) => {
         const factory = unopenableLinks(types, { inSdp })
         const manager = new LinkManager({
+          signalAuth: unsignedSignals,
           peerId,
           signaller: network.signaller(peerId),
           createLink: factory,
@@ -380,6 +392,7 @@ describe('LinkManager over in-memory links', () => {
     it('says PEER_UNREACHABLE when the peer never answered', async () => {
       const clock = new FakeClock()
       const manager = new LinkManager({
+        signalAuth: unsignedSignals,
         peerId: 'aaaa',
         signaller: { send: () => {}, onSignal: () => () => {} },
         createLink: unopenableLinks(['host', 'srflx']),
@@ -491,6 +504,7 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
   function victim(network: MemoryLinkNetwork, clock: FakeClock, extra: Partial<LinkManagerOptions> = {}) {
     const built = unopenableLinks(['host'])
     const manager = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'victim',
       signaller: network.signaller('victim'),
       createLink: built,
@@ -536,12 +550,14 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     expect(declined).toEqual([])
     // An honest peer links meanwhile.
     const honest = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'honest',
       signaller: network.signaller('honest'),
       createLink: network.createLink,
     })
     managers.push(honest)
     const tab = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'tab',
       signaller: network.signaller('tab'),
       createLink: network.createLink,
@@ -703,6 +719,7 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     const network = new MemoryLinkNetwork()
     const idle: string[] = []
     const full = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'aaaa',
       signaller: network.signaller('aaaa'),
       createLink: network.createLink,
@@ -712,6 +729,7 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     managers.push(full)
     for (const id of ['bbbb', 'cccc']) {
       const other = new LinkManager({
+        signalAuth: unsignedSignals,
         peerId: id,
         signaller: network.signaller(id),
         createLink: network.createLink,
@@ -733,11 +751,17 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     const ids = ['p1', 'p2', 'p3', 'p4', 'p5']
     for (const id of ids) {
       managers.push(
-        new LinkManager({ peerId: id, signaller: network.signaller(id), createLink: network.createLink }),
+        new LinkManager({
+          signalAuth: unsignedSignals,
+          peerId: id,
+          signaller: network.signaller(id),
+          createLink: network.createLink,
+        }),
       )
     }
     const budgets: string[] = []
     const tab = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: 'tab',
       signaller: network.signaller('tab'),
       createLink: network.createLink,
@@ -766,11 +790,21 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
   it("takes the browser's refusal to build another RTCPeerConnection as the budget spent", async () => {
     const network = new MemoryLinkNetwork()
     managers.push(
-      new LinkManager({ peerId: 'p1', signaller: network.signaller('p1'), createLink: network.createLink }),
+      new LinkManager({
+        signalAuth: unsignedSignals,
+        peerId: 'p1',
+        signaller: network.signaller('p1'),
+        createLink: network.createLink,
+      }),
     )
     // A stubbed RTCPeerConnection that Chromium has stopped building, seen through simple-peer.
     const refusing = simplePeerLinkFactory({ wrtc: refusingWrtc() })
-    const tab = new LinkManager({ peerId: 'tab', signaller: network.signaller('tab'), createLink: refusing })
+    const tab = new LinkManager({
+      signalAuth: unsignedSignals,
+      peerId: 'tab',
+      signaller: network.signaller('tab'),
+      createLink: refusing,
+    })
     managers.push(tab)
     const error = await tab.connect('p1', { forDownload: true }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'LINK_BUDGET_SPENT' })
@@ -911,6 +945,7 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     peers.push(tracker)
     const factory = countingFactory()
     const manager = new LinkManager({
+      signalAuth: unsignedSignals,
       peerId: tracker.peerId,
       signaller: tracker.signaller,
       iceServers: [],

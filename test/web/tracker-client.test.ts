@@ -2,10 +2,12 @@ import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { Bitfield } from '../../shared/bitfield.js'
 import { CLOSE_CODES, SwarmError } from '../../shared/errors.js'
+import { helloSignedBytes, verifySignature } from '../../shared/identity-proof.js'
 import { DEFAULT_TRACKER_LIMITS, TRACKER_PROTOCOL_VERSION, type TrackerLimits } from '../../shared/limits.js'
 import { type Manifest, manifestDigest, manifestOf } from '../../shared/manifest.js'
 import {
   type AnnouncedFile,
+  type ClientHello,
   type ClientMessage,
   type ClientMessageOf,
   type ClientMessageType,
@@ -29,6 +31,7 @@ import {
   type WebSocketLike,
 } from '../../web/peer/tracker-client.js'
 import { FakeClock } from '../support/fake-clock.js'
+import { nodeIdentity } from '../support/identities.js'
 import { startTestServer } from '../support/server.js'
 
 const CHUNK = 16 * 1024
@@ -124,6 +127,7 @@ describe('TrackerClient against a real tracker', () => {
         return socket
       },
       holdings,
+      identity: nodeIdentity(),
       // Jitter at its floor: the restart test reconnects after half a second.
       random: () => 0,
     })
@@ -154,6 +158,7 @@ describe('TrackerClient against a real tracker', () => {
           },
         }),
       holdings: () => [],
+      identity: nodeIdentity(),
     })
     clients.push(client)
     const online = client.once('welcome')
@@ -301,7 +306,8 @@ describe('TrackerClient against a real tracker', () => {
     await first.close()
     const second = await serve(first.port)
     const after = await back
-    expect(after.peerId).not.toBe(before.peerId)
+    // The peer id derives from the client's key: the same on the restarted server.
+    expect(after.peerId).toBe(before.peerId)
     const offline = events.find(([type, detail]) => type === 'status' && detail.state === 'offline')
     expect(offline?.[1]).toMatchObject({ state: 'offline', code: CLOSE_CODES.GOING_AWAY, retryInMs: 500 })
 
@@ -350,6 +356,7 @@ class FakeSocket implements WebSocketLike {
   readyState = 0
   readonly sent: ClientMessage[] = []
   readonly raw: string[] = []
+  readonly hellos: ClientHello[] = []
   closeCalls = 0
   readonly #listeners = new Map<string, ((event: unknown) => void)[]>()
 
@@ -359,6 +366,10 @@ class FakeSocket implements WebSocketLike {
 
   send(data: string): void {
     if (this.readyState !== 1) throw new Error('not open')
+    if (JSON.parse(data).type === 'hello') {
+      this.hellos.push(JSON.parse(data))
+      return
+    }
     this.raw.push(data)
     this.sent.push(JSON.parse(data))
   }
@@ -368,8 +379,10 @@ class FakeSocket implements WebSocketLike {
     this.readyState = 3
   }
 
+  /** The challenge, then (the fake does not wait for the hello, which it keeps apart) the welcome. */
   welcome(limits: Partial<TrackerLimits> = {}, overrides: Partial<ServerMessageOf<'welcome'>> = {}): void {
     this.readyState = 1
+    this.receive({ type: 'challenge', protocol: TRACKER_PROTOCOL_VERSION, nonce: '00'.repeat(32) })
     this.receive({
       type: 'welcome',
       protocol: TRACKER_PROTOCOL_VERSION,
@@ -407,6 +420,12 @@ function fake(options: Partial<TrackerClientOptions> = {}) {
   const sockets: FakeSocket[] = []
   const client = new TrackerClient({
     url: 'ws://tracker.test/ws',
+    // The fake tracker checks no signature: an identity whose peer id is the one its welcomes give.
+    identity: {
+      publicKey: new Uint8Array(32),
+      peerId: 'AAAAAAAAAAAAAAA1',
+      sign: async () => new Uint8Array(64),
+    },
     createSocket: () => {
       const socket = new FakeSocket()
       sockets.push(socket)
@@ -507,10 +526,59 @@ describe('TrackerClient reconnecting', () => {
     expect(u.client.status.state).toBe('connecting')
   })
 
+  it('stops for good on a challenge of another protocol version, signing nothing', async () => {
+    const t = fake()
+    t.socket.readyState = 1
+    t.socket.receive({ type: 'challenge', protocol: TRACKER_PROTOCOL_VERSION + 1, nonce: '00'.repeat(32) })
+    expect(t.errors()).toEqual([
+      { code: 'BAD_MESSAGE', message: expect.stringContaining(`protocol ${TRACKER_PROTOCOL_VERSION + 1}`) },
+    ])
+    expect(t.client.destroyed).toBe(true)
+    await Promise.resolve()
+    expect(t.socket.hellos).toEqual([])
+  })
+
+  it('answers the challenge with its key and a signature of the nonce and the host it dialled', async () => {
+    const identity = nodeIdentity()
+    const t = fake({ identity, url: 'ws://Tracker.Test:8080/ws' })
+    t.socket.readyState = 1
+    const nonce = 'ab'.repeat(32)
+    t.socket.receive({ type: 'challenge', protocol: TRACKER_PROTOCOL_VERSION, nonce })
+    await vi.waitFor(() => expect(t.socket.hellos).toHaveLength(1))
+    const hello = t.socket.hellos[0]!
+    expect(hello.publicKey).toBe(Buffer.from(identity.publicKey).toString('hex'))
+    const signed = helloSignedBytes(Buffer.from(nonce, 'hex'), 'tracker.test')
+    expect(await verifySignature(identity.publicKey, signed, Buffer.from(hello.signature, 'hex'))).toBe(true)
+    // A welcome under another peer id than the key's is refused: its signals would be refused as forged.
+    t.socket.receive({
+      type: 'welcome',
+      protocol: TRACKER_PROTOCOL_VERSION,
+      peerId: 'AAAAAAAAAAAAAAA1',
+      iceServers: [],
+      heartbeatMs: 1000,
+      limits: DEFAULT_TRACKER_LIMITS,
+    })
+    expect(t.client.status.state).not.toBe('online')
+    expect(t.errors().map((e) => e.code)).toEqual(['BAD_MESSAGE'])
+  })
+
+  it('stops for good when another connection of its identity replaced it, rather than take turns with it', () => {
+    const t = fake()
+    t.socket.welcome()
+    t.socket.drop(CLOSE_CODES.REPLACED, 'another connection took over this peer id')
+    expect(t.client.status).toMatchObject({ state: 'offline', error: { code: 'IDENTITY_IN_USE' } })
+    expect(t.client.status).not.toHaveProperty('retryInMs')
+    t.clock.advance(60_000)
+    expect(t.sockets).toHaveLength(1)
+    expect(t.clock.pendingTimers).toBe(0)
+  })
+
   it('stops for good on a welcome of another protocol version', () => {
     const t = fake()
     t.socket.welcome({}, { protocol: TRACKER_PROTOCOL_VERSION + 1 })
-    expect(t.errors()).toEqual([{ code: 'BAD_MESSAGE', message: expect.stringContaining('protocol 2') }])
+    expect(t.errors()).toEqual([
+      { code: 'BAD_MESSAGE', message: expect.stringContaining(`protocol ${TRACKER_PROTOCOL_VERSION + 1}`) },
+    ])
     expect(t.client.status).toMatchObject({ state: 'offline', error: { code: 'BAD_MESSAGE' } })
     expect(t.client.status).not.toHaveProperty('retryInMs')
     expect(t.client.destroyed).toBe(true)
@@ -650,10 +718,11 @@ describe('TrackerClient messages and requests', () => {
     t.socket.receive({ type: 'peers', ref: 'x1', digest: 'nope', chunkCount: 1, peers: [] })
     t.socket.receive({ type: 'party' })
     t.socket.receive(new Uint8Array([1, 2, 3]))
-    t.socket.welcome()
+    t.socket.welcome() // a second challenge, then a second welcome: both refused
     expect(t.errors().map((e) => [e.code, e.ref])).toEqual([
       ['BAD_MESSAGE', undefined],
       ['BAD_MESSAGE', 'x1'],
+      ['BAD_MESSAGE', undefined],
       ['BAD_MESSAGE', undefined],
       ['BAD_MESSAGE', undefined],
     ])
@@ -682,8 +751,8 @@ describe('TrackerClient messages and requests', () => {
     // The next connection starts again from its own welcome.
     t.socket.drop()
     t.clock.advance(1000)
-    t.socket.welcome({}, { peerId: 'AAAAAAAAAAAAAAA2', iceServers: [] })
-    expect(t.client.status).toEqual({ state: 'online', peerId: 'AAAAAAAAAAAAAAA2', iceServers: [] })
+    t.socket.welcome({}, { iceServers: [] })
+    expect(t.client.status).toEqual({ state: 'online', peerId: 'AAAAAAAAAAAAAAA1', iceServers: [] })
   })
 
   it('refuses ice-servers before the welcome, and a malformed list, as BAD_MESSAGE', () => {
@@ -833,7 +902,7 @@ describe('TrackerClient messages and requests', () => {
     const ref = t.socket.of('signal')[0]!.ref
     t.socket.drop()
     t.clock.advance(1000)
-    t.socket.welcome({}, { peerId: 'AAAAAAAAAAAAAAA2' })
+    t.socket.welcome()
     t.socket.receive({ type: 'error', code: 'PEER_NOT_FOUND', message: 'm', ref })
     expect(t.events.filter(([type]) => type === 'undeliverable')).toEqual([])
     expect(t.errors()).toEqual([{ code: 'PEER_NOT_FOUND', message: 'm', ref }])
@@ -910,6 +979,7 @@ describe('TrackerClient messages and requests', () => {
       url: 'ws://x/ws',
       createSocket: () => new FakeSocket(),
       holdings: () => [],
+      identity: nodeIdentity(),
     })
     const events = record(idle)
     idle.destroy()

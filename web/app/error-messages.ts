@@ -58,6 +58,10 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'A peer misbehaved (sent bad data or flooded this page) and is blocked for a while. Swarmdrop gets the file from other peers.',
   HELLO_REQUIRED:
     'A peer broke the connection rules (it spoke before greeting), so the connection to it was closed. Swarmdrop uses other peers.',
+  SIGNAL_FORGED:
+    'A connection offer that claimed to come from a peer was not signed by that peer, so it was refused: the server or a relay may be tampering with connections. Your files are safe; Swarmdrop uses other peers.',
+  IDENTITY_IN_USE:
+    'Swarmdrop is open in another tab of this browser, which now holds the connection to the tracker (one per browser). Use that tab, or reload this one to take the connection back.',
   LINK_BUDGET_LOW:
     'This tab has opened most of the connections a browser allows in one tab. It keeps the connections it has and now opens new ones only for downloads you ask for. Reload the page when nothing is running to start afresh.',
   LINK_BUDGET_SPENT:

@@ -18,12 +18,14 @@ import { scanInventory } from '../storage/inventory.js'
 import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Download, DownloadProgress } from './download.js'
+import { type Identity, type KeyStore, loadOrCreateIdentity, MemoryKeyStore } from './identity.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
 import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
 import { Scrub } from './scrub.js'
+import { signedSignals } from './signal-auth.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
@@ -73,6 +75,12 @@ export interface EngineOptions {
   chunks: ChunkStore
   files: FileStore
   /**
+   * Where this peer's Ed25519 key pair is kept (SPEC §9): IndexedDB in browsers (IdbKeyStore), the folder's
+   * `.swarmdrop/` in the CLI. Its peer id derives from the key, so it is the same on every open. Default: a
+   * key pair kept in memory, a new identity each time.
+   */
+  keys?: KeyStore
+  /**
    * Builds each peer link: web/main.ts passes SimplePeerLink's factory (the browser's WebRTC), the Node peer
    * one built on @roamhq/wrtc, tests in-memory links.
    */
@@ -89,6 +97,8 @@ export interface EngineOptions {
 
 export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly tracker: TrackerClient
+  /** This peer's key and ids: it signs the tracker's challenge and its offers and answers with it. */
+  readonly identity: Identity
   readonly local: LocalFiles
   readonly swarm: Swarm
   /** The frame router's registrar: protocols beside file transfer register here (protocol-registrar.ts). */
@@ -119,15 +129,18 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   private constructor(
     private readonly options: EngineOptions,
     local: LocalFiles,
+    identity: Identity,
   ) {
     super()
     this.#clock = options.clock ?? systemClock
     this.bans = new BanList(this.#clock)
     this.local = local
     this.#scrub = new Scrub(local, this.#clock)
+    this.identity = identity
     this.tracker = new TrackerClient({
       url: options.trackerUrl,
       createSocket: options.createSocket,
+      identity,
       holdings: () => local.holdings(),
       clock: this.#clock,
       ...(options.random ? { random: options.random } : {}),
@@ -171,10 +184,12 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }
 
-  /** Scans storage, connects to the tracker, and resumes unfinished downloads. */
+  /** Loads (or creates) the identity, scans storage, connects to the tracker, and resumes unfinished downloads. */
   static async open(options: EngineOptions): Promise<SwarmEngine> {
+    const identity = await loadOrCreateIdentity(options.keys ?? new MemoryKeyStore())
     const inventory = await scanInventory(options.files, options.chunks)
-    const engine = new SwarmEngine(options, new LocalFiles(options.chunks, options.files, inventory))
+    const local = new LocalFiles(options.chunks, options.files, inventory)
+    const engine = new SwarmEngine(options, local, identity)
     engine.tracker.start()
     // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
     // was being prepared): its missing chunks come from whoever downloaded it meanwhile, if anyone did.
@@ -459,11 +474,15 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   }
 
   #onStatus(status: TrackerStatus): void {
+    // The client stopped for good (another tab took this identity's connection, a protocol it does not
+    // speak): the user must hear why, since it will not come back by itself.
+    if (status.state === 'offline' && status.error) this.emit('problem', { error: status.error })
     if (status.state === 'online') {
       if (!this.#links) {
         this.#links = new LinkManager({
           peerId: status.peerId,
           signaller: this.tracker,
+          signalAuth: signedSignals(this.identity),
           iceServers: status.iceServers,
           clock: this.#clock,
           createLink: this.options.createLink,
@@ -479,6 +498,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
           for (const listener of this.#linkListeners) listener(link)
         })
         this.#links.on('budget', (budget) => this.#onLinkBudget(budget))
+        // The tracker (or a relay) forged or altered a peer's offer or answer: the user should know.
+        this.#links.on('forged', ({ error }) => this.emit('problem', { error }))
       } else {
         // A reconnect gives a new id; links already open stay, new ones use the new id.
         this.#links.setPeerId(status.peerId)

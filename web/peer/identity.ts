@@ -8,14 +8,13 @@
  * and IndexedDB stores the CryptoKey itself (structured clone), so not even a stored copy leaks the key.
  * Where keys are kept is behind `KeyStore`; this file has its in-memory twin.
  */
-import { fromHex, toBase64, toHex } from '../../shared/encoding.js'
+import { nodeIdOf, peerIdOf, verifySignature } from '../../shared/identity-proof.js'
 import { sha256 } from '../../shared/manifest.js'
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../../shared/ring-records.js'
 import type { RingCrypto, RingSigner } from './ring/ring-crypto.js'
 
+export { nodeIdOf, peerIdOf, verifySignature }
+
 const ED25519 = { name: 'Ed25519' } as const
-/** Bytes of the node id that make the peer id: 12 bytes are 16 base64url characters, as today's ids. */
-const PEER_ID_BYTES = 12
 
 /** This peer's identity: what it signs with and the ids derived from its public key. */
 export interface Identity extends RingSigner {
@@ -31,9 +30,14 @@ export interface Identity extends RingSigner {
 
 /** Where a key pair is kept between sessions: IndexedDB in browsers, a file in the CLI's folder. */
 export interface KeyStore {
-  /** The stored key pair, or null when none was saved yet. */
+  /** The stored key pair, or null when none was saved yet (or what is stored is not a usable key pair). */
   load(): Promise<CryptoKeyPair | null>
   save(keyPair: CryptoKeyPair): Promise<void>
+  /**
+   * A store that writes keys out as bytes (the CLI's file) needs them generated extractable; IndexedDB keeps
+   * the CryptoKey itself, so browsers keep theirs non-extractable. Default false.
+   */
+  readonly extractableKeys?: boolean
 }
 
 /** The in-memory twin of a KeyStore, for tests and for peers that keep no state. */
@@ -85,7 +89,7 @@ const PKCS8_ED25519_PREFIX = [
 export async function loadOrCreateIdentity(store: KeyStore): Promise<Identity> {
   let keyPair = await store.load()
   if (!keyPair) {
-    keyPair = await generateKeyPair()
+    keyPair = await generateKeyPair(store.extractableKeys ?? false)
     await store.save(keyPair)
   }
   return identityOf(keyPair)
@@ -101,41 +105,6 @@ export async function identityOf(keyPair: CryptoKeyPair): Promise<Identity> {
     peerId: peerIdOf(nodeId),
     sign: async (message) =>
       new Uint8Array(await crypto.subtle.sign(ED25519, privateKey, message as Uint8Array<ArrayBuffer>)),
-  }
-}
-
-/** The node id of a raw public key: lowercase hex SHA-256. */
-export async function nodeIdOf(publicKey: Uint8Array): Promise<string> {
-  return toHex(await sha256(publicKey))
-}
-
-/** The peer id of a node id: its first 96 bits in base64url (16 characters, no padding). */
-export function peerIdOf(nodeId: string): string {
-  return toBase64(fromHex(nodeId).subarray(0, PEER_ID_BYTES)).replaceAll('+', '-').replaceAll('/', '_')
-}
-
-/**
- * Whether `signature` is `publicKey`'s Ed25519 signature of `message`. Never throws: a key or signature of
- * the wrong length, or a key WebCrypto refuses, is simply not a valid signature.
- */
-export async function verifySignature(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
-  if (publicKey.length !== PUBLIC_KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false
-  try {
-    const key = await crypto.subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, ED25519, false, [
-      'verify',
-    ])
-    return await crypto.subtle.verify(
-      ED25519,
-      key,
-      signature as Uint8Array<ArrayBuffer>,
-      message as Uint8Array<ArrayBuffer>,
-    )
-  } catch {
-    return false
   }
 }
 

@@ -54,6 +54,7 @@ import {
 } from './ice-diagnosis.js'
 import { peerConnectionRefusal } from './peer-connection-limit.js'
 import type { IceServer, LinkFactory, NegotiatingLink, PeerLink, Signaller } from './peer-link.js'
+import type { SignalAuth, SignalProof } from './signal-auth.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /**
@@ -131,7 +132,13 @@ const NOT_THEIR_FAILURE: ReadonlySet<ErrorCode> = new Set([
   'PEER_BANNED',
   'LINK_BUDGET_LOW',
   'LINK_BUDGET_SPENT',
+  'SIGNAL_FORGED', // the relay's doing, not the peer's
 ])
+/**
+ * Signals of one peer held while its offer or answer before them is checked (signal-auth.ts), so that they
+ * are handled in the order sent: its trickled candidates, a dozen or so. Beyond, they are dropped.
+ */
+const MAX_HELD_SIGNALS = 64
 /** Peers whose retry wait is remembered before the expired ones are swept out: a few KiB. */
 const MAX_REMEMBERED_PEERS = 256
 /** Longest SDP accepted in a signal: a trickle-ICE SDP is ~1 KiB; the tracker relays at most 64 KiB anyway. */
@@ -156,6 +163,11 @@ export type LinkManagerEvents = {
   declined: { peerId: string; reason: DeclineReason }
   /** The RTCPeerConnection budget changed state (ok → low → spent). */
   budget: LinkBudget
+  /**
+   * An offer or answer came that its `from` did not sign for this peer (SIGNAL_FORGED): the relay forged or
+   * altered it. Nothing was built for it; an attempt waiting for it failed.
+   */
+  forged: { peerId: string; error: SwarmError }
 }
 
 export type DeclineReason = 'busy' | 'refused' | 'error'
@@ -173,6 +185,11 @@ export interface LinkManagerOptions {
   /** This peer's id, from the tracker's welcome. */
   peerId: string
   signaller: Signaller
+  /**
+   * Signs this peer's offers and answers and checks other peers' (signal-auth.ts `signedSignals(identity)`):
+   * an offer or answer its `from` did not sign is refused before anything is built or fed with it.
+   */
+  signalAuth: SignalAuth
   /** Builds each link: SimplePeerLink in browsers (web/main.ts), @roamhq/wrtc in Node, memory in tests. */
   createLink: LinkFactory
   /** From the tracker's welcome; default none (host candidates only). */
@@ -263,6 +280,12 @@ interface Entry {
   readonly remoteTypes: Set<CandidateType>
   /** This side sent a host candidate with a public address (it needs no server-reflexive one). */
   localPublicHost: boolean
+  /**
+   * Signals of this attempt on their way out, in order: an offer or answer waits for its signature, and what
+   * this side sends after it waits behind it.
+   */
+  outbox: Promise<void>
+  sending: number
 }
 
 /** Per remote peer whose attempt failed to open: how often in a row, and when it may try again. */
@@ -273,6 +296,9 @@ interface RetryWait {
 
 export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #signaller: Signaller
+  readonly #signalAuth: SignalAuth
+  /** Peers whose offer or answer is being checked, with their signals that came after it. */
+  readonly #held = new Map<string, Record<string, unknown>[]>()
   readonly #createLink: LinkFactory
   readonly #clock: Clock
   readonly #maxLinks: number
@@ -303,6 +329,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     super()
     this.#peerId = options.peerId
     this.#signaller = options.signaller
+    this.#signalAuth = options.signalAuth
     this.#iceServers = options.iceServers ?? []
     this.#createLink = options.createLink
     this.#clock = options.clock ?? systemClock
@@ -424,6 +451,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     this.#destroyed = true
     this.#offSignal()
     this.#offUndeliverable()
+    this.#held.clear()
     const entries = [...this.#entries.values()]
     this.#entries.clear()
     for (const entry of entries) {
@@ -583,6 +611,8 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       localTypes: new Set(),
       remoteTypes: new Set(),
       localPublicHost: false,
+      outbox: Promise.resolve(),
+      sending: 0,
     }
     this.#entries.set(peerId, entry)
     entry.timer = this.#clock.setTimeout(
@@ -729,6 +759,34 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       if (type) entry.localTypes.add(type)
       if (isPublicHostCandidate(line)) entry.localPublicHost = true
     }
+    const type = data.type
+    const signed = (type === 'offer' || type === 'answer') && typeof data.sdp === 'string'
+    if (!signed && entry.sending === 0) return this.#relay(entry, data)
+    // An offer or answer goes out signed; whatever this side sends after it goes out after it.
+    entry.sending++
+    const fields = signed
+      ? {
+          from: this.#peerId,
+          to: entry.peerId,
+          sid: entry.sid,
+          type: type as 'offer' | 'answer',
+          sdp: data.sdp as string,
+        }
+      : undefined
+    entry.outbox = entry.outbox
+      .then(async () =>
+        this.#relay(entry, fields ? { ...data, ...(await this.#signalAuth.sign(fields)) } : data),
+      )
+      .catch((error: unknown) => {
+        this.#fail(entry, new SwarmError('INTERNAL', `signing the ${String(type)} failed`, { cause: error }))
+      })
+      .finally(() => {
+        entry.sending--
+      })
+  }
+
+  #relay(entry: Entry, data: Record<string, unknown>): void {
+    if (this.#destroyed || this.#entries.get(entry.peerId) !== entry) return
     this.#signaller.send(entry.peerId, { ...data, sid: entry.sid })
   }
 
@@ -746,11 +804,52 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
 
   // ---------------------------------------------------------------- signals
 
+  /**
+   * A signal from another peer. An offer or answer is handled only once its signature checks out (and the
+   * peer's signals after it wait for that); one that does not is refused as SIGNAL_FORGED.
+   */
   #onSignal(from: string, data: Record<string, unknown>): void {
     if (this.#destroyed || typeof from !== 'string' || from === this.#peerId) return
+    const held = this.#held.get(from)
+    if (held) {
+      if (held.length < MAX_HELD_SIGNALS) held.push(data)
+      return
+    }
     const parsed = LinkSignalSchema.safeParse(data)
     if (!parsed.success) return // not ours, or malformed: another peer's problem, never ours
     const signal = parsed.data
+    if (signal.type !== 'offer' && signal.type !== 'answer') return this.#handle(from, signal)
+    const after: Record<string, unknown>[] = []
+    this.#held.set(from, after)
+    const fields = { from, to: this.#peerId, sid: signal.sid, type: signal.type, sdp: signal.sdp }
+    const proof = { publicKey: data.publicKey, signature: data.signature } as Partial<SignalProof>
+    this.#signalAuth
+      .check(fields, proof)
+      .catch(() => false)
+      .then((valid) => {
+        if (this.#held.get(from) !== after) return // destroyed meanwhile
+        this.#held.delete(from)
+        if (valid) this.#handle(from, signal)
+        else this.#forged(from, signal)
+        for (const next of after) this.#onSignal(from, next)
+      })
+  }
+
+  /** An offer or answer its `from` did not sign: nothing is built for it, and an attempt waiting for it fails. */
+  #forged(from: string, signal: LinkSignalOf<'offer'> | LinkSignalOf<'answer'>): void {
+    const error = new SwarmError(
+      'SIGNAL_FORGED',
+      `an ${signal.type} from ${from} is not signed by ${from}'s key for this peer and attempt`,
+    )
+    const entry = this.#entries.get(from)
+    if (entry?.sid === signal.sid && !entry.open) {
+      const waiting = signal.type === 'answer' ? entry.initiator : !entry.initiator && !entry.link
+      if (waiting) this.#fail(entry, error)
+    }
+    this.emit('forged', { peerId: from, error })
+  }
+
+  #handle(from: string, signal: LinkSignal): void {
     const entry = this.#entries.get(from)
     const current = entry?.sid === signal.sid ? entry : undefined
     switch (signal.type) {

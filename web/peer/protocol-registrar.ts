@@ -42,6 +42,8 @@ export interface RouterSession {
    * like. Counts as abuse by the peer (ban-list.ts).
    */
   fail(error: SwarmError): void
+  /** Closes the link without blaming the peer (it is not abuse): every protocol on it loses it. */
+  destroy(error?: Error): void
 }
 
 export interface LinkProtocol {

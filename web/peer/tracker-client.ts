@@ -8,7 +8,9 @@
  * with a fake socket and a fake clock.
  */
 import { assertNever } from '../../shared/assert-never.js'
-import { type ErrorCode, SwarmError } from '../../shared/errors.js'
+import { fromHex, toHex } from '../../shared/encoding.js'
+import { CLOSE_CODES, type ErrorCode, SwarmError } from '../../shared/errors.js'
+import { helloHostOf, helloSignedBytes } from '../../shared/identity-proof.js'
 import {
   DEFAULT_TRACKER_LIMITS,
   MAX_CHUNK_COUNT,
@@ -19,6 +21,7 @@ import { DIGEST_PATTERN, type Manifest, manifestMatchesDigest } from '../../shar
 import {
   type AnnouncedFile,
   AnnouncedFileSchema,
+  type ClientHello,
   type ClientMessage,
   encodeClientMessage,
   type IceServer,
@@ -29,6 +32,7 @@ import {
 } from '../../shared/tracker-protocol.js'
 import { backoffDelayMs } from './backoff.js'
 import { type Clock, systemClock } from './clock.js'
+import type { Identity } from './identity.js'
 import type { Signaller } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
@@ -83,6 +87,11 @@ export interface TrackerClientOptions {
   url: string
   /** Opens a socket: `(url) => new WebSocket(url)` in browsers, `ws`'s `WebSocket` in Node. */
   createSocket: (url: string) => WebSocketLike
+  /**
+   * Who this peer is: it answers each connection's challenge by signing it with this key (SPEC §9), and the
+   * tracker binds the connection to the peer id the key derives to.
+   */
+  identity: Pick<Identity, 'publicKey' | 'peerId' | 'sign'>
   /**
    * What this peer holds, announced in full on every welcome (complete files as `"all"`, partial ones with
    * their bitfields). Called synchronously on each welcome, so it must reflect every chunk already reported.
@@ -210,6 +219,8 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   #attempt = 0
   #retryTimer: unknown
   #connectTimer: unknown
+  /** The socket whose challenge was answered: one hello per connection. */
+  #challengedSocket: WebSocketLike | undefined
 
   /** Newly verified chunks not reported yet, merged by digest. */
   readonly #pendingHave = new Map<string, Set<number>>()
@@ -471,6 +482,12 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     this.#pendingSignals.clear()
     this.#rejectAll(new SwarmError(OFFLINE_CODE, 'the tracker connection closed before the reply'))
     if (this.#destroyed) return
+    if (close.code === CLOSE_CODES.REPLACED) {
+      // Another tab or process with this identity took the connection over; taking it back would only make
+      // the two take turns. Stop, and say why.
+      this.destroy(new SwarmError('IDENTITY_IN_USE', 'another connection with this peer id took over'))
+      return
+    }
     const retryInMs = backoffDelayMs(this.#attempt, this.#random)
     this.#attempt++
     this.#retryTimer = this.#clock.setTimeout(() => this.#connect(), retryInMs)
@@ -498,6 +515,8 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     }
     const message = parsed.message
     switch (message.type) {
+      case 'challenge':
+        return this.#onChallenge(message)
       case 'welcome':
         return this.#onWelcome(message)
       case 'ack':
@@ -562,19 +581,58 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     this.emit('ice-servers', { iceServers })
   }
 
+  /** Proves this peer's key: signs the nonce and the tracker's host (identity-proof.ts) and says `hello`. */
+  #onChallenge(challenge: ServerMessageOf<'challenge'>): void {
+    const socket = this.#socket
+    if (this.#session || !socket || this.#challengedSocket === socket) {
+      this.emit('error', { code: 'BAD_MESSAGE', message: 'the tracker sent a second challenge' })
+      return
+    }
+    if (!this.#speaks(challenge.protocol)) return
+    this.#challengedSocket = socket
+    const { identity, url } = this.#options
+    identity.sign(helloSignedBytes(fromHex(challenge.nonce), helloHostOf(url))).then(
+      (signature) => {
+        if (socket !== this.#socket || this.#destroyed) return
+        this.#sendOrReport({
+          type: 'hello',
+          publicKey: toHex(identity.publicKey),
+          signature: toHex(signature),
+        })
+      },
+      (error: unknown) => {
+        if (socket !== this.#socket || this.#destroyed) return
+        this.emit('error', { code: 'INTERNAL', message: `signing the hello failed: ${String(error)}` })
+        closeQuietly(socket)
+      },
+    )
+  }
+
+  /** Whether the tracker speaks our protocol version; if not, stops and says why (a reload is the cure). */
+  #speaks(protocol: number): boolean {
+    if (protocol === TRACKER_PROTOCOL_VERSION) return true
+    const error = new SwarmError(
+      'BAD_MESSAGE',
+      `the tracker speaks protocol ${protocol}; this client speaks ${TRACKER_PROTOCOL_VERSION}`,
+    )
+    this.emit('error', { code: error.code, message: error.message })
+    this.destroy(error)
+    return false
+  }
+
   #onWelcome(welcome: ServerMessageOf<'welcome'>): void {
     if (this.#session) {
       this.emit('error', { code: 'BAD_MESSAGE', message: 'the tracker sent a second welcome' })
       return
     }
-    if (welcome.protocol !== TRACKER_PROTOCOL_VERSION) {
-      // Retrying cannot help until this code is updated (a page reload): stop and say why.
-      const error = new SwarmError(
-        'BAD_MESSAGE',
-        `the tracker speaks protocol ${welcome.protocol}; this client speaks ${TRACKER_PROTOCOL_VERSION}`,
-      )
-      this.emit('error', { code: error.code, message: error.message })
-      this.destroy(error)
+    if (!this.#speaks(welcome.protocol)) return
+    if (this.#challengedSocket !== this.#socket || welcome.peerId !== this.#options.identity.peerId) {
+      // Signals are signed under our own peer id: under another, every peer would refuse them as forged.
+      this.emit('error', {
+        code: 'BAD_MESSAGE',
+        message: `the tracker welcomed this peer as ${welcome.peerId}, not as its key's ${this.#options.identity.peerId}`,
+      })
+      if (this.#socket) closeQuietly(this.#socket)
       return
     }
     this.#clock.clearTimeout(this.#connectTimer)
@@ -711,7 +769,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   }
 
   /** Sends on the current connection; reports a failure as an `error` event. True when sent. */
-  #sendOrReport(message: ClientMessage): boolean {
+  #sendOrReport(message: ClientMessage | ClientHello): boolean {
     const failure = this.#send(message)
     if (failure && failure.code !== OFFLINE_CODE)
       this.emit('error', { code: failure.code, message: failure.message })
@@ -719,7 +777,7 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
   }
 
   /** Sends on the current connection; the reason it could not, or undefined. */
-  #send(message: ClientMessage): SwarmError | undefined {
+  #send(message: ClientMessage | ClientHello): SwarmError | undefined {
     const socket = this.#socket
     if (!socket || socket.readyState !== SOCKET_OPEN)
       return new SwarmError(OFFLINE_CODE, 'the tracker is offline')

@@ -6,6 +6,7 @@
 import { SwarmError } from '../../../shared/errors.js'
 import { FRAME_KIND } from '../../../shared/wire-protocol.js'
 import { SwarmEngine } from '../../../web/peer/engine.js'
+import { generateKeyPair, identityOf } from '../../../web/peer/identity.js'
 import type { PeerSession } from '../../../web/peer/peer-session.js'
 import { simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient } from '../../../web/peer/tracker-client.js'
@@ -83,7 +84,12 @@ function needEngine(): SwarmEngine {
 
 const api: TransferBenchApi = {
   async connectRaw() {
-    rawTracker ??= new TrackerClient({ url: trackerUrl, createSocket, holdings: () => [] })
+    rawTracker ??= new TrackerClient({
+      url: trackerUrl,
+      createSocket,
+      holdings: () => [],
+      identity: await identityOf(await generateKeyPair()),
+    })
     rawTracker.start()
     return online(rawTracker)
   },

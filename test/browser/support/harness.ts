@@ -5,6 +5,8 @@
  */
 import { createStore, set } from 'idb-keyval'
 import { manifestDigest, manifestOf } from '../../../shared/manifest.js'
+import { loadOrCreateIdentity } from '../../../web/peer/identity.js'
+import { IdbKeyStore } from '../../../web/storage/idb-key-store.js'
 import { ingest } from '../../../web/storage/ingest.js'
 import { scanInventory } from '../../../web/storage/inventory.js'
 import { writeVerifiedChunk } from '../../../web/storage/verified-chunks.js'
@@ -63,6 +65,18 @@ const harness = {
     const damaged = 'f'.repeat(64)
     await set(damaged, { digest: damaged, name: 42 }, createStore(databases.fileDb, 'files'))
     return { complete: complete.record.digest, partial: digest, damaged }
+  },
+
+  /** This profile's identity as a page sees it on load (created on the first load, stored in IndexedDB). */
+  async identity(keyDb: string): Promise<{ nodeId: string; peerId: string; extractable: boolean }> {
+    const store = new IdbKeyStore(keyDb)
+    const identity = await loadOrCreateIdentity(store)
+    const stored = await store.load()
+    return {
+      nodeId: identity.nodeId,
+      peerId: identity.peerId,
+      extractable: stored?.privateKey.extractable ?? true,
+    }
   },
 
   /** What this page finds on load: the inventory, as plain data. */

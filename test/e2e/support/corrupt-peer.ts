@@ -13,8 +13,10 @@ import { canonicalManifestBytes, chunkLength } from '../../../shared/manifest.js
 import { systemClock } from '../../../web/peer/clock.js'
 import { LinkManager } from '../../../web/peer/link-manager.js'
 import { PeerSession } from '../../../web/peer/peer-session.js'
+import { signedSignals } from '../../../web/peer/signal-auth.js'
 import { type SimplePeerLinkOptions, simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
+import { nodeIdentity } from '../../support/identities.js'
 import type { SourceFile } from './source-files.js'
 
 /** Longest the peer waits for the tracker's welcome. */
@@ -35,6 +37,9 @@ export class CorruptPeer {
   readonly #sessions = new Set<PeerSession>()
   #links: LinkManager | undefined
 
+  /** Its own key: it proves it to the tracker and signs its offers and answers, as an honest peer does. */
+  readonly identity = nodeIdentity()
+
   private constructor(
     trackerUrl: string,
     private readonly file: SourceFile,
@@ -43,6 +48,7 @@ export class CorruptPeer {
       url: trackerUrl,
       // ws's WebSocket has the WHATWG addEventListener; its event types differ only in name.
       createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      identity: this.identity,
       holdings: () => [
         {
           digest: file.digest,
@@ -82,6 +88,7 @@ export class CorruptPeer {
         if (status.state !== 'online' || this.#links) return
         clearTimeout(timer)
         this.#links = new LinkManager({
+          signalAuth: signedSignals(this.identity),
           peerId: status.peerId,
           signaller: this.#tracker,
           iceServers: status.iceServers,

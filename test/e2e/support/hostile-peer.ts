@@ -11,12 +11,14 @@ import wrtc from '@roamhq/wrtc'
 import WebSocket from 'ws'
 import type { AnnouncedFile } from '../../../shared/tracker-protocol.js'
 import { type ControlMessage, encodeControl, parseFrame } from '../../../shared/wire-protocol.js'
+import { signedSignals } from '../../../web/peer/signal-auth.js'
 import {
   type SimplePeerLink,
   type SimplePeerLinkOptions,
   simplePeerLinkFactory,
 } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
+import { nodeIdentity } from '../../support/identities.js'
 
 /** Longest a node waits for the tracker's welcome, and a dial for its link to open. */
 const ONLINE_TIMEOUT_MS = 10_000
@@ -102,11 +104,16 @@ export class HostileNode {
   readonly #links = new Set<SimplePeerLink>()
   readonly #signalHandlers = new Map<string, (data: Record<string, unknown>) => void>()
 
+  /** Its own key: it proves it to the tracker and signs its offers and answers, as an honest peer does. */
+  readonly identity = nodeIdentity()
+  readonly #auth = signedSignals(this.identity)
+
   private constructor(trackerUrl: string, holdings: readonly AnnouncedFile[]) {
     this.#tracker = new TrackerClient({
       url: trackerUrl,
       // ws's WebSocket has the WHATWG addEventListener; its event types differ only in name.
       createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      identity: this.identity,
       holdings: () => holdings,
     })
     this.#tracker.onSignal((from, data) => {
@@ -172,11 +179,23 @@ export class HostileNode {
     }
   }
 
-  /** Sends `target` a knock and an offer that carries no ICE candidate, and nothing more. */
+  /** Sends `target` a knock and an offer (signed, as honest ones are) that carries no ICE candidate, and nothing more. */
   offerWithoutCandidates(target: string, sdp: string): void {
     const sid = randomBytes(8).toString('hex')
     this.#tracker.send(target, { type: 'knock', sid })
-    this.#tracker.send(target, { type: 'offer', sid, sdp })
+    void this.#signed(target, sid, { type: 'offer', sdp }).then((offer) => this.#tracker.send(target, offer))
+  }
+
+  /** `data` with its `sid`, and signed when it is an offer or answer (signal-auth.ts): peers refuse unsigned ones. */
+  async #signed(
+    remote: string,
+    sid: string,
+    data: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const { type, sdp } = data
+    if ((type !== 'offer' && type !== 'answer') || typeof sdp !== 'string') return { ...data, sid }
+    const proof = await this.#auth.sign({ from: this.peerId, to: remote, sid, type, sdp })
+    return { ...data, ...proof, sid }
   }
 
   /** Takes links other peers dial to this node (a fake seeder): each is handed to `serve` once open. */
@@ -202,12 +221,18 @@ export class HostileNode {
 
   /** Builds one link of attempt `sid` with `remote`, forgotten with its signal handler when it closes. */
   #build(remote: string, sid: string, initiator: boolean): SimplePeerLink {
+    // Signals leave in order: candidates wait behind the offer or answer being signed.
+    let outbox = Promise.resolve()
     const link = createLink({
       initiator,
       localPeerId: this.peerId,
       remotePeerId: remote,
       iceServers: [],
-      sendSignal: (data) => this.#tracker.send(remote, { ...data, sid }),
+      sendSignal: (data) => {
+        outbox = outbox
+          .then(async () => this.#tracker.send(remote, await this.#signed(remote, sid, data)))
+          .catch(() => {})
+      },
     })
     this.#links.add(link)
     link.on('close', () => {

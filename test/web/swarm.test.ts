@@ -417,8 +417,10 @@ describe('swarm download', () => {
       })
     })
     const download = await startDownload(leecher, record, ['slow1', 'slow2'])
+    // One chunk each on probation, then the four left asked of both: every copy sits on a dribbler. Waited
+    // for rather than settled: on a busy machine 20 turns did not always see every request out ([2, 4]).
+    await until(() => dribblers.every((d) => d.requests >= 5), 'five requests on each dribbler')
     await settle()
-    // One chunk each on probation, then the four left asked of both: every copy sits on a dribbler.
     expect(dribblers.map((d) => d.requests)).toEqual([5, 5])
     download.addSource(await leecher.swarm.session('honest'))
     const done = download.once('complete')

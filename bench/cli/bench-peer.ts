@@ -3,6 +3,8 @@
  * (the folder's stores, @roamhq/wrtc links, the engine) as `swarmdrop` composes it, and, between the same
  * two processes, the raw @roamhq/wrtc channel it is measured against (bench/transfer's raw-channel.ts).
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import wrtc from '@roamhq/wrtc'
 import { HeadlessPeer } from '../../cli/headless-peer.js'
 import { webrtcLinkFactory } from '../../cli/node-links.js'
@@ -17,6 +19,8 @@ let peer: HeadlessPeer | undefined
 let receiver: RawReceiver | undefined
 let sender: RawSender | undefined
 const sockets = new SocketPool()
+/** The inspector session profiling this process, between `profile-start` and `profile-stop`. */
+let profiler: Session | undefined
 
 function needPeer(): HeadlessPeer {
   if (!peer) throw new Error('open first')
@@ -28,7 +32,6 @@ function iceServers(): RTCIceServer[] {
   return status.state === 'online' ? (status.iceServers as RTCIceServer[]) : []
 }
 
-/** Opens the peer on `dir`, with the server's address as `--server` takes it. */
 /** Opens the peer on `dir`, with the server's address as `--server` takes it. */
 async function open(dir: string, server: string): Promise<{ peerId: string }> {
   peer = await HeadlessPeer.open({
@@ -83,6 +86,20 @@ async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['ty
       sender?.close()
       receiver = sender = undefined
       return null
+    case 'profile-start':
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+      return null
+    case 'profile-stop': {
+      if (!profiler) throw new Error('profile-start first')
+      const { profile } = await profiler.post('Profiler.stop')
+      profiler.disconnect()
+      profiler = undefined
+      await writeFile(request.path, JSON.stringify(profile))
+      return null
+    }
     case 'close':
       receiver?.close()
       sender?.close()

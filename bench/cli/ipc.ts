@@ -8,6 +8,10 @@ export type PeerRequest =
   | { type: 'raw-result' }
   | { type: 'raw-send'; options: RawSendOptions }
   | { type: 'raw-close' }
+  /** Starts the V8 CPU profiler in this process (bench/cli's `--cpu-prof`). */
+  | { type: 'profile-start' }
+  /** Stops it and writes the profile, in Chrome DevTools' .cpuprofile format, to `path`. */
+  | { type: 'profile-stop'; path: string }
   | { type: 'close' }
 
 export interface CliDownload {
@@ -25,6 +29,8 @@ export interface PeerAnswers {
   'raw-result': RawReceiveResult
   'raw-send': RawSendResult
   'raw-close': null
+  'profile-start': null
+  'profile-stop': null
   close: null
 }
 

@@ -13,7 +13,10 @@
  *
  *   node --import tsx bench/cli/main.ts [--size-mib 256] [--runs 3] [--folder-mib 2048] [--folder-files 8]
  *                                       [--restart-files 10000] [--parts goodput,share,restart]
- *                                       [--wait-load 1.0] [--json out.json]
+ *                                       [--wait-load 1.0] [--json out.json] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` profiles both CLI processes during each CLI → CLI Swarmdrop download (not the raw
+ * arm): DIR/run-N-seeder.cpuprofile and DIR/run-N-downloader.cpuprofile, for Chrome DevTools.
  *
  * Everything talks to a server in this process on 127.0.0.1; as root it runs in a network namespace with
  * only lo. Heavy: run it under `flock /tmp/swarmdrop-heavy.lock` on a shared machine.
@@ -66,6 +69,7 @@ const { values: flags } = parseArgs({
     parts: { type: 'string', default: 'goodput,share,restart' },
     'wait-load': { type: 'string' },
     json: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 })
 
@@ -124,7 +128,7 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
   for (let run = 1; run <= runs; run++) {
     const result: GoodputRun = {
       cliRawMbps: mbPerSecond(...(await rawToCli(seeder, downloader, downloaderId))),
-      cli: await cliDownload(downloader, input),
+      cli: await cliDownload(seeder, downloader, input, run),
       chromiumRawMbps: mbPerSecond(...(await rawToChromium(seeder, chromium, chromiumRawId))),
       chromium: await chromiumDownload(chromium, input),
       load: loadavg(),
@@ -159,9 +163,24 @@ async function rawToCli(seeder: PeerProcess, downloader: PeerProcess, to: string
   return [received.bytes, received.ms]
 }
 
-async function cliDownload(downloader: PeerProcess, input: InputFile): Promise<CliDownload> {
+async function cliDownload(
+  seeder: PeerProcess,
+  downloader: PeerProcess,
+  input: InputFile,
+  run: number,
+): Promise<CliDownload> {
   await settle()
-  return downloader.call({ type: 'download', digest: input.digest })
+  const profileDir = flags['cpu-prof']
+  if (profileDir === undefined) return downloader.call({ type: 'download', digest: input.digest })
+  mkdirSync(profileDir, { recursive: true })
+  await Promise.all([seeder.call({ type: 'profile-start' }), downloader.call({ type: 'profile-start' })])
+  const download = await downloader.call({ type: 'download', digest: input.digest })
+  const profile = (name: string) => ({
+    type: 'profile-stop' as const,
+    path: join(profileDir, `run-${run}-${name}.cpuprofile`),
+  })
+  await Promise.all([seeder.call(profile('seeder')), downloader.call(profile('downloader'))])
+  return download
 }
 
 async function rawToChromium(

@@ -10,6 +10,8 @@ import { HeadlessPeer } from '../../cli/headless-peer.js'
 import { webrtcLinkFactory } from '../../cli/node-links.js'
 import { trackerUrlOf } from '../../cli/server-url.js'
 import { SocketPool } from '../../cli/sockets.js'
+import { FRAME_KIND } from '../../shared/wire-protocol.js'
+import type { PeerSession } from '../../web/peer/peer-session.js'
 import { type PeerConnectionClass, RawReceiver, RawSender } from '../transfer/page/raw-channel.js'
 import type { CliDownload, PeerAnswers, PeerReply, PeerRequest } from './ipc.js'
 
@@ -54,14 +56,34 @@ async function download(digest: string): Promise<CliDownload> {
       resolve(performance.now())
     })
   })
+  // The first chunk frame on any link, old or new, as bench/transfer's page watches for it.
+  let firstFrameAt = Number.NaN
+  const offs: (() => void)[] = []
+  const watch = (session: PeerSession) =>
+    offs.push(
+      session.link.on('frame', (frame) => {
+        if (frame[0] === FRAME_KIND.chunk && Number.isNaN(firstFrameAt)) firstFrameAt = performance.now()
+      }),
+    )
+  for (const session of headless.engine.swarm.sessions) watch(session)
+  offs.push(headless.engine.swarm.on('session', watch))
   const started = performance.now()
-  const running = await headless.get(digest)
-  if (running.state !== 'complete') await running.once('complete')
-  const completed = performance.now()
-  const assembled = await combined
-  const bytes = running.file.record.manifest.size
-  await headless.remove(digest)
-  return { bytes, ms: completed - started, assembleMs: assembled - completed }
+  try {
+    const running = await headless.get(digest)
+    if (running.state !== 'complete') await running.once('complete')
+    const completed = performance.now()
+    const assembled = await combined
+    const bytes = running.file.record.manifest.size
+    await headless.remove(digest)
+    return {
+      bytes,
+      ms: completed - started,
+      firstFrameMs: firstFrameAt - started,
+      assembleMs: assembled - completed,
+    }
+  } finally {
+    for (const off of offs) off()
+  }
 }
 
 async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['type']]> {

@@ -16,8 +16,16 @@ export type PeerRequest =
 
 export interface CliDownload {
   bytes: number
-  /** From `get` to the download's `complete`: every chunk verified and in its .chunk file. */
+  /**
+   * From `get` to the download's `complete`: every chunk verified and in its .chunk file. It includes
+   * finding the seeder through the tracker, linking to it (ICE, DTLS, SCTP) and fetching the manifest.
+   */
   ms: number
+  /**
+   * From `get` to the first chunk frame arriving: what the transfer's time starts after, as the raw arm's
+   * runs from its first message to its last (bench/transfer/page/raw-channel.ts).
+   */
+  firstFrameMs: number
   /** Then the chunk files combined into the file in the folder. */
   assembleMs: number
 }

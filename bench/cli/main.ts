@@ -204,10 +204,7 @@ async function rawToChromium(
   return [received.bytes, received.ms]
 }
 
-async function chromiumDownload(
-  chromium: BenchBrowser,
-  input: InputFile,
-): Promise<{ bytes: number; ms: number }> {
+async function chromiumDownload(chromium: BenchBrowser, input: InputFile): Promise<GoodputRun['chromium']> {
   await settle()
   await chromium.page.evaluate(() => window.transferBench.openEngine())
   const download = await chromium.page.evaluate(
@@ -215,7 +212,7 @@ async function chromiumDownload(
     input.digest,
   )
   await chromium.page.evaluate(() => window.transferBench.closeEngine())
-  return { bytes: download.bytes, ms: download.ms }
+  return { bytes: download.bytes, ms: download.ms, firstFrameMs: download.firstFrameMs }
 }
 
 // ---------------------------------------------------------------- share a 2 GiB folder

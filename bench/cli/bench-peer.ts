@@ -122,6 +122,10 @@ async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['ty
       await writeFile(request.path, JSON.stringify(profile))
       return null
     }
+    case 'cpu': {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    }
     case 'close':
       receiver?.close()
       sender?.close()

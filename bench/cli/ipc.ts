@@ -12,6 +12,8 @@ export type PeerRequest =
   | { type: 'profile-start' }
   /** Stops it and writes the profile, in Chrome DevTools' .cpuprofile format, to `path`. */
   | { type: 'profile-stop'; path: string }
+  /** CPU time this process has used so far, every thread of it (process.cpuUsage, in µs). */
+  | { type: 'cpu' }
   | { type: 'close' }
 
 export interface CliDownload {
@@ -39,6 +41,7 @@ export interface PeerAnswers {
   'raw-close': null
   'profile-start': null
   'profile-stop': null
+  cpu: number
   close: null
 }
 

@@ -125,10 +125,21 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
   console.log(`Chromium ${chromium.version}, Node ${process.version}; ${formatMiB(sizeBytes)} a run`)
 
   const results: GoodputRun[] = []
+  // CPU time of both CLI processes (all their threads: WebRTC's too) over one step, in ms.
+  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number]> => {
+    const cpu = () => Promise.all([seeder.call({ type: 'cpu' }), downloader.call({ type: 'cpu' })])
+    const before = await cpu()
+    const value = await step()
+    const after = await cpu()
+    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000]
+  }
   for (let run = 1; run <= runs; run++) {
+    const [rawCli, rawCpuMs] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
+    const [cli, cliCpuMs] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
     const result: GoodputRun = {
-      cliRawMbps: mbPerSecond(...(await rawToCli(seeder, downloader, downloaderId))),
-      cli: await cliDownload(seeder, downloader, input, run),
+      cliRawMbps: mbPerSecond(...rawCli),
+      cli,
+      cpuMs: { raw: rawCpuMs, cli: cliCpuMs },
       chromiumRawMbps: mbPerSecond(...(await rawToChromium(seeder, chromium, chromiumRawId))),
       chromium: await chromiumDownload(chromium, input),
       load: loadavg(),
@@ -136,7 +147,7 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
     results.push(result)
     console.log(
       `run ${run}: CLI→CLI raw ${formatMbps(result.cliRawMbps)}, Swarmdrop ${formatMbps(mbPerSecond(result.cli.bytes, result.cli.ms))} ` +
-        `(then ${formatMs(result.cli.assembleMs)} to assemble the file); CLI→Chromium raw ${formatMbps(result.chromiumRawMbps)}, ` +
+        `(then ${formatMs(result.cli.assembleMs)} to assemble the file; CPU of both processes ${formatMs(rawCpuMs)} raw, ${formatMs(cliCpuMs)} Swarmdrop); CLI→Chromium raw ${formatMbps(result.chromiumRawMbps)}, ` +
         `Swarmdrop ${formatMbps(mbPerSecond(result.chromium.bytes, result.chromium.ms))}; load ${formatLoad(result.load)}`,
     )
   }

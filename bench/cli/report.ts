@@ -13,6 +13,8 @@ import {
 } from '../support/figures.js'
 import type { CliDownload } from './ipc.js'
 
+const MiB = 1024 * 1024
+
 /** SPEC §7: CLI → CLI and CLI → Chromium goodput against a raw @roamhq/wrtc channel, same run. */
 export const GOODPUT_TARGET = 0.9
 /** SPEC §7: sharing a 2 GiB folder until seeding, against hashing alone. */
@@ -25,6 +27,12 @@ export const RESTART_TARGET_MS = 5_000
 export interface GoodputRun {
   cliRawMbps: number
   cli: CliDownload
+  /**
+   * CPU time of the two CLI processes (every thread) over each CLI → CLI arm: the raw one's set-up and
+   * send, and Swarmdrop's whole download with the assembling. On a machine with every core busy, an arm
+   * that needs more CPU per byte gets fewer bytes through.
+   */
+  cpuMs?: { raw: number; cli: number }
   chromiumRawMbps: number
   /** From fetch to complete, and to the first chunk frame (bench/transfer's page). */
   chromium: { bytes: number; ms: number; firstFrameMs: number }
@@ -87,6 +95,21 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
       ),
     ],
   )
+  const withCpu = runs.filter((r) => r.cpuMs)
+  if (withCpu.length > 0) {
+    const perMiB = (ms: number) => `${((ms / sizeBytes) * MiB).toFixed(1)} ms/MiB`
+    row(
+      '  CPU, both CLI processes: raw arm; Swarmdrop arm',
+      spread(
+        withCpu.map((r) => r.cpuMs!.raw),
+        perMiB,
+      ),
+      spread(
+        withCpu.map((r) => r.cpuMs!.cli),
+        perMiB,
+      ),
+    )
+  }
   reportArm(
     'CLI → Chromium',
     'fetch',

@@ -24,9 +24,9 @@ import { TypedEventTarget } from './typed-events.js'
 /** Chunks requested from one source at once: enough to keep a fast link busy while one is verified. */
 export const IN_FLIGHT_PER_SOURCE = 4
 /**
- * Chunks received whole and still being checked and stored, past which no new request goes out: a source's
- * next request leaves as soon as its chunk is in (not once it is stored), so without this bound a disk
- * slower than the network would let chunks pile up in memory.
+ * A source's next request leaves as soon as its chunk is in whole, not once it is checked and stored, while
+ * no more than this many chunks wait for storage; past it, requests wait for storage as they always did, so
+ * a disk slower than the network does not let chunks pile up in memory.
  */
 export const MAX_CHUNKS_VERIFYING = 4
 /** Sources one download talks to at once (SPEC §5 cap). */
@@ -339,7 +339,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     // The source's next request goes out now, not after the chunk is hashed and written: the ~10 ms of that
     // (more on a loaded machine) left it with one chunk fewer to send, and its link ran dry between chunks
     // (bench/cli, issue 11). A source on probation waits for its first chunk to check out, as before.
-    if (source.delivered > 0) this.#fill()
+    if (source.delivered > 0 && this.#verifying.size <= MAX_CHUNKS_VERIFYING) this.#fill()
     try {
       await this.options.local.write(this.digest, index, request.buffer)
     } catch (error) {
@@ -406,7 +406,6 @@ export class Download extends TypedEventTarget<DownloadEvents> {
    * counts as not requested: it is asked of a source that is not quiet, as any unrequested chunk.
    */
   #requestFromIdleSources(): void {
-    if (this.#verifying.size >= MAX_CHUNKS_VERIFYING) return // storage is behind: it calls #fill as it catches up
     const file = this.file
     const now = this.options.clock.now()
     const live = (i: number) => this.#liveRequests(i, now)

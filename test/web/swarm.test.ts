@@ -95,7 +95,9 @@ describe('swarm download', () => {
 
   it('asks a trusted source for its next chunk as soon as one arrives whole, before it is checked and stored', async () => {
     const network = new MemoryNetwork()
-    const leecher = addNode(network, 'leecher')
+    // A clock that stands still: no tick of the download gives the source work, only chunks arriving do.
+    const clock = new FakeClock()
+    const leecher = addNode(network, 'leecher', clock)
     const bytes = bytesOf(30 * CHUNK, 3)
     const record = await recordOf(bytes)
     const holder = rawPeer(network, 'holder', (link, message) => {

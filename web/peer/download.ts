@@ -25,8 +25,8 @@ import { TypedEventTarget } from './typed-events.js'
 export const IN_FLIGHT_PER_SOURCE = 4
 /**
  * A source's next request leaves as soon as its chunk is in whole, not once it is checked and stored, while
- * no more than this many chunks wait for storage; past it, requests wait for storage as they always did, so
- * a disk slower than the network does not let chunks pile up in memory.
+ * no more than this many chunks wait for storage; past it, requests wait as they always did (for storage, or
+ * the next tick), so a disk slower than the network holds at most this many more chunks in memory.
  */
 export const MAX_CHUNKS_VERIFYING = 4
 /** Sources one download talks to at once (SPEC §5 cap). */

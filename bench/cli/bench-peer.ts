@@ -3,11 +3,15 @@
  * (the folder's stores, @roamhq/wrtc links, the engine) as `swarmdrop` composes it, and, between the same
  * two processes, the raw @roamhq/wrtc channel it is measured against (bench/transfer's raw-channel.ts).
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import wrtc from '@roamhq/wrtc'
 import { HeadlessPeer } from '../../cli/headless-peer.js'
 import { webrtcLinkFactory } from '../../cli/node-links.js'
 import { trackerUrlOf } from '../../cli/server-url.js'
 import { SocketPool } from '../../cli/sockets.js'
+import { FRAME_KIND } from '../../shared/wire-protocol.js'
+import type { PeerSession } from '../../web/peer/peer-session.js'
 import { type PeerConnectionClass, RawReceiver, RawSender } from '../transfer/page/raw-channel.js'
 import type { CliDownload, PeerAnswers, PeerReply, PeerRequest } from './ipc.js'
 
@@ -17,6 +21,8 @@ let peer: HeadlessPeer | undefined
 let receiver: RawReceiver | undefined
 let sender: RawSender | undefined
 const sockets = new SocketPool()
+/** The inspector session profiling this process, between `profile-start` and `profile-stop`. */
+let profiler: Session | undefined
 
 function needPeer(): HeadlessPeer {
   if (!peer) throw new Error('open first')
@@ -28,7 +34,6 @@ function iceServers(): RTCIceServer[] {
   return status.state === 'online' ? (status.iceServers as RTCIceServer[]) : []
 }
 
-/** Opens the peer on `dir`, with the server's address as `--server` takes it. */
 /** Opens the peer on `dir`, with the server's address as `--server` takes it. */
 async function open(dir: string, server: string): Promise<{ peerId: string }> {
   peer = await HeadlessPeer.open({
@@ -51,14 +56,34 @@ async function download(digest: string): Promise<CliDownload> {
       resolve(performance.now())
     })
   })
+  // The first chunk frame on any link, old or new, as bench/transfer's page watches for it.
+  let firstFrameAt = Number.NaN
+  const offs: (() => void)[] = []
+  const watch = (session: PeerSession) =>
+    offs.push(
+      session.link.on('frame', (frame) => {
+        if (frame[0] === FRAME_KIND.chunk && Number.isNaN(firstFrameAt)) firstFrameAt = performance.now()
+      }),
+    )
+  for (const session of headless.engine.swarm.sessions) watch(session)
+  offs.push(headless.engine.swarm.on('session', watch))
   const started = performance.now()
-  const running = await headless.get(digest)
-  if (running.state !== 'complete') await running.once('complete')
-  const completed = performance.now()
-  const assembled = await combined
-  const bytes = running.file.record.manifest.size
-  await headless.remove(digest)
-  return { bytes, ms: completed - started, assembleMs: assembled - completed }
+  try {
+    const running = await headless.get(digest)
+    if (running.state !== 'complete') await running.once('complete')
+    const completed = performance.now()
+    const assembled = await combined
+    const bytes = running.file.record.manifest.size
+    await headless.remove(digest)
+    return {
+      bytes,
+      ms: completed - started,
+      firstFrameMs: firstFrameAt - started,
+      assembleMs: assembled - completed,
+    }
+  } finally {
+    for (const off of offs) off()
+  }
 }
 
 async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['type']]> {
@@ -83,6 +108,24 @@ async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['ty
       sender?.close()
       receiver = sender = undefined
       return null
+    case 'profile-start':
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+      return null
+    case 'profile-stop': {
+      if (!profiler) throw new Error('profile-start first')
+      const { profile } = await profiler.post('Profiler.stop')
+      profiler.disconnect()
+      profiler = undefined
+      await writeFile(request.path, JSON.stringify(profile))
+      return null
+    }
+    case 'cpu': {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    }
     case 'close':
       receiver?.close()
       sender?.close()

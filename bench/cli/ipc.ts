@@ -8,12 +8,26 @@ export type PeerRequest =
   | { type: 'raw-result' }
   | { type: 'raw-send'; options: RawSendOptions }
   | { type: 'raw-close' }
+  /** Starts the V8 CPU profiler in this process (bench/cli's `--cpu-prof`). */
+  | { type: 'profile-start' }
+  /** Stops it and writes the profile, in Chrome DevTools' .cpuprofile format, to `path`. */
+  | { type: 'profile-stop'; path: string }
+  /** CPU time this process has used so far, every thread of it (process.cpuUsage, in µs). */
+  | { type: 'cpu' }
   | { type: 'close' }
 
 export interface CliDownload {
   bytes: number
-  /** From `get` to the download's `complete`: every chunk verified and in its .chunk file. */
+  /**
+   * From `get` to the download's `complete`: every chunk verified and in its .chunk file. It includes
+   * finding the seeder through the tracker, linking to it (ICE, DTLS, SCTP) and fetching the manifest.
+   */
   ms: number
+  /**
+   * From `get` to the first chunk frame arriving: what the transfer's time starts after, as the raw arm's
+   * runs from its first message to its last (bench/transfer/page/raw-channel.ts).
+   */
+  firstFrameMs: number
   /** Then the chunk files combined into the file in the folder. */
   assembleMs: number
 }
@@ -25,6 +39,9 @@ export interface PeerAnswers {
   'raw-result': RawReceiveResult
   'raw-send': RawSendResult
   'raw-close': null
+  'profile-start': null
+  'profile-stop': null
+  cpu: number
   close: null
 }
 

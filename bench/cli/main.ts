@@ -13,7 +13,10 @@
  *
  *   node --import tsx bench/cli/main.ts [--size-mib 256] [--runs 3] [--folder-mib 2048] [--folder-files 8]
  *                                       [--restart-files 10000] [--parts goodput,share,restart]
- *                                       [--wait-load 1.0] [--json out.json]
+ *                                       [--wait-load 1.0] [--json out.json] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` profiles both CLI processes during each CLI → CLI Swarmdrop download (not the raw
+ * arm): DIR/run-N-seeder.cpuprofile and DIR/run-N-downloader.cpuprofile, for Chrome DevTools.
  *
  * Everything talks to a server in this process on 127.0.0.1; as root it runs in a network namespace with
  * only lo. Heavy: run it under `flock /tmp/swarmdrop-heavy.lock` on a shared machine.
@@ -66,6 +69,7 @@ const { values: flags } = parseArgs({
     parts: { type: 'string', default: 'goodput,share,restart' },
     'wait-load': { type: 'string' },
     json: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 })
 
@@ -121,10 +125,21 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
   console.log(`Chromium ${chromium.version}, Node ${process.version}; ${formatMiB(sizeBytes)} a run`)
 
   const results: GoodputRun[] = []
+  // CPU time of both CLI processes (all their threads: WebRTC's too) over one step, in ms.
+  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number]> => {
+    const cpu = () => Promise.all([seeder.call({ type: 'cpu' }), downloader.call({ type: 'cpu' })])
+    const before = await cpu()
+    const value = await step()
+    const after = await cpu()
+    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000]
+  }
   for (let run = 1; run <= runs; run++) {
+    const [rawCli, rawCpuMs] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
+    const [cli, cliCpuMs] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
     const result: GoodputRun = {
-      cliRawMbps: mbPerSecond(...(await rawToCli(seeder, downloader, downloaderId))),
-      cli: await cliDownload(downloader, input),
+      cliRawMbps: mbPerSecond(...rawCli),
+      cli,
+      cpuMs: { raw: rawCpuMs, cli: cliCpuMs },
       chromiumRawMbps: mbPerSecond(...(await rawToChromium(seeder, chromium, chromiumRawId))),
       chromium: await chromiumDownload(chromium, input),
       load: loadavg(),
@@ -132,7 +147,7 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
     results.push(result)
     console.log(
       `run ${run}: CLI→CLI raw ${formatMbps(result.cliRawMbps)}, Swarmdrop ${formatMbps(mbPerSecond(result.cli.bytes, result.cli.ms))} ` +
-        `(then ${formatMs(result.cli.assembleMs)} to assemble the file); CLI→Chromium raw ${formatMbps(result.chromiumRawMbps)}, ` +
+        `(then ${formatMs(result.cli.assembleMs)} to assemble the file; CPU of both processes ${formatMs(rawCpuMs)} raw, ${formatMs(cliCpuMs)} Swarmdrop); CLI→Chromium raw ${formatMbps(result.chromiumRawMbps)}, ` +
         `Swarmdrop ${formatMbps(mbPerSecond(result.chromium.bytes, result.chromium.ms))}; load ${formatLoad(result.load)}`,
     )
   }
@@ -159,9 +174,24 @@ async function rawToCli(seeder: PeerProcess, downloader: PeerProcess, to: string
   return [received.bytes, received.ms]
 }
 
-async function cliDownload(downloader: PeerProcess, input: InputFile): Promise<CliDownload> {
+async function cliDownload(
+  seeder: PeerProcess,
+  downloader: PeerProcess,
+  input: InputFile,
+  run: number,
+): Promise<CliDownload> {
   await settle()
-  return downloader.call({ type: 'download', digest: input.digest })
+  const profileDir = flags['cpu-prof']
+  if (profileDir === undefined) return downloader.call({ type: 'download', digest: input.digest })
+  mkdirSync(profileDir, { recursive: true })
+  await Promise.all([seeder.call({ type: 'profile-start' }), downloader.call({ type: 'profile-start' })])
+  const download = await downloader.call({ type: 'download', digest: input.digest })
+  const profile = (name: string) => ({
+    type: 'profile-stop' as const,
+    path: join(profileDir, `run-${run}-${name}.cpuprofile`),
+  })
+  await Promise.all([seeder.call(profile('seeder')), downloader.call(profile('downloader'))])
+  return download
 }
 
 async function rawToChromium(
@@ -185,10 +215,7 @@ async function rawToChromium(
   return [received.bytes, received.ms]
 }
 
-async function chromiumDownload(
-  chromium: BenchBrowser,
-  input: InputFile,
-): Promise<{ bytes: number; ms: number }> {
+async function chromiumDownload(chromium: BenchBrowser, input: InputFile): Promise<GoodputRun['chromium']> {
   await settle()
   await chromium.page.evaluate(() => window.transferBench.openEngine())
   const download = await chromium.page.evaluate(
@@ -196,7 +223,7 @@ async function chromiumDownload(
     input.digest,
   )
   await chromium.page.evaluate(() => window.transferBench.closeEngine())
-  return { bytes: download.bytes, ms: download.ms }
+  return { bytes: download.bytes, ms: download.ms, firstFrameMs: download.firstFrameMs }
 }
 
 // ---------------------------------------------------------------- share a 2 GiB folder

@@ -116,12 +116,18 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async get(digest: string, index: number): Promise<Blob | undefined> {
+    const bytes = await this.getBytes(digest, index)
+    return bytes && new Blob([bytes as Uint8Array<ArrayBuffer>])
+  }
+
+  /** The chunk's bytes as read from its file: how the engine reads (verified-chunks.ts), with no Blob between. */
+  async getBytes(digest: string, index: number): Promise<Uint8Array | undefined> {
     const complete = this.#complete.get(digest)
     if (complete) {
       if (index >= complete.chunkCount) return undefined
       try {
         const handle = await this.#handleOf(complete.path)
-        return new Blob([await readRange(handle, index * complete.chunkSize, chunkLength(complete, index))])
+        return await readRange(handle, index * complete.chunkSize, chunkLength(complete, index))
       } catch {
         // Deleted, or no longer readable: the folder looks at it again and stops sharing it if need be.
         this.#closeHandle(complete.path)
@@ -131,7 +137,7 @@ export class FolderChunkStore implements ChunkStore {
     }
     if (!this.#chunkFiles.get(digest)?.has(index)) return undefined
     try {
-      return new Blob([await readFile(this.layout.chunkPath(digest, index))])
+      return await readFile(this.layout.chunkPath(digest, index))
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT') throw error
       this.#chunkFiles.get(digest)?.delete(index) // deleted behind our back

@@ -71,6 +71,12 @@ export function storeContract(
       await chunks.put(DIGEST_A, 1, short)
       expect(sameBytes(await bytesIn(await chunks.get(DIGEST_A, 0)), whole)).to.equal(true)
       expect(sameBytes(await bytesIn(await chunks.get(DIGEST_A, 1)), short)).to.equal(true)
+      if (chunks.getBytes) {
+        // The optional read without a Blob gives the same bytes, and nothing for a chunk never put.
+        expect(sameBytes(await chunks.getBytes(DIGEST_A, 0), whole)).to.equal(true)
+        expect(sameBytes(await chunks.getBytes(DIGEST_A, 1), short)).to.equal(true)
+        expect(await chunks.getBytes(DIGEST_A, 2)).to.equal(undefined)
+      }
       expect(await chunks.get(DIGEST_A, 2)).to.equal(undefined)
       expect(await chunks.get(DIGEST_B, 0)).to.equal(undefined)
       expect([

@@ -153,6 +153,21 @@ export function holdReads(node: TestNode): () => void {
   return open
 }
 
+/** Lets the node's first `free` chunk writes through, then makes the rest wait until the returned function is called. */
+export function holdWritesAfter(node: TestNode, free: number): () => void {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  let writes = 0
+  const put = node.chunks.put.bind(node.chunks)
+  node.chunks.put = async (digest, index, bytes) => {
+    if (++writes > free) await gate
+    return put(digest, index, bytes)
+  }
+  return open
+}
+
 /** Moves the clock on a quarter of a stall period at a time, at most `steps` times, until the download completes. */
 export async function advanceUntilComplete(
   download: Download,

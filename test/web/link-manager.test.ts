@@ -1023,6 +1023,52 @@ describe('LinkManager over WebRTC (@roamhq/wrtc) and the real tracker, on loopba
     expect([a.factory.built.length, b.factory.built.length]).toEqual([1, 1])
   })
 
+  it("reads the channel's queue depth (a blocking call into @roamhq/wrtc) only when it may be over the high-water mark", async () => {
+    // Every data channel made from here on counts its `bufferedAmount` reads (the dialling side makes it).
+    let reads = 0
+    const prototype = (wrtc as unknown as { RTCPeerConnection: { prototype: RTCPeerConnection } })
+      .RTCPeerConnection.prototype
+    const createDataChannel = prototype.createDataChannel
+    prototype.createDataChannel = function (this: RTCPeerConnection, ...args) {
+      const channel = createDataChannel.apply(this, args)
+      const native = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(channel), 'bufferedAmount')!
+      Object.defineProperty(channel, 'bufferedAmount', {
+        get: () => {
+          reads++
+          return native.get!.call(channel)
+        },
+      })
+      return channel
+    }
+    let atA: SimplePeerLink
+    let atB: SimplePeerLink
+    try {
+      const a = await peer()
+      const b = await peer()
+      const linkAtB = b.manager.once('link')
+      atA = (await a.manager.connect(b.peerId)) as SimplePeerLink
+      atB = (await linkAtB) as SimplePeerLink
+    } finally {
+      prototype.createDataChannel = createDataChannel
+    }
+    let arrived = 0
+    atB.on('frame', (frame) => {
+      arrived += frame.byteLength
+    })
+    // Up to the high-water mark: whatever the channel did with them, the queue cannot be over it.
+    const frame = new Uint8Array(atA.maxFrameBytes)
+    const frames = Math.floor(HIGH_WATER_BYTES / frame.byteLength)
+    reads = 0
+    for (let i = 0; i < frames; i++) await atA.send(frame)
+    await until(() => arrived === frames * frame.byteLength, 'every frame', 15_000)
+    expect(frames).toBeGreaterThan(1)
+    expect(reads).toBe(0) // it was read after every frame
+    // Past it, the link reads the queue and waits for it to drain, as it always did.
+    for (let i = 0; i < frames; i++) await atA.send(frame)
+    expect(reads).toBeGreaterThan(0)
+    await until(() => arrived === 2 * frames * frame.byteLength, 'every frame', 15_000)
+  })
+
   it('carries a frame that is a view into a larger buffer as just its bytes', async () => {
     const a = await peer()
     const b = await peer()

@@ -10,6 +10,7 @@ import { systemClock } from '../../web/peer/clock.js'
 import {
   IN_FLIGHT_PER_SOURCE,
   MAX_BAD_CHUNKS,
+  MAX_CHUNKS_VERIFYING,
   REQUEST_STALL_MS,
   STALL_DECAY_CHUNKS,
   TICK_MS,
@@ -25,6 +26,7 @@ import {
   CHUNK,
   countReads,
   holdReads,
+  holdWritesAfter,
   MemoryNetwork,
   rawPeer,
   recordOf,
@@ -89,6 +91,35 @@ describe('swarm download', () => {
     answerFirst()
     await settle()
     expect(holder.requests).toBe(1 + IN_FLIGHT_PER_SOURCE)
+  })
+
+  it('asks a trusted source for its next chunk as soon as one arrives whole, before it is checked and stored', async () => {
+    const network = new MemoryNetwork()
+    // A clock that stands still: no tick of the download gives the source work, only chunks arriving do.
+    const clock = new FakeClock()
+    const leecher = addNode(network, 'leecher', clock)
+    const bytes = bytesOf(30 * CHUNK, 3)
+    const record = await recordOf(bytes)
+    const holder = rawPeer(network, 'holder', (link, message) => {
+      if (message.type === 'interested') {
+        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 30, have: 'all' }))
+      }
+      if (message.type !== 'request') return
+      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+      for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+    })
+    // The first chunk is stored at once (the source's probation ends); every later write waits.
+    const openWrites = holdWritesAfter(leecher, 1)
+    await startDownload(leecher, record, ['holder'])
+    await until(() => holder.requests > 1 + IN_FLIGHT_PER_SOURCE, 'requests before any chunk is stored')
+    await settle()
+    // Nothing was stored since the first chunk, and more went out than the first four: requests went out
+    // while the chunks before them were being written, one for each of the first MAX_CHUNKS_VERIFYING
+    // waiting to be (so a slow disk does not make chunks pile up in memory).
+    expect(leecher.local.get(record.digest)!.have.count).toBe(1)
+    expect(holder.requests).toBe(1 + IN_FLIGHT_PER_SOURCE + MAX_CHUNKS_VERIFYING)
+    openWrites()
+    await until(() => leecher.local.get(record.digest)!.have.complete, 'the download to complete')
   })
 
   it('resumes a partial file by fetching only the missing chunks, and shares each chunk it gets', async () => {

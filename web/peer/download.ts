@@ -23,6 +23,12 @@ import { TypedEventTarget } from './typed-events.js'
 
 /** Chunks requested from one source at once: enough to keep a fast link busy while one is verified. */
 export const IN_FLIGHT_PER_SOURCE = 4
+/**
+ * A source's next request leaves as soon as its chunk is in whole, not once it is checked and stored, while
+ * no more than this many chunks wait for storage; past it, requests wait as they always did (for storage, or
+ * the next tick), so a disk slower than the network holds at most this many more chunks in memory.
+ */
+export const MAX_CHUNKS_VERIFYING = 4
 /** Sources one download talks to at once (SPEC §5 cap). */
 export const MAX_SOURCES_PER_FILE = 8
 /**
@@ -330,6 +336,10 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     const { index, source } = request
     if (this.file.have.has(index) || this.#verifying.has(index)) return this.#fill() // another copy won (endgame)
     this.#verifying.add(index)
+    // The source's next request goes out now, not after the chunk is hashed and written: the ~10 ms of that
+    // (more on a loaded machine) left it with one chunk fewer to send, and its link ran dry between chunks
+    // (bench/cli, issue 11). A source on probation waits for its first chunk to check out, as before.
+    if (source.delivered > 0 && this.#verifying.size <= MAX_CHUNKS_VERIFYING) this.#fill()
     try {
       await this.options.local.write(this.digest, index, request.buffer)
     } catch (error) {

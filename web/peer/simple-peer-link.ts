@@ -58,6 +58,14 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
   readonly #internals: SimplePeerInternals
   readonly #clock: Clock
   readonly #highWaterBytes: number
+  readonly #lowWaterBytes: number
+  /**
+   * At least what the channel has queued: its last reading plus every byte sent since (the queue only
+   * shrinks between sends). `send()` reads `bufferedAmount` only once this passes the high-water mark:
+   * @roamhq/wrtc answers each read by a blocking call to WebRTC's own thread, and reading it after every
+   * frame took ~10% of a CLI seeder's main thread (bench/cli profile, issue 11).
+   */
+  #queuedAtMost = 0
   #maxFrameBytes = MAX_FRAME_BYTES
   #channel: RTCDataChannel | null = null
   #destroyed = false
@@ -74,13 +82,15 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
    * listeners) could attach. Null once frames go straight to listeners.
    */
   #early: Uint8Array[] | null = []
-  #onBufferedAmountLow = () => this.#wakeDrainWaiters()
+  // Read again, not assumed to be the threshold: a send may have come between the drop and this task.
+  #onBufferedAmountLow = () => this.#wakeDrainWaiters(this.#channel?.bufferedAmount ?? 0)
 
   constructor(options: SimplePeerLinkOptions) {
     super()
     this.remotePeerId = options.remotePeerId
     this.#clock = options.clock ?? systemClock
     this.#highWaterBytes = options.highWaterBytes ?? HIGH_WATER_BYTES
+    this.#lowWaterBytes = Math.floor(this.#highWaterBytes * LOW_WATER_FRACTION)
     this.opened = new Promise<void>((resolve, reject) => {
       this.#resolveOpened = resolve
       this.#rejectOpened = reject
@@ -161,8 +171,12 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
       this.destroy(failure)
       throw failure
     }
+    this.#queuedAtMost += frame.byteLength
+    if (this.#queuedAtMost <= this.#highWaterBytes) return
+    this.#queuedAtMost = channel.bufferedAmount
     // `bufferedamountlow` fires only when the queue crosses down to the threshold: wait only while above it.
-    while (channel.bufferedAmount > this.#highWaterBytes && !this.#destroyed) {
+    // A wake-up sets #queuedAtMost to what it saw (at most the threshold).
+    while (this.#queuedAtMost > this.#highWaterBytes && !this.#destroyed) {
       await this.#drained()
     }
     if (this.#destroyed) throw closedError()
@@ -218,7 +232,7 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
     if (typeof maxMessageSize === 'number' && maxMessageSize > 0) {
       this.#maxFrameBytes = Math.min(maxMessageSize, MAX_FRAME_BYTES)
     }
-    channel.bufferedAmountLowThreshold = Math.floor(this.#highWaterBytes * LOW_WATER_FRACTION)
+    channel.bufferedAmountLowThreshold = this.#lowWaterBytes
     channel.addEventListener('bufferedamountlow', this.#onBufferedAmountLow)
     // Browsers define the handler attribute on RTCDataChannel.prototype; @roamhq/wrtc has no such event.
     this.#pollMs =
@@ -261,12 +275,15 @@ export class SimplePeerLink extends TypedEventTarget<PeerLinkEvents> implements 
       this.#pollTimer = null
       const channel = this.#channel
       if (!channel || this.#drainWaiters.size === 0) return
-      if (channel.bufferedAmount <= channel.bufferedAmountLowThreshold) this.#wakeDrainWaiters()
+      const queued = channel.bufferedAmount // one read a poll: the threshold is ours, not read back
+      if (queued <= this.#lowWaterBytes) this.#wakeDrainWaiters(queued)
       else this.#schedulePoll()
     }, this.#pollMs)
   }
 
-  #wakeDrainWaiters(): void {
+  /** Wakes the waiting sends; `queued` is the queue depth just seen. */
+  #wakeDrainWaiters(queued: number): void {
+    this.#queuedAtMost = queued
     const waiters = [...this.#drainWaiters]
     this.#drainWaiters.clear()
     for (const waiter of waiters) waiter.resolve()

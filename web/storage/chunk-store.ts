@@ -7,6 +7,13 @@
 export interface ChunkStore {
   put(digest: string, index: number, bytes: Uint8Array): Promise<void>
   get(digest: string, index: number): Promise<Blob | undefined>
+  /**
+   * Optional, for stores that keep bytes outside Blobs (the CLI's files): the chunk's bytes, read without a
+   * Blob made around them only to be copied out again. A seeder reads every chunk it serves, and those two
+   * copies of each MiB (and their garbage) were the CLI's largest cost per chunk after the link's own
+   * (bench/cli profile, issue 11).
+   */
+  getBytes?(digest: string, index: number): Promise<Uint8Array | undefined>
   has(digest: string, index: number): Promise<boolean>
   delete(digest: string, index: number): Promise<void>
   /** Indices of the chunks of one file that are stored, in ascending order. */

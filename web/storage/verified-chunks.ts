@@ -57,20 +57,43 @@ export async function readVerifiedChunk(
   digest: string,
   index: number,
 ): Promise<VerifiedChunk | undefined> {
-  const blob = await store.get(digest, index)
-  if (!blob) return undefined
+  const stored = await readStored(store, digest, index)
+  if (!stored) return undefined
   const key = chunkKey(digest, index)
   const verified = verifiedIn(store)
-  const bytes = new Uint8Array(await blob.arrayBuffer())
+  const { bytes } = stored
   if (
     verified.has(key) ? bytes.length === chunkLength(manifest, index) : await matches(manifest, index, bytes)
   ) {
     verified.add(key)
-    return { bytes, blob }
+    return stored
   }
   verified.delete(key)
   await store.delete(digest, index)
   return undefined
+}
+
+/** A stored chunk as bytes and Blob: by `getBytes` where the store has it (the Blob then made if asked for). */
+async function readStored(
+  store: ChunkStore,
+  digest: string,
+  index: number,
+): Promise<VerifiedChunk | undefined> {
+  if (store.getBytes) {
+    const bytes = await store.getBytes(digest, index)
+    if (!bytes) return undefined
+    let blob: Blob | undefined
+    return {
+      bytes,
+      get blob() {
+        blob ??= new Blob([bytes as Uint8Array<ArrayBuffer>])
+        return blob
+      },
+    }
+  }
+  const blob = await store.get(digest, index)
+  if (!blob) return undefined
+  return { bytes: new Uint8Array(await blob.arrayBuffer()), blob }
 }
 
 /**

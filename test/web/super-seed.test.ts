@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
-import { OPEN_OFFERS, SPREAD_WAIT_MS, SuperSeed } from '../../web/peer/super-seed.js'
+import { ISOLATED_MS, OPEN_OFFERS, SPREAD_WAIT_MS, STARVED_MS, SuperSeed } from '../../web/peer/super-seed.js'
 
 const indices = (field: Bitfield) =>
   Array.from({ length: field.length }, (_, i) => i).filter((i) => field.has(i))
@@ -75,5 +75,49 @@ describe('SuperSeed', () => {
     // And a peer that holds the first half is offered from the other half.
     seed.join('c')
     expect(seed.held('c', holdsFirstHalf).every((i) => i >= OPEN_OFFERS)).toBe(true)
+  })
+
+  it('offers no second copies to a peer that trades with the crowd, until it is starved or isolated', () => {
+    let now = 0
+    const seed = new SuperSeed(2 * OPEN_OFFERS, () => now)
+    const a = indices(seed.join('a'))
+    const b = indices(seed.join('b'))
+    for (const index of a) seed.requested('a', index)
+    for (const index of b) seed.requested('b', index)
+    // Every chunk is on its way to one of them. Long after, `a` still gets chunks from `b`: it has a peer
+    // to take the rest from, and the seeder sends none of them twice.
+    now = 3 * SPREAD_WAIT_MS
+    for (const index of a) expect(seed.heldChunk('a', index)).toEqual([])
+    expect(seed.heldChunk('a', b[0]!)).toEqual([])
+    now += STARVED_MS - 1
+    expect(seed.refresh().get('a')).toBeUndefined()
+    // Then nothing comes for STARVED_MS: `b` evidently has nothing more for it, and it is offered copies.
+    now += 1
+    expect(seed.refresh().get('a')).toHaveLength(OPEN_OFFERS - 1)
+    // A peer that gets nothing but second copies from us, steadily, is not linked to the crowd: once it has
+    // had no other chunk for ISOLATED_MS, it is offered copies though it never waits STARVED_MS.
+    now = 0
+    const alone = new SuperSeed(3 * OPEN_OFFERS, () => now)
+    const [c, d, e] = ['c', 'd', 'e'].map((peer) => indices(alone.join(peer)))
+    for (const index of d!) alone.requested('d', index)
+    for (const index of e!) alone.requested('e', index)
+    for (const index of c!) alone.requested('c', index)
+    for (const index of c!) alone.heldChunk('c', index) // first copies: the seeder's proper work
+    now = STARVED_MS
+    const copies = alone.refresh().get('c') ?? []
+    expect(copies).toHaveLength(OPEN_OFFERS)
+    let isolatedAt: number | undefined
+    for (const index of copies) {
+      alone.requested('c', index)
+      now += 0.9 * STARVED_MS
+      const more = alone.heldChunk('c', index)
+      if (now < ISOLATED_MS) expect(more).toEqual([])
+      else if (more.length > 0) {
+        isolatedAt = now
+        break
+      }
+    }
+    expect(isolatedAt).toBeGreaterThanOrEqual(ISOLATED_MS)
+    expect(isolatedAt).toBeLessThan(ISOLATED_MS + STARVED_MS)
   })
 })

@@ -40,6 +40,12 @@ export const SPREAD_WAIT_MS = 1_000
  */
 export const STARVED_MS = 1_000
 export const ISOLATED_MS = 4_000
+/**
+ * Second copies a starved (not isolated) peer may have on offer at once: a trickle, since a peer of the
+ * crowd that paused for a second (five browsers on two busy cores) usually trades again soon, and each
+ * copy it takes from us is one the origin uploads twice. An isolated peer gets OPEN_OFFERS.
+ */
+export const STARVED_OFFERS = 2
 
 interface PeerState {
   /** What the peer holds, as it said; empty until its `have` arrives. */
@@ -207,8 +213,9 @@ export class SuperSeed {
   #topUp(peer: PeerState): number[] {
     let open = peer.open.size
     const added: number[] = []
+    const now = this.now()
     while (open < OPEN_OFFERS) {
-      const index = this.#leastCopied(peer)
+      const index = this.#leastCopied(peer, this.#mayCopy(peer, now, open), now)
       if (index === undefined) break
       peer.offered.set(index)
       peer.open.add(index)
@@ -220,27 +227,29 @@ export class SuperSeed {
     return added
   }
 
-  /** Whether the peer gets nothing from the crowd (STARVED_MS, ISOLATED_MS): then it may get second copies. */
-  #starved(peer: PeerState, now: number): boolean {
-    return now - peer.lastChunkMs >= STARVED_MS || now - peer.lastFreshMs >= ISOLATED_MS
+  /**
+   * Whether the peer may be offered one more chunk someone else in the crowd has or is getting: when it is
+   * isolated (ISOLATED_MS), or starved (STARVED_MS) and has fewer than STARVED_OFFERS offers open.
+   */
+  #mayCopy(peer: PeerState, now: number, open: number): boolean {
+    if (now - peer.lastFreshMs >= ISOLATED_MS) return true
+    return now - peer.lastChunkMs >= STARVED_MS && open < STARVED_OFFERS
   }
 
   /**
    * Among chunks the peer lacks and was not offered, one of the fewest copies (and among those, offered to
    * the fewest others), at random among equals. A chunk already offered to, sent to or held by another
-   * peer is a candidate only SPREAD_WAIT_MS after that first happened, and only while the peer is starved.
+   * peer is a candidate only SPREAD_WAIT_MS after that first happened, and only when `mayCopy`.
    */
-  #leastCopied(peer: PeerState): number | undefined {
+  #leastCopied(peer: PeerState, mayCopy: boolean, now: number): number | undefined {
     let best: number | undefined
     let fewest = Number.POSITIVE_INFINITY
     let ties = 0
-    const now = this.now()
     const claimedBefore = now - SPREAD_WAIT_MS
-    const starved = this.#starved(peer, now)
     for (let index = 0; index < this.chunkCount; index++) {
       if (peer.offered.has(index) || peer.held.has(index)) continue
       const claimed = this.#copies[index]! > 0 || this.#openOffers[index]! > 0
-      if (claimed && !(starved && this.#claimedSinceMs[index]! <= claimedBefore)) continue
+      if (claimed && !(mayCopy && this.#claimedSinceMs[index]! <= claimedBefore)) continue
       // Copies weigh first: an offer may never be taken up, a copy is on its way.
       const copies = this.#copies[index]! * (this.#peers.size + 1) + this.#openOffers[index]!
       if (copies < fewest) {

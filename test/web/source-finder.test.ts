@@ -101,19 +101,6 @@ async function run(clock: FakeClock, ms: number): Promise<void> {
 }
 
 describe('SourceFinder', () => {
-  it('dials holders ahead of their download, except those in their retry wait', async () => {
-    const { swarm, finder } = setup()
-    swarm.downloads.clear() // the manifest is still coming: no download yet
-    swarm.failWith.set('gone', 'PEER_UNREACHABLE')
-    finder.dialAhead(['gone', 'near'])
-    await settle()
-    expect(swarm.dials.map((d) => d.peerId)).toEqual(['gone', 'near'])
-    // `gone` waits out its retry; `near` is dialled again only because the fake swarm keeps no sessions.
-    finder.dialAhead(['gone', 'near'])
-    await settle()
-    expect(swarm.dials.map((d) => d.peerId)).toEqual(['gone', 'near', 'near'])
-  })
-
   it('re-dials an unreachable peer after 15 s, then ever more slowly up to two minutes', async () => {
     const { clock, swarm, finder } = setup()
     swarm.failWith.set('far', 'NAT_BLOCKED')

@@ -332,11 +332,6 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const held = this.local.get(digest)
     if (held?.have.complete) throw new SwarmError('FILE_CONFLICT', 'this file is already here')
     if (!held) {
-      // The holders are dialled while the manifest comes and the record is stored, not after (issue 16).
-      this.tracker.peers(digest).then(
-        ({ peers }) => this.#finder.dialAhead(peers.map((peer) => peer.peerId)),
-        () => {}, // nobody holds it: the manifest's lookup says so
-      )
       const entry = this.#catalogEntries.get(digest)
       const record = this.#downloadRecord(digest, await this.manifestOf(digest), hints)
       await this.options.files.put(record)

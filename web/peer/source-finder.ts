@@ -155,21 +155,6 @@ export class SourceFinder extends TypedEventTarget<SourceFinderEvents> {
     void this.#connect(digest, download, peerIds)
   }
 
-  /**
-   * Dials a file's holders before its download exists, while its manifest comes and its record is stored:
-   * the link is the longest step before the first chunk (issue 16). `find` then finds their sessions open
-   * or opening (Swarm#session joins a dial in progress) and makes them sources.
-   */
-  dialAhead(peerIds: readonly string[]): void {
-    if (this.#destroyed) return
-    const { swarm, clock } = this.options
-    const now = clock.now()
-    const dialable = peerIds.filter(
-      (peerId) => !swarm.isBanned(peerId) && (this.#unreachable.get(peerId)?.retryAtMs ?? 0) <= now,
-    )
-    for (const peerId of dialable.slice(0, MAX_SOURCES_PER_FILE)) this.#dial(peerId).catch(() => {})
-  }
-
   /** Dials those of `peerIds` the download can use and adds them as sources; resolves with the failures. */
   async #connect(digest: string, download: SourcedDownload, peerIds: readonly string[]): Promise<unknown[]> {
     const { swarm, clock } = this.options

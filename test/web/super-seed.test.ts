@@ -3,7 +3,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../shared/bitfield.js'
-import { OPEN_OFFERS, SPREAD_WAIT_MS, SuperSeed } from '../../web/peer/super-seed.js'
+import {
+  ISOLATED_MS,
+  OPEN_OFFERS,
+  SPREAD_WAIT_MS,
+  STARVED_MS,
+  STARVED_OFFERS,
+  SuperSeed,
+} from '../../web/peer/super-seed.js'
 
 const indices = (field: Bitfield) =>
   Array.from({ length: field.length }, (_, i) => i).filter((i) => field.has(i))
@@ -16,12 +23,12 @@ describe('SuperSeed', () => {
     for (const offer of offers) expect(offer).toHaveLength(OPEN_OFFERS)
     expect(new Set(offers.flat()).size).toBe(4 * OPEN_OFFERS)
     // A fifth peer: every chunk is promised to another, who will share it. Once that has had time to
-    // happen and evidently has not reached this one, it is offered chunks too.
+    // happen and evidently has not reached this one, it is offered a few chunks too.
     expect(indices(seed.join('e'))).toEqual([])
     now = SPREAD_WAIT_MS - 1
     expect(seed.refresh().size).toBe(0)
     now = SPREAD_WAIT_MS
-    expect(seed.refresh().get('e')).toHaveLength(OPEN_OFFERS)
+    expect(seed.refresh().get('e')).toHaveLength(STARVED_OFFERS)
   })
 
   it('tops up the offers as a peer asks and as it gets chunks elsewhere, never offering what it holds', () => {
@@ -75,5 +82,44 @@ describe('SuperSeed', () => {
     // And a peer that holds the first half is offered from the other half.
     seed.join('c')
     expect(seed.held('c', holdsFirstHalf).every((i) => i >= OPEN_OFFERS)).toBe(true)
+  })
+
+  it('offers no second copies to a peer that trades with the crowd, until it is starved or isolated', () => {
+    let now = 0
+    const seed = new SuperSeed(2 * OPEN_OFFERS, () => now)
+    const a = indices(seed.join('a'))
+    const b = indices(seed.join('b'))
+    for (const index of a) seed.requested('a', index)
+    for (const index of b) seed.requested('b', index)
+    // Every chunk is on its way to one of them. Long after, `a` still gets chunks from `b`: it has a peer
+    // to take the rest from, and the seeder sends none of them twice.
+    now = 3 * SPREAD_WAIT_MS
+    for (const index of a) expect(seed.heldChunk('a', index)).toEqual([])
+    expect(seed.heldChunk('a', b[0]!)).toEqual([])
+    now += STARVED_MS - 1
+    expect(seed.refresh().get('a')).toBeUndefined()
+    // Then nothing comes for STARVED_MS: `b` evidently has nothing more for it, and it is offered a few copies
+    // (a trickle: it may trade again soon).
+    now += 1
+    expect(seed.refresh().get('a')).toHaveLength(STARVED_OFFERS)
+
+    // A peer that gets nothing but second copies from us is not linked to the crowd: once it has had no
+    // other chunk for ISOLATED_MS, it is offered as many as any peer, though it never waits STARVED_MS.
+    now = 0
+    const alone = new SuperSeed(3 * OPEN_OFFERS, () => now)
+    const [c, d, e] = ['c', 'd', 'e'].map((peer) => indices(alone.join(peer)))
+    for (const index of d!) alone.requested('d', index)
+    for (const index of e!) alone.requested('e', index)
+    for (const index of c!) alone.requested('c', index)
+    for (const index of c!) alone.heldChunk('c', index) // first copies: the seeder's proper work
+    now = STARVED_MS
+    const copies = alone.refresh().get('c') ?? []
+    expect(copies).toHaveLength(STARVED_OFFERS)
+    // Each one it asks for is replaced while it is starved: it keeps STARVED_OFFERS open.
+    for (const index of copies) expect(alone.requested('c', index)).toHaveLength(1)
+    now = ISOLATED_MS - 1
+    for (const index of copies) expect(alone.heldChunk('c', index)).toEqual([])
+    now = ISOLATED_MS
+    expect(alone.refresh().get('c')).toHaveLength(OPEN_OFFERS - STARVED_OFFERS)
   })
 })

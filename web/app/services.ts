@@ -89,6 +89,8 @@ export interface EngineLike {
   readonly activeBans: readonly Ban[]
   on: On<EngineEvents>
   catalog(query?: CatalogQuery): Promise<ServerMessageOf<'catalog'>>
+  /** The catalog entry of a file `catalog` has returned to this page, if any. */
+  catalogEntry(digest: string): CatalogEntry | undefined
   share(record: StoredFile, source?: LiveSource): void
   stored(record: StoredFile): void
   fetch(digest: string, hints?: FetchHints): Promise<unknown>
@@ -567,16 +569,29 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   async #hintsFor(request: DownloadRequest, hints: FetchHints): Promise<FetchHints> {
     const { digest } = request
     if (hints.sealed) return hints
+    // A digest clicked in the catalog: the page has its entry already, and a listed file is never a private
+    // share. Asking the tracker again would hold the first chunk back by a round trip or two (issue 16).
+    const known = this.engine.catalogEntry(digest)
+    if (known?.names[0]) return this.#hintsOfEntry(request, known, hints)
+    // A link: the catalog and the holders are asked at once, not one after the other.
+    const holders = this.engine.tracker.peers(digest).then(
+      (reply) => ({ reply }),
+      (error: unknown) => ({ error }),
+    )
     const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
     const entry: CatalogEntry | undefined = page?.files.find((f) => f.digest === digest)
-    if (entry?.names[0]) {
-      request.name = entry.names[0]
-      return entry.collection ? { ...hints, collection: entry.collection } : hints
-    }
-    const peers = await this.engine.tracker.peers(digest)
+    if (entry?.names[0]) return this.#hintsOfEntry(request, entry, hints)
+    const answer = await holders
+    if ('error' in answer) throw answer.error
+    const peers = answer.reply
     if (!peers.sealed) return { listed: false, ...hints }
     request.name = PRIVATE_PLACEHOLDER
     return { ...hints, name: PRIVATE_PLACEHOLDER, sealed: {}, listed: false }
+  }
+
+  #hintsOfEntry(request: DownloadRequest, entry: CatalogEntry, hints: FetchHints): FetchHints {
+    request.name = entry.names[0]
+    return entry.collection ? { ...hints, collection: entry.collection } : hints
   }
 
   /** Asks again, every few seconds and on each catalog change, for links nobody had. */

@@ -217,6 +217,11 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     return this.bans.active
   }
 
+  /** The catalog entry of a file this page has been shown (by `catalog`), if any. */
+  catalogEntry(digest: string): CatalogEntry | undefined {
+    return this.#catalogEntries.get(digest)
+  }
+
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
   async catalog(query?: Parameters<TrackerClient['catalog']>[0]) {
     const page = await this.tracker.catalog(query)

@@ -29,6 +29,23 @@ export const OPEN_OFFERS = 2 * IN_FLIGHT_PER_SOURCE
  * has or was offered, each once; a peer fetching alone never waits on this (nobody else claims a chunk).
  */
 export const SPREAD_WAIT_MS = 1_000
+/**
+ * A chunk someone else in the crowd has or is getting is offered to a peer only while that peer is starved:
+ * it has reported no chunk at all (from us or anyone) for STARVED_MS, or for ISOLATED_MS no chunk but
+ * second copies from us (it is evidently not linked to the others, or they have nothing for it). A peer that trades
+ * with the crowd reports a chunk every few hundred ms even on a loaded machine, so it is never offered a
+ * second copy while it has peers to take it from. Before this rule the seeder re-offered every copied chunk
+ * SPREAD_WAIT_MS after its first claim, and each of four downloaders took about half its chunks from it
+ * (bench/flash, N = 4: origin upload 1.66 × the file).
+ */
+export const STARVED_MS = 1_000
+export const ISOLATED_MS = 4_000
+/**
+ * Second copies a starved (not isolated) peer may have on offer at once: a trickle, since a peer of the
+ * crowd that paused for a second (five browsers on two busy cores) usually trades again soon, and each
+ * copy it takes from us is one the origin uploads twice. An isolated peer gets OPEN_OFFERS.
+ */
+export const STARVED_OFFERS = 2
 
 interface PeerState {
   /** What the peer holds, as it said; empty until its `have` arrives. */
@@ -38,6 +55,15 @@ interface PeerState {
   readonly open: Set<number>
   /** Chunks we sent (or are sending) it that it has not reported holding yet. */
   readonly sent: Set<number>
+  /** When it last reported a chunk it stored, from anyone (its join time until then). */
+  lastChunkMs: number
+  /** Chunks we are sending it that nobody else held or was being sent: the seeder's proper work. */
+  readonly firstCopies: Set<number>
+  /**
+   * When it last reported a chunk it got from another peer, or a first copy from us (its join time until
+   * then): a peer that only ever gets second copies from us is not trading with the crowd.
+   */
+  lastFreshMs: number
 }
 
 export class SuperSeed {
@@ -76,6 +102,9 @@ export class SuperSeed {
         offered: new Bitfield(this.chunkCount),
         open: new Set(),
         sent: new Set(),
+        firstCopies: new Set(),
+        lastChunkMs: this.now(),
+        lastFreshMs: this.now(),
       }
       this.#peers.set(peerId, peer)
     }
@@ -95,6 +124,10 @@ export class SuperSeed {
   heldChunk(peerId: string, index: number): number[] {
     const peer = this.#peers.get(peerId)
     if (!peer || index >= this.chunkCount) return []
+    const now = this.now()
+    peer.lastChunkMs = now
+    if (!peer.held.has(index) && (!peer.sent.has(index) || peer.firstCopies.has(index)))
+      peer.lastFreshMs = now
     this.#hold(peer, index)
     return this.#topUp(peer)
   }
@@ -106,6 +139,7 @@ export class SuperSeed {
     if (!peer.held.has(index) && !peer.sent.has(index)) {
       this.#closeOffer(peer, index)
       peer.sent.add(index)
+      if (this.#copies[index] === 0) peer.firstCopies.add(index)
       this.#copies[index]!++
       this.#claim(index)
     }
@@ -120,6 +154,7 @@ export class SuperSeed {
   withdrawn(peerId: string, index: number): void {
     const peer = this.#peers.get(peerId)
     if (!peer?.sent.delete(index)) return
+    peer.firstCopies.delete(index)
     this.#copies[index]!--
     this.#unclaimIfFree(index)
   }
@@ -154,6 +189,7 @@ export class SuperSeed {
     if (peer.held.has(index)) return
     this.#closeOffer(peer, index)
     peer.held.set(index)
+    peer.firstCopies.delete(index)
     this.#claim(index)
     // A copy we sent is now a copy it holds: counted once.
     if (!peer.sent.delete(index)) this.#copies[index]!++
@@ -177,8 +213,9 @@ export class SuperSeed {
   #topUp(peer: PeerState): number[] {
     let open = peer.open.size
     const added: number[] = []
+    const now = this.now()
     while (open < OPEN_OFFERS) {
-      const index = this.#leastCopied(peer)
+      const index = this.#leastCopied(peer, this.#mayCopy(peer, now, open), now)
       if (index === undefined) break
       peer.offered.set(index)
       peer.open.add(index)
@@ -191,19 +228,28 @@ export class SuperSeed {
   }
 
   /**
+   * Whether the peer may be offered one more chunk someone else in the crowd has or is getting: when it is
+   * isolated (ISOLATED_MS), or starved (STARVED_MS) and has fewer than STARVED_OFFERS offers open.
+   */
+  #mayCopy(peer: PeerState, now: number, open: number): boolean {
+    if (now - peer.lastFreshMs >= ISOLATED_MS) return true
+    return now - peer.lastChunkMs >= STARVED_MS && open < STARVED_OFFERS
+  }
+
+  /**
    * Among chunks the peer lacks and was not offered, one of the fewest copies (and among those, offered to
    * the fewest others), at random among equals. A chunk already offered to, sent to or held by another
-   * peer is a candidate only SPREAD_WAIT_MS after that first happened.
+   * peer is a candidate only SPREAD_WAIT_MS after that first happened, and only when `mayCopy`.
    */
-  #leastCopied(peer: PeerState): number | undefined {
+  #leastCopied(peer: PeerState, mayCopy: boolean, now: number): number | undefined {
     let best: number | undefined
     let fewest = Number.POSITIVE_INFINITY
     let ties = 0
-    const claimedBefore = this.now() - SPREAD_WAIT_MS
+    const claimedBefore = now - SPREAD_WAIT_MS
     for (let index = 0; index < this.chunkCount; index++) {
       if (peer.offered.has(index) || peer.held.has(index)) continue
       const claimed = this.#copies[index]! > 0 || this.#openOffers[index]! > 0
-      if (claimed && !(this.#claimedSinceMs[index]! <= claimedBefore)) continue
+      if (claimed && !(mayCopy && this.#claimedSinceMs[index]! <= claimedBefore)) continue
       // Copies weigh first: an offer may never be taken up, a copy is on its way.
       const copies = this.#copies[index]! * (this.#peers.size + 1) + this.#openOffers[index]!
       if (copies < fewest) {

@@ -35,6 +35,19 @@ describe('AppServices', () => {
     expect(services.requests).to.deep.equal([])
   })
 
+  it('starts a digest clicked in the catalog at once, without asking the tracker for its entry again', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const digest = digestOf(6)
+    engine.catalogEntries = [entryOf(digest, 'shown.bin')]
+    engine.tracker.goOnline()
+    await engine.catalog({ watch: true, offset: 0, limit: 50 }) // the catalog the page shows
+    const asked = engine.catalogQueries.length
+    await services.download(digest)
+    expect(engine.fetched).to.deep.equal([digest])
+    expect(engine.catalogQueries).to.have.length(asked)
+  })
+
   it('saves a file that is here in full instead of downloading it again', async () => {
     const { options, engine, saved } = fakeOptions()
     const services = new AppServices(options)

@@ -218,6 +218,12 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   linkBudget: LinkBudget = { built: 0, budget: 500, state: 'ok' }
   activeBans: Ban[] = []
 
+  readonly #shown = new Map<string, CatalogEntry>()
+
+  catalogEntry(digest: string): CatalogEntry | undefined {
+    return this.#shown.get(digest)
+  }
+
   async catalog(query: CatalogQuery = {}): Promise<ServerMessageOf<'catalog'>> {
     this.catalogQueries.push(query)
     const text = query.query?.trim().toLowerCase() ?? ''
@@ -229,6 +235,8 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
     )
     const offset = query.offset ?? 0
     const limit = query.limit ?? 50
+    // As SwarmEngine does: entries the page was shown are remembered (catalogEntry).
+    for (const entry of matching.slice(offset, offset + limit)) this.#shown.set(entry.digest, entry)
     return {
       type: 'catalog',
       revision: this.revision,

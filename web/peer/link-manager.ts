@@ -16,8 +16,9 @@
  * A browser refuses to build more than ~500 RTCPeerConnections in a tab's life (SPEC §8), so neither side
  * builds one before the signalling has shown the other is there and willing: the dialler after `accept`,
  * the answerer once the offer of an attempt it accepted has come with an ICE candidate (in the offer or
- * trickled after it: an offer with none can never connect). An offer with no knock before it (an older
- * client) passes the same checks first; one that would be declined is declined before anything is built.
+ * trickled after it: an offer with none can never connect). An offer with no knock before it (clients older
+ * than the knock are refused at the tracker's signed hello; another implementation might) passes the same
+ * checks first; one that would be declined is declined before anything is built.
  *
  * Glare (both peers dial each other at once): the peer whose id sorts first stays the dialler and ignores
  * the other's knock or offer; the other drops its own attempt and accepts. Both end with one link, and a
@@ -1058,7 +1059,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       // The offer of an attempt this side accepted.
       if (answering.initiator || answering.link || answering.offerSdp !== null) return
     } else {
-      // An offer with no knock before it (an older client): the same checks, before anything is built.
+      // An offer with no knock before it (not ours: see the top): the same checks, before anything is built.
       answering = this.#admitAttempt(from, offer.sid, entry)
       if (!answering) return this.#noteDeclined(from, offer.sid)
     }

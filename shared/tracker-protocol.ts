@@ -24,6 +24,11 @@ import { chunkCountOf, DigestSchema, ManifestSchema } from './manifest.js'
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{16}$/
 export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'a peer id is 16 base64url characters')
 
+/** A tracker's tag of a network origin (signal/origin-tag.ts): 16 base64url characters. */
+export const OriginTagSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16}$/, 'an origin tag is 16 base64url characters')
+
 /** A client's correlation token, echoed in the reply (`ack`, `error`, or the answer itself). */
 const RefSchema = z.string().min(1).max(64)
 
@@ -298,7 +303,17 @@ export const ServerMessageSchemas = {
     digest: DigestSchema,
     manifest: ManifestSchema,
   }),
-  signal: z.strictObject({ type: z.literal('signal'), from: PeerIdSchema, data: SignalDataSchema }),
+  signal: z.strictObject({
+    type: z.literal('signal'),
+    from: PeerIdSchema,
+    /**
+     * The sender's network origin as the tracker saw it (its address, IPv6 by /64), as an opaque keyed hash
+     * (signal/origin-tag.ts): equal for peers behind one address, never the address itself. A receiver
+     * budgets abuse by it (link-manager.ts), since new peer ids cost nothing and addresses do.
+     */
+    origin: OriginTagSchema.optional(),
+    data: SignalDataSchema,
+  }),
   /**
    * The same ICE servers as the welcome's, with TURN credentials minted afresh: sent before the previous
    * ones expire, only when TURN is configured. They replace the earlier list for new peer connections.

@@ -52,6 +52,8 @@ export interface TrackerContext {
   countMessage(): void
   /** The catalog budget shared by every connection of `address`. */
   catalogBudgetOf(address: string): AddressBudget
+  /** The origin tag of an address, stamped on the signals its connections send (origin-tag.ts). */
+  originTagOf(address: string): string
   /** Called once, when the connection is gone. */
   onClosed(connection: PeerConnection): void
 }
@@ -90,6 +92,8 @@ export class PeerConnection {
    */
   #tail: Promise<void> | undefined
   #queued = 0
+  /** Stamped on every signal this connection sends (origin-tag.ts). */
+  readonly #origin: string
 
   constructor(
     readonly peerId: string,
@@ -106,6 +110,7 @@ export class PeerConnection {
     this.#strikes = new TokenBucket(messagesPerSecond, messageBurst, context.now())
     const { connectionRecordsPerSecond, connectionBurst } = context.catalogBudgets
     this.#catalog = new TokenBucket(connectionRecordsPerSecond, connectionBurst, context.now())
+    this.#origin = context.originTagOf(address)
     socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     socket.on('pong', () => this.#heard())
     socket.on('close', () => this.destroy())
@@ -460,6 +465,7 @@ export class PeerConnection {
     const outcome = this.context.relaySignal(message.to, {
       type: 'signal',
       from: this.peerId,
+      origin: this.#origin,
       data: message.data,
     })
     // Caught at once (the reply may wait its turn; a rejection must not go unhandled meanwhile).

@@ -26,6 +26,7 @@ import { throttleLogger } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { MemoryRegistry } from './memory-registry.js'
 import { MessageRate } from './message-rate.js'
+import { originTagger } from './origin-tag.js'
 import type { Registry } from './registry-contract.js'
 import { TokenBucket } from './token-bucket.js'
 
@@ -57,6 +58,8 @@ export interface TrackerOptions {
    * is the whole tracker.
    */
   cluster?: ClusterLink
+  /** Key of the origin tags stamped on relayed signals (origin-tag.ts); default a random one per process. */
+  originKey?: Uint8Array
 }
 
 /**
@@ -173,6 +176,7 @@ export class Tracker {
       countMessage: () => this.#rate.count(),
       catalogBudgetOf: (address) => this.#budgetOf(address),
       catalogBudgets: this.#budgets,
+      originTagOf: originTagger(options.originKey),
       onClosed: (connection) => this.#onClosed(connection),
     }
     const failed = (timer: string) => (error: unknown) => this.#log.error('timer failed', { timer, error })

@@ -122,6 +122,7 @@ describe('two instances sharing one swarm through Redis', () => {
     expect(await seeder.next('signal')).toEqual({
       type: 'signal',
       from: leecher.peerId,
+      origin: expect.any(String), // stamped by the sender's instance, carried across
       data: { type: 'offer', sdp: 'o' },
     })
     await seeder.request({ type: 'signal', to: leecher.peerId, data: { type: 'answer', sdp: 'a' } })

@@ -112,10 +112,20 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
 
     const offer = { type: 'offer', sdp: 'v=0 fake offer' }
     c.send({ type: 'signal', to: a.peerId, data: offer })
-    expect(await a.next('signal')).toEqual({ type: 'signal', from: c.peerId, data: offer })
+    expect(await a.next('signal')).toEqual({
+      type: 'signal',
+      from: c.peerId,
+      origin: expect.any(String),
+      data: offer,
+    })
     const answer = { type: 'answer', sdp: 'v=0 fake answer' }
     a.send({ type: 'signal', to: c.peerId, data: answer })
-    expect(await c.next('signal')).toEqual({ type: 'signal', from: a.peerId, data: answer })
+    expect(await c.next('signal')).toEqual({
+      type: 'signal',
+      from: a.peerId,
+      origin: expect.any(String),
+      data: answer,
+    })
     expect(b.received.some((m) => m.type === 'signal')).toBe(false)
   })
 

@@ -35,7 +35,7 @@ function sourceFiles(dir: string): string[] {
 function codesInSources(): Map<string, string> {
   const found = new Map<string, string>()
   const pattern = /(?:SwarmError\(\s*|sendError\(\s*|\bcode:\s*)'([A-Z][A-Z_]+)'/g
-  for (const dir of ['shared', 'signal', 'web']) {
+  for (const dir of ['shared', 'signal', 'web', 'cli']) {
     for (const file of sourceFiles(join(ROOT, dir))) {
       for (const match of readFileSync(file, 'utf8').matchAll(pattern)) {
         if (!found.has(match[1]!)) found.set(match[1]!, file.slice(ROOT.length))

@@ -18,6 +18,8 @@ import {
   type LinkManagerOptions,
   MAX_PENDING_LINKS,
   MAX_WAITING_ATTEMPTS,
+  ORIGIN_ABUSIVE_LINK_REFILL_MS,
+  ORIGIN_ABUSIVE_LINKS_BURST,
   STALE_PENDING_MS,
 } from '../../web/peer/link-manager.js'
 import { MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
@@ -517,9 +519,12 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     return { manager, built, declined }
   }
 
-  /** A hostile peer: knocks, then offers an SDP with no candidates, and never says anything more. */
-  function attacker(network: MemoryLinkNetwork, id: string) {
-    const signaller = network.signaller(id)
+  /**
+   * A hostile peer: knocks, then offers an SDP with no candidates, and never says anything more. `origin`:
+   * the tracker's tag of the address it connects from.
+   */
+  function attacker(network: MemoryLinkNetwork, id: string, origin?: string) {
+    const signaller = network.signaller(id, origin === undefined ? {} : { origin })
     const heard: Record<string, unknown>[] = []
     signaller.onSignal((_from, data) => heard.push(data))
     let n = 0
@@ -713,6 +718,75 @@ describe('LinkManager against offers that would hold its cap, and its RTCPeerCon
     const sid = evil.offer()
     await tasks()
     expect(evil.accepted(sid)).toBe(true)
+  })
+
+  it('declines fresh peer ids from an address whose links were closed for abuse, and takes newcomers from elsewhere', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    // The tab-wide allowance out of the way: what stops the flooder here is its address's.
+    const { manager, declined } = victim(network, clock, { abusiveLinksBurst: 1000 })
+    const knock = async (id: string, origin?: string) => {
+      const peer = attacker(network, id, origin)
+      const sid = peer.offer()
+      await tasks()
+      return peer.accepted(sid)
+    }
+    // A flooder minting a new id for every link, from one address: each link it gets is closed for abuse.
+    for (let i = 0; i < ORIGIN_ABUSIVE_LINKS_BURST; i++) {
+      expect(await knock(`flood-${i}`, 'flooder-addr')).toBe(true)
+      manager.noteAbusiveLink(`flood-${i}`)
+    }
+    expect(await knock('flood-next', 'flooder-addr')).toBe(false)
+    expect(declined).toEqual(['flood-next busy'])
+    // A crowd of honest newcomers meanwhile, from other addresses (and one with no origin: a ring relay),
+    // is taken as before.
+    for (let i = 0; i < 40; i++) expect(await knock(`newcomer-${i}`, `addr-${i % 20}`)).toBe(true)
+    expect(await knock('via-ring')).toBe(true)
+    // The flooder's address gets one more link a minute.
+    clock.advance(ORIGIN_ABUSIVE_LINK_REFILL_MS)
+    expect(await knock('flood-later', 'flooder-addr')).toBe(true)
+    manager.noteAbusiveLink('flood-later')
+    expect(await knock('flood-again', 'flooder-addr')).toBe(false)
+  })
+
+  it('links any number of newcomers from one address until its links are closed for abuse, then only others', async () => {
+    const network = new MemoryLinkNetwork()
+    const clock = new FakeClock()
+    // Many peers behind one NAT join the swarm: each one's link opens; nothing is held against the address.
+    const seeder = new LinkManager({
+      signalAuth: unsignedSignals,
+      peerId: 'seeder',
+      signaller: network.signaller('seeder'),
+      createLink: network.createLink,
+      clock,
+    })
+    managers.push(seeder)
+    const joined: string[] = []
+    seeder.on('link', (link) => joined.push(link.remotePeerId))
+    const newcomer = (id: string, origin: string) => {
+      const manager = new LinkManager({
+        signalAuth: unsignedSignals,
+        peerId: id,
+        signaller: network.signaller(id, { origin }),
+        createLink: network.createLink,
+        clock,
+      })
+      managers.push(manager)
+      return manager.connect('seeder')
+    }
+    for (let i = 0; i < 3 * ORIGIN_ABUSIVE_LINKS_BURST; i++) {
+      const link = await newcomer(`office-${i}`, 'office-nat')
+      link.destroy() // each leaves again: the cap is not what this is about
+    }
+    expect(joined).toHaveLength(3 * ORIGIN_ABUSIVE_LINKS_BURST)
+    // One of them misbehaves once: its neighbours still join.
+    seeder.noteAbusiveLink('office-0')
+    await expect(newcomer('office-late', 'office-nat')).resolves.toBeDefined()
+    // Links from the office closed for abuse again and again: its next newcomers wait, others do not.
+    for (let i = 1; i < ORIGIN_ABUSIVE_LINKS_BURST; i++) seeder.noteAbusiveLink(`office-${i}`)
+    await expect(newcomer('office-later', 'office-nat')).rejects.toMatchObject({ code: 'PEER_BUSY' })
+    await expect(newcomer('home', 'home-addr')).resolves.toBeDefined()
+    expect(joined).toHaveLength(3 * ORIGIN_ABUSIVE_LINKS_BURST + 2)
   })
 
   it('lets a download close an idle link to make room at the cap; an optional dial is refused', async () => {

@@ -87,8 +87,10 @@ export interface EngineOptions {
   createLink: LinkFactory
   /** RTCPeerConnections this tab may build in its life; default LINK_BUDGET (500, Chromium's limit). */
   linkBudget?: number
-  /** Links closed for abuse before other peers are declined for a while; default ABUSIVE_LINKS_BURST (64). */
+  /** Links closed for abuse before other peers are declined for a while; default ABUSIVE_LINKS_BURST (16). */
   abusiveLinksBurst?: number
+  /** The same per origin (address) of the peers; default ORIGIN_ABUSIVE_LINKS_BURST (4). */
+  abusiveLinksPerOrigin?: number
   clock?: Clock
   random?: () => number
   /** Called once per finished download (the browser saves it through a normal download). */
@@ -178,8 +180,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
     this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
     this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
-    // Links closed for abuse are budgeted: fresh tracker ids cannot spend the tab's connections that way.
-    this.swarm.on('ban', () => this.#links?.noteAbusiveLink())
+    // Links closed for abuse are budgeted, per origin too: fresh peer ids cannot spend the tab's connections.
+    this.swarm.on('ban', ({ peerId }) => this.#links?.noteAbusiveLink(peerId))
     this.swarm.on('session-closed', ({ peerId }) => this.#finder.onSessionClosed(peerId))
     local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
   }
@@ -495,6 +497,9 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
           ...(this.options.abusiveLinksBurst === undefined
             ? {}
             : { abusiveLinksBurst: this.options.abusiveLinksBurst }),
+          ...(this.options.abusiveLinksPerOrigin === undefined
+            ? {}
+            : { abusiveLinksPerOrigin: this.options.abusiveLinksPerOrigin }),
           refuses: (peerId) => this.swarm.isBanned(peerId),
           refusesAddress: (address) => this.swarm.isAddressBanned(address),
           idleLinks: () => this.swarm.idlePeers(),

@@ -16,8 +16,9 @@
  * A browser refuses to build more than ~500 RTCPeerConnections in a tab's life (SPEC §8), so neither side
  * builds one before the signalling has shown the other is there and willing: the dialler after `accept`,
  * the answerer once the offer of an attempt it accepted has come with an ICE candidate (in the offer or
- * trickled after it: an offer with none can never connect). An offer with no knock before it (an older
- * client) passes the same checks first; one that would be declined is declined before anything is built.
+ * trickled after it: an offer with none can never connect). An offer with no knock before it (clients older
+ * than the knock are refused at the tracker's signed hello; another implementation might) passes the same
+ * checks first; one that would be declined is declined before anything is built.
  *
  * Glare (both peers dial each other at once): the peer whose id sorts first stays the dialler and ignores
  * the other's knock or offer; the other drops its own attempt and accepts. Both end with one link, and a
@@ -107,6 +108,18 @@ export const FAILED_BUILD_REFILL_MS = 30_000
  */
 export const ABUSIVE_LINKS_BURST = 16
 export const ABUSIVE_LINK_REFILL_MS = 15_000
+/**
+ * Links closed for abuse per network origin (the tracker's tag of the address a knock came from:
+ * signal/origin-tag.ts): at most 4, then one a minute. Peer ids cost nothing to mint since they are keys
+ * (SPEC §9), addresses do: a flooder that comes back under fresh ids from one address is declined `busy`
+ * before anything is built once its address has used its share, while newcomers from other addresses are
+ * taken as before (measured: docs/BENCHMARKS.md, "Hostile peers"). Four leaves room for a few broken
+ * clients behind one NAT; one a minute is what one such client needs to come back after its ban.
+ */
+export const ORIGIN_ABUSIVE_LINKS_BURST = 4
+export const ORIGIN_ABUSIVE_LINK_REFILL_MS = 60_000
+/** Origins (and peers' origins) remembered at most, oldest forgotten first: a few dozen bytes each. */
+const MAX_REMEMBERED_ORIGINS = 1024
 /**
  * An attempt that has heard nothing from the other side for this long may be given up when the pending
  * share is full and another attempt needs its slot. An honest peer sends its host candidates within
@@ -206,8 +219,13 @@ export interface LinkManagerOptions {
   linkBudget?: number
   /** Kept for downloads; default LINK_BUDGET_RESERVE (50), at most half the budget. */
   linkBudgetReserve?: number
-  /** Links closed for abuse before other peers' knocks are declined; default ABUSIVE_LINKS_BURST (64). */
+  /** Links closed for abuse before other peers' knocks are declined; default ABUSIVE_LINKS_BURST (16). */
   abusiveLinksBurst?: number
+  /**
+   * Links closed for abuse per origin (the relay's tag of a peer's address) before knocks from that origin
+   * are declined; default ORIGIN_ABUSIVE_LINKS_BURST (4).
+   */
+  abusiveLinksPerOrigin?: number
   /** Whether a peer is refused (banned, ban-list.ts): its knocks and offers are declined, dials to it fail. */
   refuses?(peerId: string): boolean
   /**
@@ -317,6 +335,10 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   readonly #failedBuilds: RefillingCount
   /** Links closed for abuse (ABUSIVE_LINKS_BURST). */
   readonly #abusiveLinks: RefillingCount
+  /** The same per origin (ORIGIN_ABUSIVE_LINKS_BURST), oldest first; and each peer's origin, as last seen. */
+  readonly #abusiveByOrigin = new Map<string, RefillingCount>()
+  readonly #originOf = new Map<string, string>()
+  readonly #abusiveLinksPerOrigin: number
   readonly #offSignal: () => void
   readonly #offUndeliverable: () => void
   #peerId: string
@@ -350,7 +372,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       options.abusiveLinksBurst ?? ABUSIVE_LINKS_BURST,
       ABUSIVE_LINK_REFILL_MS,
     )
-    this.#offSignal = this.#signaller.onSignal((from, data) => this.#onSignal(from, data))
+    this.#abusiveLinksPerOrigin = options.abusiveLinksPerOrigin ?? ORIGIN_ABUSIVE_LINKS_BURST
+    this.#offSignal = this.#signaller.onSignal((from, data, meta) => {
+      if (meta?.origin !== undefined) this.#noteOrigin(from, meta.origin)
+      this.#onSignal(from, data)
+    })
     this.#offUndeliverable =
       this.#signaller.onUndeliverable?.((to, code) => this.#onUndeliverable(to, code)) ?? (() => {})
   }
@@ -438,11 +464,38 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
   }
 
   /**
-   * A link was closed for the other peer's abuse (the swarm's bans): one token of ABUSIVE_LINKS_BURST. While
-   * none is left, other peers' knocks are declined.
+   * A link was closed for the other peer's abuse (the swarm's bans): one token of ABUSIVE_LINKS_BURST, and
+   * one of its origin's ORIGIN_ABUSIVE_LINKS_BURST when its signals said where it came from. While none is
+   * left, other peers' knocks are declined: every peer's, or those from that origin.
    */
-  noteAbusiveLink(): void {
+  noteAbusiveLink(peerId?: string): void {
     this.#abusiveLinks.take()
+    const origin = peerId === undefined ? undefined : this.#originOf.get(peerId)
+    if (origin === undefined) return
+    let count = this.#abusiveByOrigin.get(origin)
+    if (count) this.#abusiveByOrigin.delete(origin) // re-inserted last: the order is the age of the abuse
+    count ??= new RefillingCount(this.#clock, this.#abusiveLinksPerOrigin, ORIGIN_ABUSIVE_LINK_REFILL_MS)
+    count.take()
+    this.#abusiveByOrigin.set(origin, count)
+    if (this.#abusiveByOrigin.size > MAX_REMEMBERED_ORIGINS) {
+      // Origins whose count has refilled are no different from new ones; past that, the oldest abuse goes.
+      for (const [key, left] of this.#abusiveByOrigin) {
+        if (left.left() >= this.#abusiveLinksPerOrigin) this.#abusiveByOrigin.delete(key)
+      }
+      for (const key of this.#abusiveByOrigin.keys()) {
+        if (this.#abusiveByOrigin.size <= MAX_REMEMBERED_ORIGINS) break
+        this.#abusiveByOrigin.delete(key)
+      }
+    }
+  }
+
+  /** Remembers the origin a peer's signals come from (the relay's tag), for its abuse to count there. */
+  #noteOrigin(peerId: string, origin: string): void {
+    if (this.#originOf.get(peerId) === origin) return
+    this.#originOf.delete(peerId)
+    this.#originOf.set(peerId, origin)
+    if (this.#originOf.size > MAX_REMEMBERED_ORIGINS)
+      this.#originOf.delete(this.#originOf.keys().next().value!)
   }
 
   /** Closes every link and stops listening for signals, once. Nothing is emitted afterwards. */
@@ -482,6 +535,11 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       }
       if (this.#abusiveLinks.left() < 1) {
         return new SwarmError('PEER_BUSY', 'too many links were closed for abuse lately')
+      }
+      const origin = this.#originOf.get(peerId)
+      const fromOrigin = origin === undefined ? undefined : this.#abusiveByOrigin.get(origin)
+      if (fromOrigin && fromOrigin.left() < 1) {
+        return new SwarmError('PEER_BUSY', 'too many links from its address were closed for abuse lately')
       }
     }
     if (this.waitingCount >= MAX_WAITING_ATTEMPTS && !this.#evictStale(false)) {
@@ -1001,7 +1059,7 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
       // The offer of an attempt this side accepted.
       if (answering.initiator || answering.link || answering.offerSdp !== null) return
     } else {
-      // An offer with no knock before it (an older client): the same checks, before anything is built.
+      // An offer with no knock before it (not ours: see the top): the same checks, before anything is built.
       answering = this.#admitAttempt(from, offer.sid, entry)
       if (!answering) return this.#noteDeclined(from, offer.sid)
     }

@@ -18,6 +18,7 @@ import type {
   NegotiatingLink,
   PeerLinkEvents,
   Signaller,
+  SignalMeta,
 } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
@@ -265,7 +266,12 @@ export class MemoryLinkNetwork {
   readonly #options: MemoryLinkOptions
   /** Per peer, options for the links whose other end it holds (e.g. the address it is seen at). */
   readonly #seenAs = new Map<string, MemoryLinkOptions>()
-  readonly #listeners = new Map<string, Set<(from: string, data: Record<string, unknown>) => void>>()
+  readonly #listeners = new Map<
+    string,
+    Set<(from: string, data: Record<string, unknown>, meta?: SignalMeta) => void>
+  >()
+  /** Per peer, the origin its signals carry (as the tracker stamps them: SignalMeta), if any. */
+  readonly #origins = new Map<string, string>()
   readonly #undeliverableListeners = new Map<string, Set<(to: string, code: ErrorCode) => void>>()
   /** Peers with a signaller that have not left: the peers "connected to the tracker". */
   readonly #present = new Set<string>()
@@ -282,9 +288,11 @@ export class MemoryLinkNetwork {
    * The Signaller of `peerId`, which is present on the network from now until `leave(peerId)`. A signal to a
    * peer that is present but not listening is dropped, as the tracker relays it to a page that ignores it; one
    * to a peer never present, or gone, is reported undeliverable (`PEER_NOT_FOUND`), as the tracker does.
+   * `origin`: the origin tag its signals carry, as the tracker stamps the address it connects from.
    */
-  signaller(peerId: string): Signaller {
+  signaller(peerId: string, options: { origin?: string } = {}): Signaller {
     this.#present.add(peerId)
+    if (options.origin !== undefined) this.#origins.set(peerId, options.origin)
     return {
       send: (to, data) => {
         const copy = JSON.parse(JSON.stringify(data)) as Record<string, unknown>
@@ -294,7 +302,9 @@ export class MemoryLinkNetwork {
             for (const listener of listeners) listener(to, 'PEER_NOT_FOUND')
             return
           }
-          for (const listener of [...(this.#listeners.get(to) ?? [])]) listener(peerId, copy)
+          const origin = this.#origins.get(peerId)
+          const meta = origin === undefined ? {} : { origin }
+          for (const listener of [...(this.#listeners.get(to) ?? [])]) listener(peerId, copy, meta)
         })
       },
       onSignal: (listener) => subscribe(this.#listeners, peerId, listener),

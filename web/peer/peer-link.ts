@@ -74,11 +74,20 @@ export interface NegotiatingLink extends PeerLink {
  */
 export type LinkFactory = (options: LinkOptions) => NegotiatingLink
 
+/** What a relay tells about a signal beside who sent it. */
+export interface SignalMeta {
+  /**
+   * The sender's network origin as the relay saw it: an opaque tag, equal for peers behind one address (the
+   * tracker's: signal/origin-tag.ts). Undefined when the relay cannot tell (the ring's relays).
+   */
+  origin?: string
+}
+
 /** Relays WebRTC signals to another peer: the tracker today, an overlay later (SPEC §9). */
 export interface Signaller {
   send(to: string, data: Record<string, unknown>): void
   /** Subscribes to signals from other peers; returns the unsubscribe function. */
-  onSignal(listener: (from: string, data: Record<string, unknown>) => void): () => void
+  onSignal(listener: (from: string, data: Record<string, unknown>, meta?: SignalMeta) => void): () => void
   /**
    * Subscribes to reports that a signal sent with `send` never reached its target; returns the unsubscribe
    * function. `send` is fire-and-forget, so without this a link to a peer that already left waits out its

@@ -33,7 +33,7 @@ import {
 import { backoffDelayMs } from './backoff.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Identity } from './identity.js'
-import type { Signaller } from './peer-link.js'
+import type { Signaller, SignalMeta } from './peer-link.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /** Chunk reports are batched: at most one `have` message a second (SPEC §4, docs/PROTOCOL.md `have`). */
@@ -145,7 +145,8 @@ export type TrackerClientEvents = {
   'ice-servers': { iceServers: IceServer[] }
   /** The catalog changed (for connections that asked `catalog({watch: true})`); fetch the pages shown. */
   'catalog-changed': { revision: number }
-  signal: { from: string; data: Record<string, unknown> }
+  /** `origin`: the sender's network origin as the tracker tags it (peer-link.ts SignalMeta). */
+  signal: { from: string; data: Record<string, unknown>; origin?: string }
   /**
    * The tracker pushed holders of a file this client is downloading (an unsolicited `peers`: a peer that has
    * just announced it), so that a download need not wait for its next refresh to find them.
@@ -428,8 +429,10 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
     if (this.#sendOrReport(message)) this.#rememberSignal(ref, to)
   }
 
-  onSignal(listener: (from: string, data: Record<string, unknown>) => void): () => void {
-    return this.on('signal', ({ from, data }) => listener(from, data))
+  onSignal(listener: (from: string, data: Record<string, unknown>, meta?: SignalMeta) => void): () => void {
+    return this.on('signal', ({ from, data, origin }) =>
+      listener(from, data, origin === undefined ? {} : { origin }),
+    )
   }
 
   onUndeliverable(listener: (to: string, code: ErrorCode) => void): () => void {
@@ -549,7 +552,12 @@ export class TrackerClient extends TypedEventTarget<TrackerClientEvents> impleme
       case 'catalog-changed':
         return this.emit('catalog-changed', { revision: message.revision })
       case 'signal':
-        return this.emit('signal', { from: message.from, data: message.data })
+        return this.emit(
+          'signal',
+          message.origin === undefined
+            ? { from: message.from, data: message.data }
+            : { from: message.from, data: message.data, origin: message.origin },
+        )
       case 'ice-servers':
         return this.#onIceServers(message.iceServers)
       default:

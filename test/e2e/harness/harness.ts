@@ -39,10 +39,15 @@ setInterval(() => {
   lastProbe = now
 }, LAG_PROBE_MS)
 
-/** The page's `?abusiveLinksBurst=N`, as engine options. */
-function abusiveLinksBurst(): { abusiveLinksBurst?: number } {
-  const value = Number(new URLSearchParams(location.search).get('abusiveLinksBurst'))
-  return Number.isInteger(value) && value > 0 ? { abusiveLinksBurst: value } : {}
+/** The page's `?abusiveLinksBurst=N` and `?abusiveLinksPerOrigin=N`, as engine options. */
+function abuseAllowances(): { abusiveLinksBurst?: number; abusiveLinksPerOrigin?: number } {
+  const params = new URLSearchParams(location.search)
+  const options: { abusiveLinksBurst?: number; abusiveLinksPerOrigin?: number } = {}
+  for (const name of ['abusiveLinksBurst', 'abusiveLinksPerOrigin'] as const) {
+    const value = Number(params.get(name))
+    if (Number.isInteger(value) && value > 0) options[name] = value
+  }
+  return options
 }
 
 const errors: string[] = []
@@ -83,9 +88,9 @@ const engine = await SwarmEngine.open({
   chunks,
   files,
   createLink: simplePeerLinkFactory(),
-  // `?abusiveLinksBurst=N`: the hostile-peer suite raises it so that one attacker on loopback can send its
-  // 100,000 frames under fresh peer ids (the allowance itself is tested in link-manager.test.ts).
-  ...abusiveLinksBurst(),
+  // `?abusiveLinksBurst=N&abusiveLinksPerOrigin=N`: the hostile-peer suite raises them so that one attacker
+  // can send its 100,000 frames under fresh peer ids (the allowances are tested in link-manager.test.ts).
+  ...abuseAllowances(),
   onComplete: (file) => void save(file),
 })
 const ingester = new Ingester()

@@ -108,11 +108,12 @@ export class HostileNode {
   readonly identity = nodeIdentity()
   readonly #auth = signedSignals(this.identity)
 
-  private constructor(trackerUrl: string, holdings: readonly AnnouncedFile[]) {
+  private constructor(trackerUrl: string, holdings: readonly AnnouncedFile[], localAddress?: string) {
     this.#tracker = new TrackerClient({
       url: trackerUrl,
       // ws's WebSocket has the WHATWG addEventListener; its event types differ only in name.
-      createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      createSocket: (url) =>
+        new WebSocket(url, localAddress === undefined ? {} : { localAddress }) as unknown as WebSocketLike,
       identity: this.identity,
       holdings: () => holdings,
     })
@@ -122,9 +123,17 @@ export class HostileNode {
     })
   }
 
-  /** A new tracker connection (a new peer id), online; `holdings` is what it announces (default nothing). */
-  static async start(trackerUrl: string, holdings: readonly AnnouncedFile[] = []): Promise<HostileNode> {
-    const node = new HostileNode(trackerUrl, holdings)
+  /**
+   * A new tracker connection (a new peer id), online; `holdings` is what it announces (default nothing).
+   * `localAddress`: the loopback address it connects from (127.0.0.2 and so on: another machine, as the
+   * tracker sees it; default the system's choice, 127.0.0.1, the honest browsers' address).
+   */
+  static async start(
+    trackerUrl: string,
+    holdings: readonly AnnouncedFile[] = [],
+    localAddress?: string,
+  ): Promise<HostileNode> {
+    const node = new HostileNode(trackerUrl, holdings, localAddress)
     await node.#online()
     return node
   }

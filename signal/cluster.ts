@@ -203,6 +203,10 @@ export class RedisCluster implements ClusterLink {
     this.#publish(instance, { t: 'kick', peer: peerId })
   }
 
+  superseded(peerId: string): void {
+    this.#tracker?.kick(peerId)
+  }
+
   changed(revision: number): void {
     if (revision > this.#changedRevision) this.#changedRevision = revision
   }

@@ -290,6 +290,54 @@ describe('two instances sharing one swarm through Redis', () => {
     }
   })
 
+  it('after an outage, leave a peer id to the newer connection made elsewhere meanwhile, not republish the stale one', async () => {
+    // One key: while Redis was down the client reconnected through the other instance; the first instance
+    // still has the old connection open and its announce in memory.
+    const identity = nodeIdentity()
+    const [one, two] = await twoInstances()
+    const stale = await connect(one.url, identity)
+    await stale.request({ type: 'announce', files: [file(A, 'old.bin')] })
+
+    await redis.kill()
+    await until(() => !one.cluster!.redisUp && !two.cluster!.redisUp, 'both instances see Redis down')
+    // a moment later than the first connection: the instances compare these times
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const fresh = await connect(two.url, identity)
+    expect(fresh.peerId).toBe(stale.peerId)
+    await fresh.request({ type: 'announce', files: [file(B, 'new.bin')] })
+
+    // The stale instance republishes last (held back until the other has), the order in which an
+    // unconditional claim would hand the id back to the stale connection.
+    let otherDone = false
+    const other = two.cluster!.registry
+    const otherRepublish = other.republish.bind(other)
+    other.republish = () =>
+      otherRepublish().then(() => {
+        otherDone = true
+      })
+    const registry = one.cluster!.registry
+    const republish = registry.republish.bind(registry)
+    registry.republish = async () => {
+      await until(() => otherDone, 'the other instance republished')
+      return republish()
+    }
+    await redis.start()
+    expect(await stale.closed).toMatchObject({ code: CLOSE_CODES.REPLACED })
+    expect(one.lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ superseded: 1 }),
+    )
+
+    const asker = await connect(one.url)
+    expect((await catalogOf(asker)).files.map((f) => f.digest)).toEqual([B])
+    expect(await asker.request({ type: 'peers', digest: B })).toMatchObject({
+      peers: [{ peerId: fresh.peerId }],
+    })
+    expect(await asker.request({ type: 'peers', digest: A })).toMatchObject({ type: 'error' })
+    // signals for the id reach the newer connection, across instances
+    await asker.request({ type: 'signal', to: fresh.peerId, data: { n: 1 } })
+    expect(await fresh.next('signal')).toMatchObject({ from: asker.peerId, data: { n: 1 } })
+  })
+
   it('forget the peers of an instance that leaves, at once', async () => {
     const [one, two] = await twoInstances()
     const seeder = await connect(one.url)

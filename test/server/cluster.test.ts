@@ -176,6 +176,48 @@ describe('two instances sharing one swarm through Redis', () => {
     expect(await second.next('signal')).toMatchObject({ from: asker.peerId, data: { n: 1 } })
   })
 
+  it('tell the downloaders of a file on every instance of a new holder at once (the holder push)', async () => {
+    const [one, two] = await twoInstances()
+    const seeder = await connect(one.url)
+    const here = await connect(one.url)
+    const there = await connect(two.url)
+    const none = 'AA==' // 4 chunks, none held
+    await seeder.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    await here.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
+    await there.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
+    // The second downloader, on the second instance: the first, on the first instance, hears of it.
+    expect(await here.next('peers')).toEqual({
+      type: 'peers',
+      digest: A,
+      chunkCount: 4,
+      peers: [{ peerId: there.peerId, have: none }],
+    })
+    // A new holder on the first instance: the downloader on the second hears of it through its channel.
+    const late = await connect(one.url)
+    await late.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    const expected = {
+      type: 'peers',
+      digest: A,
+      chunkCount: 4,
+      peers: [{ peerId: late.peerId, have: 'all' }],
+    }
+    expect(await there.next('peers')).toEqual(expected)
+    expect(await here.next('peers')).toEqual(expected)
+    // And the other way round, with the seeder (which wants nothing) told nothing.
+    const other = await connect(two.url)
+    await other.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    const fromTwo = {
+      type: 'peers',
+      digest: A,
+      chunkCount: 4,
+      peers: [{ peerId: other.peerId, have: 'all' }],
+    }
+    expect(await here.next('peers')).toEqual(fromTwo)
+    expect(await there.next('peers')).toEqual(fromTwo)
+    await seeder.request({ type: 'catalog' })
+    expect(seeder.received.filter((m) => m.type === 'peers')).toEqual([])
+  })
+
   it('hold the per-address connection limit across instances', async () => {
     const [one, two] = await twoInstances({ limits: { connectionsPerAddress: 2 } })
     const first = await connect(one.url)

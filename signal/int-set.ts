@@ -1,21 +1,20 @@
 /**
- * A set of non-negative integers (interned peer or file numbers) kept sorted in one Int32Array: 4 bytes a
- * member and one array per set, where a `Map` or `Set` costs an entry object's worth (~30–40 bytes) per
- * member plus its table. The registry holds a million of these memberships at 10,000 peers × 100 files
- * (issue 15: 531 MiB RSS with Maps and Sets). Lookups are binary searches; adding or removing shifts the
- * tail with one `copyWithin`, which for the sizes held here (≤ 10,000, SPEC §7's files per peer) is a few
- * microseconds.
+ * A set of non-negative integers (interned peer or file numbers) kept sorted in one plain array of small
+ * integers, which V8 stores packed (one machine word a member, no boxing): where a `Map` or `Set` costs an
+ * entry's worth (~30–40 bytes) per member plus its table. The registry holds a million of these memberships
+ * at 10,000 peers × 100 files (issue 15: 531 MiB RSS with Maps and Sets). Lookups are binary searches;
+ * adding or removing shifts the tail (`splice`, a memmove), a few microseconds at the sizes held here
+ * (≤ 10,000, the default files per peer).
+ *
+ * Not an Int32Array, though half the bytes a member: measured with bench/tracker-load/registry-heap.ts at
+ * 10,000 × 100, the ~110,000 typed arrays (one per file and per peer) and their separately allocated
+ * backing stores, reallocated as sets grow, cost ~100 MiB more RSS (297 against 195 MiB) for the same heap.
  */
 export class IntSet {
-  #values: Int32Array
-  #size = 0
-
-  constructor(capacity = 0) {
-    this.#values = new Int32Array(capacity)
-  }
+  readonly #values: number[] = []
 
   get size(): number {
-    return this.#size
+    return this.#values.length
   }
 
   /** The member at `index` in ascending order (0 ≤ index < size). */
@@ -32,15 +31,7 @@ export class IntSet {
     const found = this.#find(value)
     if (found >= 0) return false
     const at = ~found
-    if (this.#size === this.#values.length) {
-      // Grow by half (at least 4): few copies while a set fills, little slack once it has.
-      const grown = new Int32Array(Math.max(4, this.#size + (this.#size >> 1)))
-      grown.set(this.#values.subarray(0, this.#size))
-      this.#values = grown
-    }
-    this.#values.copyWithin(at + 1, at, this.#size)
-    this.#values[at] = value
-    this.#size++
+    this.#values.splice(at, 0, value)
     return true
   }
 
@@ -48,22 +39,19 @@ export class IntSet {
   delete(value: number): boolean {
     const at = this.#find(value)
     if (at < 0) return false
-    this.#values.copyWithin(at, at + 1, this.#size)
-    this.#size--
-    if (this.#size === 0) this.#values = new Int32Array(0)
-    else if (this.#size < this.#values.length >> 2) this.#values = this.#values.slice(0, this.#size * 2)
+    this.#values.splice(at, 1)
     return true
   }
 
   /** The members in ascending order, copied: safe to iterate while the set changes. */
   toArray(): number[] {
-    return Array.from(this.#values.subarray(0, this.#size))
+    return this.#values.slice()
   }
 
   /** Its index when present; otherwise the bitwise complement of where it would go. */
   #find(value: number): number {
     let low = 0
-    let high = this.#size - 1
+    let high = this.#values.length - 1
     const values = this.#values
     while (low <= high) {
       const middle = (low + high) >>> 1
@@ -77,8 +65,8 @@ export class IntSet {
 }
 
 /**
- * Numbers for strings (peer ids), reused once released, so that they stay small and dense: a number is
- * 4 bytes in an IntSet where the string would be an 8-byte reference in a Map entry.
+ * Numbers for strings (peer ids), reused once released, so that they stay small and dense: small integers
+ * are stored unboxed in an IntSet, where a string would need a Map or Set entry.
  */
 export class Interner {
   readonly #numbers = new Map<string, number>()

@@ -18,9 +18,9 @@ type Holding = Bitfield | null
 /*
  * Memory layout (issue 15): at 10,000 peers × 100 files the registry holds a million holdings. Peer ids are
  * interned to small numbers (#peerNumbers), and files get numbers of their own (FileRecord.slot); a file's
- * seeders and a peer's files are sorted Int32Arrays of those numbers (int-set.ts), 4 bytes a holding on
- * each side, and only the partial holders (a leecher's bitfield) sit in a Map. Before, each holding was a
- * `Map<peerId, Holding>` entry on the file and a `Set<digest>` entry on the peer.
+ * seeders and a peer's files are sorted packed arrays of those numbers (int-set.ts), a machine word a
+ * holding on each side, and only the partial holders (a leecher's bitfield) sit in a Map. Before, each
+ * holding was a `Map<peerId, Holding>` entry on the file and a `Set<digest>` entry on the peer.
  */
 
 interface FileRecord {

@@ -29,17 +29,10 @@ export async function buildBundles(baseline?: string): Promise<Bundles> {
     swarmdropServer: 'swarmdrop-server',
     bittorrentServer: 'bittorrent-server',
   } as const
-  await build({
-    entryPoints: Object.values(entries).map((name) => join(HERE, `${name}.ts`)),
-    outdir: OUT_DIR,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  })
+  await bundle(
+    Object.values(entries).map((name) => join(HERE, `${name}.ts`)),
+    OUT_DIR,
+  )
   const out = (name: string) => join(OUT_DIR, `${name}.mjs`)
   const bundles: Bundles = {
     worker: out(entries.worker),
@@ -48,9 +41,17 @@ export async function buildBundles(baseline?: string): Promise<Bundles> {
   }
   if (baseline === undefined) return bundles
   const baselineOut = join(resolve(baseline), 'bench', 'results', 'build', 'tracker-load')
-  await build({
-    entryPoints: [join(resolve(baseline), 'bench', 'tracker-load', `${entries.swarmdropServer}.ts`)],
-    outdir: baselineOut,
+  await bundle(
+    [join(resolve(baseline), 'bench', 'tracker-load', `${entries.swarmdropServer}.ts`)],
+    baselineOut,
+  )
+  return { ...bundles, baselineServer: join(baselineOut, `${entries.swarmdropServer}.mjs`) }
+}
+
+function bundle(entryPoints: string[], outdir: string): Promise<unknown> {
+  return build({
+    entryPoints,
+    outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
@@ -59,5 +60,4 @@ export async function buildBundles(baseline?: string): Promise<Bundles> {
     packages: 'external',
     logLevel: 'warning',
   })
-  return { ...bundles, baselineServer: join(baselineOut, `${entries.swarmdropServer}.mjs`) }
 }

@@ -185,35 +185,24 @@ describe('two instances sharing one swarm through Redis', () => {
     await seeder.request({ type: 'announce', files: [file(A, 'a.bin')] })
     await here.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
     await there.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
-    // The second downloader, on the second instance: the first, on the first instance, hears of it.
-    expect(await here.next('peers')).toEqual({
+    const pushOf = (peerId: string, have: string) => ({
       type: 'peers',
       digest: A,
       chunkCount: 4,
-      peers: [{ peerId: there.peerId, have: none }],
+      peers: [{ peerId, have }],
     })
+    // The second downloader, on the second instance: the first, on the first instance, hears of it.
+    expect(await here.next('peers')).toEqual(pushOf(there.peerId, none))
     // A new holder on the first instance: the downloader on the second hears of it through its channel.
     const late = await connect(one.url)
     await late.request({ type: 'announce', files: [file(A, 'a.bin')] })
-    const expected = {
-      type: 'peers',
-      digest: A,
-      chunkCount: 4,
-      peers: [{ peerId: late.peerId, have: 'all' }],
-    }
-    expect(await there.next('peers')).toEqual(expected)
-    expect(await here.next('peers')).toEqual(expected)
+    expect(await there.next('peers')).toEqual(pushOf(late.peerId, 'all'))
+    expect(await here.next('peers')).toEqual(pushOf(late.peerId, 'all'))
     // And the other way round, with the seeder (which wants nothing) told nothing.
     const other = await connect(two.url)
     await other.request({ type: 'announce', files: [file(A, 'a.bin')] })
-    const fromTwo = {
-      type: 'peers',
-      digest: A,
-      chunkCount: 4,
-      peers: [{ peerId: other.peerId, have: 'all' }],
-    }
-    expect(await here.next('peers')).toEqual(fromTwo)
-    expect(await there.next('peers')).toEqual(fromTwo)
+    expect(await here.next('peers')).toEqual(pushOf(other.peerId, 'all'))
+    expect(await there.next('peers')).toEqual(pushOf(other.peerId, 'all'))
     await seeder.request({ type: 'catalog' })
     expect(seeder.received.filter((m) => m.type === 'peers')).toEqual([])
   })

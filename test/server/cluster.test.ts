@@ -6,6 +6,7 @@
  * restart of either. Killing an instance outright is in main.test.ts (real processes).
  */
 
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.js'
@@ -205,6 +206,38 @@ describe('two instances sharing one swarm through Redis', () => {
     expect(await there.next('peers')).toEqual(pushOf(other.peerId, 'all'))
     await seeder.request({ type: 'catalog' })
     expect(seeder.received.filter((m) => m.type === 'peers')).toEqual([])
+  })
+
+  it('check what arrives on an instance’s channel: a holder push reaches its peer, a malformed one is dropped and logged', async () => {
+    const [one] = await twoInstances()
+    const leecher = await connect(one.url)
+    const publisher = new Redis(redis.url)
+    try {
+      const channel = `${one.cluster!.prefix}ch:${one.cluster!.instance}`
+      const push = {
+        type: 'peers',
+        digest: A,
+        chunkCount: 4,
+        peers: [{ peerId: 'x'.repeat(16), have: 'all' }],
+      }
+      for (const forged of [
+        '{not json',
+        JSON.stringify({ t: 'push', to: ['not a peer id!'], m: push }),
+        JSON.stringify({ t: 'push', to: [leecher.peerId], m: { ...push, extra: 1 } }),
+        JSON.stringify({ t: 'push', to: [], m: push }),
+      ]) {
+        await publisher.publish(channel, forged)
+      }
+      await publisher.publish(channel, JSON.stringify({ t: 'push', to: [leecher.peerId], m: push }))
+      expect(await leecher.next('peers')).toEqual(push)
+      expect(leecher.received.filter((m) => m.type === 'peers')).toHaveLength(1)
+      const ignored = one.lines.filter(
+        (line) => JSON.parse(line).msg === 'ignored a malformed message on the cluster channel',
+      )
+      expect(ignored.length).toBeGreaterThan(0) // throttled: one line for the burst
+    } finally {
+      publisher.disconnect()
+    }
   })
 
   it('hold the per-address connection limit across instances', async () => {

@@ -10,7 +10,7 @@ export interface OrderedFile {
   readonly digest: string
   /** `names[0]` is set when the file is created and never changes. */
   readonly names: readonly string[]
-  readonly holders: { readonly size: number }
+  readonly holderCount: number
   /** Its place in the last order built: lets a search put its matches in catalog order by a number. */
   rank: number
 }
@@ -37,9 +37,9 @@ export class CatalogOrder<T extends OrderedFile> {
     this.#byName = merge(kept, added)
     const groups = new Map<number, T[]>()
     for (const file of this.#byName) {
-      const group = groups.get(file.holders.size)
+      const group = groups.get(file.holderCount)
       if (group) group.push(file)
-      else groups.set(file.holders.size, [file])
+      else groups.set(file.holderCount, [file])
     }
     const order: T[] = []
     for (const holders of [...groups.keys()].sort((a, b) => b - a)) {

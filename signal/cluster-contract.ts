@@ -13,6 +13,8 @@ import type { CatalogBudgets } from './tracker.js'
 export interface LocalTracker {
   deliver(to: string, message: ServerMessageOf<'signal'>): RelayOutcome
   kick(peerId: string): void
+  /** Sends a holder push (holder-push.ts) to a peer of this instance, if it is here. */
+  push(peerId: string, message: ServerMessageOf<'peers'>): void
   /** Open connections here by address. */
   connectionsFrom(): Map<string, number>
   localPeers(): number
@@ -42,6 +44,11 @@ export interface ClusterLink {
   release(address: string): void
   /** Delivers a signal to a peer connected to another instance. */
   relay(to: string, message: ServerMessageOf<'signal'>): Promise<RelayOutcome>
+  /**
+   * Sends a holder push to peers connected to other instances: one message on each of their instances'
+   * channels. A courtesy: lost when Redis is down (the peers learn of the holder at their next refresh).
+   */
+  push(peerIds: readonly string[], message: ServerMessageOf<'peers'>): void
   /** The address's catalog budget across instances; `local` serves while Redis is down. */
   budgetOf(address: string, budgets: CatalogBudgets, local: TokenBucket): AddressBudget
   stats(): Promise<ClusterStats>

@@ -43,12 +43,23 @@ const REAP_BATCH = 500
 const NOTICE_MS = 1000
 /** Keys of every instance sharing one swarm start with this (REDIS_PREFIX may change it). */
 export const DEFAULT_REDIS_PREFIX = 'swarmdrop:'
+/**
+ * Peers one holder push may name on the cluster channel: a `peers` draw is at most `peersPerReply` (50 by
+ * default), so a generous bound that still keeps a forged channel message small.
+ */
+const MAX_PUSH_TARGETS = 1000
 
 const ChannelMessageSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('sig'), to: PeerIdSchema, m: ServerMessageSchemas.signal }),
   z.strictObject({ t: z.literal('kick'), peer: PeerIdSchema }),
   z.strictObject({ t: z.literal('drop'), peer: PeerIdSchema, digest: DigestSchema }),
   z.strictObject({ t: z.literal('rev'), rev: z.number().int().min(0) }),
+  // A holder push (holder-push.ts) for some of the instance's peers; at most a `peers` reply's worth.
+  z.strictObject({
+    t: z.literal('push'),
+    to: z.array(PeerIdSchema).min(1).max(MAX_PUSH_TARGETS),
+    m: ServerMessageSchemas.peers,
+  }),
 ])
 type ChannelMessage = z.infer<typeof ChannelMessageSchema>
 
@@ -195,12 +206,34 @@ export class RedisCluster implements ClusterLink {
     }
   }
 
+  push(peerIds: readonly string[], message: ServerMessageOf<'peers'>): void {
+    if (!this.#link.up || peerIds.length === 0) return
+    const targets = peerIds.slice(0, MAX_PUSH_TARGETS)
+    this.#link.commands.hmget(`${this.prefix}owner`, ...targets).then(
+      (owners) => {
+        const byInstance = new Map<string, string[]>()
+        owners.forEach((owner, i) => {
+          if (owner === null || owner === this.instance) return
+          const group = byInstance.get(owner)
+          if (group) group.push(targets[i]!)
+          else byInstance.set(owner, [targets[i]!])
+        })
+        for (const [instance, to] of byInstance) this.#publish(instance, { t: 'push', to, m: message })
+      },
+      () => undefined, // Redis went down: a push is a courtesy
+    )
+  }
+
   tellDrop(instance: string, peerId: string, digest: string): void {
     this.#publish(instance, { t: 'drop', peer: peerId, digest })
   }
 
   tellKick(instance: string, peerId: string): void {
     this.#publish(instance, { t: 'kick', peer: peerId })
+  }
+
+  superseded(peerId: string): void {
+    this.#tracker?.kick(peerId)
   }
 
   changed(revision: number): void {
@@ -331,6 +364,9 @@ export class RedisCluster implements ClusterLink {
         return
       case 'rev':
         this.registry.heardRevision(message.rev)
+        return
+      case 'push':
+        for (const peerId of message.to) tracker?.push(peerId, message.m)
         return
     }
   }

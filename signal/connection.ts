@@ -48,6 +48,11 @@ export interface TrackerContext {
   relaySignal(to: string, message: ServerMessageOf<'signal'>): Maybe<RelayOutcome>
   /** The connection of `peerId` on this instance, if it is here. */
   findLocal(peerId: string): PeerConnection | undefined
+  /**
+   * Sends an unsolicited `peers` message (a holder push) to peers connected to other instances; nothing
+   * without Redis, where every peer is local.
+   */
+  pushElsewhere(peerIds: readonly string[], message: ServerMessageOf<'peers'>): void
   /** Counts one message for the server's messages/s figure. */
   countMessage(): void
   /** The catalog budget shared by every connection of `address`. */

@@ -9,8 +9,8 @@
  * Cost: nothing when the file has no other leecher (the catalog entry's count says so); otherwise one
  * `peers` draw, a random sample of `limits.peersPerReply` holders, and a send to each leecher among them.
  *
- * Limits: with several instances (Redis) only leechers connected to this instance hear the push; the others
- * learn of the holder at their next refresh. An unlisted file (a private share, a collection's member) has
+ * With several instances (Redis), leechers connected to other instances hear it through their instances'
+ * channels (cluster.ts: one message per instance, not one per leecher). An unlisted file (a private share, a collection's member) has
  * no catalog entry and gets no push.
  */
 import type { AnnouncedFile, ServerMessage } from '../shared/tracker-protocol.js'
@@ -30,9 +30,14 @@ export function pushNewHolder(context: TrackerContext, peerId: string, file: Ann
         chunkCount: swarm.chunkCount,
         peers: [{ peerId, have: file.have }],
       }
+      const elsewhere: string[] = []
       for (const holder of swarm.peers) {
-        if (holder.have !== 'all') context.findLocal(holder.peerId)?.send(push)
+        if (holder.have === 'all') continue
+        const local = context.findLocal(holder.peerId)
+        if (local) local.send(push)
+        else elsewhere.push(holder.peerId)
       }
+      if (elsewhere.length > 0) context.pushElsewhere(elsewhere, push)
     })
   })
   // A push is a courtesy: when the registry cannot answer (Redis down), downloaders learn of the holder at

@@ -26,6 +26,7 @@ import {
   PEERS,
   PUT_MANIFEST,
   RELEASE,
+  REPUBLISH,
   STATS,
 } from './redis-scripts.js'
 import { type HeldFile, SwarmRegistry } from './registry.js'
@@ -57,6 +58,11 @@ export interface RegistryCluster {
   tellDrop(instance: string, peerId: string, digest: string): void
   /** Another instance's connection must close: its peer id was taken over here. */
   tellKick(instance: string, peerId: string): void
+  /**
+   * This instance's connection of a peer must close: a newer connection with its id, made on another
+   * instance while this one could not reach Redis, holds the id (found when republishing).
+   */
+  superseded(peerId: string): void
   /** The catalog changed here: other instances' watchers are told within a notice interval. */
   changed(revision: number): void
 }
@@ -84,6 +90,8 @@ export class RedisRegistry implements Registry {
   readonly local: SwarmRegistry
   #revision = 0
   #touched = 0
+  /** When each of this instance's peers connected (ms): the newer connection keeps an id (REPUBLISH). */
+  readonly #since = new Map<string, number>()
   /** Set when a change could not reach Redis: the next `republish` makes Redis whole again. */
   #stale = false
   #republishing: Promise<void> | undefined
@@ -93,6 +101,8 @@ export class RedisRegistry implements Registry {
     private readonly cluster: RegistryCluster,
     filesPerPeer: number,
     private readonly log: ThrottledLogger,
+    /** Wall-clock time, comparable across instances (their hosts' clocks kept in step, e.g. by NTP). */
+    private readonly now: () => number = Date.now,
   ) {
     this.local = new SwarmRegistry(filesPerPeer)
   }
@@ -118,8 +128,13 @@ export class RedisRegistry implements Registry {
   async addPeer(peerId: string): Promise<void> {
     this.local.removePeer(peerId)
     this.local.addPeer(peerId)
+    const since = this.now()
+    this.#since.set(peerId, since)
     await this.#write(async () => {
-      const [before, revision] = (await this.#run(CLAIM, [peerId, this.cluster.instance])) as [string, number]
+      const [before, revision] = (await this.#run(CLAIM, [peerId, this.cluster.instance, since])) as [
+        string,
+        number,
+      ]
       this.#changed(Number(revision))
       if (before !== '' && before !== this.cluster.instance) this.cluster.tellKick(before, peerId)
     })
@@ -131,6 +146,7 @@ export class RedisRegistry implements Registry {
 
   async removePeer(peerId: string): Promise<void> {
     this.local.removePeer(peerId)
+    this.#since.delete(peerId)
     await this.#write(async () => {
       this.#changed(Number(await this.#run(RELEASE, [peerId, this.cluster.instance])))
     })
@@ -139,6 +155,7 @@ export class RedisRegistry implements Registry {
   /** A peer connected elsewhere took the id over: forget it here only (Redis is the other instance's now). */
   forgetLocally(peerId: string): void {
     this.local.removePeer(peerId)
+    this.#since.delete(peerId)
   }
 
   async announce(peerId: string, files: readonly AnnouncedFile[]): Promise<FileRejection[]> {
@@ -274,9 +291,22 @@ export class RedisRegistry implements Registry {
     const run = async () => {
       this.#stale = false
       let peers = 0
+      let superseded = 0
       for (const peerId of [...this.local.peerIds()]) {
         if (!this.local.hasPeer(peerId)) continue // gone meanwhile
-        await this.#run(CLAIM, [peerId, this.cluster.instance])
+        const since = this.#since.get(peerId) ?? 0
+        const [claimed, holder] = (await this.#run(REPUBLISH, [peerId, this.cluster.instance, since])) as [
+          number,
+          string,
+        ]
+        if (Number(claimed) !== 1) {
+          // The client reconnected elsewhere while this instance was cut off: that connection is the peer.
+          this.forgetLocally(peerId)
+          this.cluster.superseded(peerId)
+          superseded++
+          continue
+        }
+        if (holder !== '' && holder !== this.cluster.instance) this.cluster.tellKick(holder, peerId)
         const held = this.local.heldFiles(peerId)
         for (let at = 0; at < held.length; at += REPUBLISH_BATCH) {
           await this.#hold(peerId, held.slice(at, at + REPUBLISH_BATCH))
@@ -284,6 +314,12 @@ export class RedisRegistry implements Registry {
         peers++
       }
       this.log.info('published this instance’s peers to Redis', { peers })
+      if (superseded > 0) {
+        this.log.info(
+          'closed connections whose peer ids newer connections on other instances hold (made while Redis was unreachable)',
+          { superseded },
+        )
+      }
     }
     const previous = this.#republishing ?? Promise.resolve()
     const next = previous.then(run).catch((error: unknown) => {

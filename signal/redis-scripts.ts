@@ -5,6 +5,8 @@
  *
  * Keys, under the prefix:
  *   owner            hash  peer id → instance that holds its connection
+ *   since            hash  peer id → when that connection was made (ms, the instance's clock): the newer
+ *                          of two connections with one id keeps it when instances republish (REPUBLISH)
  *   i:<inst>:peers   set   the peer ids of an instance (reaped with it)
  *   i:<inst>:addrs   set   addresses with connections counted for an instance
  *   instances        zset  instance → the time (Redis clock, ms) its registration expires
@@ -96,18 +98,45 @@ local function entryOf(id)
 end
 `
 
+/** Gives the peer id to an instance, forgetting what it held before. Returns the instance before, or ''. */
+const TAKE_OVER = `
+local function takeOver(peer, inst, since)
+  local before = redis.call('HGET', P .. 'owner', peer)
+  if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
+  if before and before ~= inst then redis.call('SREM', P .. 'i:' .. before .. ':peers', peer) end
+  redis.call('HSET', P .. 'owner', peer, inst)
+  redis.call('HSET', P .. 'since', peer, since)
+  redis.call('SADD', P .. 'i:' .. inst .. ':peers', peer)
+  return before or ''
+end
+`
+
 /**
- * ARGV: prefix, peer, instance. Takes the peer id over, forgetting what it held; returns {the instance
- * that held it before or '', the revision}.
+ * ARGV: prefix, peer, instance, since (when the connection was made, ms). A connection made now takes
+ * the peer id over, forgetting what it held; returns {the instance that held it before or '', the
+ * revision}.
  */
-export const CLAIM = `${PRELUDE}
-local peer, inst = ARGV[2], ARGV[3]
-local before = redis.call('HGET', P .. 'owner', peer)
-if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
-if before and before ~= inst then redis.call('SREM', P .. 'i:' .. before .. ':peers', peer) end
-redis.call('HSET', P .. 'owner', peer, inst)
-redis.call('SADD', P .. 'i:' .. inst .. ':peers', peer)
-return {before or '', tonumber(redis.call('GET', P .. 'rev') or '0')}
+export const CLAIM = `${PRELUDE}${TAKE_OVER}
+local before = takeOver(ARGV[2], ARGV[3], ARGV[4])
+return {before, tonumber(redis.call('GET', P .. 'rev') or '0')}
+`
+
+/**
+ * ARGV: prefix, peer, instance, since (when this instance's connection of the peer was made, ms). An
+ * instance publishing its peers again (after an outage) claims an id only if no newer connection holds
+ * it: one made elsewhere while this instance could not reach Redis (the client reconnected through
+ * another instance) keeps it. Returns {1, the instance before or ''} when claimed (what the peer held is
+ * forgotten, to be published again), or {0, the holder} when the newer connection is another's: this
+ * instance's connection is stale.
+ */
+export const REPUBLISH = `${PRELUDE}${TAKE_OVER}
+local peer, inst, since = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local owner = redis.call('HGET', P .. 'owner', peer)
+if owner and owner ~= inst and tonumber(redis.call('HGET', P .. 'since', peer) or '0') > since then
+  return {0, owner}
+end
+-- Held here or by an older connection (or nobody): what it held is forgotten and published again.
+return {1, takeOver(peer, inst, ARGV[4])}
 `
 
 /** ARGV: prefix, peer, instance. Forgets the peer if this instance still holds it; returns the revision. */
@@ -116,6 +145,7 @@ local peer, inst = ARGV[2], ARGV[3]
 if redis.call('HGET', P .. 'owner', peer) == inst then
   if dropPeer(peer) then redis.call('INCR', P .. 'rev') end
   redis.call('HDEL', P .. 'owner', peer)
+  redis.call('HDEL', P .. 'since', peer)
   redis.call('SREM', P .. 'i:' .. inst .. ':peers', peer)
 end
 return tonumber(redis.call('GET', P .. 'rev') or '0')
@@ -436,6 +466,7 @@ for _, peer in ipairs(peers) do
   if redis.call('HGET', P .. 'owner', peer) == dead then
     if dropPeer(peer) then changed = true end
     redis.call('HDEL', P .. 'owner', peer)
+    redis.call('HDEL', P .. 'since', peer)
   end
 end
 if changed then redis.call('INCR', P .. 'rev') end

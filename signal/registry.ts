@@ -6,16 +6,31 @@ import { Bitfield } from '../shared/bitfield.js'
 import type { ErrorCode } from '../shared/errors.js'
 import { MAX_NAMES_PER_FILE } from '../shared/limits.js'
 import { chunkCountOf, type Manifest } from '../shared/manifest.js'
-import type { AnnouncedFile, CatalogEntry, CollectionInfo } from '../shared/tracker-protocol.js'
+import type { AnnouncedFile, CatalogEntry, CollectionInfo, SwarmPeer } from '../shared/tracker-protocol.js'
 import { CatalogOrder } from './catalog-order.js'
+import { Interner, IntSet } from './int-set.js'
 import { NameIndex } from './name-index.js'
 import type { CatalogPage, FileRejection, RegistryStats, SwarmReply } from './registry-contract.js'
 
-/** A holder's chunk set: `null` means complete (a seeder), which costs no bitfield. */
-type Holding = Bitfield | null
+/**
+ * A holder's chunk set as kept: its bitfield's canonical base64 (what `peers` replies carry), or `null`
+ * for complete (a seeder), which costs nothing. A string, not a `Bitfield`: a tenth of the bytes at
+ * 100,000 partial holdings (~29 MiB of heap as objects), and no encoding per `peers` reply.
+ */
+type Holding = string | null
+
+/*
+ * Memory layout (issue 15): at 10,000 peers × 100 files the registry holds a million holdings. Peer ids are
+ * interned to small numbers (#peerNumbers), and files get numbers of their own (FileRecord.slot); a file's
+ * seeders and a peer's files are sorted packed arrays of those numbers (int-set.ts), a machine word a
+ * holding on each side, and only the partial holders (a leecher's bitfield) sit in a Map. Before, each
+ * holding was a `Map<peerId, Holding>` entry on the file and a `Set<digest>` entry on the peer.
+ */
 
 interface FileRecord {
   readonly digest: string
+  /** Its number while it has holders: what a peer's file set holds. */
+  readonly slot: number
   /** Empty while only unlisted announces name it (a private share, a collection's member): not listed. */
   readonly names: string[]
   mime: string | undefined
@@ -25,8 +40,12 @@ interface FileRecord {
   size: number
   chunkSize: number
   chunkCount: number
-  readonly holders: Map<string, Holding>
-  seeders: number
+  /** Numbers of the peers that hold all of it. */
+  readonly seeders: IntSet
+  /** Peer number → chunk set, for the peers that hold part of it; undefined while there are none. */
+  partial: Map<number, string> | undefined
+  /** Seeders and partial holders. */
+  holderCount: number
   rank: number
   /** Its id in the name index (name-index.ts), -1 while not indexed. */
   indexId: number
@@ -65,8 +84,12 @@ const MAX_CACHED_RECORDS = 262_144
 
 export class SwarmRegistry {
   readonly #files = new Map<string, FileRecord>()
-  /** peer id → digests it holds. */
-  readonly #peers = new Map<string, Set<string>>()
+  /** File number → record (FileRecord.slot), and the numbers free for reuse. */
+  readonly #fileSlots: (FileRecord | undefined)[] = []
+  readonly #freeSlots: number[] = []
+  readonly #peerNumbers = new Interner()
+  /** Peer number → the numbers of the files it holds. */
+  readonly #peerFiles: (IntSet | undefined)[] = []
   /**
    * Verified manifests, least recently used first. Kept apart from the catalog so that a manifest
    * outlives the moment its file has no holder (a liar dropped, a seeder reconnecting).
@@ -108,19 +131,22 @@ export class SwarmRegistry {
   }
 
   addPeer(peerId: string): void {
-    if (!this.#peers.has(peerId)) this.#peers.set(peerId, new Set())
+    const peer = this.#peerNumbers.intern(peerId)
+    this.#peerFiles[peer] ??= new IntSet()
   }
 
   hasPeer(peerId: string): boolean {
-    return this.#peers.has(peerId)
+    return this.#peerNumbers.numberOf(peerId) !== undefined
   }
 
   /** Forgets a peer and everything it held. */
   removePeer(peerId: string): void {
-    const digests = this.#peers.get(peerId)
-    if (!digests) return
-    for (const digest of digests) this.#drop(peerId, digest)
-    this.#peers.delete(peerId)
+    const peer = this.#peerNumbers.numberOf(peerId)
+    if (peer === undefined) return
+    const held = this.#peerFiles[peer]!
+    for (let i = 0; i < held.size; i++) this.#drop(peer, this.#fileSlots[held.at(i)]!)
+    this.#peerFiles[peer] = undefined
+    this.#peerNumbers.release(peerId)
   }
 
   /**
@@ -128,30 +154,33 @@ export class SwarmRegistry {
    * Announcing a file again replaces the chunk set held before (a reconnect re-announces everything).
    */
   announce(peerId: string, files: readonly AnnouncedFile[]): FileRejection[] {
-    const held = this.#peers.get(peerId)
-    if (!held) throw new Error(`announce from unknown peer ${peerId}`)
+    const peer = this.#peerNumbers.numberOf(peerId)
+    if (peer === undefined) throw new Error(`announce from unknown peer ${peerId}`)
+    const held = this.#peerFiles[peer]!
     const rejections: FileRejection[] = []
     for (const file of files) {
-      const rejection = this.#announceOne(peerId, held, file)
+      const rejection = this.#announceOne(peer, held, file)
       if (rejection) rejections.push(rejection)
     }
     return rejections
   }
 
-  #announceOne(peerId: string, held: Set<string>, file: AnnouncedFile): FileRejection | undefined {
+  #announceOne(peer: number, held: IntSet, file: AnnouncedFile): FileRejection | undefined {
     const reject = (code: ErrorCode, message: string) => ({ digest: file.digest, code, message })
     const chunkCount = chunkCountOf(file.size, file.chunkSize)
     let holding: Holding = null
     if (file.have !== 'all') {
+      let bitfield: Bitfield
       try {
-        holding = Bitfield.fromBase64(chunkCount, file.have)
+        bitfield = Bitfield.fromBase64(chunkCount, file.have)
       } catch (error) {
         return reject(
           'CHUNK_OUT_OF_RANGE',
           `have does not fit ${chunkCount} chunks: ${(error as Error).message}`,
         )
       }
-      if (holding.complete) holding = null
+      // Encoded again: a string of its own, not one that could keep the client's whole message alive.
+      if (!bitfield.complete) holding = bitfield.toBase64()
     }
     const existing = this.#files.get(file.digest)
     const known = this.#manifests.get(file.digest) ?? existing
@@ -161,7 +190,7 @@ export class SwarmRegistry {
         `the catalog has this digest as ${known.size} bytes in chunks of ${known.chunkSize}`,
       )
     }
-    if (!held.has(file.digest) && held.size >= this.filesPerPeer) {
+    if (!(existing && held.has(existing.slot)) && held.size >= this.filesPerPeer) {
       return reject('TOO_MANY_FILES', `a peer holds at most ${this.filesPerPeer} files`)
     }
     const record = existing ?? this.#createFile(file, chunkCount)
@@ -185,8 +214,8 @@ export class SwarmRegistry {
       this.#touch({ reorder: listing })
     }
     if (file.sealed) record.sealed = true
-    this.#setHolding(record, peerId, holding)
-    held.add(file.digest)
+    this.#setHolding(record, peer, holding)
+    held.add(record.slot)
     return undefined
   }
 
@@ -196,9 +225,10 @@ export class SwarmRegistry {
     updates: readonly { digest: string; chunks: readonly number[] }[],
   ): FileRejection[] {
     const rejections: FileRejection[] = []
+    const peer = this.#peerNumbers.numberOf(peerId)
     for (const { digest, chunks } of updates) {
       const record = this.#files.get(digest)
-      if (!record?.holders.has(peerId)) {
+      if (!record || peer === undefined || !this.#peerFiles[peer]!.has(record.slot)) {
         rejections.push({
           digest,
           code: 'NOT_ANNOUNCED',
@@ -215,29 +245,37 @@ export class SwarmRegistry {
         })
         continue
       }
-      const holding = record.holders.get(peerId)
-      if (holding === null || holding === undefined) continue // a seeder already has everything
+      const held = record.partial?.get(peer!)
+      if (held === undefined) continue // a seeder already has everything
+      const holding = Bitfield.fromBase64(record.chunkCount, held)
       for (const index of chunks) holding.set(index)
-      if (holding.complete) this.#setHolding(record, peerId, null)
+      // A chunk more of a part shows on no catalog page (no revision); completing it makes a seeder.
+      if (holding.complete) this.#setHolding(record, peer!, null)
+      else record.partial!.set(peer!, holding.toBase64())
     }
     return rejections
   }
 
   /** Stops sharing files. Leaving a file one does not hold is not an error: the outcome is the same. */
   leave(peerId: string, digests: readonly string[]): void {
-    const held = this.#peers.get(peerId)
-    if (!held) return
+    const peer = this.#peerNumbers.numberOf(peerId)
+    if (peer === undefined) return
+    const held = this.#peerFiles[peer]!
     for (const digest of digests) {
-      if (held.delete(digest)) this.#drop(peerId, digest)
+      const record = this.#files.get(digest)
+      if (record && held.delete(record.slot)) this.#drop(peer, record)
     }
   }
 
   /** What a peer holds, each file as an announce would give it again (for replaying to Redis). */
   heldFiles(peerId: string): HeldFile[] {
+    const peer = this.#peerNumbers.numberOf(peerId)
+    if (peer === undefined) return []
+    const slots = this.#peerFiles[peer]!
     const held: HeldFile[] = []
-    for (const digest of this.#peers.get(peerId) ?? []) {
-      const record = this.#files.get(digest)
-      if (record) held.push(heldFileOf(record, record.holders.get(peerId) ?? null))
+    for (let i = 0; i < slots.size; i++) {
+      const record = this.#fileSlots[slots.at(i)]!
+      held.push(heldFileOf(record, this.#holding(record, peer)!))
     }
     return held
   }
@@ -245,21 +283,25 @@ export class SwarmRegistry {
   /** One file a peer holds, as an announce would give it again; undefined when it does not hold it. */
   heldFile(peerId: string, digest: string): HeldFile | undefined {
     const record = this.#files.get(digest)
-    const holding = record?.holders.get(peerId)
-    return record && holding !== undefined ? heldFileOf(record, holding) : undefined
+    const peer = this.#peerNumbers.numberOf(peerId)
+    const holding = record && peer !== undefined ? this.#holding(record, peer) : undefined
+    return holding === undefined ? undefined : heldFileOf(record!, holding)
   }
 
   /** The peers this registry knows. */
   peerIds(): IterableIterator<string> {
-    return this.#peers.keys()
+    return this.#peerNumbers.names()
   }
 
   holds(peerId: string, digest: string): boolean {
-    return this.#files.get(digest)?.holders.has(peerId) ?? false
+    const record = this.#files.get(digest)
+    const peer = this.#peerNumbers.numberOf(peerId)
+    return record !== undefined && peer !== undefined && this.#peerFiles[peer]!.has(record.slot)
   }
 
   filesOf(peerId: string): number {
-    return this.#peers.get(peerId)?.size ?? 0
+    const peer = this.#peerNumbers.numberOf(peerId)
+    return peer === undefined ? 0 : this.#peerFiles[peer]!.size
   }
 
   /** The catalog entry of a listed file; undefined for an unlisted one (or one nobody holds). */
@@ -322,15 +364,20 @@ export class SwarmRegistry {
   peers(digest: string, exceptPeerId: string, limit: number): SwarmReply | undefined {
     const record = this.#files.get(digest)
     if (!record) return undefined
-    const ids = [...record.holders.keys()].filter((id) => id !== exceptPeerId)
-    for (let i = 0; i < Math.min(limit, ids.length); i++) {
-      const j = i + Math.floor(Math.random() * (ids.length - i))
-      ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
+    const except = this.#peerNumbers.numberOf(exceptPeerId)
+    const partial = record.partial ? [...record.partial.keys()] : []
+    const seeders = record.seeders.size
+    // A random sample of the holders' places (seeders first, then partial holders), one spare in case the
+    // asker is among them: drawn without listing every holder, which for a popular file is thousands.
+    const places = samplePlaces(record.holderCount, Math.min(limit + 1, record.holderCount))
+    const peers: SwarmPeer[] = []
+    for (const place of places) {
+      if (peers.length === limit) break
+      const peer = place < seeders ? record.seeders.at(place) : partial[place - seeders]!
+      if (peer === except) continue
+      const holding = place < seeders ? undefined : record.partial!.get(peer)
+      peers.push({ peerId: this.#peerNumbers.nameOf(peer), have: holding ?? 'all' })
     }
-    const peers = ids.slice(0, limit).map((peerId) => {
-      const holding = record.holders.get(peerId)
-      return { peerId, have: holding ? holding.toBase64() : 'all' }
-    })
     return record.sealed
       ? { chunkCount: record.chunkCount, peers, sealed: true }
       : { chunkCount: record.chunkCount, peers }
@@ -346,12 +393,12 @@ export class SwarmRegistry {
     this.#cacheManifest(digest, manifest)
     const record = this.#files.get(digest)
     if (!record || (record.size === manifest.size && record.chunkSize === manifest.chunkSize)) return []
-    const liars = [...record.holders.keys()]
-    for (const peerId of liars) {
-      this.#peers.get(peerId)?.delete(digest)
-      this.#drop(peerId, digest)
+    const liars = [...record.seeders.toArray(), ...(record.partial?.keys() ?? [])]
+    for (const peer of liars) {
+      this.#peerFiles[peer]!.delete(record.slot)
+      this.#drop(peer, record)
     }
-    return liars
+    return liars.map((peer) => this.#peerNumbers.nameOf(peer))
   }
 
   manifest(digest: string): Manifest | undefined {
@@ -377,9 +424,9 @@ export class SwarmRegistry {
 
   stats(): RegistryStats {
     let holdings = 0
-    for (const record of this.#files.values()) holdings += record.holders.size
+    for (const record of this.#files.values()) holdings += record.holderCount
     return {
-      peers: this.#peers.size,
+      peers: this.#peerNumbers.size,
       files: this.#files.size,
       swarms: this.#leechingFiles,
       holdings,
@@ -390,6 +437,7 @@ export class SwarmRegistry {
   #createFile(file: AnnouncedFile, chunkCount: number): FileRecord {
     const record: FileRecord = {
       digest: file.digest,
+      slot: this.#freeSlots.pop() ?? this.#fileSlots.length,
       names: [],
       mime: undefined,
       collection: undefined,
@@ -397,35 +445,52 @@ export class SwarmRegistry {
       size: file.size,
       chunkSize: file.chunkSize,
       chunkCount,
-      holders: new Map(),
-      seeders: 0,
+      seeders: new IntSet(),
+      partial: undefined,
+      holderCount: 0,
       rank: 0,
       indexId: -1,
     }
     this.#files.set(file.digest, record)
+    this.#fileSlots[record.slot] = record
     return record
   }
 
-  #setHolding(record: FileRecord, peerId: string, holding: Holding): void {
-    const hadLeechers = record.holders.size > record.seeders
-    const before = record.holders.get(peerId)
-    if (before === null) record.seeders--
-    record.holders.set(peerId, holding)
-    if (holding === null) record.seeders++
+  /** The peer's chunk set of the file: null when it holds all, undefined when it holds none. */
+  #holding(record: FileRecord, peer: number): Holding | undefined {
+    const partial = record.partial?.get(peer)
+    if (partial !== undefined) return partial
+    return record.seeders.has(peer) ? null : undefined
+  }
+
+  #setHolding(record: FileRecord, peer: number, holding: Holding): void {
+    const hadLeechers = leeching(record)
+    const before = this.#holding(record, peer)
+    if (before === null) record.seeders.delete(peer)
+    else if (before !== undefined) record.partial!.delete(peer)
+    if (holding === null) record.seeders.add(peer)
+    else {
+      record.partial ??= new Map()
+      record.partial.set(peer, holding)
+    }
+    if (record.partial?.size === 0) record.partial = undefined
+    if (before === undefined) record.holderCount++
     this.#countLeeching(record, hadLeechers)
     if (listed(record)) this.#touch({ reorder: before === undefined })
   }
 
-  #drop(peerId: string, digest: string): void {
-    const record = this.#files.get(digest)
-    if (!record) return
-    const hadLeechers = record.holders.size > record.seeders
-    const holding = record.holders.get(peerId)
-    if (holding === undefined) return
-    if (holding === null) record.seeders--
-    record.holders.delete(peerId)
-    if (record.holders.size === 0) {
-      this.#files.delete(digest)
+  /** Takes the peer off the file's holders (the caller takes the file off the peer's set). */
+  #drop(peer: number, record: FileRecord): void {
+    const hadLeechers = leeching(record)
+    if (!record.seeders.delete(peer)) {
+      if (!record.partial?.delete(peer)) return
+      if (record.partial.size === 0) record.partial = undefined
+    }
+    record.holderCount--
+    if (record.holderCount === 0) {
+      this.#files.delete(record.digest)
+      this.#fileSlots[record.slot] = undefined
+      this.#freeSlots.push(record.slot)
       this.#index.remove(record)
     }
     this.#countLeeching(record, hadLeechers)
@@ -433,7 +498,7 @@ export class SwarmRegistry {
   }
 
   #countLeeching(record: FileRecord, hadLeechers: boolean): void {
-    const hasLeechers = record.holders.size > record.seeders
+    const hasLeechers = leeching(record)
     if (hasLeechers !== hadLeechers) this.#leechingFiles += hasLeechers ? 1 : -1
   }
 
@@ -453,7 +518,7 @@ export class SwarmRegistry {
     if (!this.#sorted) {
       // A record leaves #files exactly when its last holder goes, and is never reused after. Only listed
       // records were ever added to the order (#announceOne), so an unlisted one is never ranked.
-      const { order, touched } = this.#order.build((record) => record.holders.size > 0)
+      const { order, touched } = this.#order.build((record) => record.holderCount > 0)
       this.#sorted = order
       this.#touched += touched
     }
@@ -482,8 +547,31 @@ function heldFileOf(record: FileRecord, holding: Holding): HeldFile {
     sealed: record.sealed,
     size: record.size,
     chunkSize: record.chunkSize,
-    have: holding ? holding.toBase64() : 'all',
+    have: holding ?? 'all',
   }
+}
+
+/** Some holder holds only part of it: a download is under way. */
+function leeching(record: FileRecord): boolean {
+  return record.partial !== undefined
+}
+
+/**
+ * `count` distinct places in 0..n-1 in random order (Floyd's sampling, then shuffled): O(count), however
+ * large n is.
+ */
+function samplePlaces(n: number, count: number): number[] {
+  const chosen = new Set<number>()
+  for (let j = n - count; j < n; j++) {
+    const place = Math.floor(Math.random() * (j + 1))
+    chosen.add(chosen.has(place) ? j : place)
+  }
+  const places = [...chosen]
+  for (let i = places.length - 1; i > 0; i--) {
+    const k = Math.floor(Math.random() * (i + 1))
+    ;[places[i], places[k]] = [places[k]!, places[i]!]
+  }
+  return places
 }
 
 /** Named by some listed announce. An unlisted record changes nothing a catalog page or search shows. */
@@ -502,8 +590,8 @@ function toEntry(record: FileRecord): CatalogEntry {
     size: record.size,
     chunkSize: record.chunkSize,
     chunkCount: record.chunkCount,
-    seeders: record.seeders,
-    leechers: record.holders.size - record.seeders,
+    seeders: record.seeders.size,
+    leechers: record.partial?.size ?? 0,
   }
   if (record.mime !== undefined) entry.mime = record.mime
   if (record.collection !== undefined) entry.collection = { ...record.collection }

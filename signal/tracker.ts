@@ -173,6 +173,7 @@ export class Tracker {
       now,
       relaySignal: (to, message) => this.#relaySignal(to, message),
       findLocal: (peerId) => this.#connections.get(peerId),
+      pushElsewhere: (peerIds, message) => options.cluster?.push(peerIds, message),
       countMessage: () => this.#rate.count(),
       catalogBudgetOf: (address) => this.#budgetOf(address),
       catalogBudgets: this.#budgets,
@@ -195,6 +196,7 @@ export class Tracker {
     options.cluster?.attach({
       deliver: (to, message) => this.deliver(to, message),
       kick: (peerId) => this.#kick(peerId),
+      push: (to, message) => this.#connections.get(to)?.send(message),
       connectionsFrom: () => this.#connectionCounts(),
       localPeers: () => this.#connections.size,
       messagesPerSecond: () => this.#rate.perSecond(),

@@ -22,7 +22,8 @@ export type Command =
 
 export interface WorkerInit {
   kind: TrackerKind
-  url: string
+  /** The tracker's URL; several when instances share one swarm (Redis): peers are spread over them. */
+  urls: string[]
   workerIndex: number
 }
 

@@ -19,8 +19,8 @@ const init = workerData as WorkerInit
 const recorder = new RelayRecorder()
 const client: LoadClient =
   init.kind === 'swarmdrop'
-    ? new SwarmdropLoad(init.url, recorder, init.workerIndex)
-    : new BittorrentLoad(init.url, recorder)
+    ? new SwarmdropLoad(init.urls, recorder, init.workerIndex)
+    : new BittorrentLoad(init.urls[0]!, recorder)
 
 async function run(command: Command): Promise<CommandResult> {
   switch (command.op) {

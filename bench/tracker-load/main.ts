@@ -7,13 +7,19 @@
  *     [--cpu-prof]              profiles each tracker child into bench/results/profiles/
  *     [--heartbeat-ms N]        diagnosis only: Swarmdrop's heartbeat interval
  *     [--tracker-flags=FLAGS]   Node flags for the tracker children, e.g. --tracker-flags=--trace-gc
+ *     [--instances 1,2,4 --redis]  also Swarmdrop as N instances sharing one swarm through a redis-server
+ *                               started for each run (issue 15): peers and relay pairs spread over them
+ *     [--baseline DIR]          also Swarmdrop built from another checkout (e.g. main's), in the same run
+ *     [--attack-rounds 2]       rounds of the search-under-attack step (0: none)
  *
  * (or `node --import tsx bench/tracker-load/main.ts …` in a shell whose `ulimit -n` is high enough).
  *
  * Phase 1, at each peer count: connect, announce 100 files each, list the catalog, search it and ask for
  * the peers of a file; the tracker's RSS afterwards. Phase 2, with those peers still connected: offers
  * and answers relayed between pairs of peers at rising rates, with latency and the rate that gets through.
- * Phase 3, Swarmdrop only: search under attack, the relay at 2,000/s with and without hostile searches
+ * With --instances and --redis, Swarmdrop runs again as N instances behind one Redis (the relay pairs' two
+ * ends on different instances, so every signal crosses Redis), and Redis's memory counts with the
+ * instances'. Phase 3, Swarmdrop as one process only: search under attack, the relay at 2,000/s with and without hostile searches
  * from one address at its catalog budget (search-attack.ts), alternated, in the same run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,6 +31,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_TRACKER_LIMITS, type TrackerLimits } from '../../shared/limits.js'
 import { type Bundles, buildBundles } from './build.js'
 import type { RelayStepResult, RequestsResult, TrackerKind } from './commands.js'
+import { Deployment, type DeploymentPlan, type RedisMemory } from './deployment.js'
 import {
   formatCount,
   formatCounts,
@@ -45,7 +52,6 @@ import {
   type AttackCounts,
   SearchAttack,
 } from './search-attack.js'
-import { TrackerProcess } from './tracker-process.js'
 import { WorkerPool } from './worker-pool.js'
 import { FILES_PER_PEER, HOLDERS_PER_FILE, MIN_POOL_FILES, poolSizeFor, SDP_BYTES } from './workload.js'
 
@@ -113,10 +119,20 @@ interface Options {
   heartbeatMs: number | undefined
   /** Extra Node flags for the tracker children, e.g. --trace-gc. */
   trackerFlags: string[]
+  /** Instance counts to run Swarmdrop at on Redis (empty: the single process only). */
+  instances: number[]
+  /** A checkout whose Swarmdrop server runs too, as the baseline (e.g. main's). */
+  baseline: string | undefined
+  attackRounds: number
 }
 
 interface LoadRun {
   tracker: TrackerKind
+  /** What ran: "one process", "main's build", "2 instances + Redis"… */
+  label: string
+  instances: number
+  /** Redis's memory after phase 1, when it ran on Redis. */
+  redis?: RedisMemory
   peers: number
   poolFiles: number
   phases: PhaseFigures[]
@@ -177,6 +193,10 @@ function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean', default: false },
       'heartbeat-ms': { type: 'string' },
       'tracker-flags': { type: 'string', default: '' },
+      instances: { type: 'string' },
+      redis: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      'attack-rounds': { type: 'string', default: String(ATTACK_ROUNDS) },
     },
   })
   const numbers = (text: string, name: string) =>
@@ -190,7 +210,12 @@ function parseOptions(argv: string[]): Options {
   for (const tracker of trackers) {
     if (!(tracker in TRACKER_NAMES)) throw new Error(`--trackers: unknown tracker "${tracker}"`)
   }
+  if (values.instances !== undefined && !values.redis)
+    throw new Error('--instances: several instances share one swarm only through Redis; add --redis')
   return {
+    instances: values.redis ? numbers(values.instances ?? '1,2,4', 'instances') : [],
+    baseline: values.baseline,
+    attackRounds: Number(values['attack-rounds']),
     peers: numbers(values.peers, 'peers'),
     rates: numbers(values.rates, 'rates').sort((a, b) => a - b),
     workers: one(values.workers, 'workers'),
@@ -235,27 +260,57 @@ function printPhase(phase: PhaseFigures, itemsLabel?: string): void {
   )
 }
 
-async function runLoad(
-  kind: TrackerKind,
-  peers: number,
-  options: Options,
-  bundles: Bundles,
-): Promise<LoadRun> {
+/** One server set-up to load: a tracker kind, its bundle, and for Swarmdrop how many instances on Redis. */
+interface Setup {
+  kind: TrackerKind
+  label: string
+  script: string
+  instances: number
+  redis: boolean
+}
+
+function setupsFor(kind: TrackerKind, options: Options, bundles: Bundles): Setup[] {
+  if (kind === 'bittorrent-tracker') {
+    return [{ kind, label: 'one process', script: bundles.bittorrentServer, instances: 1, redis: false }]
+  }
+  const one = { kind, instances: 1, redis: false }
+  return [
+    ...(bundles.baselineServer ? [{ ...one, label: 'baseline build', script: bundles.baselineServer }] : []),
+    { ...one, label: 'one process', script: bundles.swarmdropServer },
+    ...options.instances.map((instances) => ({
+      kind,
+      label: `${instances} instance${instances === 1 ? '' : 's'} + Redis`,
+      script: bundles.swarmdropServer,
+      instances,
+      redis: true,
+    })),
+  ]
+}
+
+async function runLoad(setup: Setup, peers: number, options: Options, bundles: Bundles): Promise<LoadRun> {
+  const { kind } = setup
   const poolFiles = poolSizeFor(peers)
-  console.log(`\n${TRACKER_NAMES[kind]}, ${formatCount(peers)} peers × ${FILES_PER_PEER} files`)
+  console.log(
+    `\n${TRACKER_NAMES[kind]} (${setup.label}), ${formatCount(peers)} peers × ${FILES_PER_PEER} files`,
+  )
   // Defaults all: the simulated peers come from many loopback addresses (load-client.ts PEERS_PER_ADDRESS).
   const limits: Partial<TrackerLimits> = {}
-  const tracker = await TrackerProcess.start(
-    kind === 'swarmdrop' ? bundles.swarmdropServer : bundles.bittorrentServer,
-    kind === 'swarmdrop'
-      ? [JSON.stringify(limits), ...(options.heartbeatMs ? [String(options.heartbeatMs)] : [])]
-      : [],
-    {
-      cpuProfileDir: options.cpuProfile ? join(RESULTS_DIR, 'profiles', `${kind}-${peers}`) : undefined,
-      nodeFlags: options.trackerFlags,
-    },
-  )
-  const pool = new WorkerPool(bundles.worker, kind, tracker.url, options.workers)
+  const plan: DeploymentPlan = {
+    label: setup.label,
+    script: setup.script,
+    args:
+      kind === 'swarmdrop'
+        ? [JSON.stringify(limits), ...(options.heartbeatMs ? [String(options.heartbeatMs)] : [])]
+        : [],
+    instances: setup.instances,
+    redis: setup.redis,
+    cpuProfileDir: options.cpuProfile
+      ? join(RESULTS_DIR, 'profiles', `${kind}-${setup.label.replaceAll(/\W+/g, '-')}-${peers}`)
+      : undefined,
+    nodeFlags: options.trackerFlags,
+  }
+  const tracker = await Deployment.start(plan)
+  const pool = new WorkerPool(bundles.worker, kind, tracker.urls, options.workers)
   try {
     const phases: PhaseFigures[] = []
     const phase = async (name: string, run: () => Promise<RequestsResult[]>, itemsLabel?: string) => {
@@ -288,6 +343,14 @@ async function runLoad(
     const stats = await tracker.stats()
     const collected = await tracker.collect()
     const afterGc = tracker.memory()
+    const redis = await tracker.redisMemory()
+    if (redis) {
+      console.log(
+        `  redis-server: used_memory ${formatMiB(redis.usedBytes)} MiB, RSS ${formatMiB(redis.rssBytes)} MiB;` +
+          ` with the ${setup.instances} instance${setup.instances === 1 ? '' : 's'}' RSS` +
+          ` ${formatMiB(memory.rssBytes + redis.rssBytes)} MiB in all`,
+      )
+    }
     console.log(
       `  tracker: ${formatCount(stats.peers)} connections, ${formatCount(stats.files)} ${kind === 'swarmdrop' ? 'files' : 'swarms'}` +
         `${stats.warnings ? `, ${stats.warnings} warnings` : ''}; RSS ${formatMiB(memory.rssBytes)} MiB` +
@@ -296,6 +359,9 @@ async function runLoad(
     )
     const run: LoadRun = {
       tracker: kind,
+      label: setup.label,
+      instances: setup.instances,
+      ...(redis ? { redis } : {}),
       peers,
       poolFiles,
       phases,
@@ -307,7 +373,8 @@ async function runLoad(
       rssAfterGcBytes: afterGc.rssBytes,
       heapUsedAfterGcBytes: collected.heapUsedBytes,
     }
-    run.relay = await runRelay(peers, tracker, pool, options, kind === 'swarmdrop')
+    const attack = kind === 'swarmdrop' && setup.label === 'one process' && options.attackRounds > 0
+    run.relay = await runRelay(peers, tracker, pool, options, attack)
     return run
   } finally {
     await pool.all(() => ({ op: 'close' })).catch(() => {})
@@ -318,7 +385,7 @@ async function runLoad(
 
 async function runRelay(
   backgroundPeers: number,
-  tracker: TrackerProcess,
+  tracker: Deployment,
   pool: WorkerPool,
   options: Options,
   withSearchAttack: boolean,
@@ -409,7 +476,7 @@ async function runRelay(
  * its catalog budget (search-attack.ts): relay latency and tracker stalls of each, and what the attack got.
  */
 async function searchUnderAttack(
-  tracker: TrackerProcess,
+  tracker: Deployment,
   step: (rate: number, durationMs: number) => Promise<StepFigures>,
   options: Options,
 ): Promise<AttackRound[]> {
@@ -427,7 +494,7 @@ async function searchUnderAttack(
       `    ${String(round).padStart(5)}  ${label.padEnd(14)}  ${formatMs(figures.p50).padStart(8)}  ${formatMs(figures.p99).padStart(8)}` +
         `  ${formatMs(figures.max).padStart(8)}  ${formatMs(figures.trackerLoopMaxMs).padStart(16)}${extra}`,
     )
-  for (let round = 1; round <= ATTACK_ROUNDS; round++) {
+  for (let round = 1; round <= options.attackRounds; round++) {
     await sleep(PAUSE_MS)
     const quiet = await step(TARGET_RELAY_RATE, options.stepMs)
     line(round, 'quiet', quiet)
@@ -476,7 +543,8 @@ const upTo = (limit: Limit) =>
       : `${formatCount(limit.rate)}/s`
 
 function printSummary(runs: LoadRun[], options: Options): void {
-  const find = (kind: TrackerKind, peers: number) => runs.find((r) => r.tracker === kind && r.peers === peers)
+  const find = (kind: TrackerKind, peers: number) =>
+    runs.find((r) => r.tracker === kind && r.peers === peers && r.label === 'one process')
   console.log('\n== Side by side')
   console.log(
     '  Tracker RSS in MiB with N peers, 100 files (info_hashes) each: settled / after a full GC / peak in the relay',
@@ -568,6 +636,51 @@ function printSummary(runs: LoadRun[], options: Options): void {
   )
 }
 
+/**
+ * Swarmdrop's set-ups side by side (the baseline build, one process, N instances on Redis): memory, the
+ * relay at the SPEC's 2,000/s, where it saturates, and the server CPU a relayed message costs, which is
+ * what projects a rate per core when the instances and Redis share fewer cores than they would in the field.
+ */
+function printSwarmdropSetups(runs: LoadRun[], options: Options): void {
+  const ours = runs.filter((run) => run.tracker === 'swarmdrop')
+  if (ours.length < 2) return
+  console.log('\n== Swarmdrop set-ups side by side')
+  for (const peers of options.peers) {
+    const here = ours.filter((run) => run.peers === peers)
+    const single = here.find((run) => run.label === 'one process')
+    console.log(`  ${formatCount(peers)} peers × ${FILES_PER_PEER} files`)
+    console.log(
+      '    set-up                 RSS settled / peak MiB   Redis used / RSS MiB   total MiB' +
+        '   2,000/s p50 / p99 ms   holds ≥ 90% up to   saturates at   msgs per server CPU-second (at 2,000/s)',
+    )
+    for (const run of here) {
+      const at2000 = run.relay?.steps.find((s) => s.targetRate === TARGET_RELAY_RATE)
+      const perCpuSecond =
+        at2000 && at2000.trackerCpuPercent > 0 ? at2000.achievedRate / (at2000.trackerCpuPercent / 100) : 0
+      const redis = run.redis ? `${formatMiB(run.redis.usedBytes)} / ${formatMiB(run.redis.rssBytes)}` : '—'
+      const total = run.rssBytes + (run.redis?.rssBytes ?? 0)
+      const saturation = run.relay?.saturationRate
+      console.log(
+        `    ${run.label.padEnd(21)}  ${`${formatMiB(run.rssBytes)} / ${formatMiB(run.relay?.peakRssBytes ?? run.peakRssBytes)}`.padStart(22)}` +
+          `   ${redis.padStart(20)}   ${formatMiB(total).padStart(9)}` +
+          `   ${(at2000 ? `${formatMs(at2000.p50)} / ${formatMs(at2000.p99)}` : '—').padStart(20)}` +
+          `   ${(run.relay ? upTo(run.relay.heldUpTo) : '—').padStart(17)}` +
+          `   ${(saturation === undefined ? '—' : saturation === null ? 'none tried' : `${formatCount(saturation)}/s`).padStart(12)}` +
+          `   ${formatCount(perCpuSecond).padStart(8)}`,
+      )
+    }
+    if (!single?.relay) continue
+    for (const run of here) {
+      if (run === single || !run.relay) continue
+      const ratio = (a: Limit, b: Limit) => (b.rate === 0 ? '—' : `${(a.rate / b.rate).toFixed(2)}×`)
+      console.log(
+        `    ${run.label}: holds ≥ 90% up to ${ratio(run.relay.heldUpTo, single.relay.heldUpTo)} of one process's rate;` +
+          ` memory ${((run.rssBytes + (run.redis?.rssBytes ?? 0)) / single.rssBytes).toFixed(2)}× one process's RSS`,
+      )
+    }
+  }
+}
+
 /** Other work on the machine steals the cores the trackers and the generator share: say so. */
 function warnIfBusy(when: string): void {
   const [oneMinute] = loadavg()
@@ -627,15 +740,19 @@ async function main(): Promise<void> {
     )
   }
   warnIfBusy('at the start')
-  const bundles = await buildBundles()
+  const bundles = await buildBundles(options.baseline)
   const runs: LoadRun[] = []
   for (const peers of options.peers) {
     for (const kind of options.trackers) {
-      runs.push(await runLoad(kind, peers, options, bundles))
+      for (const setup of setupsFor(kind, options, bundles)) {
+        runs.push(await runLoad(setup, peers, options, bundles))
+        warnIfBusy(`after ${TRACKER_NAMES[kind]} (${setup.label})`)
+      }
     }
   }
   warnIfBusy('at the end (this run itself counts here)')
   printSummary(runs, options)
+  printSwarmdropSetups(runs, options)
   mkdirSync(RESULTS_DIR, { recursive: true })
   const file = join(RESULTS_DIR, `tracker-load-${new Date().toISOString().replaceAll(':', '-')}.json`)
   writeFileSync(file, `${JSON.stringify({ options, runs }, null, 2)}\n`)

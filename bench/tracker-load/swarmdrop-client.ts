@@ -117,7 +117,8 @@ export class SwarmdropLoad implements LoadClient {
   readonly #sdp = fakeSdp()
 
   constructor(
-    private readonly url: string,
+    /** One per instance: peer i connects to `urls[i % urls.length]`, a relay pair's two ends to two in a row. */
+    private readonly urls: readonly string[],
     private readonly recorder: RelayRecorder,
     /** Which worker this is: its relay peers come from addresses of their own. */
     private readonly workerIndex: number,
@@ -132,7 +133,7 @@ export class SwarmdropLoad implements LoadClient {
     await runBounded(peers, CONNECT_CONCURRENCY, async (peer) => {
       const started = performance.now()
       try {
-        await peer.connect(this.url, () => this.recorder.ping())
+        await peer.connect(this.#urlOf(peer.index), () => this.recorder.ping())
         tally.succeed(performance.now() - started)
         this.#peers.push(peer)
       } catch (error) {
@@ -193,10 +194,13 @@ export class SwarmdropLoad implements LoadClient {
       { length: pairs * 2 },
       (_, i) => new SwarmdropPeer(-1 - i, loopbackAddressOf(2 + this.workerIndex, i)),
     )
+    // Pair k's offerer on instance k + w, its answerer on the next one: with several instances every
+    // offer and answer crosses from one instance to another (through Redis).
+    const urlOf = (i: number) => this.#urlOf((i >> 1) + this.workerIndex + (i & 1))
     await runBounded(peers, CONNECT_CONCURRENCY, async (peer) => {
       const started = performance.now()
       try {
-        await peer.connect(this.url, () => this.recorder.ping())
+        await peer.connect(urlOf(-1 - peer.index), () => this.recorder.ping())
         tally.succeed(performance.now() - started)
       } catch (error) {
         tally.fail((error as Error).message)
@@ -227,6 +231,10 @@ export class SwarmdropLoad implements LoadClient {
       })
     }
     return tally.result()
+  }
+
+  #urlOf(index: number): string {
+    return this.urls[index % this.urls.length]!
   }
 
   close(): void {

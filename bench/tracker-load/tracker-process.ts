@@ -44,18 +44,12 @@ export class TrackerProcess {
 
   /** RSS as the kernel counts it, read from outside so the child's event loop plays no part. */
   memory(): Memory {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8')
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0)
-    return { rssBytes: kib('VmRSS') * 1024, peakRssBytes: kib('VmHWM') * 1024 }
+    return memoryOf(this.pid)
   }
 
   /** CPU time (user + system, all threads) used so far, in ms. */
   cpuMs(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8')
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
-    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND
+    return cpuMsOf(this.pid)
   }
 
   /** The child's figures; `resetLoop` starts a new window for its event-loop delay. */
@@ -109,4 +103,20 @@ function waitFor(child: ChildProcess, match: (message: ChildMessage) => boolean)
     child.on('message', onMessage)
     child.once('exit', onExit)
   })
+}
+
+/** A process's resident set now and at its peak, as the kernel counts them. */
+export function memoryOf(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0)
+  return { rssBytes: kib('VmRSS') * 1024, peakRssBytes: kib('VmHWM') * 1024 }
+}
+
+/** A process's CPU time (user + system, all threads) so far, in ms. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND
 }

@@ -6,10 +6,11 @@ export class WorkerPool {
   readonly #workers: Worker[]
   #nextId = 0
 
-  constructor(script: string, kind: TrackerKind, url: string, count: number) {
+  constructor(script: string, kind: TrackerKind, urls: string[], count: number) {
     this.#workers = Array.from(
       { length: count },
-      (_, workerIndex) => new Worker(script, { workerData: { kind, url, workerIndex } satisfies WorkerInit }),
+      (_, workerIndex) =>
+        new Worker(script, { workerData: { kind, urls, workerIndex } satisfies WorkerInit }),
     )
   }
 

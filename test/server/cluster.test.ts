@@ -6,6 +6,7 @@
  * restart of either. Killing an instance outright is in main.test.ts (real processes).
  */
 
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.js'
@@ -177,6 +178,69 @@ describe('two instances sharing one swarm through Redis', () => {
     expect(await second.next('signal')).toMatchObject({ from: asker.peerId, data: { n: 1 } })
   })
 
+  it('tell the downloaders of a file on every instance of a new holder at once (the holder push)', async () => {
+    const [one, two] = await twoInstances()
+    const seeder = await connect(one.url)
+    const here = await connect(one.url)
+    const there = await connect(two.url)
+    const none = 'AA==' // 4 chunks, none held
+    await seeder.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    await here.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
+    await there.request({ type: 'announce', files: [file(A, 'a.bin', none)] })
+    const pushOf = (peerId: string, have: string) => ({
+      type: 'peers',
+      digest: A,
+      chunkCount: 4,
+      peers: [{ peerId, have }],
+    })
+    // The second downloader, on the second instance: the first, on the first instance, hears of it.
+    expect(await here.next('peers')).toEqual(pushOf(there.peerId, none))
+    // A new holder on the first instance: the downloader on the second hears of it through its channel.
+    const late = await connect(one.url)
+    await late.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    expect(await there.next('peers')).toEqual(pushOf(late.peerId, 'all'))
+    expect(await here.next('peers')).toEqual(pushOf(late.peerId, 'all'))
+    // And the other way round, with the seeder (which wants nothing) told nothing.
+    const other = await connect(two.url)
+    await other.request({ type: 'announce', files: [file(A, 'a.bin')] })
+    expect(await here.next('peers')).toEqual(pushOf(other.peerId, 'all'))
+    expect(await there.next('peers')).toEqual(pushOf(other.peerId, 'all'))
+    await seeder.request({ type: 'catalog' })
+    expect(seeder.received.filter((m) => m.type === 'peers')).toEqual([])
+  })
+
+  it('check what arrives on an instance’s channel: a holder push reaches its peer, a malformed one is dropped and logged', async () => {
+    const [one] = await twoInstances()
+    const leecher = await connect(one.url)
+    const publisher = new Redis(redis.url)
+    try {
+      const channel = `${one.cluster!.prefix}ch:${one.cluster!.instance}`
+      const push = {
+        type: 'peers',
+        digest: A,
+        chunkCount: 4,
+        peers: [{ peerId: 'x'.repeat(16), have: 'all' }],
+      }
+      for (const forged of [
+        '{not json',
+        JSON.stringify({ t: 'push', to: ['not a peer id!'], m: push }),
+        JSON.stringify({ t: 'push', to: [leecher.peerId], m: { ...push, extra: 1 } }),
+        JSON.stringify({ t: 'push', to: [], m: push }),
+      ]) {
+        await publisher.publish(channel, forged)
+      }
+      await publisher.publish(channel, JSON.stringify({ t: 'push', to: [leecher.peerId], m: push }))
+      expect(await leecher.next('peers')).toEqual(push)
+      expect(leecher.received.filter((m) => m.type === 'peers')).toHaveLength(1)
+      const ignored = one.lines.filter(
+        (line) => JSON.parse(line).msg === 'ignored a malformed message on the cluster channel',
+      )
+      expect(ignored.length).toBeGreaterThan(0) // throttled: one line for the burst
+    } finally {
+      publisher.disconnect()
+    }
+  })
+
   it('hold the per-address connection limit across instances', async () => {
     const [one, two] = await twoInstances({ limits: { connectionsPerAddress: 2 } })
     const first = await connect(one.url)
@@ -289,6 +353,54 @@ describe('two instances sharing one swarm through Redis', () => {
       )
       expect(messages).toContain('Redis reachable again')
     }
+  })
+
+  it('after an outage, leave a peer id to the newer connection made elsewhere meanwhile, not republish the stale one', async () => {
+    // One key: while Redis was down the client reconnected through the other instance; the first instance
+    // still has the old connection open and its announce in memory.
+    const identity = nodeIdentity()
+    const [one, two] = await twoInstances()
+    const stale = await connect(one.url, identity)
+    await stale.request({ type: 'announce', files: [file(A, 'old.bin')] })
+
+    await redis.kill()
+    await until(() => !one.cluster!.redisUp && !two.cluster!.redisUp, 'both instances see Redis down')
+    // a moment later than the first connection: the instances compare these times
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const fresh = await connect(two.url, identity)
+    expect(fresh.peerId).toBe(stale.peerId)
+    await fresh.request({ type: 'announce', files: [file(B, 'new.bin')] })
+
+    // The stale instance republishes last (held back until the other has), the order in which an
+    // unconditional claim would hand the id back to the stale connection.
+    let otherDone = false
+    const other = two.cluster!.registry
+    const otherRepublish = other.republish.bind(other)
+    other.republish = () =>
+      otherRepublish().then(() => {
+        otherDone = true
+      })
+    const registry = one.cluster!.registry
+    const republish = registry.republish.bind(registry)
+    registry.republish = async () => {
+      await until(() => otherDone, 'the other instance republished')
+      return republish()
+    }
+    await redis.start()
+    expect(await stale.closed).toMatchObject({ code: CLOSE_CODES.REPLACED })
+    expect(one.lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ superseded: 1 }),
+    )
+
+    const asker = await connect(one.url)
+    expect((await catalogOf(asker)).files.map((f) => f.digest)).toEqual([B])
+    expect(await asker.request({ type: 'peers', digest: B })).toMatchObject({
+      peers: [{ peerId: fresh.peerId }],
+    })
+    expect(await asker.request({ type: 'peers', digest: A })).toMatchObject({ type: 'error' })
+    // signals for the id reach the newer connection, across instances
+    await asker.request({ type: 'signal', to: fresh.peerId, data: { n: 1 } })
+    expect(await fresh.next('signal')).toMatchObject({ from: asker.peerId, data: { n: 1 } })
   })
 
   it('forget the peers of an instance that leaves, at once', async () => {

@@ -61,7 +61,7 @@ describe('the ring in the engine', () => {
     await until(() => server.tracker.stats().files === 1)
     const others = await Promise.all(Array.from({ length: 11 }, () => 0).map(() => open(server.url, network)))
     const peers = [a, ...others]
-    await until(() => ringIsIdeal(peers.map((p) => p.engine)), 'one ring of twelve', 30_000)
+    await until(() => ringIsIdeal(peers.map((p) => p.engine)), 'one ring of twelve', 60_000)
 
     // A's records are in the ring: a peer's providers lookup (tracker up) names A from both sources,
     // and its search finds the file in the ring's name index.
@@ -78,7 +78,8 @@ describe('the ring in the engine', () => {
         )
       },
       "A's records in the ring",
-      20_000,
+      // Generous: under load (seen at load 17 on 2 cores) twelve engines take tens of seconds to settle.
+      60_000,
       // Once a second: each look is three routed lookups, and a hop takes 30 a second from one origin.
       1_000,
     )
@@ -129,7 +130,7 @@ describe('the ring in the engine', () => {
     }
     const left = peers.filter((p) => !leaving.includes(p))
     expect(leaving.length).toBeGreaterThanOrEqual(5)
-    await until(() => ringIsIdeal(left.map((p) => p.engine)), 'the peers left form one ring', 20_000)
+    await until(() => ringIsIdeal(left.map((p) => p.engine)), 'the peers left form one ring', 30_000)
     const asker = left.find((p) => p !== a && p !== b)!
     const afterLeaving = await asker.engine.findProviders(record.digest)
     expect(afterLeaving.map((hit) => hit.peerId)).toContain(aId)
@@ -147,5 +148,5 @@ describe('the ring in the engine', () => {
     )
     expect(again.tracker.stats().files).toBe(1)
     expect(oneLinkPerPair(left)).toBe(true)
-  }, 90_000)
+  }, 180_000)
 })

@@ -22,6 +22,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 const fmt = (values: number[]) => {
+  if (values.length === 0) return 'none measured'
   const sorted = [...values].sort((a, b) => a - b)
   return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms (n = ${values.length})`
 }

@@ -63,24 +63,16 @@ describe('the ring in the engine', () => {
     const peers = [a, ...others]
     await until(() => ringIsIdeal(peers.map((p) => p.engine)), 'one ring of twelve', 60_000)
 
-    // A's records are in the ring: a peer's providers lookup (tracker up) names A from both sources,
-    // and its search finds the file in the ring's name index.
+    // A's records are in the ring: a peer's providers lookup (tracker up) names A from both sources. (A
+    // search with the tracker up merges only what the ring answers within RING_GRACE_MS, which a loaded
+    // machine may not meet: the name index is checked with the tracker gone, where the ring's answer is
+    // awaited in full.)
     const probe = others[0]!.engine
     await until(
-      async () => {
-        const [hits, holders] = await Promise.all([
-          probe.search('photos holiday'),
-          probe.findProviders(record.digest),
-        ])
-        return (
-          hits.some((hit) => hit.digest === record.digest && hit.sources.includes('ring')) &&
-          holders.some((hit) => hit.sources.includes('ring'))
-        )
-      },
-      "A's records in the ring",
-      // Generous: under load (seen at load 17 on 2 cores) twelve engines take tens of seconds to settle.
+      async () => (await probe.findProviders(record.digest)).some((hit) => hit.sources.includes('ring')),
+      "A's provider record in the ring",
       60_000,
-      // Once a second: each look is three routed lookups, and a hop takes 30 a second from one origin.
+      // Once a second: a hop takes 30 routed requests a second from one origin.
       1_000,
     )
 

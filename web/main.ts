@@ -10,8 +10,9 @@ import { servicesContext } from './app/context.js'
 import { followLinks } from './app/hash-link.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
 import { folderSaverFor, saveZip } from './app/save-zip.js'
+import { registerServiceWorker } from './app/service-worker.js'
 import { AppServices, type FileAccess } from './app/services.js'
-import { registerShareTarget, takeSharedFiles } from './app/share-target.js'
+import { takeSharedFiles } from './app/share-target.js'
 import './components/swarmdrop-app.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
@@ -80,7 +81,6 @@ async function start(): Promise<void> {
     const ready = services
     followLinks(window, (link, from) => ready.openLink(link, from))
     void takeSharedFiles(window).then((shared) => shared.length > 0 && ready.share(shared, { private: true }))
-    registerShareTarget(window)
     window.addEventListener('pagehide', (event) => {
       if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
     })
@@ -89,4 +89,6 @@ async function start(): Promise<void> {
   }
 }
 
+// First, whatever happens to the engine: the worker keeps the shell for a visit while the server is down.
+void registerServiceWorker(window)
 void start()

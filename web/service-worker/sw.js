@@ -6,8 +6,9 @@
 //    file in a cache named after the build's version; on activate it deletes the caches of other builds.
 //    Loading the page asks the network first and falls back to the kept index.html when the server cannot
 //    be reached, so an online load always gets the newest page, and the browser's update check on that
-//    load (this script changes with every build) installs the new build's shell. Hashed assets are taken
-//    from the cache first (their URL names their content). `/ws`, `/healthz` and `/stats` are never
+//    load (this script changes with every build) installs the new build's shell. Hashed assets (under
+//    /assets/) are taken from the cache first, since their URL names their content; the other shell files
+//    (the manifest, icons) go to the network first like the page. `/ws`, `/healthz` and `/stats` are never
 //    cached nor answered from a cache, and nothing outside the shell list is ever written to one.
 //
 // 2. The share target of the installed app (manifest.webmanifest, share_target): the system's share sheet
@@ -31,6 +32,8 @@ const NEVER_CACHED = new Set(['/ws', '/healthz', '/stats'])
  */
 const NAVIGATION_TIMEOUT_MS = 4_000
 const SHELL_FILES = new Set(SHELL.files)
+/** Vite's hashed output: a URL here never changes its content. */
+const HASHED = /^\/assets\//
 const DB_NAME = 'swarmdrop-share-target'
 const STORE = 'shared'
 const DOWNLOAD_PATH = '/share-target/download/'
@@ -56,9 +59,10 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith(DOWNLOAD_PATH)) {
     event.respondWith(download(url.pathname.slice(DOWNLOAD_PATH.length).split('/')[0]))
   } else if (request.mode === 'navigate' && isIndex(url.pathname)) {
-    event.respondWith(page(request))
+    event.respondWith(networkFirst(request, SHELL.index))
   } else if (SHELL_FILES.has(url.pathname)) {
-    event.respondWith(shellFile(request, url.pathname))
+    const hashed = HASHED.test(url.pathname)
+    event.respondWith(hashed ? cacheFirst(request, url.pathname) : networkFirst(request, url.pathname))
   }
 })
 
@@ -82,20 +86,20 @@ function isIndex(pathname) {
 }
 
 /**
- * The page: the server's when it answers (within NAVIGATION_TIMEOUT_MS), else the kept index.html. A
- * redirect or an error status from a live server is the server's answer, passed on as it is.
+ * The page (or an unhashed shell file): the server's when it answers (within NAVIGATION_TIMEOUT_MS), else
+ * the kept copy at `keptPath`. An error status from a live server is its answer, passed on as it is.
  */
-async function page(request) {
+async function networkFirst(request, keptPath) {
   try {
     return await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS)
   } catch {
-    const kept = await caches.match(SHELL.index, { cacheName: CACHE_NAME })
+    const kept = await caches.match(keptPath, { cacheName: CACHE_NAME })
     return kept ?? Response.error()
   }
 }
 
-/** A shell file: the kept copy of this build, else the network (a file of a build not kept yet). */
-async function shellFile(request, pathname) {
+/** A hashed shell file: the kept copy of this build, else the network (a file of a build not kept yet). */
+async function cacheFirst(request, pathname) {
   const kept = await caches.match(pathname, { cacheName: CACHE_NAME })
   return kept ?? fetch(request)
 }

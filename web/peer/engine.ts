@@ -17,13 +17,19 @@ import type { FileStore, StoredFile } from '../storage/file-store.js'
 import { scanInventory } from '../storage/inventory.js'
 import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
+import type { NameHit, ProviderHit } from './content-routing.js'
 import type { Download, DownloadProgress } from './download.js'
+import type { EntryPoint, EntryPointInfo } from './entry-point.js'
 import { type Identity, type KeyStore, loadOrCreateIdentity, MemoryKeyStore } from './identity.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
 import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import type { ContactStore } from './ring/contacts.js'
+import type { MembershipInput } from './ring/membership-policy.js'
+import type { RingOptions } from './ring/ring-options.js'
+import type { RingStatus } from './ring/ring-status.js'
 import { Scrub } from './scrub.js'
 import { signedSignals } from './signal-auth.js'
 import { SourceFinder } from './source-finder.js'
@@ -51,6 +57,10 @@ export type EngineEvents = {
   problem: { digest?: string; error: SwarmError }
   /** The tab's RTCPeerConnection budget changed state (ok → low → spent). */
   'link-budget': LinkBudget
+  /** This peer's place in the ring changed (state, neighbours, fingers, counters): the Network panel. */
+  ring: RingStatus
+  /** The entry points known changed (added, gone, their peers changed). */
+  'entry-points': EntryPointInfo[]
 }
 
 /** What a download's record starts with when the file is new here (a link's key, a collection's path). */
@@ -91,6 +101,15 @@ export interface EngineOptions {
   abusiveLinksBurst?: number
   clock?: Clock
   random?: () => number
+  /**
+   * The host's circumstances for ring membership (membership-policy.ts); change them later with
+   * `setMembershipInput`. Default: a visible tab, not metered, member after MEMBER_AFTER_MS.
+   */
+  membership?: MembershipInput
+  /** Where recent ring contacts are kept for rejoining without the tracker; default in memory. */
+  contacts?: ContactStore
+  /** The ring's parameters (tests shorten its periods); `false` runs no ring at all. */
+  ring?: RingOptions | false
   /** Called once per finished download (the browser saves it through a normal download). */
   onComplete?(file: LocalFile): void
 }
@@ -125,6 +144,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Hashes stored chunks again, slowly, since reads trust chunks verified once (scrub.ts). */
   readonly #scrub: Scrub
   #destroyed = false
+  #membership: MembershipInput
+  readonly #entryPoints = new Set<EntryPoint>()
 
   private constructor(
     private readonly options: EngineOptions,
@@ -133,6 +154,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   ) {
     super()
     this.#clock = options.clock ?? systemClock
+    this.#membership = { ...options.membership }
     this.bans = new BanList(this.#clock)
     this.local = local
     this.#scrub = new Scrub(local, this.#clock)
@@ -215,6 +237,72 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Peers refused for abuse now, latest first (for the peers view). */
   get activeBans(): Ban[] {
     return this.bans.active
+  }
+
+  // ------------------------------------------------------------ ring and content routing (issue 13)
+
+  /** This peer's place in the ring now (the Network panel, the CLI's `ring` command). */
+  ringStatus(): RingStatus {
+    return {
+      state: 'alone',
+      nodeId: this.identity.nodeId,
+      peerId: this.identity.peerId,
+      sizeEstimate: 1,
+      predecessor: null,
+      successors: [],
+      fingers: [],
+      recordsStored: 0,
+      lookupsServed: 0,
+      trackerOnline: this.tracker.status.state === 'online',
+    }
+  }
+
+  /** The host's circumstances changed (visibility, metered): the ring membership follows. */
+  setMembershipInput(input: MembershipInput): void {
+    this.#membership = { ...this.#membership, ...input }
+  }
+
+  /** Peers holding `digest`, from the tracker when it is online and from the ring always; merged. */
+  async findProviders(digest: string): Promise<ProviderHit[]> {
+    const { peers } = await this.tracker.peers(digest)
+    return peers.map((p) => ({
+      peerId: p.peerId,
+      source: 'tracker' as const,
+      sources: ['tracker' as const],
+    }))
+  }
+
+  /**
+   * Shared files whose names hold every word of `query`: the tracker's catalog when it is online and the
+   * ring's name index always, merged and deduplicated by digest. When the tracker is offline only the
+   * ring answers (every hit then says `source: 'ring'`).
+   */
+  async search(query: string): Promise<NameHit[]> {
+    const page = await this.catalog({ query })
+    return page.files.map((entry) => ({
+      digest: entry.digest,
+      names: entry.names,
+      size: entry.size,
+      chunkCount: entry.chunkCount,
+      ...(entry.mime === undefined ? {} : { mime: entry.mime }),
+      holders: entry.seeders + entry.leechers,
+      source: 'tracker' as const,
+      sources: ['tracker' as const],
+    }))
+  }
+
+  /** A way in besides the tracker (a CLI `--listen` socket, a sibling tab); returns the function that removes it. */
+  addEntryPoint(entry: EntryPoint): () => void {
+    this.#entryPoints.add(entry)
+    this.emit('entry-points', this.entryPoints())
+    return () => {
+      if (this.#entryPoints.delete(entry)) this.emit('entry-points', this.entryPoints())
+    }
+  }
+
+  /** The entry points known now (the page lists them). */
+  entryPoints(): EntryPointInfo[] {
+    return [...this.#entryPoints].map((e) => ({ label: e.label, kind: e.kind, peers: e.peers() }))
   }
 
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */

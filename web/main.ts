@@ -8,14 +8,19 @@ import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
 import { followLinks } from './app/hash-link.js'
+import { claimIdentitySlot, keyDatabaseOf } from './app/identity-slot.js'
+import { pageSignals, watchMembership } from './app/page-membership.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
 import { folderSaverFor, saveZip } from './app/save-zip.js'
 import { registerServiceWorker } from './app/service-worker.js'
 import { AppServices, type FileAccess } from './app/services.js'
 import { takeSharedFiles } from './app/share-target.js'
+import { TabEntryPoint } from './app/tab-entry-point.js'
 import './components/swarmdrop-app.js'
+import { TAB_CHANNEL } from '../shared/tab-protocol.js'
 import { SwarmEngine } from './peer/engine.js'
 import type { LocalFile } from './peer/local-files.js'
+import type { MembershipInput } from './peer/ring/membership-policy.js'
 import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { assembleFile, readSealedHeader } from './storage/give-back.js'
@@ -42,6 +47,15 @@ function fileAccess(chunks: ChunkStore): FileAccess {
   }
 }
 
+/** sessionStorage, where the page may use it (reading it throws in sandboxed frames). */
+function tabStorage(): Storage | undefined {
+  try {
+    return sessionStorage
+  } catch {
+    return undefined
+  }
+}
+
 async function start(): Promise<void> {
   // The provider is in place before the app connects, so that its first request for services is heard;
   // the services follow once storage has been scanned.
@@ -54,20 +68,38 @@ async function start(): Promise<void> {
   // Downloads that finish while the engine opens (none should) wait for the services to save them.
   let services: AppServices | undefined
   const finishedEarly: LocalFile[] = []
+  // The page's circumstances for the ring (visible, hidden, frozen; metered): told to the engine on change.
+  let engine: SwarmEngine | undefined
+  let membership: MembershipInput = {}
+  let tabs: TabEntryPoint | undefined
+  watchMembership(pageSignals(window), (input) => {
+    membership = input
+    engine?.setMembershipInput(input)
+    tabs?.setAway(input.visibility === 'frozen')
+  })
   try {
-    const engine = await SwarmEngine.open({
+    // This tab's key pair: the profile's first, or another when a sibling tab holds it (identity-slot.ts).
+    const slot = await claimIdentitySlot(navigator.locks, tabStorage())
+    engine = await SwarmEngine.open({
       trackerUrl: trackerUrl(),
       createSocket: (url) => new WebSocket(url),
       chunks,
       files,
       // This profile's key pair: its peer id is the same after every reload (SPEC §9).
-      keys: new IdbKeyStore(),
+      keys: new IdbKeyStore(keyDatabaseOf(slot)),
+      membership,
       // The browser's own WebRTC, through simple-peer (the one file that imports it).
       createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),
     })
+    // Sibling tabs of this origin: a way into the ring while the server is down (tab-entry-point.ts).
+    if (typeof BroadcastChannel === 'function') {
+      tabs = new TabEntryPoint({ peerId: engine.identity.peerId, channel: new BroadcastChannel(TAB_CHANNEL) })
+      engine.addEntryPoint(tabs)
+    }
+    const running = engine
     services = new AppServices({
-      engine,
+      engine: running,
       ingester: new Ingester(),
       storage: navigator.storage,
       saveFile: (record) => saveToDownloads(chunks, record),
@@ -82,7 +114,9 @@ async function start(): Promise<void> {
     followLinks(window, (link, from) => ready.openLink(link, from))
     void takeSharedFiles(window).then((shared) => shared.length > 0 && ready.share(shared, { private: true }))
     window.addEventListener('pagehide', (event) => {
-      if (!event.persisted) engine.destroy() // a goodbye to the tracker, so peers stop asking this tab at once
+      if (event.persisted) return
+      tabs?.destroy() // a goodbye to the sibling tabs…
+      running.destroy() // …and to the tracker, so peers stop asking this tab at once
     })
   } catch (error) {
     app.startupError = error

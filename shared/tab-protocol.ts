@@ -43,7 +43,10 @@ export function parseTabMessage(raw: unknown): ParseResult<TabMessage> {
     return { ok: false, error: new SwarmError('BAD_MESSAGE', 'a tab message is JSON text') }
   }
   if (raw.length > MAX_TAB_MESSAGE_BYTES) {
-    return { ok: false, error: new SwarmError('SIGNAL_TOO_LARGE', `over ${MAX_TAB_MESSAGE_BYTES} characters`) }
+    return {
+      ok: false,
+      error: new SwarmError('SIGNAL_TOO_LARGE', `over ${MAX_TAB_MESSAGE_BYTES} characters`),
+    }
   }
   return parseWith<TabMessage>(TabMessageSchemas, raw)
 }

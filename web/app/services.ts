@@ -19,13 +19,16 @@ import {
 } from '../../shared/private-share.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
 import type { Ban } from '../peer/ban-list.js'
+import type { NameHit, ProviderHit } from '../peer/content-routing.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../peer/download.js'
 import type { EngineEvents, FetchHints } from '../peer/engine.js'
+import type { EntryPointInfo } from '../peer/entry-point.js'
 import type { LinkBudget } from '../peer/link-manager.js'
 import type { LiveSource, LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import { PeerRates } from '../peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../peer/peer-rows.js'
+import type { RingStatus } from '../peer/ring/ring-status.js'
 import type { SwarmEvents } from '../peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../peer/tracker-client.js'
 import { TypedEventTarget } from '../peer/typed-events.js'
@@ -97,6 +100,14 @@ export interface EngineLike {
   shareAgain(digest: string): Promise<void>
   updateRecord(record: StoredFile): Promise<void>
   remove(digest: string): Promise<void>
+  /** This peer's place in the ring now (the Network panel); changes come as the `ring` event. */
+  ringStatus(): RingStatus
+  /** Ways in besides the tracker (sibling tabs, CLI `--listen` peers); changes come as `entry-points`. */
+  entryPoints(): EntryPointInfo[]
+  /** Peers holding a file: the tracker's (when online) and the ring's, merged, each saying where it came from. */
+  findProviders(digest: string): Promise<ProviderHit[]>
+  /** Shared files whose names hold every word of `query`: the tracker's and the ring's, merged. */
+  search(query: string): Promise<NameHit[]>
 }
 
 export interface IngesterLike {

@@ -1053,10 +1053,21 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   // ---------------------------------------------------------------- peers of a file
 
-  /** The peers holding a file, as the tracker gives them, with how this browser reaches each. */
-  peersOf(digest: string): Promise<PeerRow[]> {
+  /**
+   * The peers holding a file, as the tracker and the ring give them (each says where it was found), with
+   * how this browser reaches each. The ring is asked always; the tracker while it is online.
+   */
+  async peersOf(digest: string): Promise<PeerRow[]> {
+    const providers = await this.engine.findProviders(digest).catch((): ProviderHit[] => [])
+    const held = this.engine.local.get(digest)
     return peerRows(
-      { tracker: this.engine.tracker, sessions: this.engine.swarm.sessions, rates: this.rates },
+      {
+        tracker: this.engine.tracker,
+        sessions: this.engine.swarm.sessions,
+        rates: this.rates,
+        providers,
+        ...(held ? { chunkCount: held.record.manifest.hashes.length } : {}),
+      },
       digest,
     )
   }

@@ -6,6 +6,7 @@
  * Whatever is loaded is untrusted (a file edited by hand, a profile from an old version): `parseContacts`
  * keeps what is well formed and drops the rest.
  */
+import { IceServersSchema } from '../../../shared/tracker-protocol.js'
 import type { IceServer } from '../peer-link.js'
 
 export interface Contact {
@@ -46,4 +47,35 @@ export class MemoryContactStore implements ContactStore {
   async save(contacts: RecentContacts): Promise<void> {
     this.#saved = structuredClone(contacts)
   }
+}
+
+const PEER_ID = /^[0-9a-f]{24}$/
+const ENTRY_URL = /^wss?:\/\/[^\s]{1,200}$/
+
+/**
+ * The well-formed part of stored contacts (a file edited by hand, an old version's data): never throws;
+ * contacts, URLs and ICE servers that do not parse are dropped, and the limits apply.
+ */
+export function parseContacts(value: unknown): RecentContacts {
+  const out = emptyContacts()
+  if (typeof value !== 'object' || value === null) return out
+  const { contacts, entryUrls, iceServers } = value as Record<string, unknown>
+  if (Array.isArray(contacts)) {
+    for (const c of contacts.slice(0, MAX_CONTACTS)) {
+      const { peerId, lastSeenMs } = (c ?? {}) as Record<string, unknown>
+      if (typeof peerId === 'string' && PEER_ID.test(peerId) && Number.isFinite(lastSeenMs))
+        out.contacts.push({ peerId, lastSeenMs: lastSeenMs as number })
+    }
+  }
+  if (Array.isArray(entryUrls)) {
+    for (const url of entryUrls.slice(0, MAX_ENTRY_URLS))
+      if (typeof url === 'string' && ENTRY_URL.test(url)) out.entryUrls.push(url)
+  }
+  if (Array.isArray(iceServers)) {
+    for (const server of iceServers.slice(0, 8)) {
+      const parsed = IceServersSchema.safeParse([server])
+      if (parsed.success) out.iceServers.push(...parsed.data)
+    }
+  }
+  return out
 }

@@ -8,7 +8,7 @@ import '../shared/zod-csp.js'
 import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
 import { followLinks } from './app/hash-link.js'
-import { claimIdentitySlot, keyDatabaseOf } from './app/identity-slot.js'
+import { claimIdentitySlot, contactDatabaseOf, keyDatabaseOf } from './app/identity-slot.js'
 import { pageSignals, watchMembership } from './app/page-membership.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
 import { folderSaverFor, saveZip } from './app/save-zip.js'
@@ -25,6 +25,7 @@ import { simplePeerLinkFactory } from './peer/simple-peer-link.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { assembleFile, readSealedHeader } from './storage/give-back.js'
 import { IdbChunkStore } from './storage/idb-chunk-store.js'
+import { IdbContactStore } from './storage/idb-contact-store.js'
 import { IdbFileStore } from './storage/idb-file-store.js'
 import { IdbKeyStore } from './storage/idb-key-store.js'
 import { Ingester } from './storage/ingester.js'
@@ -88,6 +89,8 @@ async function start(): Promise<void> {
       // This profile's key pair: its peer id is the same after every reload (SPEC §9).
       keys: new IdbKeyStore(keyDatabaseOf(slot)),
       membership,
+      // Ring peers, CLI `--listen` URLs and ICE servers of this identity: a way back in without the server.
+      contacts: new IdbContactStore(contactDatabaseOf(slot)),
       // The browser's own WebRTC, through simple-peer (the one file that imports it).
       createLink: simplePeerLinkFactory(),
       onComplete: (file) => (services ? services.saveCompleted(file) : finishedEarly.push(file)),

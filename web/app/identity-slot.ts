@@ -8,6 +8,7 @@
  * self may hold a moment longer, rather than take another. Ids stay stable across reloads, and sibling
  * tabs are distinct ring nodes that can signal each other (web/app/tab-entry-point.ts).
  */
+import { CONTACT_DB_NAME } from '../storage/idb-contact-store.js'
 import { KEY_DB_NAME } from '../storage/idb-key-store.js'
 
 /** Slots tried before giving up and sharing the last one (then the tracker keeps only one of those tabs). */
@@ -89,4 +90,9 @@ function safely<T>(read: () => T): T | undefined {
 /** The IndexedDB database that keeps slot `slot`'s key pair (slot 0: the profile's original key). */
 export function keyDatabaseOf(slot: number): string {
   return slot === 0 ? KEY_DB_NAME : `${KEY_DB_NAME}-${slot}`
+}
+
+/** The IndexedDB database that keeps slot `slot`'s recent ring contacts. */
+export function contactDatabaseOf(slot: number): string {
+  return slot === 0 ? CONTACT_DB_NAME : `${CONTACT_DB_NAME}-${slot}`
 }

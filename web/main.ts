@@ -9,7 +9,7 @@ import { ContextProvider } from '@lit/context'
 import { servicesContext } from './app/context.js'
 import { followLinks } from './app/hash-link.js'
 import { claimIdentitySlot, contactDatabaseOf, keyDatabaseOf } from './app/identity-slot.js'
-import { pageSignals, watchMembership } from './app/page-membership.js'
+import { pageSignals, readMemberAtOnce, watchMembership } from './app/page-membership.js'
 import { savePickerFor, saveToDownloads } from './app/save.js'
 import { folderSaverFor, saveZip } from './app/save-zip.js'
 import { registerServiceWorker } from './app/service-worker.js'
@@ -48,6 +48,15 @@ function fileAccess(chunks: ChunkStore): FileAccess {
   }
 }
 
+/** localStorage, where the page may use it. */
+function pageStorage(): Storage | undefined {
+  try {
+    return localStorage
+  } catch {
+    return undefined
+  }
+}
+
 /** sessionStorage, where the page may use it (reading it throws in sandboxed frames). */
 function tabStorage(): Storage | undefined {
   try {
@@ -71,10 +80,11 @@ async function start(): Promise<void> {
   const finishedEarly: LocalFile[] = []
   // The page's circumstances for the ring (visible, hidden, frozen; metered): told to the engine on change.
   let engine: SwarmEngine | undefined
-  let membership: MembershipInput = {}
+  // "Help the network now" (the Network panel): a ring position at once, as the CLI takes.
+  let membership: MembershipInput = { memberAtOnce: readMemberAtOnce(pageStorage()) }
   let tabs: TabEntryPoint | undefined
   watchMembership(pageSignals(window), (input) => {
-    membership = input
+    membership = { ...membership, ...input }
     engine?.setMembershipInput(input)
     tabs?.setAway(input.visibility === 'frozen')
   })

@@ -71,3 +71,24 @@ export function watchMembership(signals: PageSignals, apply: (input: MembershipI
     signals.connection?.removeEventListener('change', tell)
   }
 }
+
+/** Where the page keeps "Help the network now" (a ring position at once, like the CLI). */
+export const MEMBER_AT_ONCE_KEY = 'swarmdrop.member-at-once'
+
+/** Whether the user asked this browser to take a ring position at once. Storage may be refused: then no. */
+export function readMemberAtOnce(storage: Pick<Storage, 'getItem'> | undefined): boolean {
+  try {
+    return storage?.getItem(MEMBER_AT_ONCE_KEY) === '1'
+  } catch {
+    return false
+  }
+}
+
+/** Keeps the choice for the next visits (nothing when storage is refused). */
+export function writeMemberAtOnce(storage: Pick<Storage, 'setItem'> | undefined, on: boolean): void {
+  try {
+    storage?.setItem(MEMBER_AT_ONCE_KEY, on ? '1' : '0')
+  } catch {
+    // Private mode: the choice lasts this visit only.
+  }
+}

@@ -6,8 +6,9 @@
  */
 import type { EntryPointInfo } from '../peer/entry-point.js'
 import type { RingState, RingStatus } from '../peer/ring/ring-status.js'
+import { readMemberAtOnce, writeMemberAtOnce } from './page-membership.js'
 import type { AppServices } from './services.js'
-import { ServicesController } from './services-controller.js'
+import { type ControllerHost, ServicesController } from './services-controller.js'
 
 /** The banner shown while the tracker is down and the ring carries search and signalling. */
 export const RING_FALLBACK_BANNER = 'Server offline — finding peers through the network'
@@ -16,6 +17,23 @@ export class RingStatusController extends ServicesController {
   status: RingStatus | undefined
   entryPoints: readonly EntryPointInfo[] = []
   #trackerOnline = false
+  /** "Help the network now": a ring position at once rather than after two minutes (kept in localStorage). */
+  memberAtOnce: boolean
+
+  constructor(
+    host: ControllerHost,
+    private readonly storage: Storage | undefined = localStorageOf(host),
+  ) {
+    super(host)
+    this.memberAtOnce = readMemberAtOnce(storage)
+  }
+
+  setMemberAtOnce(on: boolean): void {
+    this.memberAtOnce = on
+    writeMemberAtOnce(this.storage, on)
+    this.services?.engine.setMembershipInput({ memberAtOnce: on })
+    this.update()
+  }
 
   /** The ring's state, `joining` until the engine has said anything (the page is still starting). */
   get state(): RingState {
@@ -51,5 +69,13 @@ export class RingStatusController extends ServicesController {
         this.update()
       }),
     ]
+  }
+}
+
+function localStorageOf(host: ControllerHost): Storage | undefined {
+  try {
+    return host.ownerDocument.defaultView?.localStorage
+  } catch {
+    return undefined
   }
 }

@@ -28,6 +28,7 @@ import type { LiveSource, LocalFile, LocalFilesEvents } from '../peer/local-file
 import type { ConnectionType } from '../peer/peer-link.js'
 import { PeerRates } from '../peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../peer/peer-rows.js'
+import type { MembershipInput } from '../peer/ring/membership-policy.js'
 import type { RingStatus } from '../peer/ring/ring-status.js'
 import type { SwarmEvents } from '../peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../peer/tracker-client.js'
@@ -108,6 +109,8 @@ export interface EngineLike {
   findProviders(digest: string): Promise<ProviderHit[]>
   /** Shared files whose names hold every word of `query`: the tracker's and the ring's, merged. */
   search(query: string): Promise<NameHit[]>
+  /** The page's circumstances for ring membership changed (or the user's "Help the network now"). */
+  setMembershipInput(input: MembershipInput): void
 }
 
 export interface IngesterLike {

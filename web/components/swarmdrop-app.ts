@@ -270,6 +270,7 @@ export class SwarmdropApp extends LitElement {
       this.#linkRequest.answer(e.detail.download, e.detail.password),
     )
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
+    this.addEventListener('swarmdrop-member-at-once', (e) => this.#ring.setMemberAtOnce(e.detail.on))
   }
 
   override disconnectedCallback(): void {
@@ -311,7 +312,7 @@ export class SwarmdropApp extends LitElement {
           <section aria-label="My files"><swarmdrop-my-files></swarmdrop-my-files></section>
           <section aria-label="Shared with everyone"><swarmdrop-catalog></swarmdrop-catalog></section>
         </div>
-        <swarmdrop-network .status=${this.#ring.status} .entryPoints=${this.#ring.entryPoints}></swarmdrop-network>
+        <swarmdrop-network .status=${this.#ring.status} .entryPoints=${this.#ring.entryPoints} ?memberAtOnce=${this.#ring.memberAtOnce}></swarmdrop-network>
       </main>
       <swarmdrop-peers .digest=${this._peersOf?.digest} .name=${this._peersOf?.name ?? ''}></swarmdrop-peers>
       <swarmdrop-share-link .link=${link} .name=${this._linkOf?.name ?? ''} ?private=${privateLink}></swarmdrop-share-link>

@@ -10,6 +10,7 @@ import { customElement, property } from 'lit/decorators.js'
 import { repeat } from 'lit/directives/repeat.js'
 import type { EntryPointInfo } from '../peer/entry-point.js'
 import type { RingConnection, RingPeer, RingState, RingStatus } from '../peer/ring/ring-status.js'
+import { emit } from './events.js'
 import { theme } from './theme.js'
 
 export const RING_STATE_LABELS: Record<RingState, string> = {
@@ -89,12 +90,20 @@ export class SwarmdropNetwork extends LitElement {
         margin: 0;
         padding-left: 1.2rem;
       }
+      .help {
+        display: flex;
+        gap: 0.5rem;
+        align-items: flex-start;
+        margin: 0.6rem 0 0.2rem;
+      }
     `,
   ]
 
   /** The ring status to show; undefined while the engine is starting. */
   @property({ attribute: false }) status: RingStatus | undefined
   @property({ attribute: false }) entryPoints: readonly EntryPointInfo[] = []
+  /** Whether the user asked for a ring position at once ("Help the network now"). */
+  @property({ type: Boolean }) memberAtOnce = false
 
   override render() {
     const status = this.status
@@ -105,12 +114,20 @@ export class SwarmdropNetwork extends LitElement {
         <strong>${RING_STATE_LABELS[state]}</strong>: ${RING_STATE_EXPLAINED[state]}
       </p>
       ${status ? this.#renderFigures(status) : nothing}
+      <label class="help">
+        <input type="checkbox" name="member-at-once" .checked=${this.memberAtOnce} @change=${this._onMemberAtOnce} />
+        Help the network now: store records and pass lookups on for others while this page is open (otherwise after two minutes)
+      </label>
       <details>
         <summary>Neighbours and ways in</summary>
         ${status ? this.#renderNeighbours(status) : nothing}
         ${this.#renderEntryPoints()}
       </details>
     </section>`
+  }
+
+  private _onMemberAtOnce(event: Event): void {
+    emit(this, 'swarmdrop-member-at-once', { on: (event.target as HTMLInputElement).checked })
   }
 
   #renderFigures(status: RingStatus) {

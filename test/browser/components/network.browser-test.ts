@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai'
 import { ERROR_MESSAGES } from '../../../web/app/error-messages.js'
+import { MEMBER_AT_ONCE_KEY } from '../../../web/app/page-membership.js'
 import { RING_FALLBACK_BANNER } from '../../../web/app/ring-status-controller.js'
 import '../../../web/components/swarmdrop-app.js'
 import type { RingPeer } from '../../../web/peer/ring/ring-status.js'
@@ -18,7 +19,33 @@ const peer = (n: number, connection: RingPeer['connection'] = 'direct'): RingPee
 })
 
 describe('the ring on the page', () => {
-  afterEach(unmountAll)
+  afterEach(() => {
+    unmountAll()
+    localStorage.removeItem(MEMBER_AT_ONCE_KEY)
+  })
+
+  it('“Help the network now” asks the engine for a ring position at once, and is kept for the next visit', async () => {
+    const first = await mount('swarmdrop-app')
+    const box = () =>
+      deepQuery<HTMLInputElement>(
+        first.root,
+        'swarmdrop-network',
+      )!.shadowRoot!.querySelector<HTMLInputElement>('input[name="member-at-once"]')!
+    expect(box().checked).to.equal(false)
+    box().click()
+    await first.settle()
+    expect(first.engine.membershipInputs).to.deep.equal([{ memberAtOnce: true }])
+    expect(localStorage.getItem(MEMBER_AT_ONCE_KEY)).to.equal('1')
+    unmountAll()
+    const again = await mount('swarmdrop-app')
+    const kept = deepQuery(again.root, 'swarmdrop-network')!.shadowRoot!.querySelector<HTMLInputElement>(
+      'input[name="member-at-once"]',
+    )!
+    expect(kept.checked).to.equal(true)
+    kept.click()
+    await again.settle()
+    expect(again.engine.membershipInputs).to.deep.equal([{ memberAtOnce: false }])
+  })
 
   it('puts the ring’s state on the app element and in the status bar, following the engine', async () => {
     const { element, root, engine, settle } = await mount('swarmdrop-app')

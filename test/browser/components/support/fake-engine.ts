@@ -21,6 +21,7 @@ import type { EntryPointInfo } from '../../../../web/peer/entry-point.js'
 import type { LinkBudget } from '../../../../web/peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
+import type { MembershipInput } from '../../../../web/peer/ring/membership-policy.js'
 import type { RingStatus } from '../../../../web/peer/ring/ring-status.js'
 import type { SwarmEvents } from '../../../../web/peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../../../../web/peer/tracker-client.js'
@@ -239,8 +240,14 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   nameHits: NameHit[] = []
   readonly searches: string[] = []
 
+  readonly membershipInputs: MembershipInput[] = []
+
   ringStatus(): RingStatus {
     return this.ring
+  }
+
+  setMembershipInput(input: MembershipInput): void {
+    this.membershipInputs.push(input)
   }
 
   /** Changes the ring status as the real engine would, with its `ring` event. */
@@ -266,7 +273,9 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   async search(query: string): Promise<NameHit[]> {
     this.searches.push(query)
     const words = query.toLowerCase().split(/\s+/).filter(Boolean)
-    return this.nameHits.filter((hit) => words.every((w) => hit.names.some((n) => n.toLowerCase().includes(w))))
+    return this.nameHits.filter((hit) =>
+      words.every((w) => hit.names.some((n) => n.toLowerCase().includes(w))),
+    )
   }
 
   async catalog(query: CatalogQuery = {}): Promise<ServerMessageOf<'catalog'>> {

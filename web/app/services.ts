@@ -581,6 +581,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   async #hintsFor(request: DownloadRequest, hints: FetchHints): Promise<FetchHints> {
     const { digest } = request
     if (hints.sealed) return hints
+    // The tracker is down and the ring answered: the engine names the file from the ring's name index.
+    if (this.engine.tracker.status.state !== 'online') return hints
     const page = await this.engine.catalog({ query: digest, limit: 1 }).catch(() => undefined)
     const entry: CatalogEntry | undefined = page?.files.find((f) => f.digest === digest)
     if (entry?.names[0]) {
@@ -1145,15 +1147,23 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   }
 
   /** Resolves once the tracker is online (at once if it is). */
+  /**
+   * Resolves once files can be found: the tracker is connected, or the ring answers (this peer is linked
+   * into it as a member or a client: issue 13, search and signalling go through it while the server is down).
+   */
   #online(): Promise<void> {
     const tracker = this.engine.tracker
-    if (tracker.status.state === 'online') return Promise.resolve()
+    const ringAnswers = () => ['member', 'client'].includes(this.engine.ringStatus().state)
+    if (tracker.status.state === 'online' || ringAnswers()) return Promise.resolve()
     return new Promise((resolve) => {
-      const off = tracker.on('status', (status) => {
-        if (status.state !== 'online') return
-        off()
+      const offs = [
+        tracker.on('status', (status) => status.state === 'online' && done()),
+        this.engine.on('ring', () => ringAnswers() && done()),
+      ]
+      const done = () => {
+        for (const off of offs) off()
         resolve()
-      })
+      }
     })
   }
 

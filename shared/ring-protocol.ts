@@ -8,7 +8,7 @@
  * big-endian.
  */
 import { ByteReader, ByteWriter } from './byte-codec.js'
-import { fromHex, toHex } from './encoding.js'
+import { fromBase64, fromHex, toBase64, toHex } from './encoding.js'
 import type { ErrorCode } from './errors.js'
 import { PUBLIC_KEY_BYTES, readRecord, recordBytes, type SignedRecord, writeRecord } from './ring-records.js'
 
@@ -152,26 +152,27 @@ const TYPE_OF_BYTE = new Map<number, RingMessageType>(
 
 const OP_BYTE = { find: 1, get: 2, put: 3, signal: 4 } as const
 const RESULT_BYTE = { found: 1, records: 2, stored: 3, failed: 4, delivered: 5 } as const
+const KIND_BYTE = { provider: 1, name: 2 } as const
 
 /** Largest signal text a routed `signal` carries: an SDP with its signature is 2–5 KB. */
 export const MAX_RING_SIGNAL_BYTES = 12 * 1024
-/** Hex characters of a peer id (shared/identity-proof.ts: the first 12 bytes of the node id). */
-const PEER_ID_HEX = 24
+/** A peer id: the first 12 bytes of the node id in base64url (shared/identity-proof.ts). */
+const PEER_ID = /^[A-Za-z0-9_-]{16}$/
 
 /**
- * The key a signal for `peerId` is routed to: the peer id padded with zeros, which lies just before the
- * peer's own node id (which starts with the peer id), so its successor is that peer or, for a client not
- * on the ring, the member next to it.
+ * The key a signal for `peerId` is routed to: the peer id's 12 bytes padded with zeros, which lies just
+ * before the peer's own node id (which starts with those bytes), so its successor is that peer or, for a
+ * client not on the ring, the member next to it. Null for a string that is not a peer id.
  */
-export function signalKey(peerId: string): string {
-  return peerId.padEnd(64, '0')
+export function signalKey(peerId: string): string | null {
+  if (!PEER_ID.test(peerId)) return null
+  return toHex(fromBase64(peerId.replaceAll('-', '+').replaceAll('_', '/'))).padEnd(64, '0')
 }
 
-/** The peer id a signal key is for. */
+/** The peer id a signal key is for (peerIdOf of shared/identity-proof.ts, which starts from a node id). */
 export function peerIdOfSignalKey(key: string): string {
-  return key.slice(0, PEER_ID_HEX)
+  return toBase64(fromHex(key).subarray(0, 12)).replaceAll('+', '-').replaceAll('/', '_')
 }
-const KIND_BYTE = { provider: 1, name: 2 } as const
 
 export function encodeRingMessage(message: RingMessage): Uint8Array<ArrayBuffer> {
   const w = new ByteWriter(64).u8(TYPE_BYTE[message.type])

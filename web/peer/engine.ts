@@ -234,7 +234,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#signaller = new CompositeSignaller({
       tracker: this.tracker,
       trackerOnline,
-      ring: this.#ring ? new RingSignaller(this.#ring) : this.tracker,
+      ring: this.#ring ? new RingSignaller(this.#ring, this.#clock) : this.tracker,
       clock: this.#clock,
     })
     this.#links = this.#newLinkManager(contacts)

@@ -49,7 +49,7 @@ export class MemoryContactStore implements ContactStore {
   }
 }
 
-const PEER_ID = /^[0-9a-f]{24}$/
+const PEER_ID = /^[A-Za-z0-9_-]{16}$/
 const ENTRY_URL = /^wss?:\/\/[^\s]{1,200}$/
 
 /**

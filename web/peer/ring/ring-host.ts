@@ -50,6 +50,8 @@ const CONTACTS_SAVE_MS = 30_000
 const DIAL_FAILED_MS = 60_000
 /** The timer of a node that never joins by itself: the host calls `join` (setTimeout's longest delay). */
 const NEVER_MS = 2 ** 31 - 1
+/** Republishing for a grown ring happens at most this often (ring-host.ts #republishIfGrown). */
+const REPUBLISH_GAP_MS = 1_000
 
 /** The product's ring parameters over RING_DEFAULTS: signals must reach clients (ring-options.ts). */
 const PRODUCT_RING: RingOptions = { gatewayAtOwnId: true }
@@ -103,6 +105,9 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
   /** Routed requests served by the nodes before this one. */
   #servedBefore = 0
   #timer: unknown = null
+  /** The ring size seen when this peer's records were last republished for growth, and when. */
+  #publishedAtSize = 1
+  #publishedAtMs = Number.NEGATIVE_INFINITY
   #lastStatus = ''
   #destroyed = false
 
@@ -176,8 +181,8 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
     this.#node.withdraw(digest)
   }
 
-  sendSignal(peerId: string, data: string): Promise<'delivered' | RingErrorCode> {
-    return this.#node.sendSignal(peerId, data)
+  sendSignal(peerId: string, data: string, attempt = 0): Promise<'delivered' | 'TIMEOUT' | RingErrorCode> {
+    return this.#node.sendSignal(peerId, data, attempt)
   }
 
   status(): RingStatus {
@@ -232,7 +237,10 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
       // The host decides when to join (`join()`), so the node's own timer never fires.
       options: { ...PRODUCT_RING, ...deps.options, memberAfterMs: NEVER_MS },
     })
-    node.on('state', () => this.#emitStatus())
+    node.on('state', () => {
+      this.#republishIfGrown(node)
+      this.#emitStatus()
+    })
     node.on('signal', (signal) => this.emit('signal', signal))
     this.#joinAsked = false
     return node
@@ -244,12 +252,29 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
     this.#node.join()
   }
 
+  /**
+   * Republishes this peer's records when its node joined a ring of others, and again each time the ring
+   * it sees has doubled since (at most once a REPUBLISH_GAP_MS): records put while the ring was smaller
+   * sit with the owners of that time, and the new owners of their keys would otherwise wait for the
+   * next republish (10 min for providers, 12 h for names).
+   */
+  #republishIfGrown(node: RingNode): void {
+    if (node !== this.#node || !node.member) return
+    const size = sizeEstimate(node.id, node.snapshot().successors, node.options.successors)
+    const now = this.#deps.clock.now()
+    if (size < 2 || size < this.#publishedAtSize * 2 || now - this.#publishedAtMs < REPUBLISH_GAP_MS) return
+    this.#publishedAtSize = size
+    this.#publishedAtMs = now
+    for (const [digest, options] of this.#published) this.#publish(node, digest, options)
+  }
+
   /** Replaces the node: it leaves (its neighbours patch their lists), a fresh one starts and republishes. */
   #restart(): void {
     this.#servedBefore += this.#node.routesServed
     this.#node.leave()
     this.#node = this.#newNode()
     this.#node.start()
+    this.#publishedAtSize = 1
     for (const [digest, options] of this.#published) this.#publish(this.#node, digest, options)
     this.#emitStatus()
   }

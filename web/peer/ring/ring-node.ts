@@ -302,20 +302,25 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   /**
    * Routes a WebRTC signal to the peer `peerId` through the ring (issue 13): to it, or to the member it
-   * routes through. One attempt, no retry (the link layer retries a whole negotiation): resolves with
-   * `delivered`, or the code of the failure (NO_ROUTE when the peer is not on the ring, or no answer in
-   * time).
+   * routes through. One attempt (`attempt` > 0 picks among other next hops, as a lookup's retries do):
+   * resolves with `delivered`, the code of the failure (NO_ROUTE when the peer is not on the ring), or
+   * TIMEOUT when no answer came in time (it may have been delivered).
    */
-  sendSignal(peerId: string, data: string): Promise<'delivered' | RingErrorCode> {
+  sendSignal(peerId: string, data: string, attempt = 0): Promise<'delivered' | 'TIMEOUT' | RingErrorCode> {
     return new Promise((resolve) => {
       if (this.#destroyed) return resolve('NO_ROUTE')
       const clock = this.#deps.clock
       let cancel = () => {}
       const timer = clock.setTimeout(() => {
         cancel()
-        resolve('NO_ROUTE')
+        resolve('TIMEOUT')
       }, this.options.lookupAttemptMs * 2)
-      cancel = this.#router.request(signalKey(peerId), { op: 'signal', data }, 0, (reply) => {
+      const key = signalKey(peerId)
+      if (key === null) {
+        clock.clearTimeout(timer)
+        return resolve('NO_ROUTE')
+      }
+      cancel = this.#router.request(key, { op: 'signal', data }, attempt, (reply) => {
         if (reply.result.op !== 'delivered' && reply.result.op !== 'failed') return
         clock.clearTimeout(timer)
         cancel()

@@ -6,23 +6,32 @@
  */
 import type { ErrorCode } from '../../../shared/errors.js'
 import { MAX_RING_SIGNAL_BYTES, type RingErrorCode } from '../../../shared/ring-protocol.js'
+import type { Clock } from '../clock.js'
 import type { Signaller } from '../peer-link.js'
 import { TypedEventTarget } from '../typed-events.js'
 
 /** What the ring signaller needs of the ring. */
 export interface SignalRing {
-  sendSignal(peerId: string, data: string): Promise<'delivered' | RingErrorCode>
+  sendSignal(peerId: string, data: string, attempt: number): Promise<'delivered' | 'TIMEOUT' | RingErrorCode>
   on(type: 'signal', listener: (signal: { from: string; data: string }) => void): () => void
 }
+
+/** Sends again after a NO_ROUTE: twice, 200 then 400 ms later (a stabilise round is 1–5 s at most). */
+const SIGNAL_RETRIES = 2
+const SIGNAL_RETRY_MS = 200
 
 type RingSignallerEvents = { undeliverable: { to: string; code: ErrorCode } }
 
 export class RingSignaller extends TypedEventTarget<RingSignallerEvents> implements Signaller {
   readonly #ring: SignalRing
+  readonly #wait: (callback: () => void, ms: number) => void
 
-  constructor(ring: SignalRing) {
+  constructor(ring: SignalRing, clock: Pick<Clock, 'setTimeout'>) {
     super()
     this.#ring = ring
+    this.#wait = (callback, ms) => {
+      clock.setTimeout(callback, ms)
+    }
   }
 
   send(to: string, data: Record<string, unknown>): void {
@@ -31,10 +40,23 @@ export class RingSignaller extends TypedEventTarget<RingSignallerEvents> impleme
       this.emit('undeliverable', { to, code: 'SIGNAL_TOO_LARGE' })
       return
     }
-    void this.#ring.sendSignal(to, text).then((outcome) => {
-      // A peer the ring cannot find is gone as far as this signal goes: the attempt fails at once.
-      if (outcome !== 'delivered') this.emit('undeliverable', { to, code: 'PEER_NOT_FOUND' })
-    })
+    void this.#deliver(to, text)
+  }
+
+  /**
+   * Sends, and again by other paths (`attempt`) after SIGNAL_RETRY_MS while the ring answers that it found
+   * no route: right after peers joined or left, a hop's lists can lag a stabilise round behind. A signal
+   * that got no answer in time is not sent again (it may have arrived: the link layer times out instead).
+   */
+  async #deliver(to: string, text: string): Promise<void> {
+    for (let attempt = 0; attempt <= SIGNAL_RETRIES; attempt++) {
+      if (attempt > 0) await new Promise<void>((resolve) => this.#wait(resolve, SIGNAL_RETRY_MS * attempt))
+      const outcome = await this.#ring.sendSignal(to, text, attempt)
+      if (outcome === 'delivered') return
+      if (outcome === 'TIMEOUT') break
+    }
+    // A peer the ring cannot find is gone as far as this signal goes: the attempt fails at once.
+    this.emit('undeliverable', { to, code: 'PEER_NOT_FOUND' })
   }
 
   onSignal(listener: (from: string, data: Record<string, unknown>) => void): () => void {

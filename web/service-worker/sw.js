@@ -60,7 +60,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(download(url.pathname.slice(DOWNLOAD_PATH.length).split('/')[0]))
   } else if (request.mode === 'navigate' && isIndex(url.pathname)) {
     event.respondWith(networkFirst(request, SHELL.index))
-  } else if (SHELL_FILES.has(url.pathname)) {
+  } else if (SHELL_FILES.has(url.pathname) && !isIndex(url.pathname)) {
+    // The index only ever stands in for a page load (above); a script's own fetch of it goes to the server.
     const hashed = HASHED.test(url.pathname)
     event.respondWith(hashed ? cacheFirst(request, url.pathname) : networkFirst(request, url.pathname))
   }

@@ -14,7 +14,11 @@ export const MEMBER_AFTER_MS = 2 * 60_000
 export type PageVisibility = 'visible' | 'hidden' | 'frozen'
 
 export interface MembershipInput {
-  /** Default 'visible'. A hidden tab stays a member; a frozen one (timers stopped) cannot answer, so is a client. */
+  /**
+   * Default 'visible'. Hidden or frozen: a client. Chromium throttles a hidden tab's timers to once a
+   * minute after five minutes and a frozen one runs none, so neither could stabilise (every 5 s) or answer
+   * for the records it would store.
+   */
   visibility?: PageVisibility
   /** A metered connection (a phone's data plan): never stores or routes for others. Default false. */
   metered?: boolean
@@ -24,6 +28,6 @@ export interface MembershipInput {
 
 /** Whether a peer in these circumstances, online for `onlineMs`, should be a member now. */
 export function shouldBeMember(input: MembershipInput, onlineMs: number): boolean {
-  if (input.metered || input.visibility === 'frozen') return false
+  if (input.metered || input.visibility === 'hidden' || input.visibility === 'frozen') return false
   return input.memberAtOnce === true || onlineMs >= MEMBER_AFTER_MS
 }

@@ -1,24 +1,25 @@
 import { createStore, get, set, type UseStore } from 'idb-keyval'
 import { type ContactStore, parseContacts, type RecentContacts } from '../peer/ring/contacts.js'
 
-export const CONTACTS_DB_NAME = 'swarmdrop-contacts'
-const CONTACTS_STORE_NAME = 'contacts'
+export const CONTACT_DB_NAME = 'swarmdrop-contacts'
+const CONTACT_STORE_NAME = 'contacts'
 const CONTACTS_KEY = 'recent'
 
 /**
- * This browser profile's recent ring contacts in IndexedDB (issue 13; web/peer/ring/contacts.ts): the
- * peers, entry URLs and ICE servers a page reloaded while the server is down rejoins the ring through.
- * What is read back is untrusted: parseContacts keeps the well-formed part.
+ * Recent ring contacts in IndexedDB (issue 13): the peers this tab was linked to, the CLI `--listen` URLs
+ * it learned and the last welcome's ICE servers, so that a page loaded while the server is down can
+ * rejoin. One database per identity slot (web/app/identity-slot.ts), like the key pair. What is read is
+ * untrusted like any stored value: `parseContacts` keeps only what is well formed.
  */
 export class IdbContactStore implements ContactStore {
   readonly #store: UseStore
 
-  constructor(databaseName = CONTACTS_DB_NAME) {
-    this.#store = createStore(databaseName, CONTACTS_STORE_NAME)
+  constructor(databaseName = CONTACT_DB_NAME) {
+    this.#store = createStore(databaseName, CONTACT_STORE_NAME)
   }
 
   async load(): Promise<RecentContacts> {
-    return parseContacts(await get(CONTACTS_KEY, this.#store))
+    return parseContacts(await get(CONTACTS_KEY, this.#store).catch(() => undefined))
   }
 
   save(contacts: RecentContacts): Promise<void> {

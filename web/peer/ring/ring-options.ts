@@ -65,6 +65,16 @@ export interface RingOptions {
    */
   fingerMinAgeMs?: number
   /**
+   * New RTCPeerConnections a node spends on finger duty — dialling a finger, or giving a slot to a node that
+   * wants it as its finger — an hour, and at once. Default 8 an hour, burst 16 (a ring started whole dials its
+   * ~7 fingers and takes about as many at once). Chromium allows ~500 PeerConnections in a tab's life, and
+   * the acceptance list ≤ 60 new connections a node an hour: under churn (Weibull, median 2 min) fingers
+   * died and were re-dialled beyond that (docs/DHT.md, "Connections under churn"). Beyond the budget a
+   * missing interval is served by the successors and other fingers, and hops rise a little.
+   */
+  fingerConnectionsPerHour?: number
+  fingerConnectionBurst?: number
+  /**
    * An owner pushes the records of its range down its replica set again this often, whatever changed
    * (anti-entropy). Default 10 min, as often as providers republish.
    */
@@ -102,6 +112,8 @@ export const RING_DEFAULTS: ResolvedRingOptions = Object.freeze({
   publishPerSecond: 10,
   memberAfterMs: 10 * 60_000,
   fingerMinAgeMs: 10 * 60_000,
+  fingerConnectionsPerHour: 8,
+  fingerConnectionBurst: 16,
   syncMs: 10 * 60_000,
   pruneGraceMs: 60_000,
   refusedBackoffMs: 5 * 60_000,

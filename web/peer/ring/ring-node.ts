@@ -305,7 +305,10 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     for (const level of this.#fingerLevels()) {
       const low = 2 ** -level
       const finger = state.successorOf(idAt(this.id, low + this.#random() * low))
-      if (finger !== this.id && this.#inLevel(positionOf(finger), level)) this.#fingers.set(level, finger)
+      if (finger === this.id || !this.#inLevel(positionOf(finger), level)) continue
+      // Each finger dialled is a connection of finger duty; one the bucket has no token for stays empty.
+      if (!this.#fingerBudget.take(FINGER_BUDGET, this.#deps.clock.now())) break
+      this.#fingers.set(level, finger)
     }
     this.#refreshWants()
     for (const finger of new Set(this.#fingers.values())) void this.#linkTo(finger, 'finger')

@@ -2,9 +2,12 @@
 
 const HEX_DIGITS = '0123456789abcdef'
 
+/** Each byte's two hex digits: one string append a byte (ids are converted on every ring message). */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!)
+
 export function toHex(bytes: Uint8Array): string {
   let out = ''
-  for (const byte of bytes) out += HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i]!]!
   return out
 }
 

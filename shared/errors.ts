@@ -127,6 +127,12 @@ export const ERROR_CODES = [
    * was mistyped): its chunks fail AES-GCM's check. Nothing is saved; the chunks stay shareable.
    */
   'WRONG_KEY',
+  /**
+   * An offer or answer from a peer carries its true signature, but this peer took that signature already, or
+   * it was made too long ago (docs/PROTOCOL.md, "Signed offers and answers"): a relay replayed it. Nothing is
+   * built for it.
+   */
+  'SIGNAL_REPLAYED',
   // ---- local storage (browser)
   /** Storage has no room for the file (checked before work starts, or hit mid-way). */
   'QUOTA_EXCEEDED',

@@ -18,7 +18,7 @@ const PEER_ID_BYTES = 12
 export const HELLO_NONCE_BYTES = 32
 
 export const HELLO_CONTEXT = 'swarmdrop/hello/v1'
-export const SIGNAL_CONTEXT = 'swarmdrop/signal/v1'
+export const SIGNAL_CONTEXT = 'swarmdrop/signal/v2'
 
 const encoder = new TextEncoder()
 
@@ -84,14 +84,23 @@ export interface SignedSignalFields {
   sdp: string
 }
 
+/** What a signature covers: the signal's fields and when the sender signed them (ms since 1970, UTC). */
+export interface SignalSignedFields extends SignedSignalFields {
+  /** Whole milliseconds, 0 to 2^53 − 1: the receiver refuses a signal signed too long ago (a replay). */
+  at: number
+}
+
 /**
- * The bytes a peer signs for an offer or an answer: `swarmdrop/signal/v1`, a zero byte, `from` and `to`
- * (16 ASCII bytes each), a u8 length then `sid` in UTF-8, `type` in ASCII and a zero byte, then the SDP in
- * UTF-8 to the end.
+ * The bytes a peer signs for an offer or an answer: `swarmdrop/signal/v2`, a zero byte, `from` and `to`
+ * (16 ASCII bytes each), a u8 length then `sid` in UTF-8, `type` in ASCII and a zero byte, `at` as a u64
+ * big-endian, then the SDP in UTF-8 to the end. (v1 had no `at`: a relay could replay an old offer.)
  */
-export function signalSignedBytes(fields: SignedSignalFields): Uint8Array {
+export function signalSignedBytes(fields: SignalSignedFields): Uint8Array {
   const sid = encoder.encode(fields.sid)
   if (sid.length < 1 || sid.length > 255) throw new RangeError('a sid is 1 to 255 bytes')
+  if (!Number.isSafeInteger(fields.at) || fields.at < 0) throw new RangeError('at is a whole number of ms')
+  const at = new Uint8Array(8)
+  new DataView(at.buffer).setBigUint64(0, BigInt(fields.at))
   return concat([
     contextBytes(SIGNAL_CONTEXT),
     encoder.encode(fields.from),
@@ -100,6 +109,7 @@ export function signalSignedBytes(fields: SignedSignalFields): Uint8Array {
     sid,
     encoder.encode(fields.type),
     Uint8Array.of(0),
+    at,
     encoder.encode(fields.sdp),
   ])
 }

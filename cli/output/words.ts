@@ -43,6 +43,8 @@ export const TERMINAL_WORDS: Readonly<Record<ErrorCode, string>> = {
   HELLO_REQUIRED: 'a peer broke the connection rules (it spoke before greeting) and was dropped',
   SIGNAL_FORGED:
     'a connection offer was not signed by the peer it claimed to come from (the server or a relay may be tampering); it was refused',
+  SIGNAL_REPLAYED:
+    'a connection offer was a copy of one already used, or too old (the server or a relay may be replaying it); it was refused',
   IDENTITY_IN_USE:
     "another swarmdrop (or browser) with this folder's identity connected to the server, so this one stopped",
   LINK_BUDGET_LOW: 'most of the connections allowed are built; new ones are opened only for downloads',

@@ -28,11 +28,12 @@ const SIGNAL = {
   sid: '0123456789abcdef',
   type: 'offer',
   sdp: SDP,
+  at: 1_796_083_200_000, // 2026-12-01T00:00:00Z
 } as const
 const SIGNAL_BYTES =
-  '737761726d64726f702f7369676e616c2f76310049663478333646556f6d4669615f68557a79787776757473727130313233343510303132333435363738396162636465666f6666657200763d300d0a6f3d2d2031203220494e20495034203132372e302e302e310d0a733d2d0d0a743d3020300d0a613d66696e6765727072696e743a7368612d3235362041423a43440d0a'
+  '737761726d64726f702f7369676e616c2f76320049663478333646556f6d4669615f68557a79787776757473727130313233343510303132333435363738396162636465666f6666657200000001a22ee6b000763d300d0a6f3d2d2031203220494e20495034203132372e302e302e310d0a733d2d0d0a743d3020300d0a613d66696e6765727072696e743a7368612d3235362041423a43440d0a'
 const SIGNAL_SIGNATURE =
-  '027fd8dbfbdd7fc1993577ba06169408b763b2627c843d3d40bc44a6a9f8b431caebef009ba504cba72bb405ec6dedb290f060cf98a18c321af1bdad9358270c'
+  'c795ee710b7f9ab73090df85860e657dfadce5b696fbdb7365d114d421e129095915e25f11c2d267b762833539c0d44d5e1ee2294ec8470c09e73881baff4f0c'
 
 describe('identity proofs', () => {
   it('signs the hello bytes of the vector: context, nonce, host', async () => {
@@ -44,7 +45,7 @@ describe('identity proofs', () => {
     expect(await verifySignature(PUBLIC_KEY, bytes, fromHex(HELLO_SIGNATURE))).toBe(true)
   })
 
-  it('signs the offer bytes of the vector: context, from, to, sid, type, SDP', async () => {
+  it('signs the offer bytes of the vector: context, from, to, sid, type, time, SDP', async () => {
     const identity = await identityOf(await keyPairFromSeed(SEED))
     const bytes = signalSignedBytes(SIGNAL)
     expect(toHex(bytes)).toBe(SIGNAL_BYTES)
@@ -56,12 +57,18 @@ describe('identity proofs', () => {
       { ...SIGNAL, sid: '0123456789abcdeg' },
       { ...SIGNAL, type: 'answer' as const },
       { ...SIGNAL, sdp: SDP.replace('AB:CD', 'AB:CE') },
+      { ...SIGNAL, at: SIGNAL.at + 1 },
     ]
     for (const fields of altered) {
       expect(await verifySignature(PUBLIC_KEY, signalSignedBytes(fields), fromHex(SIGNAL_SIGNATURE))).toBe(
         false,
       )
     }
+  })
+
+  it('refuses to build signal bytes for a time that is not a whole, non-negative number of ms', () => {
+    for (const at of [-1, 1.5, Number.NaN, 2 ** 53])
+      expect(() => signalSignedBytes({ ...SIGNAL, at })).toThrow(RangeError)
   })
 
   it('names the host without port or brackets, in lower case', () => {

@@ -1,14 +1,15 @@
 /**
  * Offers and answers signed end to end (signal-auth.ts): a relay that forges or alters one — rewrites its
  * SDP (the DTLS fingerprint is in it), passes one peer's offer to another, or presents it under another peer
- * id — is refused with SIGNAL_FORGED before any connection is built for it.
+ * id — is refused with SIGNAL_FORGED before any connection is built for it; one that replays a true offer
+ * (taken before, or signed too long ago) is refused with SIGNAL_REPLAYED.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SwarmError } from '../../shared/errors.js'
 import { LinkManager } from '../../web/peer/link-manager.js'
 import { MemoryLinkNetwork } from '../../web/peer/memory-link.js'
 import type { Signaller } from '../../web/peer/peer-link.js'
-import { signedSignals } from '../../web/peer/signal-auth.js'
+import { SIGNAL_WINDOW_MS, signedSignals } from '../../web/peer/signal-auth.js'
 import { type NodeIdentity, nodeIdentity } from '../support/identities.js'
 import { until } from '../support/until.js'
 
@@ -138,5 +139,88 @@ describe('signed offers and answers', () => {
     void dialler.manager.connect(b.peerId).catch(() => {})
     await until(() => answerer.forged.length === 1)
     expect(network.createdBy(b.peerId)).toBe(0)
+  })
+
+  it('refuses a true offer the relay replays in a later attempt: SIGNAL_REPLAYED, nothing built', async () => {
+    const network = new MemoryLinkNetwork()
+    const [a, b] = [nodeIdentity(), nodeIdentity()]
+    const dialler = peer(network, a)
+    const kept: Record<string, unknown>[] = []
+    const answerer = peer(network, b, (from, data) => {
+      if (data.type === 'knock' || data.type === 'offer') kept.push(data)
+      return [from, data]
+    })
+    const link = await dialler.manager.connect(b.peerId)
+    const built = network.createdBy(b.peerId)
+    expect(built).toBe(1)
+    link.destroy()
+    await until(() => answerer.manager.links.length === 0)
+    // The relay sends the same knock and signed offer again, as if A dialled once more.
+    const relay = network.signaller(a.peerId)
+    for (const data of kept) relay.send(b.peerId, data)
+    await until(() => answerer.forged.length === 1)
+    expect(answerer.forged[0]!.code).toBe('SIGNAL_REPLAYED')
+    expect(network.createdBy(b.peerId)).toBe(built)
+  })
+})
+
+describe('the replay window of signed signals', () => {
+  const [a, b] = [nodeIdentity(), nodeIdentity()]
+  const fields = { from: a.peerId, to: b.peerId, sid: 'attempt-1', type: 'offer' as const, sdp: 'v=0\r\n' }
+
+  it('takes a signature once, and refuses it again within the window', async () => {
+    let now = 1_796_083_200_000
+    const sender = signedSignals(a, { now: () => now })
+    const receiver = signedSignals(b, { now: () => now })
+    const proof = await sender.sign(fields)
+    expect(proof.at).toBe(now)
+    expect(await receiver.check(fields, proof)).toBe('valid')
+    now += 60_000
+    expect(await receiver.check(fields, proof)).toBe('replayed')
+    // A new offer of the same attempt, signed later, is another signature: taken.
+    expect(await receiver.check(fields, await sender.sign(fields))).toBe('valid')
+  })
+
+  it('refuses a signature made further from its clock than the window, either way', async () => {
+    const signedAt = 1_796_083_200_000
+    const proof = await signedSignals(a, { now: () => signedAt }).sign(fields)
+    for (const offset of [SIGNAL_WINDOW_MS + 1, -SIGNAL_WINDOW_MS - 1]) {
+      const receiver = signedSignals(b, { now: () => signedAt + offset })
+      expect(await receiver.check(fields, proof)).toBe('replayed')
+    }
+    expect(await signedSignals(b, { now: () => signedAt + SIGNAL_WINDOW_MS }).check(fields, proof)).toBe(
+      'valid',
+    )
+  })
+
+  it('calls a changed time forged (the signature covers it), and a missing one too', async () => {
+    const now = 1_796_083_200_000
+    const proof = await signedSignals(a, { now: () => now }).sign(fields)
+    const receiver = signedSignals(b, { now: () => now })
+    expect(await receiver.check(fields, { ...proof, at: now + 1 })).toBe('forged')
+    expect(await receiver.check(fields, { publicKey: proof.publicKey, signature: proof.signature })).toBe(
+      'forged',
+    )
+    for (const at of [-1, 0.5, '1796083200000'] as unknown[])
+      expect(await receiver.check(fields, { ...proof, at } as never)).toBe('forged')
+    // A forgery is not remembered: the true proof is still taken afterwards.
+    expect(await receiver.check(fields, proof)).toBe('valid')
+  })
+
+  it('forgets signatures once they leave the window, and the oldest first past its cap', async () => {
+    let now = 1_796_083_200_000
+    const sender = signedSignals(a, { now: () => now })
+    const receiver = signedSignals(b, { now: () => now, maxSeen: 2 })
+    const first = await sender.sign(fields)
+    expect(await receiver.check(fields, first)).toBe('valid')
+    now += 1
+    const second = await sender.sign(fields)
+    now += 1
+    const third = await sender.sign(fields)
+    expect(await receiver.check(fields, second)).toBe('valid')
+    expect(await receiver.check(fields, third)).toBe('valid')
+    // The cap is 2: the first was forgotten (a replay of it within the window is the cap's known gap).
+    expect(await receiver.check(fields, third)).toBe('replayed')
+    expect(await receiver.check(fields, first)).toBe('valid')
   })
 })

@@ -60,6 +60,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
     'A peer broke the connection rules (it spoke before greeting), so the connection to it was closed. Swarmdrop uses other peers.',
   SIGNAL_FORGED:
     'A connection offer that claimed to come from a peer was not signed by that peer, so it was refused: the server or a relay may be tampering with connections. Your files are safe; Swarmdrop uses other peers.',
+  SIGNAL_REPLAYED:
+    'A connection offer from a peer was a copy of one already used, or too old, so it was refused: the server or a relay may be replaying old offers (or this computer’s clock is far off). Your files are safe; Swarmdrop uses other peers.',
   IDENTITY_IN_USE:
     'Swarmdrop is open in another tab of this browser, which now holds the connection to the tracker (one per browser). Use that tab, or reload this one to take the connection back.',
   LINK_BUDGET_LOW:

@@ -55,7 +55,7 @@ import {
 } from './ice-diagnosis.js'
 import { peerConnectionRefusal } from './peer-connection-limit.js'
 import type { IceServer, LinkFactory, NegotiatingLink, PeerLink, Signaller } from './peer-link.js'
-import type { SignalAuth, SignalProof } from './signal-auth.js'
+import type { SignalAuth, SignalProof, SignalVerdict } from './signal-auth.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /**
@@ -177,8 +177,9 @@ export type LinkManagerEvents = {
   /** The RTCPeerConnection budget changed state (ok → low → spent). */
   budget: LinkBudget
   /**
-   * An offer or answer came that its `from` did not sign for this peer (SIGNAL_FORGED): the relay forged or
-   * altered it. Nothing was built for it; an attempt waiting for it failed.
+   * An offer or answer came that its `from` did not sign for this peer (SIGNAL_FORGED: the relay forged or
+   * altered it), or a true one taken before or signed too long ago (SIGNAL_REPLAYED: the relay replayed it).
+   * Nothing was built for it; an attempt waiting for it failed.
    */
   forged: { peerId: string; error: SwarmError }
 }
@@ -880,25 +881,42 @@ export class LinkManager extends TypedEventTarget<LinkManagerEvents> {
     const after: Record<string, unknown>[] = []
     this.#held.set(from, after)
     const fields = { from, to: this.#peerId, sid: signal.sid, type: signal.type, sdp: signal.sdp }
-    const proof = { publicKey: data.publicKey, signature: data.signature } as Partial<SignalProof>
+    const proof = {
+      publicKey: data.publicKey,
+      signature: data.signature,
+      at: data.at,
+    } as Partial<SignalProof>
     this.#signalAuth
       .check(fields, proof)
-      .catch(() => false)
-      .then((valid) => {
+      .catch((): SignalVerdict => 'forged')
+      .then((verdict) => {
         if (this.#held.get(from) !== after) return // destroyed meanwhile
         this.#held.delete(from)
-        if (valid) this.#handle(from, signal)
-        else this.#forged(from, signal)
+        if (verdict === 'valid') this.#handle(from, signal)
+        else this.#forged(from, signal, verdict)
         for (const next of after) this.#onSignal(from, next)
       })
   }
 
-  /** An offer or answer its `from` did not sign: nothing is built for it, and an attempt waiting for it fails. */
-  #forged(from: string, signal: LinkSignalOf<'offer'> | LinkSignalOf<'answer'>): void {
-    const error = new SwarmError(
-      'SIGNAL_FORGED',
-      `an ${signal.type} from ${from} is not signed by ${from}'s key for this peer and attempt`,
-    )
+  /**
+   * An offer or answer its `from` did not sign (or signed, but it was taken already or is too old: a
+   * replay): nothing is built for it, and an attempt waiting for it fails.
+   */
+  #forged(
+    from: string,
+    signal: LinkSignalOf<'offer'> | LinkSignalOf<'answer'>,
+    verdict: Exclude<SignalVerdict, 'valid'>,
+  ): void {
+    const error =
+      verdict === 'replayed'
+        ? new SwarmError(
+            'SIGNAL_REPLAYED',
+            `an ${signal.type} from ${from} was taken before, or signed too long ago: a replay`,
+          )
+        : new SwarmError(
+            'SIGNAL_FORGED',
+            `an ${signal.type} from ${from} is not signed by ${from}'s key for this peer and attempt`,
+          )
     const entry = this.#entries.get(from)
     if (entry?.sid === signal.sid && !entry.open) {
       const waiting = signal.type === 'answer' ? entry.initiator : !entry.initiator && !entry.link

@@ -13,6 +13,13 @@ export class SourceRateLimiter {
     private readonly maxSources = 4096,
   ) {}
 
+  /** Whether `source` has a token now (takes none). */
+  has(source: string, nowMs: number): boolean {
+    const bucket = this.#buckets.get(source)
+    if (!bucket) return this.burst >= 1
+    return bucket.tokens + (Math.max(0, nowMs - bucket.atMs) / 1000) * this.ratePerSecond >= 1
+  }
+
   /** Takes one token for `source` if it has one. */
   take(source: string, nowMs: number): boolean {
     const bucket = this.#buckets.get(source)

@@ -56,6 +56,7 @@ import {
 } from './ids.js'
 import { DEAD_AFTER_MISSES, isRingLink, type LinkInfo, LinkTable } from './link-table.js'
 import { Publisher, type PutReport } from './publisher.js'
+import { SourceRateLimiter } from './rate-limit.js'
 import { checkRecord, keyOf } from './record-check.js'
 import { MemoryRecordStore, type RecordStore } from './record-store.js'
 import { Replicator, type StoredVia } from './replication.js'
@@ -129,6 +130,8 @@ const USE_PING_MS = 5_000
 const JOIN_WALK = 16
 /** Stabilise rounds run back to back while the successor keeps moving closer. */
 const MAX_STABILISE_ROUNDS = 8
+/** The one source of the finger-connection bucket. */
+const FINGER_BUDGET = 'fingers'
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
 const FOUND_IDS = 8
 
@@ -167,6 +170,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   readonly #fingers = new Map<number, string>()
   #fingerCursor = 0
   #lastFingerDialMs = Number.NEGATIVE_INFINITY
+  /** New connections for finger duty, dialled or given (`fingerConnectionsPerHour`): one bucket. */
+  readonly #fingerBudget: SourceRateLimiter
   /** The member a client routes through. */
   #gateway: string | null = null
   /** Dials in progress, by node id, with what the link is wanted for. */
@@ -196,6 +201,11 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     this.store = deps.store ?? new MemoryRecordStore()
     this.#random = deps.random ?? Math.random
     this.#nextAsk = Math.floor(this.#random() * 2 ** 32) >>> 0
+    this.#fingerBudget = new SourceRateLimiter(
+      this.options.fingerConnectionsPerHour / 3600,
+      this.options.fingerConnectionBurst,
+      1,
+    )
     this.#router = new Router(
       {
         selfId: this.id,
@@ -363,7 +373,10 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     for (const level of this.#fingerLevels()) {
       const low = 2 ** -level
       const finger = state.successorOf(idAt(this.id, low + this.#random() * low))
-      if (finger !== this.id && this.#inLevel(positionOf(finger), level)) this.#fingers.set(level, finger)
+      if (finger === this.id || !this.#inLevel(positionOf(finger), level)) continue
+      // Each finger dialled is a connection of finger duty; one the bucket has no token for stays empty.
+      if (!this.#fingerBudget.take(FINGER_BUDGET, this.#deps.clock.now())) break
+      this.#fingers.set(level, finger)
     }
     this.#refreshWants()
     for (const finger of new Set(this.#fingers.values())) void this.#linkTo(finger, 'finger')
@@ -696,6 +709,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     // last, so young members leave finger duty to older ones and fingers are re-dialled less often.
     if (!this.#member || now - this.#memberSinceMs < this.options.fingerMinAgeMs) return false
     if (this.links.ringLinkCount() + this.#reserved.length >= this.#linkCap()) return false
+    // The finger's dial costs this node a PeerConnection too: it comes out of the same budget.
+    if (!this.#fingerBudget.take(FINGER_BUDGET, now)) return false
     this.#reserved.push(now + ROOM_RESERVED_MS)
     return true
   }
@@ -1320,6 +1335,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     const now = this.#deps.clock.now()
     if (missing.length === 0 || now - this.#lastFingerDialMs < this.options.fingerFixMs) return
     if (this.links.ringLinkCount() + this.#dialing.size >= this.#linkCap()) return
+    if (!this.#fingerBudget.has(FINGER_BUDGET, now)) return
     const level = missing[this.#fingerCursor++ % missing.length]!
     this.#lastFingerDialMs = now
     const low = 2 ** -level
@@ -1334,6 +1350,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     )
     const chosen = candidates[0]
     if (chosen === undefined) return
+    if (!this.links.byNode(chosen) && !this.#fingerBudget.take(FINGER_BUDGET, this.#deps.clock.now())) return
     this.#fingers.set(level, chosen)
     const link = await this.#linkTo(chosen, 'finger')
     if (!link && this.#fingers.get(level) === chosen) this.#fingers.delete(level)

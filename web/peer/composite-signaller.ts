@@ -36,7 +36,9 @@ export class CompositeSignaller implements Signaller {
 
   constructor(options: CompositeSignallerOptions) {
     this.#options = options
-    for (const via of [options.tracker, options.ring]) this.#unsubscribe.push(this.#listen(via))
+    // One subscription per signaller: an engine without a ring passes the tracker as both, and a signal
+    // heard twice would be refused the second time as a replay (SIGNAL_REPLAYED).
+    for (const via of new Set([options.tracker, options.ring])) this.#unsubscribe.push(this.#listen(via))
   }
 
   /** Which way a signal to `to` goes now (for tests and the peers view). */

@@ -15,19 +15,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Browser } from 'playwright-core'
 import { AppPage } from '../../test/e2e/support/app-page.js'
 import { type AppServer, startAppServer } from '../../test/e2e/support/app-server.js'
 import { launchChromium } from '../../test/e2e/support/browsers.js'
 import { CHROMIUM_PATH } from '../../test/support/chromium.mjs'
+import { commonBenchOptions, startBench } from '../support/bench-flags.js'
 import { requireChromium, runBench, sleep, waitForQuiet } from '../support/bench-run.js'
 import { formatLoad, formatMiB, formatMs, median, verdict } from '../support/figures.js'
 import { writeInputFile } from '../support/input-file.js'
-import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
+import { isolation } from '../support/netns.js'
 
-const MiB = 1024 * 1024
 const DEADLINE_MS = 9.5 * 60_000
 /** SPEC §7: click → first verified chunk on loopback, in this share of runs. */
 const TARGET_MS = 300
@@ -41,22 +40,11 @@ const SETTLE_MS = 500
 
 const { values: flags } = parseArgs({
   options: {
-    'size-mib': { type: 'string', default: '8' },
-    runs: { type: 'string', default: '20' },
-    'wait-load': { type: 'string' },
-    json: { type: 'string' },
+    ...commonBenchOptions({ sizeMiB: 8, runs: 20 }),
   },
 })
 
-reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
-
-const startedAt = Date.now()
-const sizeBytes = Number(flags['size-mib']) * MiB
-const runs = Number(flags.runs)
-if (!(sizeBytes > 0) || !(runs >= 1)) {
-  console.error('bench/first-chunk: --size-mib and --runs take positive numbers')
-  process.exit(2)
-}
+const { startedAt, sizeBytes, runs } = startBench('first-chunk', import.meta.url, flags)
 requireChromium('first-chunk', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-first-chunk-'))

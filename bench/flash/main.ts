@@ -16,18 +16,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { commonBenchOptions, startBench } from '../support/bench-flags.js'
 import { flushWrites, requireChromium, runBench, sleep, waitForQuiet } from '../support/bench-run.js'
 import { formatLoad, formatMiB, formatMs, formatRatio, median, verdict } from '../support/figures.js'
 import { writeInputFile } from '../support/input-file.js'
-import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
+import { isolation } from '../support/netns.js'
 import { type BenchBrowser, CHROMIUM_PATH, launchBrowser } from '../transfer/browsers.js'
 import { buildPage } from '../transfer/build-page.js'
 import type { DownloadResult } from '../transfer/page/api.js'
 import { servePage } from '../transfer/serve-page.js'
 
-const MiB = 1024 * 1024
 /** The whole bench stops by itself within this, whatever hangs. */
 const DEADLINE_MS = 9.5 * 60_000
 /** Pause after each run, so that deletions and writeback settle outside the timed runs. */
@@ -39,24 +38,16 @@ const DUPLICATE_TARGET = 0.02
 
 const { values: flags } = parseArgs({
   options: {
-    'size-mib': { type: 'string', default: '32' },
+    ...commonBenchOptions({ sizeMiB: 32, runs: 3 }),
     crowds: { type: 'string', default: '2,4' },
-    runs: { type: 'string', default: '3' },
-    'wait-load': { type: 'string' },
-    json: { type: 'string' },
   },
 })
 
-reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
-
-const startedAt = Date.now()
-const sizeBytes = Number(flags['size-mib']) * MiB
-const runs = Number(flags.runs)
 const crowds = flags.crowds.split(',').map(Number)
-if (!(sizeBytes > 0) || !(runs >= 1) || !crowds.every((n) => Number.isInteger(n) && n >= 1)) {
-  console.error('bench/flash: --size-mib and --runs take positive numbers, --crowds a list such as 2,4')
-  process.exit(2)
-}
+const { startedAt, sizeBytes, runs } = startBench('flash', import.meta.url, flags, {
+  extraValid: crowds.every((n) => Number.isInteger(n) && n >= 1),
+  usage: '--size-mib and --runs take positive numbers, --crowds a list such as 2,4',
+})
 requireChromium('flash', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-flash-'))

@@ -19,11 +19,12 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { commonBenchOptions, startBench } from '../support/bench-flags.js'
 import { flushWrites, requireChromium, runBench, sleep, waitForQuiet } from '../support/bench-run.js'
 import { formatLoad, formatMbps, formatMiB, formatMs, mbPerSecond } from '../support/figures.js'
 import { HeapProbe } from '../support/heap-probe.js'
 import { writeInputFile } from '../support/input-file.js'
-import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
+import { isolation } from '../support/netns.js'
 import { type BenchBrowser, CHROMIUM_PATH, launchBrowser } from './browsers.js'
 import { buildPage } from './build-page.js'
 import { countCpu } from './process-cpu.js'
@@ -55,28 +56,20 @@ const PROFILES_DIR = fileURLToPath(new URL('../results/profiles/', import.meta.u
 
 const { values: flags } = parseArgs({
   options: {
-    'size-mib': { type: 'string', default: '256' },
-    runs: { type: 'string', default: '3' },
+    ...commonBenchOptions({ sizeMiB: 256, runs: 3 }),
     // Chromium's maxMessageSize (SPEC §8), the frame size Swarmdrop's links use too.
     'message-kib': { type: 'string', default: '256' },
-    'wait-load': { type: 'string' },
     profile: { type: 'boolean', default: false },
     // An experiment, not a figure for the targets: another IN_FLIGHT_PER_SOURCE in this page's build only.
     'in-flight': { type: 'string' },
-    json: { type: 'string' },
   },
 })
 
-reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
-
-const startedAt = Date.now()
-const sizeBytes = Number(flags['size-mib']) * MiB
-const runs = Number(flags.runs)
 const messageBytes = Number(flags['message-kib']) * KiB
-if (!(sizeBytes > 0) || !(runs >= 1) || !(messageBytes > 0)) {
-  console.error('bench/transfer: --size-mib, --runs and --message-kib take positive numbers')
-  process.exit(2)
-}
+const { startedAt, sizeBytes, runs } = startBench('transfer', import.meta.url, flags, {
+  extraValid: messageBytes > 0,
+  usage: '--size-mib, --runs and --message-kib take positive numbers',
+})
 requireChromium('transfer', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-transfer-'))

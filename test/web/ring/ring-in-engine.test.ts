@@ -63,16 +63,20 @@ describe('the ring in the engine', () => {
     const peers = [a, ...others]
     await until(() => ringIsIdeal(peers.map((p) => p.engine)), 'one ring of twelve', 60_000)
 
-    // A's records are in the ring: a peer's providers lookup (tracker up) names A from both sources. (A
-    // search with the tracker up merges only what the ring answers within RING_GRACE_MS, which a loaded
-    // machine may not meet: the name index is checked with the tracker gone, where the ring's answer is
-    // awaited in full.)
+    // A's records are in the ring: a peer's providers lookup and search (tracker up) name A's file from
+    // both sources. (Records put while the ring grew reach their owners by hand-offs, replication.ts.)
     const probe = others[0]!.engine
     await until(
       async () => (await probe.findProviders(record.digest)).some((hit) => hit.sources.includes('ring')),
       "A's provider record in the ring",
       60_000,
       // Once a second: a hop takes 30 routed requests a second from one origin.
+      1_000,
+    )
+    await until(
+      async () => (await probe.search('photos holiday')).some((hit) => hit.sources.includes('ring')),
+      "A's name records in the ring",
+      60_000,
       1_000,
     )
 

@@ -244,6 +244,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       predecessors: () => this.#predecessors,
       replicaIndex: (key) => this.replicaIndex(key),
       send: (peerId, message) => this.#send(peerId, message),
+      handOff: (key, records) => this.#putWithRetries(key, records),
       recordStored: (key, record, via) => this.emit('record-stored', { key, record, via }),
     })
     this.#publisher = new Publisher({

@@ -1,13 +1,14 @@
 import { defineConfig } from 'vite'
 import { nodePolyfills } from 'vite-plugin-node-polyfills'
+import { serviceWorkerPlugin } from './scripts/service-worker.mjs'
 
 /** Where `npm run dev` finds the signal server it proxies /ws to. */
 const DEV_SIGNAL_URL = process.env.SWARMDROP_SIGNAL_URL ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
   root: 'web',
-  // Served as they are at the site's root: the web app manifest, its icons, the favicon, the share
-  // target's service worker (which must sit at the root to be allowed the /share-target scope).
+  // Served as they are at the site's root: the web app manifest, its icons, the favicon. The service worker
+  // (`/sw.js`, its scope `/`) is emitted by serviceWorkerPlugin with the list of the build's shell files.
   publicDir: 'public',
   plugins: [
     // simple-peer (web/peer/simple-peer-link.ts) is a Node-style module: it requires `buffer`, and its
@@ -18,6 +19,7 @@ export default defineConfig({
       globals: { Buffer: true, global: true, process: true },
       protocolImports: false,
     }),
+    serviceWorkerPlugin(),
   ],
   build: {
     outDir: '../dist/web',

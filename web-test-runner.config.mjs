@@ -9,6 +9,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild'
 import { defaultReporter } from '@web/test-runner'
 import { playwrightLauncher } from '@web/test-runner-playwright'
 import { serverCommandsPlugin } from './test/browser/server-commands.mjs'
+import { shellFixtureMiddleware, shellFixturePlugin } from './test/browser/shell-fixture.mjs'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/support/chromium.mjs'
 
 /** One test's longest run: the largest ingest is 12 MiB, done in well under a second here. */
@@ -46,7 +47,13 @@ export default {
   rootDir: '.',
   files: ['test/browser/**/*.browser-test.ts'],
   nodeResolve: true,
-  plugins: [esbuildPlugin({ ts: true, target: 'auto', tsconfig: 'tsconfig.json' }), serverCommandsPlugin],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'auto', tsconfig: 'tsconfig.json' }),
+    serverCommandsPlugin,
+    shellFixturePlugin,
+  ],
+  // The service worker's test serves a small app shell of its own, and takes its "server" down.
+  middleware: [shellFixtureMiddleware],
   browsers: [
     playwrightLauncher({
       product: 'chromium',

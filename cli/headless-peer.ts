@@ -15,6 +15,7 @@ import { PeerRates } from '../web/peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../web/peer/peer-rows.js'
 import type { WebSocketLike } from '../web/peer/tracker-client.js'
 import { ensureDiskRoom } from './folder/disk-space.js'
+import { FileContactStore } from './folder/file-contact-store.js'
 import { FileKeyStore } from './folder/file-key-store.js'
 import { Folder } from './folder/folder.js'
 import type { FolderIo } from './folder/io.js'
@@ -88,6 +89,9 @@ export class HeadlessPeer {
         files: folder.files,
         // The folder's key pair: the same peer id every time this folder is shared (SPEC §9).
         keys: new FileKeyStore(folder.layout.identityDir),
+        // The always-on part of the ring (issue 13): a member at once, its contacts kept in the folder.
+        membership: { memberAtOnce: true },
+        contacts: new FileContactStore(folder.layout.contactsFile),
         createLink: options.createLink,
         // The 500 RTCPeerConnections of a tab's life are Chromium's limit (link-manager.ts, LINK_BUDGET);
         // @roamhq/wrtc has none (600 built and closed in a row: RSS levels off at ~150 MiB once collected),

@@ -8,7 +8,7 @@
  * big-endian.
  */
 import { ByteReader, ByteWriter } from './byte-codec.js'
-import { fromHex, toHex } from './encoding.js'
+import { fromBase64, fromHex, toBase64, toHex } from './encoding.js'
 import type { ErrorCode } from './errors.js'
 import { PUBLIC_KEY_BYTES, readRecord, recordBytes, type SignedRecord, writeRecord } from './ring-records.js'
 
@@ -60,12 +60,21 @@ export type RouteOp =
   | { op: 'get'; kind: SignedRecord['kind'] }
   /** Store these records under the key. */
   | { op: 'put'; records: SignedRecord[] }
+  /**
+   * A WebRTC signal (issue 13: the ring as Signaller when the tracker is down) for the peer whose id the
+   * key starts with (`signalKey`): JSON text, checked by the receiver like any relayed signal (its offers
+   * and answers are signed end to end). Delivered by the node linked to that peer: itself, or the member
+   * it routes through.
+   */
+  | { op: 'signal'; data: string }
 
 export type RouteResult =
   | { op: 'found'; nodes: string[] }
   | { op: 'records'; records: SignedRecord[] }
   | { op: 'stored'; stored: number }
   | { op: 'failed'; code: RingErrorCode }
+  /** A signal reached its peer. */
+  | { op: 'delivered' }
 
 export type RingMessage =
   /**
@@ -141,9 +150,29 @@ const TYPE_OF_BYTE = new Map<number, RingMessageType>(
   Object.entries(TYPE_BYTE).map(([type, byte]) => [byte, type as RingMessageType]),
 )
 
-const OP_BYTE = { find: 1, get: 2, put: 3 } as const
-const RESULT_BYTE = { found: 1, records: 2, stored: 3, failed: 4 } as const
+const OP_BYTE = { find: 1, get: 2, put: 3, signal: 4 } as const
+const RESULT_BYTE = { found: 1, records: 2, stored: 3, failed: 4, delivered: 5 } as const
 const KIND_BYTE = { provider: 1, name: 2 } as const
+
+/** Largest signal text a routed `signal` carries: an SDP with its signature is 2–5 KB. */
+export const MAX_RING_SIGNAL_BYTES = 12 * 1024
+/** A peer id: the first 12 bytes of the node id in base64url (shared/identity-proof.ts). */
+const PEER_ID = /^[A-Za-z0-9_-]{16}$/
+
+/**
+ * The key a signal for `peerId` is routed to: the peer id's 12 bytes padded with zeros, which lies just
+ * before the peer's own node id (which starts with those bytes), so its successor is that peer or, for a
+ * client not on the ring, the member next to it. Null for a string that is not a peer id.
+ */
+export function signalKey(peerId: string): string | null {
+  if (!PEER_ID.test(peerId)) return null
+  return toHex(fromBase64(peerId.replaceAll('-', '+').replaceAll('_', '/'))).padEnd(64, '0')
+}
+
+/** The peer id a signal key is for (peerIdOf of shared/identity-proof.ts, which starts from a node id). */
+export function peerIdOfSignalKey(key: string): string {
+  return toBase64(fromHex(key).subarray(0, 12)).replaceAll('+', '-').replaceAll('/', '_')
+}
 
 export function encodeRingMessage(message: RingMessage): Uint8Array<ArrayBuffer> {
   const w = new ByteWriter(64).u8(TYPE_BYTE[message.type])
@@ -327,6 +356,7 @@ function writeOp(w: ByteWriter, op: RouteOp): void {
   if (op.op === 'find') w.u8(op.room)
   else if (op.op === 'get') w.u8(KIND_BYTE[op.kind])
   else if (op.op === 'put') writeRecords(w, op.records)
+  else if (op.op === 'signal') w.text16(op.data)
 }
 
 function readOp(r: ByteReader): RouteOp | undefined {
@@ -345,6 +375,11 @@ function readOp(r: ByteReader): RouteOp | undefined {
     case OP_BYTE.put: {
       const records = readRecords(r)
       return records && records.length > 0 ? { op: 'put', records } : r.fail()
+    }
+    case OP_BYTE.signal: {
+      const data = r.text16()
+      if (data === undefined) return undefined
+      return data.length === 0 || data.length > MAX_RING_SIGNAL_BYTES ? r.fail() : { op: 'signal', data }
     }
     default:
       return r.fail()
@@ -365,6 +400,8 @@ function writeResult(w: ByteWriter, result: RouteResult): void {
       break
     case 'failed':
       w.u8(RING_ERROR_CODES.indexOf(result.code))
+      break
+    case 'delivered':
       break
   }
 }
@@ -387,6 +424,8 @@ function readResult(r: ByteReader): RouteResult | undefined {
       const code = RING_ERROR_CODES[r.u8() ?? -1]
       return code === undefined ? r.fail() : { op: 'failed', code }
     }
+    case RESULT_BYTE.delivered:
+      return { op: 'delivered' }
     default:
       return r.fail()
   }

@@ -146,7 +146,7 @@ export const ClientHelloSchema = z.strictObject({
 export type ClientHello = z.infer<typeof ClientHelloSchema>
 
 /** A WebRTC signal is relayed opaquely, but it is always a JSON object (an SDP or an ICE candidate). */
-const SignalDataSchema = z.record(z.string(), z.unknown())
+export const SignalDataSchema = z.record(z.string(), z.unknown())
 
 // ---------------------------------------------------------------- client → server
 
@@ -334,7 +334,8 @@ export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: Swar
 /** Longest schema complaint quoted back to a sender: enough to debug, too short to echo a payload. */
 const MAX_COMPLAINT_LENGTH = 300
 
-function parseWith<T>(schemas: Record<string, z.ZodType>, raw: unknown): ParseResult<T> {
+/** Parses `raw` (JSON text or a decoded value) against the schema its `type` names. Never throws. */
+export function parseWith<T>(schemas: Record<string, z.ZodType>, raw: unknown): ParseResult<T> {
   let value: unknown = raw
   if (typeof raw === 'string') {
     try {

@@ -116,7 +116,7 @@ export class Folder extends TypedEventTarget<FolderEvents> {
   #shareTimer: ReturnType<typeof setTimeout> | undefined
   /** Chunk files with no manifest: digest → chunk count. */
   readonly #unknown = new Map<string, number>()
-  readonly #adopting = new Set<string>()
+  readonly #adopting = new Map<string, Promise<boolean>>()
   /** Finished downloads not combined yet (waiting their turn, or for disk space). */
   readonly #toCombine = new Set<string>()
   #combining: Promise<void> | undefined
@@ -222,12 +222,21 @@ export class Folder extends TypedEventTarget<FolderEvents> {
     if (!engine) return false
     let adopted = false
     for (const candidate of digest ? [digest] : [...this.#unknown.keys()]) {
-      if (!this.#unknown.has(candidate) || this.#adopting.has(candidate)) continue
-      this.#adopting.add(candidate)
+      // An adoption of this digest on its way (the welcome's, say) is waited for: a `get` meanwhile asks
+      // again once it failed, since a holder may have come since it asked (finding none can take the
+      // ring a moment).
+      const running = this.#adopting.get(candidate)
+      if (running && ((await running) || digest === undefined)) {
+        adopted ||= !this.#unknown.has(candidate)
+        continue
+      }
+      if (!this.#unknown.has(candidate)) continue
+      const adopting = this.#adopt(engine, candidate)
+      this.#adopting.set(candidate, adopting)
       try {
-        adopted = (await this.#adopt(engine, candidate)) || adopted
+        adopted = (await adopting) || adopted
       } finally {
-        this.#adopting.delete(candidate)
+        if (this.#adopting.get(candidate) === adopting) this.#adopting.delete(candidate)
       }
     }
     return adopted

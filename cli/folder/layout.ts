@@ -8,6 +8,7 @@
  *   DIR/.swarmdrop/tmp/             files being written: renamed into DIR only once whole
  *   DIR/.swarmdrop/lock             the process id of the swarmdrop sharing DIR
  *   DIR/.swarmdrop/identity/        the folder's Ed25519 key pair (SPEC §9; file-key-store.ts)
+ *   DIR/.swarmdrop/contacts.json    recent ring contacts, entry URLs, last ICE servers (file-contact-store.ts)
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -27,6 +28,8 @@ export class FolderLayout {
   readonly lockFile: string
   /** Where the folder's Ed25519 key pair lives (SPEC §9, file-key-store.ts): its peer id across restarts. */
   readonly identityDir: string
+  /** Recent ring contacts, to rejoin the ring while the tracker is down (file-contact-store.ts). */
+  readonly contactsFile: string
 
   constructor(readonly dir: string) {
     this.stateDir = join(dir, STATE_DIR_NAME)
@@ -35,6 +38,7 @@ export class FolderLayout {
     this.hashCacheFile = join(this.stateDir, 'hash-cache.json')
     this.lockFile = join(this.stateDir, 'lock')
     this.identityDir = join(this.stateDir, 'identity')
+    this.contactsFile = join(this.stateDir, 'contacts.json')
   }
 
   /** Makes the state folders that are missing. */

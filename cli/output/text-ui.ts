@@ -6,6 +6,7 @@
  *   peers DIGEST      who holds a file, how many chunks each, how this peer is connected to each
  *   get DIGEST        download a file into the folder
  *   status            this folder's files: progress, rates, sources; the connection and peers
+ *   ring              this peer's place in the ring (the page's Network panel, as text)
  *   pause|resume|remove DIGEST
  *   help, quit        (Ctrl-C and Ctrl-D quit too)
  */
@@ -16,12 +17,13 @@ import type { Folder } from '../folder/folder.js'
 import type { HeadlessPeer } from '../headless-peer.js'
 import type { Level, Output } from './output.js'
 import { describeError } from './reporter.js'
+import { ringPanel } from './ring-panel.js'
 import { bar, printable, progressLine, table } from './text.js'
 
 const PROMPT = 'swarmdrop> '
 /** Commands that take a digest, completed by prefix. */
 const DIGEST_COMMANDS = new Set(['peers', 'get', 'pause', 'resume', 'remove'])
-const COMMANDS = ['list', 'peers', 'get', 'status', 'pause', 'resume', 'remove', 'help', 'quit']
+const COMMANDS = ['list', 'peers', 'get', 'status', 'ring', 'pause', 'resume', 'remove', 'help', 'quit']
 /** Widest digest shown in `status`: enough to tell files apart and to type; `list` shows them whole. */
 const SHORT_DIGEST = 16
 
@@ -30,6 +32,7 @@ const HELP = `commands:
   peers DIGEST       who holds a file, and how this peer is connected to each
   get DIGEST         download a file into the folder
   status             this folder's files, rates and peers
+  ring               this peer's place in the ring: neighbours, fingers, records, lookups
   pause DIGEST       stop a download (what is here stays)
   resume DIGEST      go on with a paused download
   remove DIGEST      stop sharing a file and delete it from the folder
@@ -144,6 +147,8 @@ export class TextUi implements Output {
         }
         case 'status':
           return this.#print(this.#status(peer))
+        case 'ring':
+          return this.#print(ringPanel(peer.engine.ringStatus()))
         case 'pause': {
           const digest = await peer.resolve(needDigest(command, args))
           peer.pause(digest)

@@ -1,7 +1,7 @@
 /** The in-memory PeerLink pair that the swarm's fast tests run on: it must behave like a data channel. */
 import { describe, expect, it } from 'vitest'
 import { SwarmError } from '../../shared/errors.js'
-import { createMemoryLinkPair, type MemoryLink } from '../../web/peer/memory-link.js'
+import { createMemoryLinkPair, type MemoryLink, MemoryLinkNetwork } from '../../web/peer/memory-link.js'
 
 const KiB = 1024
 
@@ -191,5 +191,40 @@ describe('createMemoryLinkPair', () => {
     while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
     expect(performance.now() - start).toBeGreaterThanOrEqual(45)
     expect(received.map((f) => f[0])).toEqual([1, 2])
+  })
+})
+
+describe('MemoryLinkNetwork', () => {
+  /** Builds `local`'s end of a link to `remote`, keeping the signals it sends. */
+  function end(network: MemoryLinkNetwork, local: string, remote: string, initiator: boolean) {
+    const sent: Record<string, unknown>[] = []
+    const link = network.createLink({
+      initiator,
+      localPeerId: local,
+      remotePeerId: remote,
+      iceServers: [],
+      sendSignal: (data) => sent.push(data),
+    }) as MemoryLink
+    return { link, sent }
+  }
+
+  it('answers an offer whose offerer closed since and never opens, as WebRTC does; refuses one it never made', async () => {
+    const network = new MemoryLinkNetwork()
+    // A peer that shut down (or restarted) mid-attempt: its offer still reaches the other side.
+    const offerer = end(network, 'a', 'b', true)
+    await tasks()
+    const offer = offerer.sent.find((signal) => signal.type === 'offer')!
+    offerer.link.destroy()
+    const answerer = end(network, 'b', 'a', false)
+    answerer.link.signal(offer)
+    await tasks()
+    expect(answerer.link.destroyed).toBe(false)
+    expect(answerer.link.open).toBe(false)
+    expect(answerer.sent).toEqual([{ type: 'answer', sdp: offer.sdp }])
+
+    const forged = end(network, 'c', 'a', false)
+    const closed = new Promise<{ error?: Error }>((resolve) => forged.link.on('close', resolve))
+    forged.link.signal({ type: 'offer', sdp: 'memory:a>c#999' })
+    expect((await closed).error).toMatchObject({ code: 'BAD_MESSAGE' })
   })
 })

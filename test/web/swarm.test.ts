@@ -122,6 +122,35 @@ describe('swarm download', () => {
     await until(() => leecher.local.get(record.digest)!.have.complete, 'the download to complete')
   })
 
+  it('asks for no chunk ahead of a store that takes none (IndexedDB): each next request waits for its write', async () => {
+    const network = new MemoryNetwork()
+    const clock = new FakeClock()
+    const leecher = addNode(network, 'leecher', clock)
+    leecher.chunks.writeAhead = 0
+    const bytes = bytesOf(30 * CHUNK, 3)
+    const record = await recordOf(bytes)
+    const holder = rawPeer(network, 'holder', (link, message) => {
+      if (message.type === 'interested') {
+        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 30, have: 'all' }))
+      }
+      if (message.type !== 'request') return
+      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+      for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+    })
+    const openWrites = holdWritesAfter(leecher, 1)
+    await startDownload(leecher, record, ['holder'])
+    await until(
+      () => holder.requests >= 1 + IN_FLIGHT_PER_SOURCE,
+      'the first chunk and a full pipeline asked',
+    )
+    await settle()
+    // Four chunks in, none written: not one more request went out for them.
+    expect(leecher.local.get(record.digest)!.have.count).toBe(1)
+    expect(holder.requests).toBe(1 + IN_FLIGHT_PER_SOURCE)
+    openWrites()
+    await until(() => leecher.local.get(record.digest)!.have.complete, 'the download to complete')
+  })
+
   it('resumes a partial file by fetching only the missing chunks, and shares each chunk it gets', async () => {
     const network = new MemoryNetwork()
     const seeder = addNode(network, 'seeder')

@@ -1,10 +1,13 @@
 /**
  * The catalog as the catalog view shows it: one page of what the tracker knows, for the current search.
  * Asks for notices (`watch`) on every new tracker connection and fetches the page again on each
- * `catalog-changed`, so the list follows peers as they come and go.
+ * `catalog-changed`, so the list follows peers as they come and go. While the tracker is offline, a search
+ * is answered from the ring's name index (issue 13): the same rows, each saying it was found through the
+ * network; the ring lists only what matches words, so an empty search keeps the last page the tracker gave.
  */
 import { DEFAULT_CATALOG_PAGE_SIZE, MAX_QUERY_LENGTH } from '../../shared/limits.js'
 import type { CatalogEntry } from '../../shared/tracker-protocol.js'
+import type { NameHit, RoutingSource } from '../peer/content-routing.js'
 import type { AppServices } from './services.js'
 import { type ControllerHost, ServicesController } from './services-controller.js'
 
@@ -14,10 +17,36 @@ export const SEARCH_DEBOUNCE_MS = 200
 /** What this browser does with a catalog file, shown beside it. */
 export type LocalMark = 'here' | 'downloading' | undefined
 
+/** One file of the catalog view: the tracker's entry, or a hit of the ring's name index. */
+export interface CatalogRow extends Omit<CatalogEntry, 'chunkSize' | 'seeders'> {
+  /** Browsers sharing it whole; undefined when the ring's hit does not count them. */
+  seeders?: number
+  /** Where the file was found: the tracker's catalog, or the ring (the server is offline). */
+  found: readonly RoutingSource[]
+}
+
+function rowOfEntry(entry: CatalogEntry): CatalogRow {
+  const { chunkSize: _, ...row } = entry
+  return { ...row, found: ['tracker'] }
+}
+
+function rowOfHit(hit: NameHit): CatalogRow {
+  return {
+    digest: hit.digest,
+    names: [...hit.names],
+    size: hit.size,
+    chunkCount: hit.chunkCount,
+    ...(hit.mime === undefined ? {} : { mime: hit.mime }),
+    ...(hit.holders === undefined ? {} : { seeders: hit.holders }),
+    leechers: 0,
+    found: hit.sources,
+  }
+}
+
 export class CatalogController extends ServicesController {
   query = ''
   offset = 0
-  entries: readonly CatalogEntry[] = []
+  entries: readonly CatalogRow[] = []
   total = 0
   loading = false
   /** Whether a page has arrived since the tracker connected. */
@@ -74,10 +103,16 @@ export class CatalogController extends ServicesController {
     void this.refresh()
   }
 
+  /** Whether the rows shown came from the ring (the tracker was offline when they were asked). */
+  get fromRing(): boolean {
+    return this.entries.length > 0 && this.entries.every((row) => !row.found.includes('tracker'))
+  }
+
   /** Fetches the page shown; one request at a time, the latest wins. */
   async refresh(watch = false): Promise<void> {
     const services = this.services
-    if (services?.engine.tracker.status.state !== 'online') return
+    if (!services) return
+    if (services.engine.tracker.status.state !== 'online') return this.#searchRing(services)
     if (this.#inFlight) {
       this.#refetch = watch || this.#refetch === 'watch' ? 'watch' : 'yes'
       return
@@ -95,7 +130,7 @@ export class CatalogController extends ServicesController {
         ...(watch ? { watch: true } : {}),
       })
       if (sequence !== this.#sequence) return
-      this.entries = page.files
+      this.entries = page.files.map(rowOfEntry)
       this.total = page.total
       this.error = undefined
       this.loaded = true
@@ -116,14 +151,47 @@ export class CatalogController extends ServicesController {
     }
   }
 
+  /**
+   * The search answered by the ring, while the tracker is offline: one page of every hit (the ring's
+   * answers are short). An empty search asks nothing: the last page the tracker gave stays.
+   */
+  async #searchRing(services: AppServices): Promise<void> {
+    const query = this.query.trim()
+    if (!query) return this.update()
+    const sequence = ++this.#sequence
+    this.loading = true
+    this.update()
+    try {
+      const hits = await services.engine.search(query)
+      if (sequence !== this.#sequence) return
+      this.entries = hits.slice(0, this.pageSize).map(rowOfHit)
+      this.total = this.entries.length
+      this.offset = 0
+      this.error = undefined
+      this.loaded = true
+    } catch (error) {
+      if (sequence === this.#sequence) this.error = error
+    } finally {
+      if (sequence === this.#sequence) this.loading = false
+      this.update()
+    }
+  }
+
   protected subscribe(services: AppServices): (() => void)[] {
     const { tracker } = services.engine
     if (tracker.status.state === 'online') void this.refresh(true)
+    let wasOnline = tracker.status.state === 'online'
     return [
       // Each new connection: ask for notices again (they belong to the connection) and fetch the page.
       tracker.on('welcome', () => void this.refresh(true)),
       tracker.on('catalog-changed', () => void this.refresh()),
-      tracker.on('status', () => this.update()),
+      tracker.on('status', (status) => {
+        const online = status.state === 'online'
+        // The tracker just went away with a search typed: the ring answers it now.
+        if (wasOnline && !online && this.query.trim()) void this.refresh()
+        wasOnline = online
+        this.update()
+      }),
       services.engine.on('file', () => this.update()),
     ]
   }

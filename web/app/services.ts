@@ -19,13 +19,17 @@ import {
 } from '../../shared/private-share.js'
 import type { CatalogEntry, ServerMessageOf } from '../../shared/tracker-protocol.js'
 import type { Ban } from '../peer/ban-list.js'
+import type { NameHit, ProviderHit } from '../peer/content-routing.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../peer/download.js'
 import type { EngineEvents, FetchHints } from '../peer/engine.js'
+import type { EntryPointInfo } from '../peer/entry-point.js'
 import type { LinkBudget } from '../peer/link-manager.js'
 import type { LiveSource, LocalFile, LocalFilesEvents } from '../peer/local-files.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import { PeerRates } from '../peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../peer/peer-rows.js'
+import type { MembershipInput } from '../peer/ring/membership-policy.js'
+import type { RingStatus } from '../peer/ring/ring-status.js'
 import type { SwarmEvents } from '../peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../peer/tracker-client.js'
 import { TypedEventTarget } from '../peer/typed-events.js'
@@ -99,6 +103,16 @@ export interface EngineLike {
   shareAgain(digest: string): Promise<void>
   updateRecord(record: StoredFile): Promise<void>
   remove(digest: string): Promise<void>
+  /** This peer's place in the ring now (the Network panel); changes come as the `ring` event. */
+  ringStatus(): RingStatus
+  /** Ways in besides the tracker (sibling tabs, CLI `--listen` peers); changes come as `entry-points`. */
+  entryPoints(): EntryPointInfo[]
+  /** Peers holding a file: the tracker's (when online) and the ring's, merged, each saying where it came from. */
+  findProviders(digest: string): Promise<ProviderHit[]>
+  /** Shared files whose names hold every word of `query`: the tracker's and the ring's, merged. */
+  search(query: string): Promise<NameHit[]>
+  /** The page's circumstances for ring membership changed (or the user's "Help the network now"). */
+  setMembershipInput(input: MembershipInput): void
 }
 
 export interface IngesterLike {
@@ -573,6 +587,8 @@ export class AppServices extends TypedEventTarget<AppEvents> {
     // share. Asking the tracker again would hold the first chunk back by a round trip or two (issue 16).
     const known = this.engine.catalogEntry(digest)
     if (known?.names[0]) return this.#hintsOfEntry(request, known, hints)
+    // The tracker is down and the ring answered: the engine names the file from the ring's name index.
+    if (this.engine.tracker.status.state !== 'online') return hints
     // A link: the catalog and the holders are asked at once, not one after the other.
     const holders = this.engine.tracker.peers(digest).then(
       (reply) => ({ reply }),
@@ -1057,10 +1073,21 @@ export class AppServices extends TypedEventTarget<AppEvents> {
 
   // ---------------------------------------------------------------- peers of a file
 
-  /** The peers holding a file, as the tracker gives them, with how this browser reaches each. */
-  peersOf(digest: string): Promise<PeerRow[]> {
+  /**
+   * The peers holding a file, as the tracker and the ring give them (each says where it was found), with
+   * how this browser reaches each. The ring is asked always; the tracker while it is online.
+   */
+  async peersOf(digest: string): Promise<PeerRow[]> {
+    const providers = await this.engine.findProviders(digest).catch((): ProviderHit[] => [])
+    const held = this.engine.local.get(digest)
     return peerRows(
-      { tracker: this.engine.tracker, sessions: this.engine.swarm.sessions, rates: this.rates },
+      {
+        tracker: this.engine.tracker,
+        sessions: this.engine.swarm.sessions,
+        rates: this.rates,
+        providers,
+        ...(held ? { chunkCount: held.record.manifest.hashes.length } : {}),
+      },
       digest,
     )
   }
@@ -1135,15 +1162,23 @@ export class AppServices extends TypedEventTarget<AppEvents> {
   }
 
   /** Resolves once the tracker is online (at once if it is). */
+  /**
+   * Resolves once files can be found: the tracker is connected, or the ring answers (this peer is linked
+   * into it as a member or a client: issue 13, search and signalling go through it while the server is down).
+   */
   #online(): Promise<void> {
     const tracker = this.engine.tracker
-    if (tracker.status.state === 'online') return Promise.resolve()
+    const ringAnswers = () => ['member', 'client'].includes(this.engine.ringStatus().state)
+    if (tracker.status.state === 'online' || ringAnswers()) return Promise.resolve()
     return new Promise((resolve) => {
-      const off = tracker.on('status', (status) => {
-        if (status.state !== 'online') return
-        off()
+      const offs = [
+        tracker.on('status', (status) => status.state === 'online' && done()),
+        this.engine.on('ring', () => ringAnswers() && done()),
+      ]
+      const done = () => {
+        for (const off of offs) off()
         resolve()
-      })
+      }
     })
   }
 

@@ -1,6 +1,6 @@
 /**
  * Saving a stream as an ordinary download without ever holding it whole (a collection's zip, issue 14): the
- * app's service worker (web/public/share-target-sw.js) answers a download URL under its scope with bytes it
+ * app's service worker (web/service-worker/sw.js) answers a download URL under its scope with bytes it
  * pulls from this page one chunk at a time over a MessageChannel — the technique of StreamSaver.js. The URL
  * is opened in a hidden frame, so the page stays; the worker marks the response as an attachment, so the
  * browser saves it like any download and shows its progress.

@@ -36,6 +36,8 @@ export interface SwarmdropEventDetails {
   'swarmdrop-cancel-job': { jobId: number }
   /** Show the peers of a file (undefined: close the view). */
   'swarmdrop-show-peers': { digest: string | undefined; name?: string }
+  /** "Help the network now" was switched on or off in the Network panel. */
+  'swarmdrop-member-at-once': { on: boolean }
   'swarmdrop-copy': { digest: string; what: 'digest' | 'link' }
   /** Copy text shown in the page (a link). */
   'swarmdrop-copy-text': { text: string; what: 'link' }

@@ -1,7 +1,9 @@
 /**
- * The app shell: a skip link to the search, the banner (the server connection, `data-tracker-state`; this
- * browser's id; storage used and available), then in the main landmark a short line on how Swarmdrop
- * works, the problems, the drop zone, my files and the catalog; the peers or the link of a file on
+ * The app shell: a skip link to the search, the banner (the server connection, `data-tracker-state`; the
+ * network (the ring); this browser's id; storage used and available), then in the main landmark a short
+ * line on how Swarmdrop works, "Server offline — finding peers through the network" while the ring stands
+ * in for the server, the problems, the drop zone, my files and the catalog, the Network panel; the peers
+ * or the link of a file on
  * request; the question a link asks before it downloads; toasts with Undo; a polite live region for what
  * finished. It turns the events its parts emit into calls on the services it gets from context (web/main.ts).
  */
@@ -14,6 +16,7 @@ import { formatBytes } from '../app/format.js'
 import { LinkRequestController } from '../app/link-request-controller.js'
 import { AttentionController, LeaveGuardController, PasteController } from '../app/page-controllers.js'
 import { ProblemsController, ShareJobsController, ToastsController } from '../app/problems-controller.js'
+import { RING_FALLBACK_BANNER, RingStatusController } from '../app/ring-status-controller.js'
 import type { AppServices } from '../app/services.js'
 import { StorageController } from '../app/storage-controller.js'
 import { TrackerStatusController } from '../app/tracker-status-controller.js'
@@ -23,6 +26,7 @@ import './swarmdrop-catalog.js'
 import './swarmdrop-drop-zone.js'
 import './swarmdrop-link-confirm.js'
 import './swarmdrop-my-files.js'
+import { RING_STATE_LABELS } from './swarmdrop-network.js'
 import './swarmdrop-peers.js'
 import './swarmdrop-problems.js'
 import './swarmdrop-share-link.js'
@@ -124,6 +128,20 @@ export class SwarmdropApp extends LitElement {
         margin: 0;
         color: var(--sd-danger);
       }
+      .fallback {
+        margin: 0;
+        padding: 0.5rem 0.8rem;
+        border-radius: 0.6rem;
+        border: 1px solid var(--sd-warn);
+        background: var(--sd-surface);
+      }
+      .badge[data-ring-state='member']::before,
+      .badge[data-ring-state='client']::before {
+        background: var(--sd-ok);
+      }
+      .badge[data-ring-state='alone']::before {
+        background: var(--sd-muted);
+      }
       .columns {
         display: grid;
         grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
@@ -201,6 +219,7 @@ export class SwarmdropApp extends LitElement {
   @state() private _introDismissed = readIntroDismissed()
 
   readonly #tracker = new TrackerStatusController(this)
+  readonly #ring = new RingStatusController(this)
   readonly #storage = new StorageController(this)
   readonly #problems = new ProblemsController(this)
   readonly #jobs = new ShareJobsController(this)
@@ -251,11 +270,17 @@ export class SwarmdropApp extends LitElement {
       this.#linkRequest.answer(e.detail.download, e.detail.password),
     )
     this.addEventListener('swarmdrop-error', (e) => this.#services?.report(e.detail.error))
+    this.addEventListener('swarmdrop-member-at-once', (e) => this.#ring.setMemberAtOnce(e.detail.on))
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     clearTimeout(this.#noticeTimer)
+  }
+
+  protected override updated(): void {
+    // The hook scripts read (SPEC §2): the ring's state on the app element itself.
+    this.dataset.ringState = this.#ring.state
   }
 
   override render() {
@@ -287,6 +312,7 @@ export class SwarmdropApp extends LitElement {
           <section aria-label="My files"><swarmdrop-my-files></swarmdrop-my-files></section>
           <section aria-label="Shared with everyone"><swarmdrop-catalog></swarmdrop-catalog></section>
         </div>
+        <swarmdrop-network .status=${this.#ring.status} .entryPoints=${this.#ring.entryPoints} ?memberAtOnce=${this.#ring.memberAtOnce}></swarmdrop-network>
       </main>
       <swarmdrop-peers .digest=${this._peersOf?.digest} .name=${this._peersOf?.name ?? ''}></swarmdrop-peers>
       <swarmdrop-share-link .link=${link} .name=${this._linkOf?.name ?? ''} ?private=${privateLink}></swarmdrop-share-link>
@@ -313,7 +339,11 @@ export class SwarmdropApp extends LitElement {
         <dd><span class="badge" data-tracker-state=${state} role="status">${TRACKER_LABELS[state]}</span></dd>
       </div>
       <div>
-        <dt title="How other browsers reach this one; a new one each visit">This browser</dt>
+        <dt>Network</dt>
+        <dd><span class="badge" data-ring-state=${this.#ring.state}>${RING_STATE_LABELS[this.#ring.state]}</span></dd>
+      </div>
+      <div>
+        <dt title="How other browsers reach this one; the same on every visit">This browser</dt>
         <dd><code>${this.#tracker.peerId ?? '–'}</code></dd>
       </div>
       ${
@@ -352,6 +382,12 @@ export class SwarmdropApp extends LitElement {
     const status = this.#tracker.status
     if (status.state !== 'offline') return nothing
     const retry = this.#tracker.retryInSeconds
+    if (this.#ring.fallingBack && !status.error) {
+      // Not an error to act on: search, links and downloads go on through the ring.
+      return html`<p class="fallback" role="status" data-ring-fallback>
+        ${RING_FALLBACK_BANNER}${retry !== undefined ? `. Next attempt to reach the server in ${retry} s.` : '.'}
+      </p>`
+    }
     const reason = status.error ? messageFor(status.error) : ERROR_MESSAGES.TRACKER_OFFLINE
     return html`<p class="offline" role="alert">
       ${reason}${retry !== undefined ? ` Next attempt in ${retry} s.` : ''}

@@ -8,8 +8,7 @@
 import { css, html, LitElement, nothing } from 'lit'
 import { customElement } from 'lit/decorators.js'
 import { repeat } from 'lit/directives/repeat.js'
-import type { CatalogEntry } from '../../shared/tracker-protocol.js'
-import { CatalogController } from '../app/catalog-controller.js'
+import { CatalogController, type CatalogRow } from '../app/catalog-controller.js'
 import { messageFor } from '../app/error-messages.js'
 import { formatBytes } from '../app/format.js'
 import { emit } from './events.js'
@@ -136,19 +135,24 @@ export class SwarmdropCatalog extends LitElement {
     if (catalog.error !== undefined)
       return html`<p class="error" role="alert">The catalog could not be loaded. ${messageFor(catalog.error)}</p>`
     if (!catalog.online && !catalog.loaded)
-      return html`<p class="muted">The catalog appears once the tracker is connected.</p>`
+      return html`<p class="muted">The catalog appears once the tracker is connected; meanwhile, search by name to ask the network.</p>`
     if (!catalog.loaded) return html`<p class="muted" aria-live="polite">Loading the catalog…</p>`
     if (catalog.total === 0) {
       return html`<p class="muted" aria-live="polite">
         ${catalog.query.trim() ? 'No file matches this search.' : 'Nobody is sharing anything yet. Drop a file to be the first.'}
       </p>`
     }
+    const where = catalog.fromRing
+      ? ' (found through the network: the server is offline)'
+      : catalog.online
+        ? ''
+        : ' (offline: this list may be out of date)'
     return html`<p class="muted" aria-live="polite">
-      ${catalog.total} ${catalog.total === 1 ? 'item' : 'items'}${catalog.query.trim() ? ' match' : ' shared'}${catalog.online ? '' : ' (offline: this list may be out of date)'}.
+      ${catalog.total} ${catalog.total === 1 ? 'item' : 'items'}${catalog.query.trim() ? ' match' : ' shared'}${where}.
     </p>`
   }
 
-  #renderEntry(entry: CatalogEntry) {
+  #renderEntry(entry: CatalogRow) {
     const name = entry.names[0] ?? ''
     const others = entry.names.length - 1
     const mark = this.#catalog.localMark(entry.digest)
@@ -158,7 +162,7 @@ export class SwarmdropCatalog extends LitElement {
     // Each control's accessible name starts with its visible label (WCAG 2.5.3), then names the file.
     const button = (text: string, onClick: () => void, primary = false) =>
       html`<button type="button" class=${primary ? 'primary' : ''} aria-label=${`${text}: ${name}`} @click=${onClick}>${text}</button>`
-    return html`<li data-digest=${digest} data-collection=${collection ? digest : nothing} aria-labelledby=${nameId}>
+    return html`<li data-digest=${digest} data-collection=${collection ? digest : nothing} data-found=${entry.found.join(' ')} aria-labelledby=${nameId}>
       <div class="head">
         <span class="name" id=${nameId} title=${entry.names.join('\n')}>${name}${others > 0 ? html` <span class="muted">(+${others} other ${others === 1 ? 'name' : 'names'})</span>` : nothing}</span>
         ${mark ? html`<span class="here">${mark === 'here' ? 'Here' : 'Downloading here'}</span>` : nothing}
@@ -171,7 +175,11 @@ export class SwarmdropCatalog extends LitElement {
             : html`<span>${formatBytes(entry.size)}</span>
               <span title="A file travels in pieces, each checked on arrival">${entry.chunkCount} ${entry.chunkCount === 1 ? 'piece' : 'pieces'}</span>`
         }
-        <span>shared by ${entry.seeders} ${entry.seeders === 1 ? 'browser' : 'browsers'}</span>
+        ${
+          entry.seeders === undefined
+            ? html`<span>found through the network</span>`
+            : html`<span>shared by ${entry.seeders} ${entry.seeders === 1 ? 'browser' : 'browsers'}</span>`
+        }
         ${entry.leechers > 0 ? html`<span>${entry.leechers} downloading</span>` : nothing}
       </div>
       <div class="actions">

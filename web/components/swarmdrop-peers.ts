@@ -1,6 +1,7 @@
 /**
- * The peers of one file, on request: the peers the tracker names as holding it, how many chunks each
- * has, how this browser is connected to each (direct, hole-punched, relayed) and the current rates. Below,
+ * The peers of one file, on request: the peers the tracker and the ring name as holding it (and which
+ * named each: `data-found`), how many chunks each has, how this browser is connected to each (direct,
+ * hole-punched, relayed) and the current rates. Below,
  * this tab's connections: how many of the browser's lifetime allowance it has used, and the peers it
  * refuses for abuse. Shown as a modal dialog (Escape closes it); the app opens it by setting `digest`.
  */
@@ -11,6 +12,7 @@ import { repeat } from 'lit/directives/repeat.js'
 import { banReasonFor, errorCodeOf, messageFor } from '../app/error-messages.js'
 import { formatRate } from '../app/format.js'
 import { PeersController } from '../app/peers-controller.js'
+import type { RoutingSource } from '../peer/content-routing.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import { emit } from './events.js'
 import { peerColor } from './swarmdrop-chunk-map.js'
@@ -22,6 +24,15 @@ export const CONNECTION_LABELS: Record<ConnectionType | 'not connected', string>
   relayed: 'Relayed (TURN)',
   unknown: 'Connected (type unknown)',
   'not connected': 'Not connected',
+}
+
+const FOUND_LABELS: Record<RoutingSource, string> = { tracker: 'Server', ring: 'Network' }
+
+/** "Server", "Network", or "Server and network": where the page learned that this peer holds the file. */
+function foundLabel(found: readonly RoutingSource[]): string {
+  const [first, ...rest] = found.map((source) => FOUND_LABELS[source])
+  if (!first) return '–'
+  return rest.length === 0 ? first : `${first} and ${rest.join(' and ').toLowerCase()}`
 }
 
 @customElement('swarmdrop-peers')
@@ -161,21 +172,24 @@ export class SwarmdropPeers extends LitElement {
           : messageFor(peers.error)
       return html`<p class=${errorCodeOf(peers.error) === 'FILE_NOT_FOUND' ? 'muted' : 'error'}>${message}</p>`
     }
-    if (!peers.loaded) return html`<p class="muted" aria-live="polite">Asking the server…</p>`
+    if (!peers.loaded) return html`<p class="muted" aria-live="polite">Asking the server and the network…</p>`
     if (peers.peers.length === 0) return html`<p class="muted">No other browser has this file right now.</p>`
     return html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Browsers that have this file</caption>
       <thead>
-        <tr><th scope="col">Browser</th><th scope="col">Pieces</th><th scope="col">Connection</th><th scope="col">From it</th><th scope="col">To it</th></tr>
+        <tr><th scope="col">Browser</th><th scope="col">Pieces</th><th scope="col">Connection</th><th scope="col">Found through</th><th scope="col">From it</th><th scope="col">To it</th></tr>
       </thead>
       <tbody>
         ${repeat(
           peers.peers,
           (peer) => peer.peerId,
-          (peer) => html`<tr data-peer-id=${peer.peerId} data-connection=${peer.connection}>
+          (
+            peer,
+          ) => html`<tr data-peer-id=${peer.peerId} data-connection=${peer.connection} data-found=${peer.found.join(' ')}>
             <td><span class="swatch" aria-hidden="true" ${ref(paint(peerColor(peer.peerId)))}></span><code>${peer.peerId}</code></td>
-            <td>${peer.chunks === peer.chunkCount ? `all ${peer.chunkCount}` : `${peer.chunks} of ${peer.chunkCount}`}</td>
+            <td>${piecesOf(peer)}</td>
             <td>${CONNECTION_LABELS[peer.connection]}</td>
+            <td>${foundLabel(peer.found)}</td>
             <td>${formatRate(peer.downloadBytesPerSecond)}</td>
             <td>${formatRate(peer.uploadBytesPerSecond)}</td>
           </tr>`,
@@ -192,6 +206,12 @@ export class SwarmdropPeers extends LitElement {
   private _onClose(): void {
     if (this.digest !== undefined) emit(this, 'swarmdrop-show-peers', { digest: undefined })
   }
+}
+
+/** "all 8", "3 of 8", or "unknown" for a holder the ring named whose count is not known here. */
+function piecesOf(peer: { chunks: number; chunkCount: number }): string {
+  if (peer.chunkCount === 0) return 'unknown'
+  return peer.chunks === peer.chunkCount ? `all ${peer.chunkCount}` : `${peer.chunks} of ${peer.chunkCount}`
 }
 
 /**

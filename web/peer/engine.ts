@@ -17,18 +17,30 @@ import type { FileStore, StoredFile } from '../storage/file-store.js'
 import { scanInventory } from '../storage/inventory.js'
 import { type Ban, BanList } from './ban-list.js'
 import { type Clock, systemClock } from './clock.js'
+import { CombinedRouting } from './combined-routing.js'
+import { CompositeSignaller } from './composite-signaller.js'
+import type { ContentRouting, NameHit, ProviderHit } from './content-routing.js'
 import type { Download, DownloadProgress } from './download.js'
+import type { EntryPoint, EntryPointInfo } from './entry-point.js'
 import { type Identity, type KeyStore, loadOrCreateIdentity, MemoryKeyStore } from './identity.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
 import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
 import { ProtocolRegistrar } from './protocol-registrar.js'
+import { type ContactStore, MemoryContactStore, parseContacts, type RecentContacts } from './ring/contacts.js'
+import type { MembershipInput } from './ring/membership-policy.js'
+import { RingHost } from './ring/ring-host.js'
+import type { RingOptions } from './ring/ring-options.js'
+import { RingRouting } from './ring/ring-routing.js'
+import { RingSignaller } from './ring/ring-signaller.js'
+import type { RingConnection, RingStatus } from './ring/ring-status.js'
 import { Scrub } from './scrub.js'
 import { signedSignals } from './signal-auth.js'
 import { SourceFinder } from './source-finder.js'
 import { Swarm } from './swarm.js'
 import { TrackerClient, type TrackerStatus, type WebSocketLike } from './tracker-client.js'
+import { TrackerRouting } from './tracker-routing.js'
 import { TypedEventTarget } from './typed-events.js'
 
 /**
@@ -51,6 +63,10 @@ export type EngineEvents = {
   problem: { digest?: string; error: SwarmError }
   /** The tab's RTCPeerConnection budget changed state (ok → low → spent). */
   'link-budget': LinkBudget
+  /** This peer's place in the ring changed (state, neighbours, fingers, counters): the Network panel. */
+  ring: RingStatus
+  /** The entry points known changed (added, gone, their peers changed). */
+  'entry-points': EntryPointInfo[]
 }
 
 /** What a download's record starts with when the file is new here (a link's key, a collection's path). */
@@ -68,6 +84,8 @@ export const ANNOUNCE_BATCH_MS = 200
  * cached gets it from a peer instead.
  */
 export const MANIFESTS_PER_SECOND = 20
+/** Catalog files whose holders a new peer may join the ring through (engine.#trackerPeers). */
+const TRACKER_BOOTSTRAP_FILES = 3
 
 export interface EngineOptions {
   trackerUrl: string
@@ -93,6 +111,15 @@ export interface EngineOptions {
   abusiveLinksPerOrigin?: number
   clock?: Clock
   random?: () => number
+  /**
+   * The host's circumstances for ring membership (membership-policy.ts); change them later with
+   * `setMembershipInput`. Default: a visible tab, not metered, member after MEMBER_AFTER_MS.
+   */
+  membership?: MembershipInput
+  /** Where recent ring contacts are kept for rejoining without the tracker; default in memory. */
+  contacts?: ContactStore
+  /** The ring's parameters (tests shorten its periods); `false` runs no ring at all. */
+  ring?: RingOptions | false
   /** Called once per finished download (the browser saves it through a normal download). */
   onComplete?(file: LocalFile): void
 }
@@ -107,7 +134,15 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   readonly protocols = new ProtocolRegistrar()
   /** The memory of abuse (ban-list.ts), shared by the links and the swarm. */
   readonly bans: BanList
-  #links: LinkManager | undefined
+  readonly #links: LinkManager
+  /** Signals go through the tracker, an entry point or the ring (composite-signaller.ts). */
+  readonly #signaller: CompositeSignaller
+  /** The ring on this peer's links (ring-host.ts); undefined when the engine runs without one. */
+  readonly #ring: RingHost | undefined
+  /** Who holds a file and what names match: the tracker and the ring together (combined-routing.ts). */
+  readonly routing: ContentRouting
+  /** How each linked peer is reached (for the Network panel), learned once its link is up. */
+  readonly #connections = new Map<string, RingConnection>()
   readonly #linkListeners = new Set<(link: PeerLink) => void>()
   /** Downloads whose events are relayed already (a file downloaded again gets a new Download). */
   readonly #watched = new WeakSet<Download>()
@@ -127,14 +162,20 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Hashes stored chunks again, slowly, since reads trust chunks verified once (scrub.ts). */
   readonly #scrub: Scrub
   #destroyed = false
+  #membership: MembershipInput
+  readonly #entryPoints = new Set<EntryPoint>()
+  /** Names of files found through the ring's name index, for downloads picked from a ring search. */
+  readonly #ringNames = new Map<string, string>()
 
   private constructor(
     private readonly options: EngineOptions,
     local: LocalFiles,
     identity: Identity,
+    contacts: RecentContacts,
   ) {
     super()
     this.#clock = options.clock ?? systemClock
+    this.#membership = { ...options.membership }
     this.bans = new BanList(this.#clock)
     this.local = local
     this.#scrub = new Scrub(local, this.#clock)
@@ -161,10 +202,50 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
         },
       },
     })
+    const trackerOnline = () => this.tracker.status.state === 'online'
+    this.#ring =
+      options.ring === false
+        ? undefined
+        : new RingHost({
+            identity,
+            router: {
+              handle: (protocol) => this.protocols.handle(protocol),
+              openSession: (peerId) => this.openSession(peerId),
+            },
+            clock: this.#clock,
+            ...(options.random ? { random: options.random } : {}),
+            ...(options.ring ? { options: options.ring } : {}),
+            membership: this.#membership,
+            contacts: options.contacts ?? new MemoryContactStore(),
+            initialContacts: contacts,
+            linkedPeers: () => this.swarm.sessions.map((session) => session.peerId),
+            entryPeers: () => [...this.#entryPoints].flatMap((entry) => entry.peers()),
+            trackerPeers: () => this.#trackerPeers(),
+            trackerOnline,
+            connectionOf: (peerId) => this.#connections.get(peerId) ?? 'direct',
+          })
+    const trackerRouting = new TrackerRouting(this.tracker)
+    this.routing = this.#ring
+      ? new CombinedRouting({
+          tracker: trackerRouting,
+          trackerOnline,
+          ring: new RingRouting(this.#ring),
+          clock: this.#clock,
+        })
+      : trackerRouting
+    this.#signaller = new CompositeSignaller({
+      tracker: this.tracker,
+      trackerOnline,
+      ring: this.#ring ? new RingSignaller(this.#ring, this.#clock) : this.tracker,
+      clock: this.#clock,
+    })
+    this.#links = this.#newLinkManager(contacts)
+    this.#ring?.on('status', (status) => this.emit('ring', status))
     this.#finder = new SourceFinder({
       tracker: {
-        isOnline: () => this.tracker.status.state === 'online',
-        peers: (digest) => this.tracker.peers(digest),
+        // The ring is always there to ask; without it, only the tracker while it is online.
+        isOnline: () => this.#ring !== undefined || trackerOnline(),
+        peers: (digest) => this.#providers(digest),
       },
       swarm: this.swarm,
       clock: this.#clock,
@@ -178,12 +259,27 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       ),
     )
     // Fresh TURN credentials before the welcome's expire: new links use them, links already open keep theirs.
-    this.tracker.on('ice-servers', ({ iceServers }) => this.#links?.setIceServers(iceServers))
-    this.swarm.on('session', (session) => this.#finder.onSession(session.peerId))
+    this.tracker.on('ice-servers', ({ iceServers }) => this.#links.setIceServers(iceServers))
+    this.swarm.on('session', (session) => {
+      this.#finder.onSession(session.peerId)
+      this.#ring?.peerLinked(session.peerId)
+      void session.link.connectionType().then(
+        (type) => this.#connections.set(session.peerId, type === 'relayed' ? 'relayed' : 'direct'),
+        () => {},
+      )
+    })
     // Links closed for abuse are budgeted, per origin too: fresh peer ids cannot spend the tab's connections.
-    this.swarm.on('ban', ({ peerId }) => this.#links?.noteAbusiveLink(peerId))
-    this.swarm.on('session-closed', ({ peerId }) => this.#finder.onSessionClosed(peerId))
-    local.on('chunk-stored', ({ digest, index }) => this.tracker.reportChunk(digest, index))
+    this.swarm.on('ban', ({ peerId }) => this.#links.noteAbusiveLink(peerId))
+    this.swarm.on('session-closed', ({ peerId }) => {
+      this.#finder.onSessionClosed(peerId)
+      this.#connections.delete(peerId)
+    })
+    local.on('chunk-stored', ({ digest, index }) => {
+      this.tracker.reportChunk(digest, index)
+      // A downloader becomes a provider with its first chunk, and again (full count) when complete.
+      const held = local.get(digest)
+      if (held && (held.have.count === 1 || held.have.complete)) this.#provide(digest)
+    })
   }
 
   /** Loads (or creates) the identity, scans storage, connects to the tracker, and resumes unfinished downloads. */
@@ -191,8 +287,13 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const identity = await loadOrCreateIdentity(options.keys ?? new MemoryKeyStore())
     const inventory = await scanInventory(options.files, options.chunks)
     const local = new LocalFiles(options.chunks, options.files, inventory)
-    const engine = new SwarmEngine(options, local, identity)
+    const contacts = await (options.contacts ?? new MemoryContactStore())
+      .load()
+      .then(parseContacts, () => parseContacts(undefined))
+    const engine = new SwarmEngine(options, local, identity, contacts)
     engine.tracker.start()
+    // What is here goes into the ring from the start: it answers for this peer while the tracker is down.
+    for (const { record } of local.list()) engine.#provide(record.digest)
     // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
     // was being prepared): its missing chunks come from whoever downloaded it meanwhile, if anyone did.
     for (const { record, have } of inventory.files) {
@@ -224,6 +325,82 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     return this.#catalogEntries.get(digest)
   }
 
+  // ------------------------------------------------------------ ring and content routing (issue 13)
+
+  /** This peer's place in the ring now (the Network panel, the CLI's `ring` command). */
+  ringStatus(): RingStatus {
+    if (this.#ring) return this.#ring.status()
+    return {
+      state: 'alone',
+      nodeId: this.identity.nodeId,
+      peerId: this.identity.peerId,
+      sizeEstimate: 1,
+      predecessor: null,
+      successors: [],
+      fingers: [],
+      recordsStored: 0,
+      lookupsServed: 0,
+      trackerOnline: this.tracker.status.state === 'online',
+    }
+  }
+
+  /** The host's circumstances changed (visibility, metered): the ring membership follows. */
+  setMembershipInput(input: MembershipInput): void {
+    this.#membership = { ...this.#membership, ...input }
+    this.#ring?.setMembership(this.#membership)
+  }
+
+  /** Peers holding `digest`, from the tracker when it is online and from the ring always; merged. */
+  findProviders(digest: string): Promise<ProviderHit[]> {
+    return this.routing.findProviders(digest)
+  }
+
+  /**
+   * Shared files whose names hold every word of `query`: the tracker's catalog when it is online and the
+   * ring's name index always, merged and deduplicated by digest. When the tracker is offline only the
+   * ring answers (every hit then says `source: 'ring'`). Names learned are kept for downloads.
+   */
+  async search(query: string): Promise<NameHit[]> {
+    const hits = await this.routing.search(query)
+    for (const hit of hits) {
+      const name = hit.names[0]
+      if (name === undefined || this.#catalogEntries.has(hit.digest)) continue
+      this.#ringNames.set(hit.digest, name)
+    }
+    return hits
+  }
+
+  /** Remembers a CLI peer's `--listen` URL, to rejoin through it later (kept with the contacts). */
+  noteEntryUrl(url: string): void {
+    this.#ring?.noteEntryUrl(url)
+  }
+
+  /** The entry URLs and ICE servers kept from earlier runs (for a start while the tracker is down). */
+  get keptContacts(): RecentContacts {
+    return this.#ring?.contacts ?? parseContacts(undefined)
+  }
+
+  /** A way in besides the tracker (a CLI `--listen` socket, a sibling tab); returns the function that removes it. */
+  addEntryPoint(entry: EntryPoint): () => void {
+    this.#entryPoints.add(entry)
+    this.#signaller.addEntryPoint(entry)
+    const offPeers = entry.onPeers((peers) => {
+      this.emit('entry-points', this.entryPoints())
+      for (const peerId of peers) this.#ring?.peerLinked(peerId)
+    })
+    this.emit('entry-points', this.entryPoints())
+    return () => {
+      offPeers()
+      this.#signaller.removeEntryPoint(entry)
+      if (this.#entryPoints.delete(entry)) this.emit('entry-points', this.entryPoints())
+    }
+  }
+
+  /** The entry points known now (the page lists them). */
+  entryPoints(): EntryPointInfo[] {
+    return [...this.#entryPoints].map((e) => ({ label: e.label, kind: e.kind, peers: e.peers() }))
+  }
+
   /** Remembers catalog entries so that a download picked from the catalog keeps the file's name. */
   async catalog(query?: Parameters<TrackerClient['catalog']>[0]) {
     const page = await this.tracker.catalog(query)
@@ -240,6 +417,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     else this.local.add(record, Bitfield.full(record.manifest.hashes.length))
     this.#toPut.set(record.digest, record.manifest)
     this.#announceSoon(record.digest)
+    this.#provide(record.digest)
     this.emit('file', { digest: record.digest, progress: undefined })
   }
 
@@ -256,7 +434,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     for (const record of records.slice(0, MANIFESTS_PER_SHARE)) {
       this.tracker.putManifest(record.digest, record.manifest).catch(() => {})
     }
-    for (const record of records) this.emit('file', { digest: record.digest, progress: undefined })
+    for (const record of records) {
+      this.#provide(record.digest)
+      this.emit('file', { digest: record.digest, progress: undefined })
+    }
   }
 
   /**
@@ -269,6 +450,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     await this.options.files.put(record)
     this.local.add(record, have)
     this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+    this.#provide(digest)
     return this.#resume(digest)
   }
 
@@ -375,6 +557,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     if (!held || held.record.notShared) return
     this.swarm.getDownload(digest)?.pause()
     this.tracker.leave([digest])
+    this.routing.withdraw(digest)
     await this.updateRecord({ ...held.record, notShared: true })
   }
 
@@ -385,6 +568,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const { notShared: _, ...record } = held.record
     await this.updateRecord(record)
     this.tracker.announce(this.local.holdings().filter((h) => h.digest === digest))
+    this.#provide(digest)
   }
 
   /** Saves a held file's changed record (a name learned from a private share, a flag) and says so. */
@@ -400,6 +584,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.swarm.removeDownload(digest)
     this.#finder.forget(digest)
     this.tracker.leave([digest])
+    this.routing.withdraw(digest)
     await this.local.remove(digest)
     this.emit('file', { digest, progress: undefined })
   }
@@ -412,8 +597,11 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#clock.clearTimeout(this.#putTimer)
     this.#scrub.destroy()
     this.#finder.destroy()
+    // Leaves the ring while the links are still up, so its neighbours hear it; the contacts are saved.
+    void this.#ring?.destroy()
     this.swarm.destroy()
-    this.#links?.destroy()
+    this.#links.destroy()
+    this.#signaller.destroy()
     this.tracker.destroy()
   }
 
@@ -442,7 +630,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     const entry = this.#catalogEntries.get(digest)
     return {
       digest,
-      name: entry?.names[0] ?? placeholderName(digest),
+      name: entry?.names[0] ?? this.#ringNames.get(digest) ?? placeholderName(digest),
       mime: entry?.mime ?? '',
       manifest,
       origin: 'downloaded',
@@ -454,20 +642,96 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
 
   /** A file's manifest, from the tracker's cache or else from a peer that holds it; checked against the digest. */
   async manifestOf(digest: string): Promise<Manifest> {
-    try {
-      return await this.tracker.getManifest(digest)
-    } catch {
-      const { peers } = await this.tracker.peers(digest)
-      return this.swarm.fetchManifest(
-        digest,
-        peers.map((p) => p.peerId),
-      )
+    if (this.tracker.status.state === 'online') {
+      try {
+        return await this.tracker.getManifest(digest)
+      } catch {}
     }
+    // From a holder (the tracker's or the ring's): checked against the digest all the same.
+    const { peers } = await this.#providers(digest)
+    return this.swarm.fetchManifest(
+      digest,
+      peers.map((p) => p.peerId),
+    )
   }
 
   #linkManager(): LinkManager {
-    if (!this.#links) throw new SwarmError('TRACKER_OFFLINE', 'not connected to the tracker yet')
     return this.#links
+  }
+
+  /**
+   * The links, built at once with this peer's own id (it derives from the key) and the ICE servers last
+   * kept: signalling through the ring or an entry point needs no welcome.
+   */
+  #newLinkManager(contacts: RecentContacts): LinkManager {
+    const links = new LinkManager({
+      peerId: this.identity.peerId,
+      signaller: this.#signaller,
+      signalAuth: signedSignals(this.identity),
+      iceServers: contacts.iceServers,
+      clock: this.#clock,
+      createLink: this.options.createLink,
+      ...(this.options.linkBudget === undefined ? {} : { linkBudget: this.options.linkBudget }),
+      ...(this.options.abusiveLinksBurst === undefined
+        ? {}
+        : { abusiveLinksBurst: this.options.abusiveLinksBurst }),
+      ...(this.options.abusiveLinksPerOrigin === undefined
+        ? {}
+        : { abusiveLinksPerOrigin: this.options.abusiveLinksPerOrigin }),
+      refuses: (peerId) => this.swarm.isBanned(peerId),
+      refusesAddress: (address) => this.swarm.isAddressBanned(address),
+      idleLinks: () => this.swarm.idlePeers(),
+    })
+    links.on('link', (link) => {
+      for (const listener of this.#linkListeners) listener(link)
+    })
+    links.on('budget', (budget) => this.#onLinkBudget(budget))
+    // The tracker (or a relay) forged or altered a peer's offer or answer: the user should know.
+    links.on('forged', ({ error }) => this.emit('problem', { error }))
+    return links
+  }
+
+  /** Holders of a few catalog files: peers to join the ring through (ring-host.ts). */
+  async #trackerPeers(): Promise<string[]> {
+    try {
+      const page = await this.tracker.catalog({ limit: TRACKER_BOOTSTRAP_FILES })
+      const replies = await Promise.all(
+        page.files.map((entry) => this.tracker.peers(entry.digest).catch(() => ({ peers: [] }))),
+      )
+      return [...new Set(replies.flatMap((reply) => reply.peers.map((peer) => peer.peerId)))]
+    } catch {
+      return []
+    }
+  }
+
+  /** The source finder's directory: every peer the routing names; FILE_NOT_FOUND when none. */
+  async #providers(digest: string): Promise<{ peers: { peerId: string }[] }> {
+    const hits = await this.routing.findProviders(digest)
+    if (hits.length === 0) throw new SwarmError('FILE_NOT_FOUND', `no peer holds ${digest}`)
+    return { peers: hits.map((hit) => ({ peerId: hit.peerId })) }
+  }
+
+  /**
+   * Publishes a held file in the ring: a provider record once a chunk is here, and a name record when it
+   * is shared in the catalog (listed, not private). Nothing for files not shared or not started.
+   */
+  #provide(digest: string): void {
+    const held = this.local.get(digest)
+    if (!held || held.record.notShared || held.have.count === 0) return
+    const { record } = held
+    const listed = !record.sealed && record.listed !== false && record.name !== placeholderName(digest)
+    this.routing.provide(digest, {
+      chunks: held.have.count,
+      ...(listed
+        ? {
+            name: {
+              name: record.name,
+              size: record.manifest.size,
+              chunkCount: record.manifest.hashes.length,
+            },
+          }
+        : {}),
+    })
   }
 
   /** Tells the user, once per change, that the tab is running out of RTCPeerConnections. */
@@ -485,36 +749,10 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     // speak): the user must hear why, since it will not come back by itself.
     if (status.state === 'offline' && status.error) this.emit('problem', { error: status.error })
     if (status.state === 'online') {
-      if (!this.#links) {
-        this.#links = new LinkManager({
-          peerId: status.peerId,
-          signaller: this.tracker,
-          signalAuth: signedSignals(this.identity),
-          iceServers: status.iceServers,
-          clock: this.#clock,
-          createLink: this.options.createLink,
-          ...(this.options.linkBudget === undefined ? {} : { linkBudget: this.options.linkBudget }),
-          ...(this.options.abusiveLinksBurst === undefined
-            ? {}
-            : { abusiveLinksBurst: this.options.abusiveLinksBurst }),
-          ...(this.options.abusiveLinksPerOrigin === undefined
-            ? {}
-            : { abusiveLinksPerOrigin: this.options.abusiveLinksPerOrigin }),
-          refuses: (peerId) => this.swarm.isBanned(peerId),
-          refusesAddress: (address) => this.swarm.isAddressBanned(address),
-          idleLinks: () => this.swarm.idlePeers(),
-        })
-        this.#links.on('link', (link) => {
-          for (const listener of this.#linkListeners) listener(link)
-        })
-        this.#links.on('budget', (budget) => this.#onLinkBudget(budget))
-        // The tracker (or a relay) forged or altered a peer's offer or answer: the user should know.
-        this.#links.on('forged', ({ error }) => this.emit('problem', { error }))
-      } else {
-        // A reconnect gives a new id; links already open stay, new ones use the new id.
-        this.#links.setPeerId(status.peerId)
-        this.#links.setIceServers(status.iceServers)
-      }
+      // Ids derive from the key (SPEC §9), so the welcome's id is this peer's: links already open stay.
+      this.#links.setPeerId(status.peerId)
+      this.#links.setIceServers(status.iceServers)
+      this.#ring?.trackerOnline(status.iceServers)
     }
     this.emit('status', status)
     if (status.state === 'online') {

@@ -358,6 +358,12 @@ export class MemoryLinkNetwork {
     return link
   }
 
+  /** Whether `token` is one this network's offerers made (open, answered or closed since). */
+  #issued(token: string): boolean {
+    const serial = Number(/#(\d+)$/.exec(token)?.[1] ?? 0)
+    return serial > 0 && serial <= this.#nextToken
+  }
+
   /** Options of a link whose other end `remotePeerId` holds. */
   #optionsFor(remotePeerId: string): MemoryLinkOptions {
     return { ...this.#options, ...this.#seenAs.get(remotePeerId) }
@@ -375,7 +381,12 @@ export class MemoryLinkNetwork {
             : ''
         const offerer = this.#offers.get(token)
         if (!offerer || offerer.destroyed) {
-          link.destroy(new SwarmError('BAD_MESSAGE', 'no such memory offer'))
+          // An offer this network never made is garbage SDP: a real connection refuses it at once. One whose
+          // offerer closed since (its peer shut down or restarted mid-attempt) is answered as a real one is,
+          // and never opens: the answerer cannot tell, so its link manager's deadline, an undeliverable
+          // answer or the peer's next knock ends the attempt, as with WebRTC.
+          if (this.#issued(token)) options.sendSignal({ type: 'answer', sdp: SDP_PREFIX + token })
+          else link.destroy(new SwarmError('BAD_MESSAGE', 'no such memory offer'))
           return
         }
         this.#offers.delete(token)

@@ -14,6 +14,13 @@ export interface ChunkStore {
    * (bench/cli profile, issue 11).
    */
   getBytes?(digest: string, index: number): Promise<Uint8Array | undefined>
+  /**
+   * Chunks a download may hold received in whole and waiting to be written here while it asks its source
+   * for more (web/peer/download.ts, capped there). Unset: none, each next request waits for the write. A
+   * fast store keeps a link busy this way (bench/cli, issue 11); a slow one (IndexedDB under load) would
+   * only pile chunks up in memory that a reload then loses.
+   */
+  readonly writeAhead?: number
   has(digest: string, index: number): Promise<boolean>
   delete(digest: string, index: number): Promise<void>
   /** Indices of the chunks of one file that are stored, in ascending order. */

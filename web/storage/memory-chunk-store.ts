@@ -3,6 +3,8 @@ import { type ChunkStore, chunkKey, indexOfKey } from './chunk-store.js'
 /** The in-memory twin of the IndexedDB store, for tests and for the Node peer's tests. */
 export class MemoryChunkStore implements ChunkStore {
   readonly #values = new Map<string, Blob>()
+  /** Chunks a download may have waiting for this store (chunk-store.ts): memory keeps up, as a disk does. */
+  writeAhead = 4
   /** Bytes stored beyond which `put` fails as a full disk would; Infinity by default. */
   quotaBytes = Number.POSITIVE_INFINITY
 

@@ -101,6 +101,51 @@ describe('<swarmdrop-catalog>', () => {
     await eventually(() => expect(root.textContent).to.contain('No file matches this search.'))
   })
 
+  it('answers a search from the ring while the tracker is offline, with the same hooks, and says so', async () => {
+    const { root, engine, element } = await onlineCatalog(3)
+    engine.nameHits = [
+      {
+        digest: digestOf(42),
+        names: ['holiday in the mountains.mp4'],
+        size: 5 * 1024 * 1024,
+        chunkCount: 5,
+        source: 'ring',
+        sources: ['ring'],
+      },
+    ]
+    const search = root.querySelector<HTMLInputElement>('input[type=search]')!
+    search.value = 'mountains'
+    search.dispatchEvent(new Event('input'))
+    await sleep(SEARCH_DEBOUNCE_MS + 50)
+    // Online: the tracker answers (nothing of its catalog matches), the ring is not asked by the view.
+    await eventually(() => expect(root.textContent).to.contain('No file matches this search.'))
+    expect(engine.searches).to.deep.equal([])
+
+    // The tracker goes away with the search typed: the ring answers it at once.
+    engine.tracker.setStatus({ state: 'offline', code: 1006, reason: '', retryInMs: 1_000 })
+    await eventually(() => expect(root.querySelectorAll('li[data-digest]')).to.have.length(1))
+    expect(engine.searches).to.deep.equal(['mountains'])
+    const entry = root.querySelector<HTMLElement>('li[data-digest]')!
+    expect(entry.dataset.digest).to.equal(digestOf(42))
+    expect(entry.dataset.found).to.equal('ring')
+    expect(entry.textContent).to.contain(digestOf(42)).and.contain('found through the network')
+    expect(root.textContent).to.contain('found through the network: the server is offline')
+    const download = [...entry.querySelectorAll('button')].find((b) =>
+      b.getAttribute('aria-label')?.startsWith('Download'),
+    )!
+    const asked = new Promise<string>((resolve) =>
+      element.addEventListener('swarmdrop-download', (e) => resolve(e.detail.digest), { once: true }),
+    )
+    download.click()
+    expect(await asked).to.equal(digestOf(42))
+
+    // Another search while offline goes to the ring too.
+    search.value = 'nothing like it'
+    search.dispatchEvent(new Event('input'))
+    await eventually(() => expect(root.textContent).to.contain('No file matches this search.'))
+    expect(engine.searches).to.deep.equal(['mountains', 'nothing like it'])
+  })
+
   it('pages through a large catalog', async () => {
     const { root, engine, settle } = await onlineCatalog(120)
     expect(root.querySelectorAll('li[data-digest]')).to.have.length(50)

@@ -96,6 +96,51 @@ describe('<swarmdrop-peers>', () => {
       .and.contain('No new connection can be opened')
   })
 
+  it('says where each peer was found, and lists the ring’s holders too, with the tracker offline as well', async () => {
+    const { element, engine, root, settle } = await mount('swarmdrop-peers')
+    const digest = digestOf(4)
+    engine.local.add(recordOf(digest, 'ring.bin', 8, { origin: 'downloaded' }), [])
+    engine.tracker.peersReply = {
+      type: 'peers',
+      digest,
+      chunkCount: 8,
+      peers: [
+        { peerId: 'TrackerOnly_0001', have: 'all' },
+        { peerId: 'BothOfThem__0002', have: 'all' },
+      ],
+    }
+    engine.providers = [
+      { peerId: 'TrackerOnly_0001', source: 'tracker', sources: ['tracker'] },
+      { peerId: 'BothOfThem__0002', source: 'tracker', sources: ['tracker', 'ring'] },
+      { peerId: 'RingOnly____0003', chunks: 8, source: 'ring', sources: ['ring'] },
+    ]
+    ;(element as SwarmdropPeers).digest = digest
+    await eventually(() => expect(root.querySelectorAll('tr[data-peer-id]')).to.have.length(3))
+    await settle()
+    const found = () =>
+      [...root.querySelectorAll<HTMLElement>('tr[data-peer-id]')].map((tr) => [
+        tr.dataset.peerId,
+        tr.dataset.found,
+        tr.querySelector('td:nth-child(4)')!.textContent,
+      ])
+    expect(found()).to.deep.equal([
+      ['TrackerOnly_0001', 'tracker', 'Server'],
+      ['BothOfThem__0002', 'tracker ring', 'Server and network'],
+      ['RingOnly____0003', 'ring', 'Network'],
+    ])
+    expect(root.querySelector('tr[data-peer-id="RingOnly____0003"]')!.textContent).to.contain('all 8')
+
+    // The tracker goes offline: the ring's holders are still listed, with the manifest's chunk count.
+    engine.tracker.peersReply = new SwarmError('TRACKER_OFFLINE', 'offline')
+    engine.providers = [{ peerId: 'RingOnly____0003', chunks: 3, source: 'ring', sources: ['ring'] }]
+    await (element as SwarmdropPeers).updateComplete
+    ;(element as SwarmdropPeers).digest = undefined
+    await settle()
+    ;(element as SwarmdropPeers).digest = digest
+    await eventually(() => expect(found()).to.deep.equal([['RingOnly____0003', 'ring', 'Network']]))
+    expect(root.querySelector('tr[data-peer-id]')!.textContent).to.contain('3 of 8')
+  })
+
   it('says so when nobody else holds the file', async () => {
     const { element, engine, root } = await mount('swarmdrop-peers')
     engine.tracker.peersReply = new SwarmError('FILE_NOT_FOUND', 'nobody')

@@ -48,6 +48,20 @@ describe('AppServices', () => {
     expect(engine.catalogQueries).to.have.length(asked)
   })
 
+  it('downloads through the ring while the tracker is down, once this peer is linked into the ring', async () => {
+    const { options, engine } = fakeOptions()
+    const services = new AppServices(options)
+    const digest = digestOf(6)
+    engine.tracker.setStatus({ state: 'offline', code: 1006, reason: '', retryInMs: 1_000 })
+    const done = services.download(digest)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(engine.fetched, 'alone: nothing can find the file yet').to.deep.equal([])
+    engine.setRing({ state: 'client' })
+    await done
+    expect(engine.fetched).to.deep.equal([digest])
+    expect(engine.catalogQueries, 'the tracker is not asked while it is down').to.deep.equal([])
+  })
+
   it('saves a file that is here in full instead of downloading it again', async () => {
     const { options, engine, saved } = fakeOptions()
     const services = new AppServices(options)

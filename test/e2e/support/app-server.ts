@@ -29,6 +29,8 @@ export interface AppServer {
   problems(): string[]
   /** SIGTERM, then SIGKILL if it has not exited in time. Idempotent. */
   close(): Promise<void>
+  /** SIGKILL at once (a crash: no goodbye to anyone); resolves once it has exited. */
+  kill(): Promise<void>
 }
 
 export interface AppServerOptions {
@@ -101,6 +103,12 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     log,
     problems: () => log.filter((line) => /"level":"(warn|error)"|^stderr:/.test(line)),
     close: () => stopChild(child, SERVER_STOP_TIMEOUT_MS),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    },
   }
 }
 

@@ -3,16 +3,21 @@
  * @roamhq/wrtc), announcing that it holds a whole file, and then, speaking the wire protocol through a
  * PeerSession, answering `interested` with `have: all`, `get-manifest` with the file's true manifest (so a
  * download can start from it alone) and every `request` with random bytes of the chunk's length. Browsers
- * must ban it and get the file elsewhere.
+ * must ban it and get the file elsewhere. Every peer of this build speaks the ring (kind 0x10) and an
+ * unregistered kind closes the link (UNKNOWN_TYPE), so it takes ring frames and answers none: a peer that
+ * is no use to the ring, which is none of this test's business.
  */
 import { randomBytes } from 'node:crypto'
 // @roamhq/wrtc is CommonJS whose exports Node cannot list statically: take the default export.
 import wrtc from '@roamhq/wrtc'
 import WebSocket from 'ws'
 import { canonicalManifestBytes, chunkLength } from '../../../shared/manifest.js'
+import { RING_FRAME_KIND } from '../../../shared/ring-protocol.js'
 import { systemClock } from '../../../web/peer/clock.js'
 import { LinkManager } from '../../../web/peer/link-manager.js'
 import { PeerSession } from '../../../web/peer/peer-session.js'
+import { ProtocolRegistrar } from '../../../web/peer/protocol-registrar.js'
+import { RING_LINK_BUDGET } from '../../../web/peer/ring/ring-options.js'
 import { signedSignals } from '../../../web/peer/signal-auth.js'
 import { type SimplePeerLinkOptions, simplePeerLinkFactory } from '../../../web/peer/simple-peer-link.js'
 import { TrackerClient, type WebSocketLike } from '../../../web/peer/tracker-client.js'
@@ -35,6 +40,8 @@ export class CorruptPeer {
   readonly report: CorruptPeerReport = { garbageChunks: 0, closed: [], errorsReceived: [] }
   readonly #tracker: TrackerClient
   readonly #sessions = new Set<PeerSession>()
+  /** The ring's kind, registered with a handler that ignores it. */
+  readonly #registrar = new ProtocolRegistrar()
   #links: LinkManager | undefined
 
   /** Its own key: it proves it to the tracker and signs its offers and answers, as an honest peer does. */
@@ -94,7 +101,15 @@ export class CorruptPeer {
           iceServers: status.iceServers,
           createLink: simplePeerLinkFactory({ wrtc: wrtc as SimplePeerLinkOptions['wrtc'] }),
         })
-        this.#links.on('link', (link) => this.#serve(new PeerSession(link, { clock: systemClock })))
+        this.#registrar.handle({
+          kind: RING_FRAME_KIND,
+          name: 'ring',
+          budget: RING_LINK_BUDGET,
+          onFrame: () => {},
+        })
+        this.#links.on('link', (link) =>
+          this.#serve(new PeerSession(link, { clock: systemClock, registrar: this.#registrar })),
+        )
         resolve()
       })
       this.#tracker.start()

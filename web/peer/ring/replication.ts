@@ -12,6 +12,13 @@
  * So a join or a leave moves only the keys between the node and its neighbours (the simulator counts
  * them). A node drops records whose key left its replica range (it knows its k predecessors) once they have
  * been out of it for a grace period, since a range comes back when a neighbour's leave was a glitch.
+ *
+ * Those rules miss keys when several nodes join one stretch of the ring at once: the node that hands a
+ * range over may not hold it yet, and the node that does is no longer a neighbour (seen: twelve engines
+ * joining in two seconds left one of a file's name records only on three non-replicas, so a search for
+ * that word found nothing until the publisher's next republish, 12 h for names). So, as Chord's DHash
+ * does in its global maintenance, a node that holds a key it is no replica of hands its records to the
+ * key's owner by a routed put, before the grace runs out and it drops them.
  */
 
 import type { RingErrorCode, RingMessageOf, RouteResult } from '../../../shared/ring-protocol.js'
@@ -25,6 +32,9 @@ import type { RingCrypto } from './ring-crypto.js'
 import type { ResolvedRingOptions } from './ring-options.js'
 
 export type StoredVia = 'put' | 'replicate'
+
+/** Misplaced keys handed to their owners in one tick at most: a node that held a lot does not flood. */
+const HANDOFFS_PER_TICK = 8
 
 /** How long a push is remembered, so its later copies are not passed on again. */
 const SEEN_MS = 30_000
@@ -45,6 +55,8 @@ export interface ReplicatorHost {
   /** This node's position among the key's replicas (0: the owner), or -1. */
   replicaIndex(key: string): number
   send(peerId: string, message: RingMessageOf<'replicate'>): void
+  /** Routes a put of `records` to the owner of `key` (with retries); true when a replica holds them. */
+  handOff(key: string, records: SignedRecord[]): Promise<boolean>
   /** A record this node did not hold is now stored here. */
   recordStored(key: string, record: SignedRecord, via: StoredVia): void
 }
@@ -55,6 +67,8 @@ export class Replicator {
   readonly #outOfRange = new Map<string, number>()
   /** Pushes passed on lately (push id and key), until when. */
   readonly #seen = new Map<string, number>()
+  /** Misplaced keys handed to their owner, and when (again after `syncMs`); in flight: Infinity. */
+  readonly #handedOff = new Map<string, number>()
   /** The predecessor list last seen, and since when it has not changed. */
   #predsSeen = ''
   #predsSince = 0
@@ -150,6 +164,7 @@ export class Replicator {
     // The replica range is known from the k predecessors, but a predecessor list can still name nodes
     // that died (it is learnt from the predecessor's, a round late): it would make the range look too
     // short. So nothing is dropped until the list has stayed the same for the grace period.
+    this.#handOffMisplaced(nowMs)
     const preds = host.predecessors()
     const k = host.options.replicas
     const signature = preds.join()
@@ -171,6 +186,32 @@ export class Replicator {
         host.store.delete(key)
         this.#outOfRange.delete(key)
       }
+    }
+  }
+
+  /**
+   * Hands the records of keys this node is no replica of to their owners (at most HANDOFFS_PER_TICK a
+   * tick; each key again after `syncMs`, or at the next tick when no replica took it). A node that cannot
+   * tell (it knows too few predecessors) hands off too: the owner already holding the records answers at
+   * once and stores nothing twice.
+   */
+  #handOffMisplaced(nowMs: number): void {
+    const host = this.#host
+    const nowS = Math.floor(nowMs / 1000)
+    const keys = new Set(host.store.keys())
+    for (const key of this.#handedOff.keys()) if (!keys.has(key)) this.#handedOff.delete(key)
+    let sent = 0
+    for (const key of keys) {
+      if (sent >= HANDOFFS_PER_TICK) break
+      if (nowMs < (this.#handedOff.get(key) ?? 0) || host.replicaIndex(key) >= 0) continue
+      const records = host.store.recordsUnder(key, nowS)
+      if (records.length === 0) continue
+      sent++
+      this.#handedOff.set(key, Number.POSITIVE_INFINITY)
+      void host.handOff(key, records).then(
+        (stored) => this.#handedOff.set(key, stored ? host.nowMs() + host.options.syncMs : 0),
+        () => this.#handedOff.set(key, 0),
+      )
     }
   }
 

@@ -31,6 +31,7 @@ import {
   type RouteOp,
   type RouteResult,
   recordsThatFit,
+  signalKey,
 } from '../../../shared/ring-protocol.js'
 import {
   type NameRecord,
@@ -71,6 +72,8 @@ export type RingEvents = {
   'record-stored': { key: string; record: SignedRecord; via: StoredVia }
   /** A message from a peer was refused (malformed, or not allowed now), with the code sent back. */
   'bad-message': { peerId: string; code: ErrorCode }
+  /** A WebRTC signal routed to this peer through the ring (`sendSignal`), not parsed yet. */
+  signal: { from: string; data: string }
 }
 
 export interface RingNodeDeps {
@@ -154,12 +157,15 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #started = false
   #destroyed = false
   #joining = false
+  #attaching = false
   #stabilising = false
   #detach: (() => void) | null = null
   #tickTimer: unknown = null
   #checkTimer: unknown = null
   #memberTimer: unknown = null
   #ticks = 0
+  /** Routed requests taken from other peers (answered here or sent on): the Network panel's "lookups served". */
+  #routesServed = 0
   /** Fingers by interval level: the node linked for each. */
   readonly #fingers = new Map<number, string>()
   #fingerCursor = 0
@@ -203,6 +209,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     this.#router = new Router(
       {
         selfId: this.id,
+        selfPeerId: this.peerId,
         options: this.options,
         clock: deps.clock,
         links: this.links,
@@ -212,7 +219,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         towardsReplica: (key, index) => this.#towardsReplica(key, index),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
-        answer: (request, key) => this.#answer(request, key),
+        answer: (request, key, origin) => this.#answer(request, key, origin),
         knownFrom: (key) => this.#fromOwner(key),
         takeRoom: () => this.#takeRoom(),
         used: (link) => this.#used(link),
@@ -237,6 +244,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       predecessors: () => this.#predecessors,
       replicaIndex: (key) => this.replicaIndex(key),
       send: (peerId, message) => this.#send(peerId, message),
+      handOff: (key, records) => this.#putWithRetries(key, records),
       recordStored: (key, record, via) => this.emit('record-stored', { key, record, via }),
     })
     this.#publisher = new Publisher({
@@ -269,6 +277,67 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   /** Ring links held now (this side's and those admitted for others). */
   ringLinkCount(): number {
     return this.links.ringLinkCount()
+  }
+
+  /** Routed requests this node has taken from others since it started (answered or sent on). */
+  get routesServed(): number {
+    return this.#routesServed
+  }
+
+  /** Fingers held now: interval level and node id. */
+  fingers(): { level: number; nodeId: string }[] {
+    return [...this.#fingers].map(([level, nodeId]) => ({ level, nodeId }))
+  }
+
+  /** The member a client routes through; null for a member, or a client that has none yet. */
+  get gateway(): string | null {
+    return this.#gateway
+  }
+
+  /**
+   * Takes a ring position now (the host's membership policy decided: the CLI at once, a tab after two
+   * minutes online) instead of waiting out `memberAfterMs`. Nothing when it is a member already.
+   */
+  join(): void {
+    if (!this.#started || this.#destroyed || this.#member) return
+    if (this.#memberTimer !== null) this.#deps.clock.clearTimeout(this.#memberTimer)
+    this.#memberTimer = null
+    void this.#join()
+  }
+
+  /** A client without a gateway looks for one again (the host learned of new peers). */
+  attach(): void {
+    if (!this.#started || this.#destroyed || this.#member || this.#joining || this.#attaching) return
+    if (this.#gateway === null) void this.#attachAsClient()
+  }
+
+  /**
+   * Routes a WebRTC signal to the peer `peerId` through the ring (issue 13): to it, or to the member it
+   * routes through. One attempt (`attempt` > 0 picks among other next hops, as a lookup's retries do):
+   * resolves with `delivered`, the code of the failure (NO_ROUTE when the peer is not on the ring), or
+   * TIMEOUT when no answer came in time (it may have been delivered).
+   */
+  sendSignal(peerId: string, data: string, attempt = 0): Promise<'delivered' | 'TIMEOUT' | RingErrorCode> {
+    return new Promise((resolve) => {
+      if (this.#destroyed) return resolve('NO_ROUTE')
+      const clock = this.#deps.clock
+      let cancel = () => {}
+      const timer = clock.setTimeout(() => {
+        cancel()
+        resolve('TIMEOUT')
+      }, this.options.lookupAttemptMs * 2)
+      const key = signalKey(peerId)
+      if (key === null) {
+        clock.clearTimeout(timer)
+        return resolve('NO_ROUTE')
+      }
+      cancel = this.#router.request(key, { op: 'signal', data }, attempt, (reply) => {
+        if (reply.result.op !== 'delivered' && reply.result.op !== 'failed') return
+        clock.clearTimeout(timer)
+        cancel()
+        resolve(reply.result.op === 'delivered' ? 'delivered' : reply.result.code)
+      })
+    })
   }
 
   /** Starts: attaches to the transport, then joins (at once, or after `memberAfterMs` as a client). */
@@ -539,6 +608,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       case 'leave':
         return this.#onLeave(link, message)
       case 'route':
+        this.#routesServed++
         return this.#router.onRoute(link, message)
       case 'ack':
         return this.#router.onAck(link, message.req)
@@ -773,11 +843,22 @@ export class RingNode extends TypedEventTarget<RingEvents> {
 
   /** A client (not on the ring yet) routes through one member: its gateway. */
   async #attachAsClient(): Promise<void> {
+    if (this.#attaching) return
+    this.#attaching = true
+    try {
+      await this.#attachLoop()
+    } finally {
+      this.#attaching = false
+    }
+  }
+
+  async #attachLoop(): Promise<void> {
     while (!this.#destroyed && !this.#member && this.#gateway === null) {
       const routable = [...this.links.routable()]
       if (routable.length > 0) {
         this.#gateway = routable[0]!.nodeId
         this.#refreshWants()
+        void this.#gatewayAtOwnPlace()
         return
       }
       const peerId = this.#pickBootstrap()
@@ -801,9 +882,27 @@ export class RingNode extends TypedEventTarget<RingEvents> {
       if (!isRingLink(link)) this.#deps.transport.release(peerId)
       return null
     }
-    if (want === 'client' && !this.#member && this.#gateway === null) this.#gateway = link.nodeId
+    if (want === 'client' && !this.#member && this.#gateway === null) {
+      this.#gateway = link.nodeId
+      void this.#gatewayAtOwnPlace()
+    }
     this.#refreshWants()
     return link
+  }
+
+  /**
+   * Moves a client's gateway to the member that follows its own id: signals routed to this peer end at
+   * the successor of its id (signalKey), which hands them over only when it is linked to it.
+   */
+  async #gatewayAtOwnPlace(): Promise<void> {
+    if (!this.options.gatewayAtOwnId) return
+    const found = await this.findSuccessor(this.id)
+    const owner = found?.nodes.find((id) => id !== this.id)
+    if (!owner || owner === this.#gateway || this.#member || this.#destroyed) return
+    const link = await this.#linkTo(owner, 'client')
+    if (!link?.remoteMember || this.#member || this.#destroyed) return
+    this.#gateway = owner
+    this.#refreshWants()
   }
 
   #pickBootstrap(): string | null {
@@ -1311,8 +1410,12 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return link?.remoteMember ? link : null
   }
 
-  async #answer(request: RouteOp, key: string): Promise<RouteResult> {
+  async #answer(request: RouteOp, key: string, origin: string): Promise<RouteResult> {
     switch (request.op) {
+      case 'signal':
+        // The router hands a signal here only when it is for this peer (signalKey).
+        this.emit('signal', { from: peerIdOf(origin), data: request.data })
+        return { op: 'delivered' }
       case 'find': {
         const known = this.#fromOwner(key)
         return known && known.length > 0

@@ -12,7 +12,13 @@
  * A lookup that gets no answer tries again along another path (`attempt` makes each hop pick among its
  * best few next hops instead of the best), so a node that drops what it should forward is routed around.
  */
-import type { RingErrorCode, RingMessageOf, RouteOp, RouteResult } from '../../../shared/ring-protocol.js'
+import {
+  peerIdOfSignalKey,
+  type RingErrorCode,
+  type RingMessageOf,
+  type RouteOp,
+  type RouteResult,
+} from '../../../shared/ring-protocol.js'
 import type { Clock } from '../clock.js'
 import { clockwise as clockwiseDistance, positionOf, ringDistance } from './ids.js'
 import type { LinkInfo, LinkTable } from './link-table.js'
@@ -26,6 +32,8 @@ type RouterMessage = RouteMessage | RouteReply | RingMessageOf<'ack'>
 /** What the router needs from its node. */
 export interface RouterHost {
   readonly selfId: string
+  /** This node's peer id (signals are addressed by peer id: signalKey). */
+  readonly selfPeerId: string
   readonly options: ResolvedRingOptions
   readonly clock: Clock
   readonly links: LinkTable
@@ -41,8 +49,8 @@ export interface RouterHost {
   /** Another replica of `key` this node is linked to, to ask as well; null when none. */
   fellowReplica(key: string): LinkInfo | null
   send(peerId: string, message: RouterMessage): void
-  /** Answers a request here (this node is a replica, or the request was delivered to it). */
-  answer(request: RouteOp, key: string): Promise<RouteResult>
+  /** Answers a request here (this node is a replica, or the request was delivered to it); `origin` asked. */
+  answer(request: RouteOp, key: string, origin: string): Promise<RouteResult>
   /** The successor list from the key on, when this node knows it (the key lies within its list). */
   knownFrom(key: string): string[] | null
   /** Whether this node has room for one more ring link; true reserves it for a moment. */
@@ -142,6 +150,7 @@ export class Router {
     this.#host.send(from.peerId, { type: 'ack', req: message.req })
     const now = this.#host.clock.now()
     if (!this.#limiter.take(message.origin, now)) return this.#fail(from.peerId, message, 'RATE_LIMITED')
+    if (message.request.op === 'signal' && this.#signalHere(message, from.peerId, message.req)) return
     if (message.deliver && message.request.op === 'find' && message.request.room > 0) {
       return this.#findRoom(message, from.peerId, message.req)
     }
@@ -193,6 +202,7 @@ export class Router {
   #process(message: RouteMessage, replyTo: string | null, replyReq: number): void {
     const host = this.#host
     const { key, request } = message
+    if (request.op === 'signal') return this.#routeSignal(message, replyTo, replyReq)
     if (host.isMember() && host.isReplica(key)) {
       // A put reaching a later replica goes back to the owner, which pushes it down the whole chain; a
       // retry, to the replica it aims at (as #pickReplicas): one stored only at a late replica, because
@@ -230,6 +240,47 @@ export class Router {
         }
       }
     }
+    const next = this.#nextHop(message, replyTo, null)
+    if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
+    const req = this.#wayBack(replyTo, replyReq)
+    this.#credit(req, next.link)
+    this.#hop({ ...message, req, hops: message.hops + 1, clockwise: next.clockwise }, next.link, replyTo)
+  }
+
+  /**
+   * A signal ends at its peer, or at a node linked to that peer (its gateway, when it is a client), which
+   * hands it over. A signal delivered to a node that is neither fails: the peer is not on the ring. True
+   * when handled here.
+   */
+  #signalHere(message: RouteMessage, replyTo: string | null, replyReq: number): boolean {
+    const host = this.#host
+    const peerId = peerIdOfSignalKey(message.key)
+    if (peerId === host.selfPeerId) {
+      this.#answerHere(message, replyTo, replyReq)
+      return true
+    }
+    const link = host.links.get(peerId)
+    if (link && link.nodeId !== null && link.misses < 2 && message.hops < message.hopLimit) {
+      this.#deliver(message, link, replyTo, replyReq)
+      return true
+    }
+    if (!message.deliver) return false
+    this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
+    return true
+  }
+
+  /**
+   * Routes a signal towards its key: to the key's successor when this node knows it (the peer itself, or
+   * the member a client peer routes through), else to the next hop as any request.
+   */
+  #routeSignal(message: RouteMessage, replyTo: string | null, replyReq: number): void {
+    const host = this.#host
+    if (this.#signalHere(message, replyTo, replyReq)) return
+    if (message.hops >= message.hopLimit) return this.#fail(replyTo, message, 'HOP_LIMIT', replyReq)
+    const owner = host.isMember() ? host.knownFrom(message.key)?.[0] : undefined
+    if (owner === host.selfId) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
+    const ownerLink = owner === undefined ? undefined : host.links.usable(owner)
+    if (ownerLink) return this.#deliver(message, ownerLink, replyTo, replyReq)
     const next = this.#nextHop(message, replyTo, null)
     if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
     const req = this.#wayBack(replyTo, replyReq)
@@ -378,7 +429,7 @@ export class Router {
 
   #answerHere(message: RouteMessage, replyTo: string | null, replyReq: number): void {
     const from = this.#host.selfId
-    void this.#host.answer(message.request, message.key).then((result) => {
+    void this.#host.answer(message.request, message.key, message.origin).then((result) => {
       this.#reply(replyTo, { type: 'route-reply', req: replyReq, hops: message.hops, from, result })
     })
   }

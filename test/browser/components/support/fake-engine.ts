@@ -14,11 +14,15 @@ import type {
   SessionLike,
 } from '../../../../web/app/services.js'
 import type { Ban } from '../../../../web/peer/ban-list.js'
+import type { NameHit, ProviderHit } from '../../../../web/peer/content-routing.js'
 import type { DownloadEvents, DownloadProgress, DownloadState } from '../../../../web/peer/download.js'
 import type { EngineEvents, FetchHints } from '../../../../web/peer/engine.js'
+import type { EntryPointInfo } from '../../../../web/peer/entry-point.js'
 import type { LinkBudget } from '../../../../web/peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
+import type { MembershipInput } from '../../../../web/peer/ring/membership-policy.js'
+import type { RingStatus } from '../../../../web/peer/ring/ring-status.js'
 import type { SwarmEvents } from '../../../../web/peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../../../../web/peer/tracker-client.js'
 import { TypedEventTarget } from '../../../../web/peer/typed-events.js'
@@ -217,6 +221,62 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   revision = 0
   linkBudget: LinkBudget = { built: 0, budget: 500, state: 'ok' }
   activeBans: Ban[] = []
+  ring: RingStatus = {
+    state: 'alone',
+    nodeId: 'ab'.repeat(32),
+    peerId: 'MyOwnPeerId_0001',
+    sizeEstimate: 1,
+    predecessor: null,
+    successors: [],
+    fingers: [],
+    recordsStored: 0,
+    lookupsServed: 0,
+    trackerOnline: false,
+  }
+  entries: EntryPointInfo[] = []
+  /** What findProviders answers (a SwarmError: it rejects with it). */
+  providers: ProviderHit[] | SwarmError = []
+  /** What search answers, and the queries it was asked. */
+  nameHits: NameHit[] = []
+  readonly searches: string[] = []
+
+  readonly membershipInputs: MembershipInput[] = []
+
+  ringStatus(): RingStatus {
+    return this.ring
+  }
+
+  setMembershipInput(input: MembershipInput): void {
+    this.membershipInputs.push(input)
+  }
+
+  /** Changes the ring status as the real engine would, with its `ring` event. */
+  setRing(update: Partial<RingStatus>): void {
+    this.ring = { ...this.ring, ...update }
+    this.emit('ring', this.ring)
+  }
+
+  entryPoints(): EntryPointInfo[] {
+    return this.entries
+  }
+
+  setEntryPoints(entries: EntryPointInfo[]): void {
+    this.entries = entries
+    this.emit('entry-points', entries)
+  }
+
+  async findProviders(_digest: string): Promise<ProviderHit[]> {
+    if (this.providers instanceof SwarmError) throw this.providers
+    return this.providers
+  }
+
+  async search(query: string): Promise<NameHit[]> {
+    this.searches.push(query)
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean)
+    return this.nameHits.filter((hit) =>
+      words.every((w) => hit.names.some((n) => n.toLowerCase().includes(w))),
+    )
+  }
 
   readonly #shown = new Map<string, CatalogEntry>()
 

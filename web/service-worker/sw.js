@@ -1,17 +1,39 @@
-// The app's one service worker, registered with the narrow scope /share-target so that it never controls
-// the app's own pages. Deliberately minimal and on its own: an app-shell service worker (offline use) is
-// another piece of work, and its scope (/) does not overlap this one. It does two things:
+// The app's one service worker (`/sw.js`, scope `/`). The build (scripts/service-worker.mjs) puts a line
+// in front of this file defining `SHELL`: `{ version, index, files }`, the build's own version and the URLs
+// of the app shell (index.html at `/`, the hashed assets, the manifest and icons). It does three things:
 //
-// 1. The share target of the installed app (manifest.webmanifest, share_target): the system's share sheet
+// 1. The app shell, for a page loaded while the server is down (issue 13): on install it keeps every shell
+//    file in a cache named after the build's version; on activate it deletes the caches of other builds.
+//    Loading the page asks the network first and falls back to the kept index.html when the server cannot
+//    be reached, so an online load always gets the newest page, and the browser's update check on that
+//    load (this script changes with every build) installs the new build's shell. Hashed assets (under
+//    /assets/) are taken from the cache first, since their URL names their content; the other shell files
+//    (the manifest, icons) go to the network first like the page. `/ws`, `/healthz` and `/stats` are never
+//    cached nor answered from a cache, and nothing outside the shell list is ever written to one.
+//
+// 2. The share target of the installed app (manifest.webmanifest, share_target): the system's share sheet
 //    POSTs the shared files (or text) to /share-target; this worker takes them, keeps them in IndexedDB and
 //    sends the page to /?share-target=1, which shares them privately (web/app/share-target.ts). The server
 //    answers only GET, so nothing else could take the POST.
 //
-// 2. Streamed downloads (web/app/stream-download.ts; the StreamSaver technique): a page hands it a
+// 3. Streamed downloads (web/app/stream-download.ts; the StreamSaver technique): a page hands it a
 //    MessagePort for a download id, then opens /share-target/download/<id>/<name> in a hidden frame; this
 //    worker answers that with a stream it pulls from the page one chunk at a time, marked as an attachment,
 //    so the browser saves it as an ordinary download and the file (a collection's zip) is never whole in
 //    memory, neither the page's nor this worker's. Keep the messages in step with stream-download.ts.
+/* global SHELL */
+const CACHE_PREFIX = 'swarmdrop-shell-'
+const CACHE_NAME = `${CACHE_PREFIX}${SHELL.version}`
+/** Paths that are live answers of the server, never the shell: never cached, never answered from a cache. */
+const NEVER_CACHED = new Set(['/ws', '/healthz', '/stats'])
+/**
+ * How long loading the page waits for the server before it takes the kept shell: a server that is down
+ * refuses at once on loopback, but one behind a dead route would hang the page until the browser gives up.
+ */
+const NAVIGATION_TIMEOUT_MS = 4_000
+const SHELL_FILES = new Set(SHELL.files)
+/** Vite's hashed output: a URL here never changes its content. */
+const HASHED = /^\/assets\//
 const DB_NAME = 'swarmdrop-share-target'
 const STORE = 'shared'
 const DOWNLOAD_PATH = '/share-target/download/'
@@ -21,17 +43,83 @@ const UNCLAIMED_MS = 60_000
 /** Download id → the port its bytes come through, its file name and type; until its URL is opened. */
 const downloads = new Map()
 
-self.addEventListener('install', () => self.skipWaiting())
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()))
+self.addEventListener('install', (event) => event.waitUntil(keepShell().then(() => self.skipWaiting())))
+self.addEventListener('activate', (event) =>
+  event.waitUntil(dropOtherBuilds().then(() => self.clients.claim())),
+)
 
 self.addEventListener('fetch', (event) => {
-  const url = new URL(event.request.url)
-  if (event.request.method === 'POST' && url.pathname === '/share-target') {
-    event.respondWith(receive(event.request))
-  } else if (event.request.method === 'GET' && url.pathname.startsWith(DOWNLOAD_PATH)) {
+  const request = event.request
+  const url = new URL(request.url)
+  if (url.origin !== self.location.origin || NEVER_CACHED.has(url.pathname)) return
+  if (request.method === 'POST' && url.pathname === '/share-target') {
+    event.respondWith(receive(request))
+  } else if (request.method !== 'GET') {
+    // Only GETs are the shell's.
+  } else if (url.pathname.startsWith(DOWNLOAD_PATH)) {
     event.respondWith(download(url.pathname.slice(DOWNLOAD_PATH.length).split('/')[0]))
+  } else if (request.mode === 'navigate' && isIndex(url.pathname)) {
+    event.respondWith(networkFirst(request, SHELL.index))
+  } else if (SHELL_FILES.has(url.pathname) && !isIndex(url.pathname)) {
+    // The index only ever stands in for a page load (above); a script's own fetch of it goes to the server.
+    const hashed = HASHED.test(url.pathname)
+    event.respondWith(hashed ? cacheFirst(request, url.pathname) : networkFirst(request, url.pathname))
   }
 })
+
+/** Keeps this build's shell, fetched afresh (not from the HTTP cache, which may hold another build's). */
+async function keepShell() {
+  const cache = await caches.open(CACHE_NAME)
+  await cache.addAll(SHELL.files.map((path) => new Request(path, { cache: 'reload' })))
+}
+
+/** Deletes the shells of other builds: only the running build's is kept. */
+async function dropOtherBuilds() {
+  const names = await caches.keys()
+  await Promise.all(
+    names.filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE_NAME).map((n) => caches.delete(n)),
+  )
+}
+
+/** Whether a path loads the page itself (`/`, `/index.html`, or the shell's own index). */
+function isIndex(pathname) {
+  return pathname === SHELL.index || pathname === '/' || pathname === '/index.html'
+}
+
+/**
+ * The page (or an unhashed shell file): the server's when it answers (within NAVIGATION_TIMEOUT_MS), else
+ * the kept copy at `keptPath`. An error status from a live server is its answer, passed on as it is.
+ */
+async function networkFirst(request, keptPath) {
+  try {
+    return await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS)
+  } catch {
+    const kept = await caches.match(keptPath, { cacheName: CACHE_NAME })
+    return kept ?? Response.error()
+  }
+}
+
+/** A hashed shell file: the kept copy of this build, else the network (a file of a build not kept yet). */
+async function cacheFirst(request, pathname) {
+  const kept = await caches.match(pathname, { cacheName: CACHE_NAME })
+  return kept ?? fetch(request)
+}
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
 
 // Messages come only from pages of this origin. A download is announced with its port; the pages' other
 // messages ("keep-alive") only keep this worker running while a download streams.

@@ -15,15 +15,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/support/chromium.mjs'
+import { commonBenchOptions, startBench } from '../support/bench-flags.js'
 import { flushWrites, requireChromium, runBench, waitForQuiet } from '../support/bench-run.js'
 import { formatLoad, formatMiB, formatMs } from '../support/figures.js'
 import { HeapProbe } from '../support/heap-probe.js'
 import { writeInputFile } from '../support/input-file.js'
-import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
+import { isolation } from '../support/netns.js'
 import { buildPage } from './build-page.js'
 import type { HashOnlyResult, Pass2Stages } from './page/api.js'
 import { RssSampler } from './process-memory.js'
@@ -41,27 +41,19 @@ const LOAD_LOG_MS = 30_000
 
 const { values: flags } = parseArgs({
   options: {
-    'size-mib': { type: 'string', default: '1024' },
-    runs: { type: 'string', default: '3' },
+    ...commonBenchOptions({ sizeMiB: 1024, runs: 3 }),
     'hash-mib': { type: 'string', default: '256' },
     // 256 chunks are enough for per-chunk costs to average out, and few enough to take seconds.
     'breakdown-mib': { type: 'string', default: '256' },
-    'wait-load': { type: 'string' },
-    json: { type: 'string' },
   },
 })
 
-reRunIsolatedIfRoot(fileURLToPath(import.meta.url), process.argv.slice(2))
-
-const startedAt = Date.now()
-const sizeBytes = Number(flags['size-mib']) * MiB
-const runs = Number(flags.runs)
 const hashMiB = Number(flags['hash-mib'])
 const breakdownMiB = Number(flags['breakdown-mib'])
-if (!(sizeBytes > 0) || !(runs >= 1) || !(hashMiB >= 1) || !(breakdownMiB >= 0)) {
-  console.error('bench/ingest: --size-mib, --runs, --hash-mib and --breakdown-mib take positive numbers')
-  process.exit(2)
-}
+const { startedAt, sizeBytes, runs } = startBench('ingest', import.meta.url, flags, {
+  extraValid: hashMiB >= 1 && breakdownMiB >= 0,
+  usage: '--size-mib, --runs, --hash-mib and --breakdown-mib take positive numbers',
+})
 requireChromium('ingest', CHROMIUM_PATH)
 
 const tempDir = mkdtempSync(join(tmpdir(), 'swarmdrop-bench-ingest-'))

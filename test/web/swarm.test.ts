@@ -38,6 +38,18 @@ import {
 } from '../support/swarm-nodes.js'
 import { until } from '../support/until.js'
 
+/** A raw peer holding all of `bytes` (30 chunks), that answers every request at once. */
+function servingHolder(network: MemoryNetwork, bytes: Uint8Array, digest: string) {
+  return rawPeer(network, 'holder', (link, message) => {
+    if (message.type === 'interested') {
+      void link.send(encodeControl({ type: 'have', digest, chunkCount: 30, have: 'all' }))
+    }
+    if (message.type !== 'request') return
+    const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
+    for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
+  })
+}
+
 describe('swarm download', () => {
   it('downloads a file from one seeder, byte for byte', async () => {
     const network = new MemoryNetwork()
@@ -100,14 +112,7 @@ describe('swarm download', () => {
     const leecher = addNode(network, 'leecher', clock)
     const bytes = bytesOf(30 * CHUNK, 3)
     const record = await recordOf(bytes)
-    const holder = rawPeer(network, 'holder', (link, message) => {
-      if (message.type === 'interested') {
-        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 30, have: 'all' }))
-      }
-      if (message.type !== 'request') return
-      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
-      for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
-    })
+    const holder = servingHolder(network, bytes, record.digest)
     // The first chunk is stored at once (the source's probation ends); every later write waits.
     const openWrites = holdWritesAfter(leecher, 1)
     await startDownload(leecher, record, ['holder'])
@@ -129,14 +134,7 @@ describe('swarm download', () => {
     leecher.chunks.writeAhead = 0
     const bytes = bytesOf(30 * CHUNK, 3)
     const record = await recordOf(bytes)
-    const holder = rawPeer(network, 'holder', (link, message) => {
-      if (message.type === 'interested') {
-        void link.send(encodeControl({ type: 'have', digest: record.digest, chunkCount: 30, have: 'all' }))
-      }
-      if (message.type !== 'request') return
-      const chunk = bytes.subarray(message.index * CHUNK, (message.index + 1) * CHUNK)
-      for (const frame of encodeChunkFrames(message.id, chunk, 64 * 1024)) void link.send(frame)
-    })
+    const holder = servingHolder(network, bytes, record.digest)
     const openWrites = holdWritesAfter(leecher, 1)
     await startDownload(leecher, record, ['holder'])
     await until(

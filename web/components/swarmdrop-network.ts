@@ -11,7 +11,7 @@ import { repeat } from 'lit/directives/repeat.js'
 import type { EntryPointInfo } from '../peer/entry-point.js'
 import type { RingConnection, RingPeer, RingState, RingStatus } from '../peer/ring/ring-status.js'
 import { emit } from './events.js'
-import { theme } from './theme.js'
+import { dataTable, theme } from './theme.js'
 
 export const RING_STATE_LABELS: Record<RingState, string> = {
   joining: 'Joining',
@@ -40,6 +40,7 @@ type Role = 'predecessor' | 'successor' | 'finger'
 export class SwarmdropNetwork extends LitElement {
   static override styles = [
     theme,
+    dataTable,
     css`
       :host {
         display: block;
@@ -70,21 +71,6 @@ export class SwarmdropNetwork extends LitElement {
       dd {
         margin: 0;
         overflow-wrap: anywhere;
-      }
-      .table-wrap {
-        overflow-x: auto;
-      }
-      table {
-        border-collapse: collapse;
-        width: 100%;
-        font-size: 0.9rem;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.25rem 0.5rem;
-        border-bottom: 1px solid var(--sd-border);
-        white-space: nowrap;
       }
       ul {
         margin: 0;

@@ -16,7 +16,7 @@ import type { RoutingSource } from '../peer/content-routing.js'
 import type { ConnectionType } from '../peer/peer-link.js'
 import { emit } from './events.js'
 import { peerColor } from './swarmdrop-chunk-map.js'
-import { theme } from './theme.js'
+import { dataTable, theme } from './theme.js'
 
 export const CONNECTION_LABELS: Record<ConnectionType | 'not connected', string> = {
   direct: 'Direct',
@@ -39,6 +39,7 @@ function foundLabel(found: readonly RoutingSource[]): string {
 export class SwarmdropPeers extends LitElement {
   static override styles = [
     theme,
+    dataTable,
     css`
       dialog {
         width: min(44rem, calc(100vw - 1.5rem));
@@ -60,21 +61,6 @@ export class SwarmdropPeers extends LitElement {
       }
       h2 {
         overflow-wrap: anywhere;
-      }
-      .table-wrap {
-        overflow-x: auto;
-      }
-      table {
-        border-collapse: collapse;
-        width: 100%;
-        font-size: 0.9rem;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.3rem 0.5rem;
-        border-bottom: 1px solid var(--sd-border);
-        white-space: nowrap;
       }
       .swatch {
         display: inline-block;

@@ -114,3 +114,22 @@ export const theme = css`
     accent-color: var(--sd-accent);
   }
 `
+
+/** A table of facts that scrolls sideways on a narrow screen (the peers view, the Network panel). */
+export const dataTable = css`
+  .table-wrap {
+    overflow-x: auto;
+  }
+  table {
+    border-collapse: collapse;
+    width: 100%;
+    font-size: 0.9rem;
+  }
+  th,
+  td {
+    text-align: left;
+    padding: 0.3rem 0.5rem;
+    border-bottom: 1px solid var(--sd-border);
+    white-space: nowrap;
+  }
+`

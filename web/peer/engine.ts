@@ -34,7 +34,7 @@ import { RingHost } from './ring/ring-host.js'
 import type { RingOptions } from './ring/ring-options.js'
 import { RingRouting } from './ring/ring-routing.js'
 import { RingSignaller } from './ring/ring-signaller.js'
-import type { RingConnection, RingStatus } from './ring/ring-status.js'
+import { aloneStatus, type RingConnection, type RingStatus } from './ring/ring-status.js'
 import { Scrub } from './scrub.js'
 import { signedSignals } from './signal-auth.js'
 import { SourceFinder } from './source-finder.js'
@@ -330,18 +330,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** This peer's place in the ring now (the Network panel, the CLI's `ring` command). */
   ringStatus(): RingStatus {
     if (this.#ring) return this.#ring.status()
-    return {
-      state: 'alone',
-      nodeId: this.identity.nodeId,
-      peerId: this.identity.peerId,
-      sizeEstimate: 1,
-      predecessor: null,
-      successors: [],
-      fingers: [],
-      recordsStored: 0,
-      lookupsServed: 0,
-      trackerOnline: this.tracker.status.state === 'online',
-    }
+    return aloneStatus(this.identity, this.tracker.status.state === 'online')
   }
 
   /** The host's circumstances changed (visibility, metered): the ring membership follows. */

@@ -46,3 +46,19 @@ export interface RingStatus {
   /** Whether the tracker is reachable now: when not, lookups and signalling go through the ring. */
   trackerOnline: boolean
 }
+
+/** The status of a peer that knows no other ring peer, or runs no ring at all. */
+export function aloneStatus(self: { nodeId: string; peerId: string }, trackerOnline: boolean): RingStatus {
+  return {
+    state: 'alone',
+    nodeId: self.nodeId,
+    peerId: self.peerId,
+    sizeEstimate: 1,
+    predecessor: null,
+    successors: [],
+    fingers: [],
+    recordsStored: 0,
+    lookupsServed: 0,
+    trackerOnline,
+  }
+}

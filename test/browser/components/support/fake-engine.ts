@@ -22,7 +22,7 @@ import type { LinkBudget } from '../../../../web/peer/link-manager.js'
 import type { LocalFile, LocalFilesEvents } from '../../../../web/peer/local-files.js'
 import type { ConnectionType } from '../../../../web/peer/peer-link.js'
 import type { MembershipInput } from '../../../../web/peer/ring/membership-policy.js'
-import type { RingStatus } from '../../../../web/peer/ring/ring-status.js'
+import { aloneStatus, type RingStatus } from '../../../../web/peer/ring/ring-status.js'
 import type { SwarmEvents } from '../../../../web/peer/swarm.js'
 import type { CatalogQuery, TrackerClientEvents, TrackerStatus } from '../../../../web/peer/tracker-client.js'
 import { TypedEventTarget } from '../../../../web/peer/typed-events.js'
@@ -221,18 +221,7 @@ export class FakeEngine extends TypedEventTarget<EngineEvents> implements Engine
   revision = 0
   linkBudget: LinkBudget = { built: 0, budget: 500, state: 'ok' }
   activeBans: Ban[] = []
-  ring: RingStatus = {
-    state: 'alone',
-    nodeId: 'ab'.repeat(32),
-    peerId: 'MyOwnPeerId_0001',
-    sizeEstimate: 1,
-    predecessor: null,
-    successors: [],
-    fingers: [],
-    recordsStored: 0,
-    lookupsServed: 0,
-    trackerOnline: false,
-  }
+  ring: RingStatus = aloneStatus({ nodeId: 'ab'.repeat(32), peerId: 'MyOwnPeerId_0001' }, false)
   entries: EntryPointInfo[] = []
   /** What findProviders answers (a SwarmError: it rejects with it). */
   providers: ProviderHit[] | SwarmError = []

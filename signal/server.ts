@@ -60,7 +60,9 @@ export interface ServerOptions {
    * Redis to share the swarm with other instances (`REDIS_URL`); undefined: this process is the whole
    * tracker, with its state in memory.
    */
-  redis?: { url: string; prefix?: string; instanceTtlMs?: number; instance?: string } | undefined
+  redis?:
+    | { url: string; prefix?: string; instanceTtlMs?: number; commandTimeoutMs?: number; instance?: string }
+    | undefined
   publicHost?: string | undefined
   iceServers?: IceServer[] | undefined
   turn?: { urls: string[]; secret: string; ttlSeconds: number } | undefined
@@ -127,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url: options.redis.url,
       prefix: options.redis.prefix,
       instanceTtlMs: options.redis.instanceTtlMs,
+      commandTimeoutMs: options.redis.commandTimeoutMs,
       instance: options.redis.instance,
       filesPerPeer: limits.filesPerPeer,
       log,

@@ -128,6 +128,8 @@ function merge(all: readonly ChildStats[]): ChildStats {
   return {
     rssBytes: sum((s) => s.rssBytes),
     heapUsedBytes: sum((s) => s.heapUsedBytes),
+    heapTotalBytes: sum((s) => s.heapTotalBytes ?? 0),
+    externalBytes: sum((s) => s.externalBytes ?? 0),
     peers: sum((s) => s.peers),
     files: max((s) => s.files),
     warnings: sum((s) => s.warnings),

@@ -143,6 +143,8 @@ interface LoadRun {
   peakRssBytes: number
   rssAfterGcBytes: number
   heapUsedAfterGcBytes: number
+  /** V8's committed heap after the full GC: what RSS holds for the heap beyond what is live. */
+  heapTotalAfterGcBytes: number
   relay?: RelayRun
 }
 
@@ -355,7 +357,8 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
       `  tracker: ${formatCount(stats.peers)} connections, ${formatCount(stats.files)} ${kind === 'swarmdrop' ? 'files' : 'swarms'}` +
         `${stats.warnings ? `, ${stats.warnings} warnings` : ''}; RSS ${formatMiB(memory.rssBytes)} MiB` +
         ` (peak ${formatMiB(memory.peakRssBytes)} MiB; after a forced full GC ${formatMiB(afterGc.rssBytes)} MiB,` +
-        ` heap used ${formatMiB(collected.heapUsedBytes)} MiB)`,
+        ` heap used ${formatMiB(collected.heapUsedBytes)} of ${formatMiB(collected.heapTotalBytes ?? 0)} MiB,` +
+        ` external ${formatMiB(collected.externalBytes ?? 0)} MiB)`,
     )
     const run: LoadRun = {
       tracker: kind,
@@ -372,6 +375,7 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
       peakRssBytes: memory.peakRssBytes,
       rssAfterGcBytes: afterGc.rssBytes,
       heapUsedAfterGcBytes: collected.heapUsedBytes,
+      heapTotalAfterGcBytes: collected.heapTotalBytes ?? 0,
     }
     const attack = kind === 'swarmdrop' && setup.label === 'one process' && options.attackRounds > 0
     run.relay = await runRelay(peers, tracker, pool, options, attack)

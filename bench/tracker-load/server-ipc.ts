@@ -11,6 +11,12 @@ export interface ChildStats {
   /** process.memoryUsage: the child's own view; the parent also reads /proc for RSS. */
   rssBytes: number
   heapUsedBytes: number
+  /**
+   * V8's heap as committed (heapUsed plus free space and fragmentation), and memory outside it that V8
+   * knows of (Buffers, ArrayBuffers): with RSS, where the memory goes. Undefined from an older build.
+   */
+  heapTotalBytes?: number
+  externalBytes?: number
   /** Open WebSocket connections as the tracker counts them. */
   peers: number
   /** Distinct files (Swarmdrop) or swarms (bittorrent-tracker) held. */
@@ -36,20 +42,28 @@ export type ChildMessage =
 export function serveParent(options: {
   port: number
   url: string
-  stats: () => Omit<ChildStats, 'rssBytes' | 'heapUsedBytes' | 'loopMaxMs' | 'loopP99Ms'>
+  stats: () => Omit<
+    ChildStats,
+    'rssBytes' | 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'loopMaxMs' | 'loopP99Ms'
+  >
   stop: () => Promise<void>
 }): void {
   const send = (message: ChildMessage) => process.send?.(message)
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   loop.enable()
   const NS_PER_MS = 1e6
-  const stats = (): ChildStats => ({
-    rssBytes: process.memoryUsage.rss(),
-    heapUsedBytes: process.memoryUsage().heapUsed,
-    loopMaxMs: loop.max / NS_PER_MS,
-    loopP99Ms: loop.percentile(99) / NS_PER_MS,
-    ...options.stats(),
-  })
+  const stats = (): ChildStats => {
+    const memory = process.memoryUsage()
+    return {
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
+      loopMaxMs: loop.max / NS_PER_MS,
+      loopP99Ms: loop.percentile(99) / NS_PER_MS,
+      ...options.stats(),
+    }
+  }
   process.on('message', async (request: ParentRequest) => {
     switch (request.op) {
       case 'stats': {

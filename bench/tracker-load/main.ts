@@ -7,6 +7,8 @@
  *     [--cpu-prof]              profiles each tracker child into bench/results/profiles/
  *     [--heartbeat-ms N]        diagnosis only: Swarmdrop's heartbeat interval
  *     [--tracker-flags=FLAGS]   Node flags for the tracker children, e.g. --tracker-flags=--trace-gc
+ *     [--also-flags=FLAGS]      also Swarmdrop's one process started with these Node flags, in the same run
+ *                               (e.g. --also-flags=--max-semi-space-size=2: what V8's young generation costs)
  *     [--instances 1,2,4 --redis]  also Swarmdrop as N instances sharing one swarm through a redis-server
  *                               started for each run (issue 15): peers and relay pairs spread over them
  *     [--baseline DIR]          also Swarmdrop built from another checkout (e.g. main's), in the same run
@@ -119,6 +121,8 @@ interface Options {
   heartbeatMs: number | undefined
   /** Extra Node flags for the tracker children, e.g. --trace-gc. */
   trackerFlags: string[]
+  /** Node flags of an extra set-up, Swarmdrop's one process started with them (empty: none). */
+  alsoFlags: string[]
   /** Instance counts to run Swarmdrop at on Redis (empty: the single process only). */
   instances: number[]
   /** A checkout whose Swarmdrop server runs too, as the baseline (e.g. main's). */
@@ -195,6 +199,7 @@ function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean', default: false },
       'heartbeat-ms': { type: 'string' },
       'tracker-flags': { type: 'string', default: '' },
+      'also-flags': { type: 'string', default: '' },
       instances: { type: 'string' },
       redis: { type: 'boolean', default: false },
       baseline: { type: 'string' },
@@ -227,6 +232,7 @@ function parseOptions(argv: string[]): Options {
     trackers,
     cpuProfile: values['cpu-prof'],
     trackerFlags: values['tracker-flags'].split(' ').filter(Boolean),
+    alsoFlags: values['also-flags'].split(' ').filter(Boolean),
     heartbeatMs:
       values['heartbeat-ms'] === undefined ? undefined : one(values['heartbeat-ms'], 'heartbeat-ms'),
   }
@@ -269,6 +275,8 @@ interface Setup {
   script: string
   instances: number
   redis: boolean
+  /** Node flags of this set-up's processes, after --tracker-flags. */
+  nodeFlags?: string[]
 }
 
 function setupsFor(kind: TrackerKind, options: Options, bundles: Bundles): Setup[] {
@@ -279,6 +287,16 @@ function setupsFor(kind: TrackerKind, options: Options, bundles: Bundles): Setup
   return [
     ...(bundles.baselineServer ? [{ ...one, label: 'baseline build', script: bundles.baselineServer }] : []),
     { ...one, label: 'one process', script: bundles.swarmdropServer },
+    ...(options.alsoFlags.length > 0
+      ? [
+          {
+            ...one,
+            label: `one process ${options.alsoFlags.join(' ')}`,
+            script: bundles.swarmdropServer,
+            nodeFlags: options.alsoFlags,
+          },
+        ]
+      : []),
     ...options.instances.map((instances) => ({
       kind,
       label: `${instances} instance${instances === 1 ? '' : 's'} + Redis`,
@@ -309,7 +327,7 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
     cpuProfileDir: options.cpuProfile
       ? join(RESULTS_DIR, 'profiles', `${kind}-${setup.label.replaceAll(/\W+/g, '-')}-${peers}`)
       : undefined,
-    nodeFlags: options.trackerFlags,
+    nodeFlags: [...options.trackerFlags, ...(setup.nodeFlags ?? [])],
   }
   const tracker = await Deployment.start(plan)
   const pool = new WorkerPool(bundles.worker, kind, tracker.urls, options.workers)

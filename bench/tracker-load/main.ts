@@ -437,8 +437,8 @@ async function runRelay(
     )
     const generatorUsed = process.cpuUsage(generatorCpu)
     const trackerCpuUsed = tracker.cpuMs() - trackerCpu
-    const { loopMaxMs } = await tracker.stats()
-    return stepFigures(
+    const { loopMaxMs, gc, longestGap } = await tracker.stats()
+    const figures = stepFigures(
       rate,
       durationMs,
       wallMs,
@@ -446,6 +446,7 @@ async function runRelay(
       { trackerMs: trackerCpuUsed, generatorMs: (generatorUsed.user + generatorUsed.system) / 1000 },
       loopMaxMs,
     )
+    return { ...figures, ...(gc ? { trackerGc: gc } : {}), ...(longestGap ? { trackerGap: longestGap } : {}) }
   }
   await step(options.rates[0]!, WARMUP_MS)
   console.log(
@@ -463,6 +464,12 @@ async function runRelay(
       Object.keys(figures.errors).length ? `errors: ${formatCounts(figures.errors)}` : '',
       figures.otherRate ? `+${formatCount(figures.otherRate)}/s announce replies` : '',
       figures.pings ? `heartbeat: ${formatCount(figures.pings)} pings` : '',
+      figures.trackerGc
+        ? `tracker GC: longest ${formatMs(figures.trackerGc.maxMs)} ms (${figures.trackerGc.kind}), ${formatMs(figures.trackerGc.totalMs)} ms in all`
+        : '',
+      figures.trackerGap
+        ? `longest gap ${formatMs(figures.trackerGap.wallMs)} ms with ${formatMs(figures.trackerGap.cpuMs)} ms CPU in it`
+        : '',
     ].filter(Boolean)
     console.log(
       `    ${formatCount(rate).padStart(8)}  ${formatCount(figures.achievedRate).padStart(10)}` +

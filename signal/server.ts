@@ -79,6 +79,8 @@ export interface ServerOptions {
   /** STUN rate limits (stun.ts DEFAULT_STUN_LIMITS). */
   stunLimits?: Partial<StunLimits>
   heartbeatMs?: number
+  /** Heartbeat pings a tick makes at most (tracker.ts HEARTBEAT_WORK_PER_TICK); tests lower it. */
+  heartbeatWorkPerTick?: number
   /** Catalog budgets (tracker.ts DEFAULT_CATALOG_BUDGETS). */
   catalogBudgets?: CatalogBudgets
   now?: () => number
@@ -144,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster,
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    heartbeatWorkPerTick: options.heartbeatWorkPerTick,
     catalogBudgets: options.catalogBudgets,
     iceServersFor: (peerId, host) => iceServersFor(iceSettings, peerId, host, now()),
     iceServersRefreshMs: iceServersRefreshMs(iceSettings),

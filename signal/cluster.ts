@@ -70,6 +70,8 @@ export interface ClusterOptions {
   clock: ServerClock
   prefix?: string
   instanceTtlMs?: number
+  /** How long a Redis command may go unanswered (redis-link.ts DEFAULT_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number
   /** This instance's name in Redis (default: host name, process id and random bytes). */
   instance?: string
 }
@@ -95,7 +97,7 @@ export class RedisCluster implements ClusterLink {
     this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX
     this.#ttlMs = options.instanceTtlMs ?? DEFAULT_INSTANCE_TTL_MS
     this.#log = options.log
-    this.#link = new RedisLink(options.url, options.log)
+    this.#link = new RedisLink(options.url, options.log, options.commandTimeoutMs)
     this.registry = new RedisRegistry(this.#link, this, options.filesPerPeer, options.log)
     this.#link.subscriber.on('message', (_channel: string, text: string) => this.#heard(text))
     this.#link.onReady(() => this.#rejoin())

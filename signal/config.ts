@@ -10,6 +10,7 @@ import { type IceServer, IceServersSchema } from '../shared/tracker-protocol.js'
 import { DEFAULT_INSTANCE_TTL_MS, DEFAULT_REDIS_PREFIX } from './cluster.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { normaliseOrigin } from './origin-policy.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS } from './redis-link.js'
 
 export interface Config {
   port: number
@@ -32,13 +33,18 @@ export interface Config {
   /** Serve the web app's source maps (`*.map`); off by default. */
   serveSourceMaps: boolean
   /** Redis shared by every instance of one swarm; undefined: this process alone, state in memory. */
-  redis: { url: string; prefix: string; instanceTtlMs: number } | undefined
+  redis: { url: string; prefix: string; instanceTtlMs: number; commandTimeoutMs: number } | undefined
   /** Another build of the web app (the absolute path of a folder with index.html); undefined: the bundled one. */
   webRoot: string | undefined
 }
 
 /** Shortest instance TTL accepted: a heartbeat (a third of it) must fit well inside a GC pause or two. */
 const MIN_INSTANCE_TTL_MS = 3000
+/**
+ * Shortest Redis command timeout accepted: below a few round trips of a busy Redis every request would
+ * fail as CLUSTER_UNAVAILABLE (a whole-catalog search takes tens of milliseconds).
+ */
+const MIN_COMMAND_TIMEOUT_MS = 100
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -163,6 +169,12 @@ const EnvSchema = z
         `REDIS_INSTANCE_TTL_MS must be at least ${MIN_INSTANCE_TTL_MS} milliseconds`,
       )
       .default(DEFAULT_INSTANCE_TTL_MS),
+    REDIS_COMMAND_TIMEOUT_MS: positiveInteger('REDIS_COMMAND_TIMEOUT_MS')
+      .refine(
+        (v) => v >= MIN_COMMAND_TIMEOUT_MS,
+        `REDIS_COMMAND_TIMEOUT_MS must be at least ${MIN_COMMAND_TIMEOUT_MS} milliseconds`,
+      )
+      .default(DEFAULT_COMMAND_TIMEOUT_MS),
     // A relative path is taken from the working directory, and resolved once here.
     SWARMDROP_WEB_ROOT: z
       .string()
@@ -212,7 +224,12 @@ export function loadConfig(
     serveSourceMaps: isSet(e.SERVE_SOURCE_MAPS),
     stunHost: e.STUN_HOST,
     redis: e.REDIS_URL
-      ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, instanceTtlMs: e.REDIS_INSTANCE_TTL_MS }
+      ? {
+          url: e.REDIS_URL,
+          prefix: e.REDIS_PREFIX,
+          instanceTtlMs: e.REDIS_INSTANCE_TTL_MS,
+          commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+        }
       : undefined,
     webRoot: e.SWARMDROP_WEB_ROOT,
   }

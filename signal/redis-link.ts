@@ -12,10 +12,14 @@ import type { ThrottledLogger } from './log-throttle.js'
 /** Longest wait between reconnection attempts; the first come after 100 ms, 200 ms, ... */
 const RECONNECT_MAX_MS = 2000
 /**
- * A command not answered in this long counts as Redis being unreachable for it. Scripts here run in well
- * under a millisecond; a whole-catalog search of 100,000 files in a few tens.
+ * The default for how long a command may go unanswered before it counts as Redis being unreachable for it
+ * (the client is told CLUSTER_UNAVAILABLE; `REDIS_COMMAND_TIMEOUT_MS`). Scripts here run in well under a
+ * millisecond and a whole-catalog search of 100,000 files in a few tens, so 2 s is ~100 times a slow
+ * answer: it fires on a Redis that hangs (stopped, swapping, a network partition), not on a busy one, while
+ * a browser waiting on the reply has not yet given up. A Redis far away, or on a host that is often
+ * overloaded, is the reason to raise it.
  */
-const COMMAND_TIMEOUT_MS = 2000
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000
 
 export type ScriptArg = string | number
 
@@ -32,13 +36,15 @@ export class RedisLink {
   constructor(
     url: string,
     private readonly log: ThrottledLogger,
+    /** How long a command may go unanswered (DEFAULT_COMMAND_TIMEOUT_MS); also the connect timeout. */
+    readonly commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
   ) {
     const options = {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: commandTimeoutMs,
       retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_MS),
     }
     this.commands = new Redis(url, options)

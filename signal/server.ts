@@ -60,7 +60,9 @@ export interface ServerOptions {
    * Redis to share the swarm with other instances (`REDIS_URL`); undefined: this process is the whole
    * tracker, with its state in memory.
    */
-  redis?: { url: string; prefix?: string; instanceTtlMs?: number; instance?: string } | undefined
+  redis?:
+    | { url: string; prefix?: string; instanceTtlMs?: number; commandTimeoutMs?: number; instance?: string }
+    | undefined
   publicHost?: string | undefined
   iceServers?: IceServer[] | undefined
   turn?: { urls: string[]; secret: string; ttlSeconds: number } | undefined
@@ -77,6 +79,8 @@ export interface ServerOptions {
   /** STUN rate limits (stun.ts DEFAULT_STUN_LIMITS). */
   stunLimits?: Partial<StunLimits>
   heartbeatMs?: number
+  /** Heartbeat pings a tick makes at most (tracker.ts HEARTBEAT_WORK_PER_TICK); tests lower it. */
+  heartbeatWorkPerTick?: number
   /** Catalog budgets (tracker.ts DEFAULT_CATALOG_BUDGETS). */
   catalogBudgets?: CatalogBudgets
   now?: () => number
@@ -127,6 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url: options.redis.url,
       prefix: options.redis.prefix,
       instanceTtlMs: options.redis.instanceTtlMs,
+      commandTimeoutMs: options.redis.commandTimeoutMs,
       instance: options.redis.instance,
       filesPerPeer: limits.filesPerPeer,
       log,
@@ -141,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster,
     limits,
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    heartbeatWorkPerTick: options.heartbeatWorkPerTick,
     catalogBudgets: options.catalogBudgets,
     iceServersFor: (peerId, host) => iceServersFor(iceSettings, peerId, host, now()),
     iceServersRefreshMs: iceServersRefreshMs(iceSettings),

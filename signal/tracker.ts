@@ -51,6 +51,8 @@ export interface TrackerOptions {
   catalogBudgets?: CatalogBudgets
   /** Time and timers (default: real ones). */
   clock?: ServerClock
+  /** Heartbeat pings and drops one tick makes at most (HEARTBEAT_WORK_PER_TICK); tests lower it. */
+  heartbeatWorkPerTick?: number
   /** The registry (default: a MemoryRegistry, one process). */
   registry?: Registry
   /**
@@ -99,11 +101,24 @@ export interface TrackerStats {
 }
 
 /**
- * The heartbeat runs this many times per interval and pings only the connections that are due, so pings
- * are spread over the interval by connect time instead of 12,000 writes in one burst (a 400 ms stall in
- * bench/tracker-load). A connection that sent anything within the interval is not pinged at all.
+ * The heartbeat runs this many times per interval (every 300 ms by default) and pings only the connections
+ * that are due. A connection that sent anything within the interval is not pinged at all.
  */
-const HEARTBEAT_SLICES = 10
+const HEARTBEAT_TICKS = 100
+/**
+ * Pings (and drops of connections that missed one) a heartbeat tick makes at most, unless more connections
+ * than that are open (see #heartbeatBudget). Due times alone do not spread the work: peers that spoke
+ * together (all of them, announcing after a restart) fall due together and stay in step, since each pong
+ * restarts the interval; 12,000 pings in one beat stalled the server 330–470 ms (~33 µs a ping, a socket
+ * write each: bench/tracker-load), and 1,000 in one beat showed as a 233 ms stall under load. 128 pings
+ * cost ~4 ms.
+ */
+export const HEARTBEAT_WORK_PER_TICK = 128
+/**
+ * With many connections the budget grows so that every connection can still be pinged within a quarter of
+ * the interval: 10,000 connections, 400 a tick (~13 ms), all pinged within 7.5 s of falling due.
+ */
+const HEARTBEAT_SPREAD = 4
 /** How often watchers of the catalog may hear that it changed: a catalog page is worth one fetch a second. */
 const CATALOG_NOTICE_MS = 1000
 /**
@@ -121,6 +136,13 @@ const ICE_SWEEP_MS = 1000
  * one sweep: the heartbeat measured such a burst of 12,000 writes as a 400 ms stall.
  */
 const ICE_REFRESH_SPREAD = 0.1
+
+/** An upgrade's place in its address's connection count (Tracker.#holdPlace). */
+interface UpgradePlace {
+  counted: boolean
+  upgraded(): void
+  isReleased(): boolean
+}
 
 /** What the tracker keeps per client address: its open connections (and upgrades) and its catalog budget. */
 interface AddressState {
@@ -146,6 +168,8 @@ export class Tracker {
   readonly #clock: ServerClock
   readonly #log: ReturnType<typeof throttleLogger>
   readonly #budgets: CatalogBudgets
+  /** The peer id the heartbeat's last tick stopped before, out of budget; undefined: it went through all. */
+  #beatCursor: string | undefined
   #closed = false
 
   constructor(private readonly options: TrackerOptions) {
@@ -182,7 +206,7 @@ export class Tracker {
     }
     const failed = (timer: string) => (error: unknown) => this.#log.error('timer failed', { timer, error })
     this.#stopTimers.push(
-      every(clock, options.heartbeatMs / HEARTBEAT_SLICES, () => this.#beat(), failed('heartbeat')),
+      every(clock, options.heartbeatMs / HEARTBEAT_TICKS, () => this.#beat(), failed('heartbeat')),
       every(
         clock,
         CATALOG_NOTICE_MS,
@@ -229,33 +253,20 @@ export class Tracker {
       return
     }
     state.connections++
-    let upgraded = false
-    let released = false
-    /** Whether Redis counted it too (cluster.admit): only then is it given back there. */
-    let counted = false
-    const release = () => {
-      if (released) return
-      released = true
-      this.#release(address, counted)
-    }
-    socket.once('close', () => {
-      if (!upgraded) release()
-    })
+    const place = this.#holdPlace(address, socket)
     const cluster = this.options.cluster
     if (!cluster) {
-      this.#upgrade(request, socket, head, address, () => {
-        upgraded = true
-      })
+      this.#upgrade(request, socket, head, address, place.upgraded)
       return
     }
     // With several instances the limit holds across all of them: Redis counts the address's connections.
     cluster.admit(address, this.options.limits.connectionsPerAddress).then(
       (admitted) => {
-        if (released || this.#closed) {
+        if (place.isReleased() || this.#closed) {
           if (admitted) cluster.release(address)
           return
         }
-        counted = admitted
+        place.counted = admitted
         if (!admitted) {
           this.#log.warn('refused a WebSocket: too many connections from one address across instances', {
             address,
@@ -263,15 +274,39 @@ export class Tracker {
           refuseOnSocket(socket, 429, 'too many connections from your address\n', { 'retry-after': '30' })
           return
         }
-        this.#upgrade(request, socket, head, address, () => {
-          upgraded = true
-        })
+        this.#upgrade(request, socket, head, address, place.upgraded)
       },
       (error: unknown) => {
         this.#log.error('admitting a WebSocket failed', { address, error })
         refuseOnSocket(socket, 503, 'the server cannot take connections right now\n')
       },
     )
+  }
+
+  /**
+   * The place an upgrade holds in its address's count until the WebSocket is made: given back if the socket
+   * closes first. Its own function, not closures in handleUpgrade, on purpose: the socket's 'close'
+   * listener lives as long as the connection, and V8 keeps a function's whole closure context alive with
+   * it, so a listener made in handleUpgrade's scope kept the upgrade request (its headers) and the read
+   * chunk behind `head` for every connection, ~1.5 KiB each (bench/tracker-load/connection-memory.ts).
+   */
+  #holdPlace(address: string, socket: Duplex): UpgradePlace {
+    let upgraded = false
+    let released = false
+    const place: UpgradePlace = {
+      /** Whether Redis counted it too (cluster.admit): only then is it given back there. */
+      counted: false,
+      upgraded: () => {
+        upgraded = true
+      },
+      isReleased: () => released,
+    }
+    socket.once('close', () => {
+      if (upgraded || released) return
+      released = true
+      this.#release(address, place.counted)
+    })
+    return place
   }
 
   #upgrade(
@@ -457,19 +492,52 @@ export class Tracker {
     this.options.logger.debug('peer left', { peerId })
   }
 
-  /** Pings who is due; drops who did not answer the last ping within an interval. */
+  /**
+   * Pings who is due; drops who did not answer the last ping within an interval; at most a budget of both
+   * a tick. Who is over budget stays due and is served in the next ticks, from where this one stopped, so
+   * nobody waits behind connections that come first in the map. Late by a few ticks at most, a ping only
+   * delays noticing a dead connection; nobody is dropped for it.
+   */
   #beat(): void {
     const now = this.#now()
     const interval = this.options.heartbeatMs
-    for (const connection of [...this.#connections.values()]) {
-      if (connection.pingedAtMs !== undefined) {
-        if (now - connection.pingedAtMs < interval) continue
+    let budget = this.#heartbeatBudget()
+    const start = this.#beatCursor
+    this.#beatCursor = undefined
+    /** Pings or drops `connection` if due; false when the budget ran out before it (it goes first next tick). */
+    const visit = (connection: PeerConnection): boolean => {
+      const missed = connection.pingedAtMs !== undefined && now - connection.pingedAtMs >= interval
+      const due = connection.pingedAtMs === undefined && now - connection.lastHeardMs >= interval
+      if (!missed && !due) return true
+      if (budget === 0) {
+        this.#beatCursor = connection.peerId
+        return false
+      }
+      budget--
+      if (missed) {
         this.#log.info('dropping peer that missed a heartbeat', { peerId: connection.peerId })
         connection.destroy(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeat')
-      } else if (now - connection.lastHeardMs >= interval) {
-        connection.ping()
-      }
+      } else connection.ping()
+      return true
     }
+    // No copy of the map: a Map skips entries deleted while it is iterated (a drop deletes its connection).
+    // From where the last tick stopped to the end, then from the start up to there.
+    const resume = start !== undefined && this.#connections.has(start)
+    let begun = !resume
+    for (const connection of this.#connections.values()) {
+      if (!begun && connection.peerId !== start) continue
+      begun = true
+      if (!visit(connection)) return
+    }
+    if (!resume) return
+    for (const connection of this.#connections.values()) {
+      if (connection.peerId === start || !visit(connection)) return
+    }
+  }
+
+  #heartbeatBudget(): number {
+    const least = this.options.heartbeatWorkPerTick ?? HEARTBEAT_WORK_PER_TICK
+    return Math.max(least, Math.ceil((HEARTBEAT_SPREAD * this.#connections.size) / HEARTBEAT_TICKS))
   }
 
   /** Mints and sends ICE servers to each connection whose current ones are due to be replaced. */

@@ -128,11 +128,30 @@ function merge(all: readonly ChildStats[]): ChildStats {
   return {
     rssBytes: sum((s) => s.rssBytes),
     heapUsedBytes: sum((s) => s.heapUsedBytes),
+    heapTotalBytes: sum((s) => s.heapTotalBytes ?? 0),
+    externalBytes: sum((s) => s.externalBytes ?? 0),
     peers: sum((s) => s.peers),
     files: max((s) => s.files),
     warnings: sum((s) => s.warnings),
     recordsTouched: sum((s) => s.recordsTouched),
     loopMaxMs: max((s) => s.loopMaxMs),
     loopP99Ms: max((s) => s.loopP99Ms),
+    ...gcOf(all),
+    ...longestGapOf(all),
   }
+}
+
+/** The longest GC pause of any instance, and every instance's pauses summed; none from older builds. */
+function gcOf(all: readonly ChildStats[]): Pick<ChildStats, 'gc'> {
+  const reported = all.flatMap((stats) => (stats.gc ? [stats.gc] : []))
+  if (reported.length === 0) return {}
+  const longest = reported.reduce((a, b) => (b.maxMs > a.maxMs ? b : a))
+  return { gc: { ...longest, totalMs: reported.reduce((sum, gc) => sum + gc.totalMs, 0) } }
+}
+
+/** The longest event-loop gap of any instance, with the CPU used in it; none from older builds. */
+function longestGapOf(all: readonly ChildStats[]): Pick<ChildStats, 'longestGap'> {
+  const reported = all.flatMap((stats) => (stats.longestGap ? [stats.longestGap] : []))
+  if (reported.length === 0) return {}
+  return { longestGap: reported.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) }
 }

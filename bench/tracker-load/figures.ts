@@ -1,5 +1,6 @@
 /** Turning the workers' raw counts and latencies into the figures the benchmark prints. */
 import type { RelayStepResult, RequestsResult } from './commands.js'
+import type { GcPauses } from './server-ipc.js'
 
 /** A relay step is saturated when less than this share of the target rate gets through… */
 export const SATURATION_MIN_DELIVERED = 0.9
@@ -39,6 +40,10 @@ export interface StepFigures extends Latency {
   generatorCpuPercent: number
   /** Longest event-loop stall of the tracker and of the slowest worker during the step, in ms. */
   trackerLoopMaxMs: number
+  /** The tracker's GC pauses during the step (server-ipc.ts), when its build reports them. */
+  trackerGc?: GcPauses
+  /** The tracker's longest event-loop gap and the CPU it used within it (server-ipc.ts). */
+  trackerGap?: { wallMs: number; cpuMs: number }
   generatorLoopMaxMs: number
   generatorLimited: boolean
   saturated: boolean

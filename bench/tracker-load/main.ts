@@ -7,6 +7,8 @@
  *     [--cpu-prof]              profiles each tracker child into bench/results/profiles/
  *     [--heartbeat-ms N]        diagnosis only: Swarmdrop's heartbeat interval
  *     [--tracker-flags=FLAGS]   Node flags for the tracker children, e.g. --tracker-flags=--trace-gc
+ *     [--also-flags=FLAGS]      also Swarmdrop's one process started with these Node flags, in the same run
+ *                               (e.g. --also-flags=--max-semi-space-size=2: what V8's young generation costs)
  *     [--instances 1,2,4 --redis]  also Swarmdrop as N instances sharing one swarm through a redis-server
  *                               started for each run (issue 15): peers and relay pairs spread over them
  *     [--baseline DIR]          also Swarmdrop built from another checkout (e.g. main's), in the same run
@@ -119,6 +121,8 @@ interface Options {
   heartbeatMs: number | undefined
   /** Extra Node flags for the tracker children, e.g. --trace-gc. */
   trackerFlags: string[]
+  /** Node flags of an extra set-up, Swarmdrop's one process started with them (empty: none). */
+  alsoFlags: string[]
   /** Instance counts to run Swarmdrop at on Redis (empty: the single process only). */
   instances: number[]
   /** A checkout whose Swarmdrop server runs too, as the baseline (e.g. main's). */
@@ -143,6 +147,8 @@ interface LoadRun {
   peakRssBytes: number
   rssAfterGcBytes: number
   heapUsedAfterGcBytes: number
+  /** V8's committed heap after the full GC: what RSS holds for the heap beyond what is live. */
+  heapTotalAfterGcBytes: number
   relay?: RelayRun
 }
 
@@ -193,6 +199,7 @@ function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean', default: false },
       'heartbeat-ms': { type: 'string' },
       'tracker-flags': { type: 'string', default: '' },
+      'also-flags': { type: 'string', default: '' },
       instances: { type: 'string' },
       redis: { type: 'boolean', default: false },
       baseline: { type: 'string' },
@@ -225,6 +232,7 @@ function parseOptions(argv: string[]): Options {
     trackers,
     cpuProfile: values['cpu-prof'],
     trackerFlags: values['tracker-flags'].split(' ').filter(Boolean),
+    alsoFlags: values['also-flags'].split(' ').filter(Boolean),
     heartbeatMs:
       values['heartbeat-ms'] === undefined ? undefined : one(values['heartbeat-ms'], 'heartbeat-ms'),
   }
@@ -267,6 +275,8 @@ interface Setup {
   script: string
   instances: number
   redis: boolean
+  /** Node flags of this set-up's processes, after --tracker-flags. */
+  nodeFlags?: string[]
 }
 
 function setupsFor(kind: TrackerKind, options: Options, bundles: Bundles): Setup[] {
@@ -277,6 +287,16 @@ function setupsFor(kind: TrackerKind, options: Options, bundles: Bundles): Setup
   return [
     ...(bundles.baselineServer ? [{ ...one, label: 'baseline build', script: bundles.baselineServer }] : []),
     { ...one, label: 'one process', script: bundles.swarmdropServer },
+    ...(options.alsoFlags.length > 0
+      ? [
+          {
+            ...one,
+            label: `one process ${options.alsoFlags.join(' ')}`,
+            script: bundles.swarmdropServer,
+            nodeFlags: options.alsoFlags,
+          },
+        ]
+      : []),
     ...options.instances.map((instances) => ({
       kind,
       label: `${instances} instance${instances === 1 ? '' : 's'} + Redis`,
@@ -307,7 +327,7 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
     cpuProfileDir: options.cpuProfile
       ? join(RESULTS_DIR, 'profiles', `${kind}-${setup.label.replaceAll(/\W+/g, '-')}-${peers}`)
       : undefined,
-    nodeFlags: options.trackerFlags,
+    nodeFlags: [...options.trackerFlags, ...(setup.nodeFlags ?? [])],
   }
   const tracker = await Deployment.start(plan)
   const pool = new WorkerPool(bundles.worker, kind, tracker.urls, options.workers)
@@ -355,7 +375,8 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
       `  tracker: ${formatCount(stats.peers)} connections, ${formatCount(stats.files)} ${kind === 'swarmdrop' ? 'files' : 'swarms'}` +
         `${stats.warnings ? `, ${stats.warnings} warnings` : ''}; RSS ${formatMiB(memory.rssBytes)} MiB` +
         ` (peak ${formatMiB(memory.peakRssBytes)} MiB; after a forced full GC ${formatMiB(afterGc.rssBytes)} MiB,` +
-        ` heap used ${formatMiB(collected.heapUsedBytes)} MiB)`,
+        ` heap used ${formatMiB(collected.heapUsedBytes)} of ${formatMiB(collected.heapTotalBytes ?? 0)} MiB,` +
+        ` external ${formatMiB(collected.externalBytes ?? 0)} MiB)`,
     )
     const run: LoadRun = {
       tracker: kind,
@@ -372,6 +393,7 @@ async function runLoad(setup: Setup, peers: number, options: Options, bundles: B
       peakRssBytes: memory.peakRssBytes,
       rssAfterGcBytes: afterGc.rssBytes,
       heapUsedAfterGcBytes: collected.heapUsedBytes,
+      heapTotalAfterGcBytes: collected.heapTotalBytes ?? 0,
     }
     const attack = kind === 'swarmdrop' && setup.label === 'one process' && options.attackRounds > 0
     run.relay = await runRelay(peers, tracker, pool, options, attack)
@@ -415,8 +437,8 @@ async function runRelay(
     )
     const generatorUsed = process.cpuUsage(generatorCpu)
     const trackerCpuUsed = tracker.cpuMs() - trackerCpu
-    const { loopMaxMs } = await tracker.stats()
-    return stepFigures(
+    const { loopMaxMs, gc, longestGap } = await tracker.stats()
+    const figures = stepFigures(
       rate,
       durationMs,
       wallMs,
@@ -424,6 +446,7 @@ async function runRelay(
       { trackerMs: trackerCpuUsed, generatorMs: (generatorUsed.user + generatorUsed.system) / 1000 },
       loopMaxMs,
     )
+    return { ...figures, ...(gc ? { trackerGc: gc } : {}), ...(longestGap ? { trackerGap: longestGap } : {}) }
   }
   await step(options.rates[0]!, WARMUP_MS)
   console.log(
@@ -441,6 +464,12 @@ async function runRelay(
       Object.keys(figures.errors).length ? `errors: ${formatCounts(figures.errors)}` : '',
       figures.otherRate ? `+${formatCount(figures.otherRate)}/s announce replies` : '',
       figures.pings ? `heartbeat: ${formatCount(figures.pings)} pings` : '',
+      figures.trackerGc
+        ? `tracker GC: longest ${formatMs(figures.trackerGc.maxMs)} ms (${figures.trackerGc.kind}), ${formatMs(figures.trackerGc.totalMs)} ms in all`
+        : '',
+      figures.trackerGap
+        ? `longest gap ${formatMs(figures.trackerGap.wallMs)} ms with ${formatMs(figures.trackerGap.cpuMs)} ms CPU in it`
+        : '',
     ].filter(Boolean)
     console.log(
       `    ${formatCount(rate).padStart(8)}  ${formatCount(figures.achievedRate).padStart(10)}` +

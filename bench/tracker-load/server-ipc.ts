@@ -1,5 +1,5 @@
 /** The conversation between the benchmark and a tracker running in its own child process. */
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks'
 
 /** Sampling resolution of the event-loop delay monitor, in ms: fine enough to see a 10 ms stall. */
 const LOOP_RESOLUTION_MS = 1
@@ -11,6 +11,12 @@ export interface ChildStats {
   /** process.memoryUsage: the child's own view; the parent also reads /proc for RSS. */
   rssBytes: number
   heapUsedBytes: number
+  /**
+   * V8's heap as committed (heapUsed plus free space and fragmentation), and memory outside it that V8
+   * knows of (Buffers, ArrayBuffers): with RSS, where the memory goes. Undefined from an older build.
+   */
+  heapTotalBytes?: number
+  externalBytes?: number
   /** Open WebSocket connections as the tracker counts them. */
   peers: number
   /** Distinct files (Swarmdrop) or swarms (bittorrent-tracker) held. */
@@ -22,6 +28,78 @@ export interface ChildStats {
   /** Longest and 99th-percentile event-loop delay since the last reset, in ms: how long the tracker stalled. */
   loopMaxMs: number
   loopP99Ms: number
+  /**
+   * Garbage collection since the last reset, as the tracker's main thread paused for it: the longest pause
+   * and its kind, and all pauses summed, in ms. Tells a stall that is GC from one that is our code.
+   * Undefined from an older build.
+   */
+  gc?: GcPauses
+  /**
+   * The longest gap between two ticks of a 5 ms timer since the last reset, and the CPU time the process
+   * used within it (all its threads): a gap with little CPU in it was the machine running something else,
+   * not the tracker's own work. Undefined from an older build.
+   */
+  longestGap?: { wallMs: number; cpuMs: number }
+}
+
+/** Period of the gap watcher's timer. */
+const GAP_TICK_MS = 5
+
+/** Watches the event loop's longest gap and the CPU the process used within it. */
+function watchGaps(): { read(): { wallMs: number; cpuMs: number }; reset(): void } {
+  let longest = { wallMs: 0, cpuMs: 0 }
+  let lastWall = performance.now()
+  let lastCpu = process.cpuUsage()
+  setInterval(() => {
+    const wall = performance.now()
+    const cpu = process.cpuUsage()
+    const gapMs = wall - lastWall - GAP_TICK_MS
+    if (gapMs > longest.wallMs) {
+      const used = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000
+      longest = { wallMs: gapMs, cpuMs: used }
+    }
+    lastWall = wall
+    lastCpu = cpu
+  }, GAP_TICK_MS).unref()
+  return {
+    read: () => ({ ...longest }),
+    reset: () => {
+      longest = { wallMs: 0, cpuMs: 0 }
+    },
+  }
+}
+
+export interface GcPauses {
+  maxMs: number
+  kind: string
+  totalMs: number
+}
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+}
+
+/** Watches the process's GC pauses (PerformanceObserver 'gc' entries) from now on. */
+function watchGc(): { read(): GcPauses; reset(): void } {
+  let pauses: GcPauses = { maxMs: 0, kind: '', totalMs: 0 }
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      pauses.totalMs += entry.duration
+      if (entry.duration <= pauses.maxMs) continue
+      pauses.maxMs = entry.duration
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind
+      pauses.kind = (kind !== undefined && GC_KINDS[kind]) || String(kind)
+    }
+  }).observe({ entryTypes: ['gc'] })
+  return {
+    read: () => ({ ...pauses }),
+    reset: () => {
+      pauses = { maxMs: 0, kind: '', totalMs: 0 }
+    },
+  }
 }
 
 export type ChildMessage =
@@ -36,25 +114,48 @@ export type ChildMessage =
 export function serveParent(options: {
   port: number
   url: string
-  stats: () => Omit<ChildStats, 'rssBytes' | 'heapUsedBytes' | 'loopMaxMs' | 'loopP99Ms'>
+  stats: () => Omit<
+    ChildStats,
+    | 'rssBytes'
+    | 'heapUsedBytes'
+    | 'heapTotalBytes'
+    | 'externalBytes'
+    | 'loopMaxMs'
+    | 'loopP99Ms'
+    | 'gc'
+    | 'longestGap'
+  >
   stop: () => Promise<void>
 }): void {
   const send = (message: ChildMessage) => process.send?.(message)
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   loop.enable()
+  const gc = watchGc()
+  const gaps = watchGaps()
   const NS_PER_MS = 1e6
-  const stats = (): ChildStats => ({
-    rssBytes: process.memoryUsage.rss(),
-    heapUsedBytes: process.memoryUsage().heapUsed,
-    loopMaxMs: loop.max / NS_PER_MS,
-    loopP99Ms: loop.percentile(99) / NS_PER_MS,
-    ...options.stats(),
-  })
+  const stats = (): ChildStats => {
+    const memory = process.memoryUsage()
+    return {
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
+      loopMaxMs: loop.max / NS_PER_MS,
+      loopP99Ms: loop.percentile(99) / NS_PER_MS,
+      gc: gc.read(),
+      longestGap: gaps.read(),
+      ...options.stats(),
+    }
+  }
   process.on('message', async (request: ParentRequest) => {
     switch (request.op) {
       case 'stats': {
         const reply = stats()
-        if (request.resetLoop) loop.reset()
+        if (request.resetLoop) {
+          loop.reset()
+          gc.reset()
+          gaps.reset()
+        }
         return send({ type: 'stats', stats: reply })
       }
       case 'gc':

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startRedis, type TestRedis } from '../support/redis.js'
+import { startRedis, TEST_REDIS_COMMAND_TIMEOUT_MS, type TestRedis } from '../support/redis.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
 import type { HarnessWindow } from './harness/api.js'
@@ -78,6 +78,7 @@ async function twoInstances(): Promise<[Instance, Instance]> {
     REDIS_URL: redis.url,
     REDIS_PREFIX: `e2e${++swarms}:`,
     REDIS_INSTANCE_TTL_MS: String(INSTANCE_TTL_MS),
+    REDIS_COMMAND_TIMEOUT_MS: String(TEST_REDIS_COMMAND_TIMEOUT_MS),
     SWARMDROP_WEB_ROOT: webRoot,
     LOG_LEVEL: 'info',
   }

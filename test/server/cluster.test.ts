@@ -355,6 +355,42 @@ describe('two instances sharing one swarm through Redis', () => {
     }
   })
 
+  it('answer CLUSTER_UNAVAILABLE while Redis hangs (stopped, its connection open), and go on when it resumes', async () => {
+    // A hung Redis closes nothing: only the command timeout tells. Short here so the test is quick; what
+    // is checked is that a request is answered, not how fast.
+    const swarm = registryOptions('redis', redis).redis!
+    const [one, two] = await twoInstances({ redis: { ...swarm, commandTimeoutMs: 300 } })
+    const seeder = await connect(one.url)
+    const remote = await connect(two.url)
+    await seeder.request({ type: 'announce', files: [file(A, 'before.bin')] })
+    const pid = redis.pid!
+    process.kill(pid, 'SIGSTOP')
+    try {
+      expect(await remote.request({ type: 'catalog' })).toMatchObject({
+        type: 'error',
+        code: 'CLUSTER_UNAVAILABLE',
+      })
+      expect(await remote.request({ type: 'signal', to: seeder.peerId, data: { hung: true } })).toMatchObject(
+        { type: 'error', code: 'CLUSTER_UNAVAILABLE' },
+      )
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    await until(async () => {
+      const reply = await remote.request({ type: 'catalog' })
+      return reply.type === 'catalog' && reply.total === 1
+    }, 'the catalog answered again')
+    expect(await remote.request({ type: 'signal', to: seeder.peerId, data: { back: true } })).toMatchObject({
+      type: 'ack',
+    })
+    // The signal refused meanwhile had been sent to Redis, which runs it once it resumes: it may arrive too
+    // (a client that resends gets SIGNAL_REPLAYED from its peer, not a second link).
+    await until(
+      () => seeder.received.some((m) => m.type === 'signal' && m.from === remote.peerId && 'back' in m.data),
+      'the signal after Redis resumed',
+    )
+  })
+
   it('after an outage, leave a peer id to the newer connection made elsewhere meanwhile, not republish the stale one', async () => {
     // One key: while Redis was down the client reconnected through the other instance; the first instance
     // still has the old connection open and its announce in memory.

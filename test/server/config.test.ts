@@ -56,6 +56,7 @@ describe('configuration', () => {
         REDIS_URL: 'redis://:pw@10.0.0.5:6379/2',
         REDIS_PREFIX: 'swarm-a:',
         REDIS_INSTANCE_TTL_MS: '6000',
+        REDIS_COMMAND_TIMEOUT_MS: '5000',
         SWARMDROP_WEB_ROOT: webBuild,
       }),
     ).toEqual({
@@ -76,7 +77,12 @@ describe('configuration', () => {
       allowedOrigins: ['https://swarm.example.org', 'http://localhost:5173', 'https://files.example.com'],
       serveSourceMaps: true,
       stunHost: '203.0.113.7',
-      redis: { url: 'redis://:pw@10.0.0.5:6379/2', prefix: 'swarm-a:', instanceTtlMs: 6000 },
+      redis: {
+        url: 'redis://:pw@10.0.0.5:6379/2',
+        prefix: 'swarm-a:',
+        instanceTtlMs: 6000,
+        commandTimeoutMs: 5000,
+      },
       webRoot: webBuild,
     })
   })
@@ -86,11 +92,12 @@ describe('configuration', () => {
     expect(() => load({ SWARMDROP_WEB_ROOT: 'no/such/folder' })).toThrow(/^SWARMDROP_WEB_ROOT: .*index\.html/)
   })
 
-  it('gives Redis its default prefix and instance TTL when only REDIS_URL is set', () => {
+  it('gives Redis its default prefix, instance TTL and command timeout when only REDIS_URL is set', () => {
     expect(load({ REDIS_URL: 'rediss://redis.internal' }).redis).toEqual({
       url: 'rediss://redis.internal',
       prefix: 'swarmdrop:',
       instanceTtlMs: 15_000,
+      commandTimeoutMs: 2000,
     })
   })
 
@@ -151,6 +158,10 @@ describe('configuration', () => {
     [
       { REDIS_INSTANCE_TTL_MS: '1000' },
       'REDIS_INSTANCE_TTL_MS: REDIS_INSTANCE_TTL_MS must be at least 3000 milliseconds (got "1000")',
+    ],
+    [
+      { REDIS_COMMAND_TIMEOUT_MS: '20' },
+      'REDIS_COMMAND_TIMEOUT_MS: REDIS_COMMAND_TIMEOUT_MS must be at least 100 milliseconds (got "20")',
     ],
     [
       { SWARMDROP_WEB_ROOT: notABuild },

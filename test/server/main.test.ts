@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startRedis } from '../support/redis.js'
+import { startRedis, TEST_REDIS_COMMAND_TIMEOUT_MS } from '../support/redis.js'
 import { TestClient } from '../support/tracker-client.js'
 import { until } from '../support/until.js'
 
@@ -118,6 +118,7 @@ describe('the server process', () => {
         STUN_PORT: '0',
         REDIS_URL: redis.url,
         REDIS_INSTANCE_TTL_MS: '3000',
+        REDIS_COMMAND_TIMEOUT_MS: String(TEST_REDIS_COMMAND_TIMEOUT_MS),
       }
       const one = run(env)
       const two = run(env)

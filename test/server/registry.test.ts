@@ -12,7 +12,7 @@ import { silentLogger } from '../../signal/logger.js'
 import { MemoryRegistry } from '../../signal/memory-registry.js'
 import { SwarmRegistry } from '../../signal/registry.js'
 import type { Registry } from '../../signal/registry-contract.js'
-import { startRedis, type TestRedis } from '../support/redis.js'
+import { startRedis, TEST_REDIS_COMMAND_TIMEOUT_MS, type TestRedis } from '../support/redis.js'
 import { until } from '../support/until.js'
 
 const CHUNK = 16 * 1024
@@ -75,6 +75,7 @@ async function newRegistry(kind: Kind, peers: readonly string[], filesPerPeer = 
     const cluster = new RedisCluster({
       url: redis!.url,
       prefix: `test${++prefixes}:`,
+      commandTimeoutMs: TEST_REDIS_COMMAND_TIMEOUT_MS,
       filesPerPeer,
       log: throttleLogger(silentLogger),
       clock: systemClock(),

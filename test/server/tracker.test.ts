@@ -18,8 +18,8 @@ const CHUNK = 16 * 1024
 /** Heartbeat tests run on a fake clock: time moves only when a test says, so no beat comes early or late. */
 const START_MS = Date.UTC(2026, 0, 1)
 const BEAT_MS = 1000
-/** The tracker checks heartbeats ten times an interval. */
-const SLICE_MS = BEAT_MS / 10
+/** The tracker checks heartbeats a hundred times an interval. */
+const SLICE_MS = BEAT_MS / 100
 /** For tests that move the clock by days and are not about heartbeats. */
 const NO_HEARTBEAT_MS = 365 * 24 * 3600 * 1000
 const servers: RunningServer[] = []
@@ -238,6 +238,34 @@ describe.each(REGISTRY_KINDS)('tracker (%s registry)', (registry) => {
     for (let i = 0; i < 3; i++) await beat(clock, [healthy])
     expect(healthy.socket.readyState).toBe(WebSocket.OPEN)
     expect(server.tracker.stats().peersOnline).toBe(1)
+  })
+
+  it('pings at most its budget a tick when many fall due together, the rest in the next ticks, and drops none that answer', async () => {
+    const clock = new FakeClock(START_MS)
+    const server = await serve({ heartbeatMs: BEAT_MS, clock, heartbeatWorkPerTick: 2 })
+    // Connected at one instant, silent since: all fall due in the same tick, as peers that announced
+    // together after a restart do.
+    const crowd = await Promise.all(Array.from({ length: 5 }, () => connect(server.url)))
+    const pinged = new Set<TestClient>()
+    let pings = 0
+    for (const client of crowd)
+      client.socket.on('ping', () => {
+        pings++
+        pinged.add(client)
+      })
+    const pingsAfter = async (ms: number) => {
+      clock.advance(ms)
+      // A ping the server wrote in the tick arrives before its pong to ours.
+      await Promise.all(crowd.map(roundTrip))
+      return pings
+    }
+    expect(await pingsAfter(BEAT_MS)).toBe(2)
+    expect(await pingsAfter(SLICE_MS)).toBe(4)
+    expect(await pingsAfter(SLICE_MS)).toBe(5)
+    expect(pinged.size).toBe(5)
+    // Each answered: none is pinged again or dropped before a whole interval has passed since.
+    expect(await pingsAfter(BEAT_MS / 2)).toBe(5)
+    expect(server.tracker.stats().peersOnline).toBe(5)
   })
 
   it('does not ping, or drop, a connection that keeps talking', async () => {

@@ -14,16 +14,32 @@ export type RegistryKind = (typeof REGISTRY_KINDS)[number]
 let prefixes = 0
 
 /**
+ * The Redis command timeout of the servers under test, longer than the product's 2 s
+ * (redis-link.ts DEFAULT_COMMAND_TIMEOUT_MS) on purpose: the suites run two files at once on a shared
+ * 2-core machine, where a live redis-server starved of CPU (load 20 and more) has taken over 2 s to answer,
+ * and a request that timed out then failed its test as CLUSTER_UNAVAILABLE although nothing was wrong.
+ * No test relies on a command timing out: Redis going away is seen when its connection closes (at once),
+ * and the one test of a Redis that hangs sets its own short timeout.
+ */
+export const TEST_REDIS_COMMAND_TIMEOUT_MS = 10_000
+
+/**
  * Server options for a registry kind: none for memory; for Redis, `redis` on a key prefix of its own (so
  * the tests of one file share one redis-server without seeing each other's swarms).
  */
 export function registryOptions(
   kind: RegistryKind,
   redis: TestRedis | undefined,
-): { redis?: { url: string; prefix: string } } {
+): { redis?: { url: string; prefix: string; commandTimeoutMs: number } } {
   if (kind === 'memory') return {}
   if (!redis) throw new Error('start a redis-server (startRedis) before a Redis-backed server')
-  return { redis: { url: redis.url, prefix: `t${process.pid}-${++prefixes}:` } }
+  return {
+    redis: {
+      url: redis.url,
+      prefix: `t${process.pid}-${++prefixes}:`,
+      commandTimeoutMs: TEST_REDIS_COMMAND_TIMEOUT_MS,
+    },
+  }
 }
 
 /**
@@ -33,7 +49,7 @@ export function registryOptions(
 export function bothRegistries(): {
   use(kind: RegistryKind): void
   readonly kind: RegistryKind
-  options(): { redis?: { url: string; prefix: string } }
+  options(): ReturnType<typeof registryOptions>
 } {
   let redis: TestRedis | undefined
   let kind: RegistryKind = 'memory'

@@ -18,6 +18,7 @@
  */
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
+import { classifyFailures } from '../../test/support/ring-sim/diagnose.js'
 import {
   backgroundLookups,
   buildRing,
@@ -48,6 +49,10 @@ const { values: flags } = parseArgs({
     'churn-n': { type: 'string', default: '1000' },
     'churn-minutes': { type: 'string', default: '20' },
     'hostile-n': { type: 'string', default: '10000' },
+    // Share of hostile nodes in the hostile phase (the acceptance list's 10%; more, to study it at small N).
+    'hostile-share': { type: 'string', default: '0.1' },
+    // Failed hostile lookups to classify (replicas' copies, each attempt's route), printed one a line.
+    diagnose: { type: 'string', default: '0' },
     'no-invariants': { type: 'boolean', default: false },
     // ideal: rings start whole and ideal (startAsMember); join: grown by joins, as the suite does at 1,000.
     build: { type: 'string', default: 'ideal' },
@@ -68,6 +73,8 @@ const SEED = Number(flags.seed)
 const CHURN_N = Number(flags['churn-n'])
 const CHURN_MINUTES = Number(flags['churn-minutes'])
 const HOSTILE_N = Number(flags['hostile-n'])
+const HOSTILE_SHARE = Number(flags['hostile-share'])
+const DIAGNOSE = Number(flags.diagnose)
 const INVARIANTS = !flags['no-invariants']
 const BUILD = flags.build
 const QUIET_MINUTES = Number(flags['quiet-minutes'])
@@ -75,6 +82,10 @@ const QUIET_MINUTES = Number(flags['quiet-minutes'])
 const BUILD_OPTIONS = BUILD === 'join' ? GROWN_BY_JOINS : { memberAfterMs: 0 }
 if (BUILD !== 'ideal' && BUILD !== 'join') {
   console.error('bench/dht: --build takes ideal or join')
+  process.exit(2)
+}
+if (!(HOSTILE_SHARE >= 0 && HOSTILE_SHARE < 1)) {
+  console.error('bench/dht: --hostile-share takes a share in [0, 1)')
   process.exit(2)
 }
 for (const [name, value] of Object.entries({
@@ -85,6 +96,7 @@ for (const [name, value] of Object.entries({
   CHURN_MINUTES,
   HOSTILE_N,
   QUIET_MINUTES,
+  DIAGNOSE,
 })) {
   if (!(value >= 0) || !Number.isInteger(value)) {
     console.error(`bench/dht: ${name} takes a whole number`)
@@ -355,7 +367,7 @@ if (PHASES.has('churn')) {
 
 // --- Hostile: 10% of HOSTILE_N drop what they should pass on or store, and forge answers. ---
 if (PHASES.has('hostile') && HOSTILE_N > 0) {
-  const { sim, published } = await readyRing('Hostile', SEED + 2, 0.1)
+  const { sim, published } = await readyRing('Hostile', SEED + 2, HOSTILE_SHARE)
   const hostile = sim.liveNodes().filter((node) => node.hostile).length
   const outcome = await lookups(sim, lookupTargets(published.records), LOOKUPS)
   console.log(`\n## Hostile: ${hostile} of ${HOSTILE_N} nodes drop and forge (${wall()})`)
@@ -369,6 +381,19 @@ if (PHASES.has('hostile') && HOSTILE_N > 0) {
     'frames dropped, records forged by hostile nodes',
     `${sim.hostileLog.dropped}, ${sim.hostileLog.forged}`,
   )
+  if (DIAGNOSE > 0) {
+    const classes = await classifyFailures(sim, outcome, DIAGNOSE)
+    const noHonestCopy = classes.filter((c) => !c.replicas.includes('+')).length
+    row(
+      `failures classified; with no honest copy; found when asked again`,
+      `${classes.length}; ${noHonestCopy}; ${classes.filter((c) => c.retrySucceeded).length}`,
+    )
+    for (const c of classes) {
+      console.log(`  replicas ${c.replicas} again: ${c.retrySucceeded ? 'found' : 'failed'}`)
+      console.log(`    answers: ${c.answers.join(', ') || 'none'}`)
+      for (const attempt of c.attempts) console.log(`    ${attempt}`)
+    }
+  }
   const stored = forgedStored(sim)
   row(
     'forged records accepted by lookups, stored by honest nodes',

@@ -18,7 +18,7 @@
  */
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { classifyFailures } from '../../test/support/ring-sim/diagnose.js'
+import { classifyFailures, summariseFailures } from '../../test/support/ring-sim/diagnose.js'
 import {
   backgroundLookups,
   buildRing,
@@ -383,11 +383,7 @@ if (PHASES.has('hostile') && HOSTILE_N > 0) {
   )
   if (DIAGNOSE > 0) {
     const classes = await classifyFailures(sim, outcome, DIAGNOSE)
-    const noHonestCopy = classes.filter((c) => !c.replicas.includes('+')).length
-    row(
-      `failures classified; with no honest copy; found when asked again`,
-      `${classes.length}; ${noHonestCopy}; ${classes.filter((c) => c.retrySucceeded).length}`,
-    )
+    console.log(`failed lookups classified: ${summariseFailures(classes)}`)
     for (const c of classes) {
       console.log(`  replicas ${c.replicas} again: ${c.retrySucceeded ? 'found' : 'failed'}`)
       console.log(`    answers: ${c.answers.join(', ') || 'none'}`)

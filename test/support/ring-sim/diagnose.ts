@@ -19,6 +19,24 @@ export interface FailureClass {
   attempts: string[]
   /** Answers the asker got: records (verified or not is the lookup's business), empty, failed codes. */
   answers: string[]
+  /** Attempts of the retried lookup that ended at a hostile node on the way (not a replica asked). */
+  swallowed: number
+  /** Attempts that were handed to replicas (`deliver`). */
+  delivered: number
+}
+
+/** Counts over classified failures: what a table row says. */
+export function summariseFailures(classes: FailureClass[]): string {
+  const count = (test: (c: FailureClass) => boolean) => classes.filter(test).length
+  const attempts = classes.reduce((sum, c) => sum + c.attempts.length, 0)
+  const swallowed = classes.reduce((sum, c) => sum + c.swallowed, 0)
+  const delivered = classes.reduce((sum, c) => sum + c.delivered, 0)
+  return (
+    `${classes.length} failures: no honest copy ${count((c) => !c.replicas.includes('+'))}, ` +
+    `an honest replica without the record ${count((c) => c.replicas.includes('-'))}, ` +
+    `found when asked again ${count((c) => c.retrySucceeded)}; ` +
+    `their ${attempts} attempts again: ${swallowed} swallowed on the way, ${delivered} handed to replicas`
+  )
 }
 
 /** Classifies up to `limit` failures of `outcome`; lookups are run again one by one (simulated time passes). */
@@ -86,7 +104,12 @@ export async function classifyFailures(
     }
     const result = await sim.lookup(from, target.record.kind, target.key)
     sim.network.tap = null
+    const ended = [...ends.entries()]
     out.push({
+      swallowed: ended.filter(
+        ([attempt, peer]) => byPeer.get(peer)?.hostile && !paths.get(attempt)!.at(-1)!.startsWith('>'),
+      ).length,
+      delivered: [...paths.values()].filter((path) => path.some((hop) => hop.startsWith('>'))).length,
       replicas,
       retrySucceeded: result.records.some((record) => recordSlot(record) === recordSlot(target.record)),
       attempts: [...paths.entries()]

@@ -249,15 +249,20 @@ if (PHASES.has('movement')) {
   const joinRepairs = joinMoves.filter(
     (move) => move.node !== joiner.id && !joinRange.has(move.key) && isReplicaOf(move.node, move.key),
   ).length
-  const copiesInRange = inRange(members[(at - K + members.length) % members.length]!, joiner.id).length
-  const toJoiner = joinMoves.length - joinOthers
+  // Keys holding more records than a store keeps (256: common name tokens) are left out of the count, as
+  // of the placement check: a store keeps the newest 256 of them.
+  const withinQuota = new Set(lookupTargets(records, 256).map(({ key }) => key))
+  const copiesInRange = inRange(members[(at - K + members.length) % members.length]!, joiner.id).filter(
+    ({ key }) => withinQuota.has(key),
+  ).length
+  const toJoiner = joinMoves.filter((move) => move.node === joiner.id && withinQuota.has(move.key)).length
   console.log(`\n## Join and leave (${wall()})`)
   // The ideal (Chord's K/N): a node that joins takes 1/N of the keys as owner and is a replica of K/N.
   const distinctKeys = new Set(records.map(({ key }) => key)).size
   row('K/N ideal: distinct keys × 8 / members', ((distinctKeys * K) / members.length).toFixed(1))
   row('join: keys in its replica range, copies moved', `${joinRange.size}, ${joinMoves.length}`)
   row(
-    'join: copies the joiner should take (records in its range), copies it took',
+    'join: copies the joiner should take (its range, keys within the quota), took',
     `${copiesInRange}, ${toJoiner}`,
   )
   row('join: copies to others; of them, mended copies missing before', `${joinOthers}; ${joinRepairs}`)

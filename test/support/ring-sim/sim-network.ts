@@ -79,6 +79,11 @@ export class SimNetwork {
   readonly #random: Prng
   readonly #options: Required<SimNetworkOptions>
   readonly #peers = new Map<string, Peer>()
+  /**
+   * Sees every frame a live peer puts on an open link (before loss), for diagnosis (diagnose.ts); it must
+   * not draw from the simulation's random numbers, so a tapped run is the same run.
+   */
+  tap: ((from: string, to: string, payload: Uint8Array) => void) | null = null
   /** Close reports on their way, by "peer>remote". */
   readonly #closing = new Map<string, { timer: unknown; report: () => void }>()
 
@@ -180,6 +185,7 @@ export class SimNetwork {
     if (!peer.alive) return
     const link = peer.links.get(to)
     if (!link?.open) return
+    this.tap?.(peer.peerId, to, payload)
     const bytes = payload.length + KIND_BYTE
     peer.counters.bytesSent += bytes
     peer.counters.framesSent++

@@ -39,7 +39,7 @@ export interface RingOptions {
   hopLimit?: number
   /** A lookup tries again by another path after this long without an answer. Default 1 s. */
   lookupAttemptMs?: number
-  /** A lookup gives up after this many attempts. Default 8. */
+  /** A lookup gives up after this many attempts. Default 12. */
   lookupAttempts?: number
   /** Routed requests one origin may make through this node, per second and at once. Default 30 and 120. */
   routeRatePerSecond?: number

@@ -125,9 +125,18 @@ export class Router {
 
   /**
    * Sends one request towards `key` from this node; `onReply` hears every answer (a `get` gets two) until
-   * the returned function is called or the way back expires.
+   * the returned function is called or the way back expires. `firstHops` are the links earlier attempts
+   * of the same request left by: this one leaves by another while one leads towards the key (disjoint
+   * first hops, as S/Kademlia's disjoint paths: a hostile neighbour that swallows requests is met once,
+   * not at every attempt), and the link it takes is added.
    */
-  request(key: string, request: RouteOp, attempt: number, onReply: (reply: RouteReply) => void): () => void {
+  request(
+    key: string,
+    request: RouteOp,
+    attempt: number,
+    onReply: (reply: RouteReply) => void,
+    firstHops: Set<string> | null = null,
+  ): () => void {
     const req = this.#remember(null, 0, onReply)
     const message: RouteMessage = {
       type: 'route',
@@ -141,7 +150,7 @@ export class Router {
       clockwise: false,
       request,
     }
-    this.#process(message, null, req)
+    this.#process(message, null, req, firstHops)
     return () => this.#pending.delete(req)
   }
 
@@ -198,8 +207,16 @@ export class Router {
     }
   }
 
-  /** Handles a request here or sends it on; `replyTo` null means this node asked. */
-  #process(message: RouteMessage, replyTo: string | null, replyReq: number): void {
+  /**
+   * Handles a request here or sends it on; `replyTo` null means this node asked (and `firstHops` are the
+   * links its earlier attempts left by).
+   */
+  #process(
+    message: RouteMessage,
+    replyTo: string | null,
+    replyReq: number,
+    firstHops: Set<string> | null = null,
+  ): void {
     const host = this.#host
     const { key, request } = message
     if (request.op === 'signal') return this.#routeSignal(message, replyTo, replyReq)
@@ -240,8 +257,12 @@ export class Router {
         }
       }
     }
-    const next = this.#nextHop(message, replyTo, null)
+    // The asker leaves by a link its earlier attempts did not take, while one leads on; when every
+    // such link was taken, by the best again.
+    const fresh = firstHops && firstHops.size > 0 ? this.#nextHop(message, replyTo, firstHops) : null
+    const next = fresh ?? this.#nextHop(message, replyTo, null)
     if (!next) return this.#fail(replyTo, message, 'NO_ROUTE', replyReq)
+    firstHops?.add(next.link.peerId)
     const req = this.#wayBack(replyTo, replyReq)
     this.#credit(req, next.link)
     this.#hop({ ...message, req, hops: message.hops + 1, clockwise: next.clockwise }, next.link, replyTo)

@@ -1,7 +1,8 @@
 /**
  * The replicator's global maintenance (replication.ts): records a node holds for keys it is no replica of
  * are handed to the key's owner by a routed put, a few a tick, again only after `syncMs` once a replica
- * took them, at the next tick when none did; keys it is a replica of stay where they are.
+ * took them, at the next tick when none did, and only once it knows its k predecessors; keys it is a replica
+ * of stay where they are.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import { toHex } from '../../../shared/encoding.js'
@@ -20,6 +21,7 @@ let nowMs = START_MS
 let prng: Prng
 let store: MemoryRecordStore
 let replicaKeys: Set<string>
+let predecessors: string[]
 let handOffs: { key: string; records: SignedRecord[]; done: { resolve(stored: boolean): void } }[]
 let replicator: Replicator
 
@@ -28,6 +30,8 @@ beforeEach(() => {
   prng = new Prng(7)
   store = new MemoryRecordStore()
   replicaKeys = new Set()
+  // A node that knows its k predecessors: it can tell which keys it is no replica of.
+  predecessors = Array.from({ length: RING_DEFAULTS.replicas }, () => toHex(prng.bytes32()))
   handOffs = []
   replicator = new Replicator({
     selfId: toHex(prng.bytes32()),
@@ -39,7 +43,7 @@ beforeEach(() => {
     random: () => 0.5,
     successors: () => [],
     predecessor: () => null,
-    predecessors: () => [],
+    predecessors: () => predecessors,
     replicaIndex: (key) => (replicaKeys.has(key) ? 0 : -1),
     send: () => {},
     handOff: (key, records) => {
@@ -101,6 +105,16 @@ describe('records held outside the replica set', () => {
     nowMs += 1_000
     replicator.tick()
     expect(handOffs.map((h) => h.key)).toEqual([misplaced.key, misplaced.key])
+  })
+
+  it('stay put while the node knows fewer than k predecessors (just after a join): it cannot tell yet', async () => {
+    await storeRecord()
+    predecessors = predecessors.slice(0, 1)
+    replicator.tick()
+    expect(handOffs).toEqual([])
+    predecessors = Array.from({ length: RING_DEFAULTS.replicas }, () => toHex(prng.bytes32()))
+    replicator.tick()
+    expect(handOffs).toHaveLength(1)
   })
 
   it('go a few a tick, so a node that held many keys does not flood the ring', async () => {

@@ -11,7 +11,7 @@ import {
   spread,
   verdict,
 } from '../support/figures.js'
-import type { CliDownload } from './ipc.js'
+import type { CliDownload, FrameCounts } from './ipc.js'
 
 const MiB = 1024 * 1024
 
@@ -26,7 +26,8 @@ export const RESTART_TARGET_MS = 5_000
 
 export interface GoodputRun {
   cliRawMbps: number
-  cli: CliDownload
+  /** With the frames each CLI's links sent and received during the download (frame-counter.ts). */
+  cli: CliDownload & { frames?: { seeder: FrameCounts; downloader: FrameCounts } }
   /**
    * CPU time of the two CLI processes (every thread) over each CLI → CLI arm: the raw one's set-up and
    * send, and Swarmdrop's whole download with the assembling. On a machine with every core busy, an arm
@@ -34,8 +35,11 @@ export interface GoodputRun {
    */
   cpuMs?: { raw: number; cli: number }
   chromiumRawMbps: number
-  /** From fetch to complete, and to the first chunk frame (bench/transfer's page). */
-  chromium: { bytes: number; ms: number; firstFrameMs: number }
+  /**
+   * From fetch to complete, and to the first chunk frame (bench/transfer's page); the frames the seeding
+   * CLI sent and received meanwhile (both directions of the link).
+   */
+  chromium: { bytes: number; ms: number; firstFrameMs: number; seederFrames?: FrameCounts }
   load: number[]
 }
 
@@ -110,11 +114,47 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
       ),
     )
   }
+  const chunks = runs.reduce((sum, r) => sum + r.cli.chunkCount, 0)
+  const cliFrames = runs.flatMap((r) => (r.cli.frames ? [r.cli.frames] : []))
+  if (cliFrames.length === runs.length && chunks > 0) {
+    reportFrames(
+      '  frames per chunk, seeder CLI',
+      cliFrames.map((f) => f.seeder),
+      chunks,
+    )
+    reportFrames(
+      '  frames per chunk, downloader CLI',
+      cliFrames.map((f) => f.downloader),
+      chunks,
+    )
+  }
   reportArm(
     'CLI → Chromium',
     'fetch',
     runs.map((r) => ({ raw: r.chromiumRawMbps, ...r.chromium })),
   )
+  const chromiumFrames = runs.flatMap((r) => (r.chromium.seederFrames ? [r.chromium.seederFrames] : []))
+  if (chromiumFrames.length === runs.length && chunks > 0)
+    reportFrames('  frames per chunk, seeder CLI', chromiumFrames, chunks)
+}
+
+/**
+ * Frames one side's links carried during the downloads, summed over the runs and divided by the chunks
+ * downloaded: what a chunk costs in messages beside its data (issue 11). The raw arm's is 4 messages a MiB.
+ */
+function reportFrames(label: string, counts: FrameCounts[], chunks: number): void {
+  const perChunk = (way: keyof FrameCounts) => {
+    const sums = new Map<string, number>()
+    for (const count of counts)
+      for (const [what, n] of Object.entries(count[way])) sums.set(what, (sums.get(what) ?? 0) + n)
+    const total = [...sums.values()].reduce((a, b) => a + b, 0)
+    const each = [...sums]
+      .sort((a, b) => b[1] - a[1])
+      .map(([what, n]) => `${what} ${(n / chunks).toFixed(2)}`)
+      .join(', ')
+    return `${way} ${(total / chunks).toFixed(2)} (${each || 'none'})`
+  }
+  row(label, perChunk('sent'), perChunk('received'))
 }
 
 /** One run of one arm: the raw channel's rate, and Swarmdrop's download (see CliDownload for the times). */

@@ -341,7 +341,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     // (bench/cli, issue 11). A source on probation waits for its first chunk to check out, as before.
     if (source.delivered > 0 && this.#verifying.size <= MAX_CHUNKS_VERIFYING) this.#fill()
     try {
-      await this.options.local.write(this.digest, index, request.buffer)
+      await this.options.local.write(this.digest, index, request.buffer, source.session.peerId)
     } catch (error) {
       this.#verifying.delete(index)
       if (this.#destroyed) return

@@ -15,6 +15,7 @@ import type { PeerSession } from '../../web/peer/peer-session.js'
 import { type PeerConnectionClass, RawReceiver, RawSender } from '../transfer/page/raw-channel.js'
 import { FrameCounter } from './frame-counter.js'
 import type { CliDownload, PeerAnswers, PeerReply, PeerRequest } from './ipc.js'
+import { threadCpuMs } from './thread-cpu.js'
 
 const PeerConnection = (wrtc as unknown as { RTCPeerConnection: PeerConnectionClass }).RTCPeerConnection
 
@@ -133,6 +134,8 @@ async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['ty
     }
     case 'frames':
       return frames.take()
+    case 'threads':
+      return threadCpuMs()
     case 'close':
       receiver?.close()
       sender?.close()

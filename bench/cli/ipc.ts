@@ -14,6 +14,8 @@ export type PeerRequest =
   | { type: 'profile-stop'; path: string }
   /** CPU time this process has used so far, every thread of it (process.cpuUsage, in µs). */
   | { type: 'cpu' }
+  /** CPU time of this process so far by thread name, in ms (thread-cpu.ts). */
+  | { type: 'threads' }
   /** The frames this process's links sent and received since the last such call (frame-counter.ts). */
   | { type: 'frames' }
   | { type: 'close' }
@@ -53,6 +55,7 @@ export interface PeerAnswers {
   'profile-stop': null
   cpu: number
   frames: FrameCounts
+  threads: Record<string, number>
   close: null
 }
 

@@ -125,20 +125,31 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
 
   const results: GoodputRun[] = []
   // CPU time of both CLI processes (all their threads: WebRTC's too) over one step, in ms.
-  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number]> => {
+  // And by thread of each process (thread-cpu.ts), keyed `seeder: name` and `downloader: name`.
+  const threads = async () => {
+    const [a, b] = await Promise.all([seeder.call({ type: 'threads' }), downloader.call({ type: 'threads' })])
+    const all: Record<string, number> = {}
+    for (const [name, ms] of Object.entries(a)) all[`seeder: ${name}`] = ms
+    for (const [name, ms] of Object.entries(b)) all[`downloader: ${name}`] = ms
+    return all
+  }
+  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number, Record<string, number>]> => {
     const cpu = () => Promise.all([seeder.call({ type: 'cpu' }), downloader.call({ type: 'cpu' })])
-    const before = await cpu()
+    const [before, threadsBefore] = await Promise.all([cpu(), threads()])
     const value = await step()
-    const after = await cpu()
-    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000]
+    const [after, threadsAfter] = await Promise.all([cpu(), threads()])
+    const byThread: Record<string, number> = {}
+    for (const [name, ms] of Object.entries(threadsAfter)) byThread[name] = ms - (threadsBefore[name] ?? 0)
+    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000, byThread]
   }
   for (let run = 1; run <= runs; run++) {
-    const [rawCli, rawCpuMs] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
-    const [cli, cliCpuMs] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
+    const [rawCli, rawCpuMs, rawThreads] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
+    const [cli, cliCpuMs, cliThreads] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
     const result: GoodputRun = {
       cliRawMbps: mbPerSecond(...rawCli),
       cli,
       cpuMs: { raw: rawCpuMs, cli: cliCpuMs },
+      threadCpuMs: { raw: rawThreads, cli: cliThreads },
       chromiumRawMbps: mbPerSecond(...(await rawToChromium(seeder, chromium, chromiumRawId))),
       chromium: await chromiumDownload(seeder, chromium, input),
       load: loadavg(),

@@ -34,6 +34,8 @@ export interface GoodputRun {
    * that needs more CPU per byte gets fewer bytes through.
    */
   cpuMs?: { raw: number; cli: number }
+  /** The same by process and thread name (thread-cpu.ts; /proc counts in 10 ms ticks). */
+  threadCpuMs?: { raw: Record<string, number>; cli: Record<string, number> }
   chromiumRawMbps: number
   /**
    * From fetch to complete, and to the first chunk frame (bench/transfer's page); the frames the seeding
@@ -114,6 +116,7 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
       ),
     )
   }
+  reportThreads(runs, sizeBytes)
   const chunks = runs.reduce((sum, r) => sum + r.cli.chunkCount, 0)
   const cliFrames = runs.flatMap((r) => (r.cli.frames ? [r.cli.frames] : []))
   if (cliFrames.length === runs.length && chunks > 0) {
@@ -136,6 +139,31 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
   const chromiumFrames = runs.flatMap((r) => (r.chromium.seederFrames ? [r.chromium.seederFrames] : []))
   if (chromiumFrames.length === runs.length && chunks > 0)
     reportFrames('  frames per chunk, seeder CLI', chromiumFrames, chunks)
+}
+
+/**
+ * CPU a MiB of each thread (by process and name) in each CLI → CLI arm, summed over the runs: the threads
+ * where Swarmdrop spends what the raw arm does not, largest difference first.
+ */
+function reportThreads(runs: GoodputRun[], sizeBytes: number): void {
+  const measured = runs.filter((r) => r.threadCpuMs)
+  if (measured.length === 0) return
+  const mib = (measured.length * sizeBytes) / MiB
+  const sum = (arm: 'raw' | 'cli') => {
+    const totals = new Map<string, number>()
+    for (const r of measured)
+      for (const [name, ms] of Object.entries(r.threadCpuMs![arm]))
+        totals.set(name, (totals.get(name) ?? 0) + ms)
+    return totals
+  }
+  const raw = sum('raw')
+  const cli = sum('cli')
+  const names = [...new Set([...raw.keys(), ...cli.keys()])]
+    .map((name) => ({ name, raw: (raw.get(name) ?? 0) / mib, cli: (cli.get(name) ?? 0) / mib }))
+    .filter((t) => t.raw >= 0.05 || t.cli >= 0.05)
+    .sort((a, b) => b.cli - b.raw - (a.cli - a.raw))
+  for (const t of names)
+    row(`  CPU of thread ${t.name}`, `raw ${t.raw.toFixed(1)}`, `Swarmdrop ${t.cli.toFixed(1)} ms/MiB`)
 }
 
 /**

@@ -407,10 +407,7 @@ describe('the text UI in a real terminal (tmux)', () => {
     press('Tab')
     await shows(new RegExp(`swarmdrop> get ${file.digest}`), 'the digest completed')
     press('Enter')
-    await shows(
-      /complete: .*for the terminal\.bin \(8\.0 MiB\)/,
-      'the download complete',
-    )
+    await shows(/complete: .*for the terminal\.bin \(8\.0 MiB\)/, 'the download complete')
     expect(await sha256OfFile(join(dir, file.name))).toEqual({ size: file.size, sha256: file.sha256 })
 
     type('status')

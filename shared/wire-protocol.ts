@@ -52,7 +52,10 @@ export const ControlMessageSchemas = {
     version: z.number().int(),
     maxFrameBytes: z.number().int().min(MIN_FRAME_BYTES).max(MAX_CHUNK_BYTES),
   }),
-  /** "I want this file": the other side answers with `have` and keeps sending `have-chunk` for it. */
+  /**
+   * "I want this file": the other side answers with `have` and keeps sending `have-chunk` for it (not for
+   * chunks it got from the peer it would tell).
+   */
   interested: z.strictObject({ type: z.literal('interested'), digest: DigestSchema }),
   /** Not interested any more: stop sending `have-chunk` for it. */
   'not-interested': z.strictObject({ type: z.literal('not-interested'), digest: DigestSchema }),

@@ -13,7 +13,9 @@ import { SocketPool } from '../../cli/sockets.js'
 import { FRAME_KIND } from '../../shared/wire-protocol.js'
 import type { PeerSession } from '../../web/peer/peer-session.js'
 import { type PeerConnectionClass, RawReceiver, RawSender } from '../transfer/page/raw-channel.js'
+import { FrameCounter } from './frame-counter.js'
 import type { CliDownload, PeerAnswers, PeerReply, PeerRequest } from './ipc.js'
+import { threadCpuMs } from './thread-cpu.js'
 
 const PeerConnection = (wrtc as unknown as { RTCPeerConnection: PeerConnectionClass }).RTCPeerConnection
 
@@ -21,6 +23,7 @@ let peer: HeadlessPeer | undefined
 let receiver: RawReceiver | undefined
 let sender: RawSender | undefined
 const sockets = new SocketPool()
+const frames = new FrameCounter()
 /** The inspector session profiling this process, between `profile-start` and `profile-stop`. */
 let profiler: Session | undefined
 
@@ -42,6 +45,8 @@ async function open(dir: string, server: string): Promise<{ peerId: string }> {
     createSocket: sockets.create,
     createLink: await webrtcLinkFactory(),
   })
+  for (const session of peer.engine.swarm.sessions) frames.watch(session)
+  peer.engine.swarm.on('session', (session) => frames.watch(session))
   while (peer.engine.tracker.status.state !== 'online') await peer.engine.once('status')
   return { peerId: peer.engine.tracker.peerId! }
 }
@@ -73,10 +78,11 @@ async function download(digest: string): Promise<CliDownload> {
     if (running.state !== 'complete') await running.once('complete')
     const completed = performance.now()
     const assembled = await combined
-    const bytes = running.file.record.manifest.size
+    const { manifest } = running.file.record
     await headless.remove(digest)
     return {
-      bytes,
+      bytes: manifest.size,
+      chunkCount: manifest.hashes.length,
       ms: completed - started,
       firstFrameMs: firstFrameAt - started,
       assembleMs: assembled - completed,
@@ -126,6 +132,10 @@ async function handle(request: PeerRequest): Promise<PeerAnswers[PeerRequest['ty
       const { user, system } = process.cpuUsage()
       return user + system
     }
+    case 'frames':
+      return frames.take()
+    case 'threads':
+      return threadCpuMs()
     case 'close':
       receiver?.close()
       sender?.close()

@@ -14,6 +14,10 @@ export type PeerRequest =
   | { type: 'profile-stop'; path: string }
   /** CPU time this process has used so far, every thread of it (process.cpuUsage, in µs). */
   | { type: 'cpu' }
+  /** CPU time of this process so far by thread name, in ms (thread-cpu.ts). */
+  | { type: 'threads' }
+  /** The frames this process's links sent and received since the last such call (frame-counter.ts). */
+  | { type: 'frames' }
   | { type: 'close' }
 
 export interface CliDownload {
@@ -30,6 +34,14 @@ export interface CliDownload {
   firstFrameMs: number
   /** Then the chunk files combined into the file in the folder. */
   assembleMs: number
+  /** Chunks in the file: what frame counts are divided by. */
+  chunkCount: number
+}
+
+/** Frames by what they are (a control message's type, 'chunk frame', …), each way. */
+export interface FrameCounts {
+  sent: Record<string, number>
+  received: Record<string, number>
 }
 
 export interface PeerAnswers {
@@ -42,6 +54,8 @@ export interface PeerAnswers {
   'profile-start': null
   'profile-stop': null
   cpu: number
+  frames: FrameCounts
+  threads: Record<string, number>
   close: null
 }
 

@@ -36,7 +36,6 @@ import { type InputFile, writeInputFile } from '../support/input-file.js'
 import { isolation, reRunIsolatedIfRoot } from '../support/netns.js'
 import { type BenchBrowser, CHROMIUM_PATH, launchBrowser } from '../transfer/browsers.js'
 import { buildPage } from '../transfer/build-page.js'
-import type { CliDownload } from './ipc.js'
 import { PeerProcess } from './peer-process.js'
 import { sampleRss } from './process-rss.js'
 import { type Figures, type GoodputRun, report, type ShareRun } from './report.js'
@@ -126,22 +125,33 @@ async function goodput(url: string, trackerUrl: string): Promise<GoodputRun[]> {
 
   const results: GoodputRun[] = []
   // CPU time of both CLI processes (all their threads: WebRTC's too) over one step, in ms.
-  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number]> => {
+  // And by thread of each process (thread-cpu.ts), keyed `seeder: name` and `downloader: name`.
+  const threads = async () => {
+    const [a, b] = await Promise.all([seeder.call({ type: 'threads' }), downloader.call({ type: 'threads' })])
+    const all: Record<string, number> = {}
+    for (const [name, ms] of Object.entries(a)) all[`seeder: ${name}`] = ms
+    for (const [name, ms] of Object.entries(b)) all[`downloader: ${name}`] = ms
+    return all
+  }
+  const cpuOf = async <T>(step: () => Promise<T>): Promise<[T, number, Record<string, number>]> => {
     const cpu = () => Promise.all([seeder.call({ type: 'cpu' }), downloader.call({ type: 'cpu' })])
-    const before = await cpu()
+    const [before, threadsBefore] = await Promise.all([cpu(), threads()])
     const value = await step()
-    const after = await cpu()
-    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000]
+    const [after, threadsAfter] = await Promise.all([cpu(), threads()])
+    const byThread: Record<string, number> = {}
+    for (const [name, ms] of Object.entries(threadsAfter)) byThread[name] = ms - (threadsBefore[name] ?? 0)
+    return [value, (after[0] - before[0] + after[1] - before[1]) / 1000, byThread]
   }
   for (let run = 1; run <= runs; run++) {
-    const [rawCli, rawCpuMs] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
-    const [cli, cliCpuMs] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
+    const [rawCli, rawCpuMs, rawThreads] = await cpuOf(() => rawToCli(seeder, downloader, downloaderId))
+    const [cli, cliCpuMs, cliThreads] = await cpuOf(() => cliDownload(seeder, downloader, input, run))
     const result: GoodputRun = {
       cliRawMbps: mbPerSecond(...rawCli),
       cli,
       cpuMs: { raw: rawCpuMs, cli: cliCpuMs },
+      threadCpuMs: { raw: rawThreads, cli: cliThreads },
       chromiumRawMbps: mbPerSecond(...(await rawToChromium(seeder, chromium, chromiumRawId))),
-      chromium: await chromiumDownload(chromium, input),
+      chromium: await chromiumDownload(seeder, chromium, input),
       load: loadavg(),
     }
     results.push(result)
@@ -179,19 +189,27 @@ async function cliDownload(
   downloader: PeerProcess,
   input: InputFile,
   run: number,
-): Promise<CliDownload> {
+): Promise<GoodputRun['cli']> {
   await settle()
+  await Promise.all([seeder.call({ type: 'frames' }), downloader.call({ type: 'frames' })])
   const profileDir = flags['cpu-prof']
-  if (profileDir === undefined) return downloader.call({ type: 'download', digest: input.digest })
-  mkdirSync(profileDir, { recursive: true })
-  await Promise.all([seeder.call({ type: 'profile-start' }), downloader.call({ type: 'profile-start' })])
+  if (profileDir !== undefined) {
+    mkdirSync(profileDir, { recursive: true })
+    await Promise.all([seeder.call({ type: 'profile-start' }), downloader.call({ type: 'profile-start' })])
+  }
   const download = await downloader.call({ type: 'download', digest: input.digest })
-  const profile = (name: string) => ({
-    type: 'profile-stop' as const,
-    path: join(profileDir, `run-${run}-${name}.cpuprofile`),
-  })
-  await Promise.all([seeder.call(profile('seeder')), downloader.call(profile('downloader'))])
-  return download
+  if (profileDir !== undefined) {
+    const profile = (name: string) => ({
+      type: 'profile-stop' as const,
+      path: join(profileDir, `run-${run}-${name}.cpuprofile`),
+    })
+    await Promise.all([seeder.call(profile('seeder')), downloader.call(profile('downloader'))])
+  }
+  const [seederFrames, downloaderFrames] = await Promise.all([
+    seeder.call({ type: 'frames' }),
+    downloader.call({ type: 'frames' }),
+  ])
+  return { ...download, frames: { seeder: seederFrames, downloader: downloaderFrames } }
 }
 
 async function rawToChromium(
@@ -215,15 +233,26 @@ async function rawToChromium(
   return [received.bytes, received.ms]
 }
 
-async function chromiumDownload(chromium: BenchBrowser, input: InputFile): Promise<GoodputRun['chromium']> {
+async function chromiumDownload(
+  seeder: PeerProcess,
+  chromium: BenchBrowser,
+  input: InputFile,
+): Promise<GoodputRun['chromium']> {
   await settle()
   await chromium.page.evaluate(() => window.transferBench.openEngine())
+  await seeder.call({ type: 'frames' })
   const download = await chromium.page.evaluate(
     (digest) => window.transferBench.download(digest),
     input.digest,
   )
+  const seederFrames = await seeder.call({ type: 'frames' })
   await chromium.page.evaluate(() => window.transferBench.closeEngine())
-  return { bytes: download.bytes, ms: download.ms, firstFrameMs: download.firstFrameMs }
+  return {
+    bytes: download.bytes,
+    ms: download.ms,
+    firstFrameMs: download.firstFrameMs,
+    seederFrames,
+  }
 }
 
 // ---------------------------------------------------------------- share a 2 GiB folder

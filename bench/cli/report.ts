@@ -11,7 +11,7 @@ import {
   spread,
   verdict,
 } from '../support/figures.js'
-import type { CliDownload } from './ipc.js'
+import type { CliDownload, FrameCounts } from './ipc.js'
 
 const MiB = 1024 * 1024
 
@@ -26,16 +26,22 @@ export const RESTART_TARGET_MS = 5_000
 
 export interface GoodputRun {
   cliRawMbps: number
-  cli: CliDownload
+  /** With the frames each CLI's links sent and received during the download (frame-counter.ts). */
+  cli: CliDownload & { frames?: { seeder: FrameCounts; downloader: FrameCounts } }
   /**
    * CPU time of the two CLI processes (every thread) over each CLI → CLI arm: the raw one's set-up and
    * send, and Swarmdrop's whole download with the assembling. On a machine with every core busy, an arm
    * that needs more CPU per byte gets fewer bytes through.
    */
   cpuMs?: { raw: number; cli: number }
+  /** The same by process and thread name (thread-cpu.ts; /proc counts in 10 ms ticks). */
+  threadCpuMs?: { raw: Record<string, number>; cli: Record<string, number> }
   chromiumRawMbps: number
-  /** From fetch to complete, and to the first chunk frame (bench/transfer's page). */
-  chromium: { bytes: number; ms: number; firstFrameMs: number }
+  /**
+   * From fetch to complete, and to the first chunk frame (bench/transfer's page); the frames the seeding
+   * CLI sent and received meanwhile (both directions of the link).
+   */
+  chromium: { bytes: number; ms: number; firstFrameMs: number; seederFrames?: FrameCounts }
   load: number[]
 }
 
@@ -110,11 +116,73 @@ function reportGoodput({ sizeBytes, runs }: NonNullable<Figures['goodput']>): vo
       ),
     )
   }
+  reportThreads(runs, sizeBytes)
+  const chunks = runs.reduce((sum, r) => sum + r.cli.chunkCount, 0)
+  const cliFrames = runs.flatMap((r) => (r.cli.frames ? [r.cli.frames] : []))
+  if (cliFrames.length === runs.length && chunks > 0) {
+    reportFrames(
+      '  frames per chunk, seeder CLI',
+      cliFrames.map((f) => f.seeder),
+      chunks,
+    )
+    reportFrames(
+      '  frames per chunk, downloader CLI',
+      cliFrames.map((f) => f.downloader),
+      chunks,
+    )
+  }
   reportArm(
     'CLI → Chromium',
     'fetch',
     runs.map((r) => ({ raw: r.chromiumRawMbps, ...r.chromium })),
   )
+  const chromiumFrames = runs.flatMap((r) => (r.chromium.seederFrames ? [r.chromium.seederFrames] : []))
+  if (chromiumFrames.length === runs.length && chunks > 0)
+    reportFrames('  frames per chunk, seeder CLI', chromiumFrames, chunks)
+}
+
+/**
+ * CPU a MiB of each thread (by process and name) in each CLI → CLI arm, summed over the runs: the threads
+ * where Swarmdrop spends what the raw arm does not, largest difference first.
+ */
+function reportThreads(runs: GoodputRun[], sizeBytes: number): void {
+  const measured = runs.filter((r) => r.threadCpuMs)
+  if (measured.length === 0) return
+  const mib = (measured.length * sizeBytes) / MiB
+  const sum = (arm: 'raw' | 'cli') => {
+    const totals = new Map<string, number>()
+    for (const r of measured)
+      for (const [name, ms] of Object.entries(r.threadCpuMs![arm]))
+        totals.set(name, (totals.get(name) ?? 0) + ms)
+    return totals
+  }
+  const raw = sum('raw')
+  const cli = sum('cli')
+  const names = [...new Set([...raw.keys(), ...cli.keys()])]
+    .map((name) => ({ name, raw: (raw.get(name) ?? 0) / mib, cli: (cli.get(name) ?? 0) / mib }))
+    .filter((t) => t.raw >= 0.05 || t.cli >= 0.05)
+    .sort((a, b) => b.cli - b.raw - (a.cli - a.raw))
+  for (const t of names)
+    row(`  CPU of thread ${t.name}`, `raw ${t.raw.toFixed(1)}`, `Swarmdrop ${t.cli.toFixed(1)} ms/MiB`)
+}
+
+/**
+ * Frames one side's links carried during the downloads, summed over the runs and divided by the chunks
+ * downloaded: what a chunk costs in messages beside its data (issue 11). The raw arm's is 4 messages a MiB.
+ */
+function reportFrames(label: string, counts: FrameCounts[], chunks: number): void {
+  const perChunk = (way: keyof FrameCounts) => {
+    const sums = new Map<string, number>()
+    for (const count of counts)
+      for (const [what, n] of Object.entries(count[way])) sums.set(what, (sums.get(what) ?? 0) + n)
+    const total = [...sums.values()].reduce((a, b) => a + b, 0)
+    const each = [...sums]
+      .sort((a, b) => b[1] - a[1])
+      .map(([what, n]) => `${what} ${(n / chunks).toFixed(2)}`)
+      .join(', ')
+    return `${way} ${(total / chunks).toFixed(2)} (${each || 'none'})`
+  }
+  row(label, perChunk('sent'), perChunk('received'))
 }
 
 /** One run of one arm: the raw channel's rate, and Swarmdrop's download (see CliDownload for the times). */

@@ -67,7 +67,7 @@ export type FolderEvents = {
   /** Unknown chunk files became a download, their manifest found. */
   adopted: { digest: string; name: string; chunks: number; chunkCount: number }
   /** A finished download is now a complete file in DIR. */
-  combined: { digest: string; name: string; path: string; size: number; sha256: string }
+  combined: { digest: string; name: string; path: string; size: number }
   problem: { digest?: string; name?: string; error: SwarmError }
 }
 
@@ -580,7 +580,6 @@ export class Folder extends TypedEventTarget<FolderEvents> {
         name: combined.name,
         path: combined.path,
         size: combined.size,
-        sha256: combined.sha256,
       })
       return true
     } catch (error) {

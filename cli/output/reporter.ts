@@ -94,13 +94,12 @@ export function reportFolder(folder: Folder, out: Output, nameOf: (digest: strin
       { digest, name, chunks, chunkCount },
     ),
   )
-  folder.on('combined', ({ digest, name, path, size, sha256 }) =>
-    out.event('info', 'complete', `complete: ${printable(path)} (${formatBytes(size)}, sha256 ${sha256})`, {
+  folder.on('combined', ({ digest, name, path, size }) =>
+    out.event('info', 'complete', `complete: ${printable(path)} (${formatBytes(size)})`, {
       digest,
       name,
       path,
       size,
-      sha256,
     }),
   )
   folder.on('problem', ({ digest, name, error }) => {

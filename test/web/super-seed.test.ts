@@ -6,6 +6,7 @@ import { Bitfield } from '../../shared/bitfield.js'
 import {
   ISOLATED_MS,
   OPEN_OFFERS,
+  REFILL_BELOW,
   SPREAD_WAIT_MS,
   STARVED_MS,
   STARVED_OFFERS,
@@ -34,19 +35,27 @@ describe('SuperSeed', () => {
   it('tops up the offers as a peer asks and as it gets chunks elsewhere, never offering what it holds', () => {
     const seed = new SuperSeed(3 * OPEN_OFFERS, () => 0)
     const first = indices(seed.join('a'))
-    // Asking for an offered chunk uses one offer up: one new offer replaces it.
-    const [asked] = first
-    const replacing = seed.requested('a', asked!)
-    expect(replacing).toHaveLength(1)
-    // A chunk that came from another peer: that offer is used up too.
-    const more = seed.heldChunk('a', first[1]!)
-    expect(more).toHaveLength(1)
-    expect(first).not.toContain(more[0])
+    // Asking for offered chunks uses offers up; while REFILL_BELOW are still open nothing new is offered,
+    // then the offers are topped up to OPEN_OFFERS at once (one message, not one per request).
+    const used = OPEN_OFFERS - REFILL_BELOW
+    for (const index of first.slice(0, used)) expect(seed.requested('a', index)).toEqual([])
+    // A chunk that came from another peer uses an offer up too: now fewer than REFILL_BELOW are open.
+    const refill = seed.heldChunk('a', first[used]!)
+    expect(refill).toHaveLength(used + 1)
+    expect(refill.filter((index) => first.includes(index))).toEqual([])
+    expect(indices(seed.offeredTo('a')!)).toEqual([...first, ...refill].sort((a, b) => a - b))
     // What it holds by its `have` is never offered, and it is offered all it lacks in the end.
     const held = new Bitfield(3 * OPEN_OFFERS)
     for (let i = 0; i < 2 * OPEN_OFFERS; i++) held.set(i)
-    const offered = new Set([...first, ...replacing, ...more, ...seed.held('a', held)])
-    for (let i = 2 * OPEN_OFFERS; i < 3 * OPEN_OFFERS; i++) expect(offered.has(i)).toBe(true)
+    expect(seed.held('a', held).every((index) => index >= 2 * OPEN_OFFERS)).toBe(true)
+    const asked = new Set<number>()
+    for (let round = 0; round < OPEN_OFFERS; round++) {
+      const open = indices(seed.offeredTo('a')!).find((index) => !held.has(index) && !asked.has(index))
+      if (open === undefined) break
+      asked.add(open)
+      seed.requested('a', open)
+    }
+    expect(asked.size).toBe(OPEN_OFFERS)
   })
 
   it('does not count a request withdrawn as a copy: a request-and-cancel flood holds nobody back', () => {

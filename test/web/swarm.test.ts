@@ -16,6 +16,7 @@ import {
   TICK_MS,
 } from '../../web/peer/download.js'
 import type { MemoryLink } from '../../web/peer/memory-link.js'
+import { OPEN_OFFERS, REFILL_BELOW } from '../../web/peer/super-seed.js'
 import { IDLE_SESSION_MS } from '../../web/peer/swarm.js'
 import { REQUESTS_PER_PEER, SLOTS_PER_PEER } from '../../web/peer/upload-slots.js'
 import { FakeClock } from '../support/fake-clock.js'
@@ -35,6 +36,7 @@ import {
   seed,
   settle,
   startDownload,
+  type TestNode,
 } from '../support/swarm-nodes.js'
 import { until } from '../support/until.js'
 
@@ -221,6 +223,51 @@ describe('swarm download', () => {
     // The origin sent each chunk once (within SPREAD_WAIT_MS nothing is offered twice); the crowd did the rest.
     expect(originChunks).toBe(24)
     for (const sources of from) expect(sources.size).toBe(3)
+  })
+
+  it('tells interested peers of each chunk it stores but the one it came from, and offers in batches', async () => {
+    const network = new MemoryNetwork()
+    const origin = addNode(network, 'origin')
+    const leecher = addNode(network, 'leecher')
+    const watcher = addNode(network, 'watcher')
+    // Control messages each node hears from one peer, by type.
+    const heard = (node: TestNode, from: string) => {
+      const counts = new Map<string, number>()
+      node.swarm.on('session', (session) => {
+        if (session.peerId !== from) return
+        session.link.on('frame', (frame) => {
+          const parsed = parseFrame(frame)
+          if (!parsed.ok || parsed.frame.kind !== 'control') return
+          const { type } = parsed.frame.message
+          counts.set(type, (counts.get(type) ?? 0) + 1)
+        })
+      })
+      return counts
+    }
+    const originHeard = heard(origin, 'leecher')
+    const leecherHeard = heard(leecher, 'origin')
+    const watcherHeard = heard(watcher, 'leecher')
+    const chunks = 20
+    const bytes = bytesOf(chunks * CHUNK, 21)
+    const record = await seed(origin, bytes)
+    // Another peer fetching the file is interested in what the leecher stores.
+    await (await watcher.swarm.session('leecher')).send({ type: 'interested', digest: record.digest })
+    await settle()
+    let originChunks = 0
+    origin.swarm.on('uploaded', () => originChunks++)
+    const download = await startDownload(leecher, record, ['origin'])
+    await download.once('complete')
+    await settle() // the last announcements on their way
+    expect(same(await savedBytes(leecher, record.digest), bytes)).toBe(true)
+    expect(originChunks).toBe(chunks)
+    // The watcher hears of every chunk; the origin, which sent them, of none: it counts each as held once sent.
+    expect(watcherHeard.get('have-chunk')).toBe(chunks)
+    expect(originHeard.get('have-chunk') ?? 0).toBe(0)
+    expect(originHeard.get('request')).toBe(chunks)
+    // The origin's offers came several at a time: far fewer messages than one per chunk.
+    const offers = (leecherHeard.get('have') ?? 0) + (leecherHeard.get('have-chunk') ?? 0)
+    expect(offers).toBeGreaterThan(0)
+    expect(offers).toBeLessThanOrEqual(Math.ceil(chunks / (OPEN_OFFERS - REFILL_BELOW + 1)) + 1)
   })
 
   it('bans a source after three bad chunks and finishes from the others', async () => {

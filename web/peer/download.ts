@@ -345,7 +345,7 @@ export class Download extends TypedEventTarget<DownloadEvents> {
     const ahead = Math.min(this.options.local.chunks.writeAhead ?? 0, MAX_CHUNKS_VERIFYING)
     if (source.delivered > 0 && this.#verifying.size <= ahead) this.#fill()
     try {
-      await this.options.local.write(this.digest, index, request.buffer)
+      await this.options.local.write(this.digest, index, request.buffer, source.session.peerId)
     } catch (error) {
       this.#verifying.delete(index)
       if (this.#destroyed) return

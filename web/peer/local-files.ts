@@ -25,8 +25,11 @@ export interface LocalFile {
 export type LiveSource = Blob | { read(index: number): Promise<{ bytes: Uint8Array }> }
 
 export type LocalFilesEvents = {
-  /** A chunk was verified and stored (or found missing on read: `lost`). */
-  'chunk-stored': { digest: string; index: number }
+  /**
+   * A chunk was verified and stored (or found missing on read: `lost`). `from`: the peer it was downloaded
+   * from, when it was (that peer knows it sent it; the swarm does not announce it back, issue 11).
+   */
+  'chunk-stored': { digest: string; index: number; from?: string }
   'chunk-lost': { digest: string; index: number }
   'file-added': LocalFile
   'file-removed': { digest: string }
@@ -121,8 +124,11 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
     return (await this.read(digest, index)) !== undefined
   }
 
-  /** Checks and stores a downloaded chunk. Throws CHUNK_CORRUPT or QUOTA_EXCEEDED (SwarmError). */
-  async write(digest: string, index: number, bytes: Uint8Array): Promise<void> {
+  /**
+   * Checks and stores a downloaded chunk, from peer `from` when given. Throws CHUNK_CORRUPT or
+   * QUOTA_EXCEEDED (SwarmError).
+   */
+  async write(digest: string, index: number, bytes: Uint8Array, from?: string): Promise<void> {
     const file = this.#files.get(digest)
     if (!file) throw new SwarmError('NOT_HELD', 'no such file here')
     await writeVerifiedChunk(this.chunks, file.record.manifest, digest, index, bytes)
@@ -131,7 +137,8 @@ export class LocalFiles extends TypedEventTarget<LocalFilesEvents> {
       await this.chunks.delete(digest, index)
       return
     }
-    if (file.have.set(index)) this.emit('chunk-stored', { digest, index })
+    if (file.have.set(index))
+      this.emit('chunk-stored', from === undefined ? { digest, index } : { digest, index, from })
   }
 
   /** Forgets a file and deletes its chunks and record. */

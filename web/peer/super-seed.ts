@@ -10,9 +10,9 @@
  * holds, the seeder says it is `interested` in the file: the peer answers with its `have` and reports each
  * chunk it stores, as it does to any interested peer.
  *
- * A peer always has at least OPEN_OFFERS chunks offered that it lacks and has not asked us for (or all it
- * lacks, when fewer): offers are topped up as it asks, and as it reports chunks (from anyone), so it never
- * waits on us for something to ask. With a single downloader this is neutral: it is offered more than it
+ * A peer always has at least REFILL_BELOW chunks offered that it lacks and has not asked us for (or all it
+ * lacks, when fewer): offers are topped up to OPEN_OFFERS as it asks, and as it reports chunks (from anyone),
+ * so it never waits on us for something to ask. With a single downloader this is neutral: it is offered more than it
  * keeps in flight (IN_FLIGHT_PER_SOURCE).
  *
  * Plain state, no I/O: the swarm sends what this returns.
@@ -22,6 +22,13 @@ import { IN_FLIGHT_PER_SOURCE } from './download.js'
 
 /** Chunks each peer has on offer and may ask for: twice what it keeps in flight from one source. */
 export const OPEN_OFFERS = 2 * IN_FLIGHT_PER_SOURCE
+/**
+ * A peer's offers are topped up (to OPEN_OFFERS) only once fewer than this are open, several at once in one
+ * message, not one `have-chunk` for each chunk it asks for: that was one control message in every chunk's
+ * eight on a link with one downloader (bench/cli frame counts, issue 11). It still has this many to ask for
+ * while the next offers travel, at least what it keeps in flight.
+ */
+export const REFILL_BELOW = IN_FLIGHT_PER_SOURCE
 /**
  * A chunk already offered to, sent to or held by a peer of the crowd is offered to another only this long
  * after: by then a peer linked to its holder would have fetched it from there (a chunk takes 50–100 ms on
@@ -91,6 +98,11 @@ export class SuperSeed {
 
   has(peerId: string): boolean {
     return this.#peers.has(peerId)
+  }
+
+  /** Every chunk offered to the peer so far (a `have` says them all in one message). */
+  offeredTo(peerId: string): Bitfield | undefined {
+    return this.#peers.get(peerId)?.offered
   }
 
   /** A peer became interested: the `have` to answer with (its first offers). */
@@ -209,10 +221,11 @@ export class SuperSeed {
     if (peer.open.delete(index)) this.#openOffers[index]!--
   }
 
-  /** Offers the peer the least-copied chunks it lacks until it has OPEN_OFFERS open ones. */
+  /** Once it has fewer than REFILL_BELOW open, offers the peer the least-copied chunks it lacks up to OPEN_OFFERS. */
   #topUp(peer: PeerState): number[] {
     let open = peer.open.size
     const added: number[] = []
+    if (open >= REFILL_BELOW) return added
     const now = this.now()
     while (open < OPEN_OFFERS) {
       const index = this.#leastCopied(peer, this.#mayCopy(peer, now, open), now)

@@ -125,7 +125,7 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     this.#slots = new UploadSlots(options.clock, options.uploadSlots ?? UPLOAD_SLOTS)
     this.#unsubscribe = [
       options.links.on('link', (link) => this.#adopt(link)),
-      options.local.on('chunk-stored', ({ digest, index }) => this.#announceChunk(digest, index)),
+      options.local.on('chunk-stored', ({ digest, index, from }) => this.#announceChunk(digest, index, from)),
     ]
     this.#scheduleIdleSweep()
   }
@@ -446,8 +446,17 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     this.#offer(session, message.digest, seed.held(session.peerId, have))
   }
 
+  /** New offers: one `have-chunk`, or several at once as a `have` of everything offered so far. */
   #offer(session: PeerSession, digest: string, indices: number[]): void {
-    for (const index of indices) session.send({ type: 'have-chunk', digest, index }).catch(() => {})
+    if (indices.length === 0) return
+    const offered = this.#superSeeds.get(digest)?.offeredTo(session.peerId)
+    if (indices.length === 1 || !offered) {
+      for (const index of indices) session.send({ type: 'have-chunk', digest, index }).catch(() => {})
+      return
+    }
+    session
+      .send({ type: 'have', digest, chunkCount: offered.length, have: offered.toBase64() })
+      .catch(() => {})
   }
 
   /** While a file is super-seeded, offers are topped up now and then (super-seed.ts: SPREAD_WAIT_MS). */
@@ -486,8 +495,13 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     const superSeeded = seed?.has(session.peerId) === true
     if (superSeeded) this.#offer(session, message.digest, seed!.requested(session.peerId, message.index))
     const sent = await this.#serveRequest(session, message)
-    // A request that ends without its chunk sent whole does not count as a copy (super-seed.ts).
-    if (superSeeded && !sent) this.#superSeeds.get(message.digest)?.withdrawn(session.peerId, message.index)
+    if (!superSeeded) return
+    const after = this.#superSeeds.get(message.digest)
+    if (!after?.has(session.peerId)) return
+    // A request that ends without its chunk sent whole does not count as a copy (super-seed.ts). One sent
+    // whole counts as held at once: the peer does not announce back a chunk it got from us (#announceChunk).
+    if (sent) this.#offer(session, message.digest, after.heldChunk(session.peerId, message.index))
+    else after.withdrawn(session.peerId, message.index)
   }
 
   /** Serves one request in its turn for an upload slot; true when the whole chunk went out. Never throws. */
@@ -547,9 +561,14 @@ export class Swarm extends TypedEventTarget<SwarmEvents> {
     await session.sendManifest(message.id, canonicalManifestBytes(file.record.manifest)).catch(() => {})
   }
 
-  #announceChunk(digest: string, index: number): void {
+  /**
+   * Tells every peer interested in the file that a chunk is here, except the peer it came from: that one
+   * knows, having sent it whole (a seeder counts a chunk it sent as held, #serveChunk). With one source, this
+   * was one control message in every chunk's eight on the link (bench/cli frame counts, issue 11).
+   */
+  #announceChunk(digest: string, index: number, from: string | undefined): void {
     for (const [peerId, digests] of this.#interest) {
-      if (!digests.has(digest)) continue
+      if (peerId === from || !digests.has(digest)) continue
       this.#sessions
         .get(peerId)
         ?.send({ type: 'have-chunk', digest, index })

@@ -71,9 +71,9 @@ export function timeLocalFiles(local: LocalFiles, times: () => StepTimes): void 
       () => times().read,
       () => read(digest, index),
     )
-  local.write = (digest, index, bytes) =>
+  local.write = (digest, index, bytes, from) =>
     timed(
       () => times().write,
-      () => write(digest, index, bytes),
+      () => write(digest, index, bytes, from),
     )
 }

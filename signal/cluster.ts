@@ -107,6 +107,25 @@ export class RedisCluster implements ClusterLink {
     return this.#link.up
   }
 
+  /**
+   * The key every instance tags origins with (origin-tag.ts): the first instance to start stores a random
+   * one, the others read it. With a key per instance, one address had a tag per instance, and a peer's
+   * abuse allowance per origin counted it once per instance it reached (issue 10). Undefined when Redis
+   * does not answer now: the caller keeps a key of its own, as a single process does.
+   */
+  async sharedOriginKey(): Promise<Uint8Array | undefined> {
+    const name = `${this.prefix}origin-key`
+    try {
+      await this.#link.commands.set(name, randomBytes(32).toString('base64'), 'NX')
+      const stored = await this.#link.commands.get(name)
+      const key = stored ? Buffer.from(stored, 'base64') : undefined
+      return key && key.length === 32 ? key : undefined
+    } catch (error) {
+      this.#log.error('no shared origin key: this instance tags origins with its own', { error })
+      return undefined
+    }
+  }
+
   /** Connects to Redis and starts the heartbeat; Redis being down at start is no error (it is retried). */
   async start(): Promise<void> {
     await this.#link.subscriber.subscribe(this.#channel(this.instance)).catch(() => undefined)

@@ -8,7 +8,8 @@
  * An IPv6 address counts by its /64 (one subscriber usually holds a whole /64, RFC 6177); an IPv4-mapped
  * IPv6 address as its IPv4. The tag is a keyed hash, so peers learn which knocks share an origin but not the
  * address itself (they would see it in the ICE candidates only once they agree to link). The key is this
- * process's own: with several instances (REDIS_URL), one address has one tag per instance.
+ * process's own, or with several instances (REDIS_URL) one shared through Redis (cluster.ts), so an address
+ * has one tag whichever instance it reaches.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'

@@ -141,7 +141,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })
     await cluster.start()
   }
+  const originKey = await cluster?.sharedOriginKey()
   const tracker = new Tracker({
+    ...(originKey ? { originKey } : {}),
     registry: cluster?.registry,
     cluster,
     limits,

@@ -145,6 +145,18 @@ describe('two instances sharing one swarm through Redis', () => {
     await until(async () => (await catalogOf(leecher)).total === 1, 'notes.txt gone with its holder')
   })
 
+  it('tag one address with one origin whichever instance it connects to', async () => {
+    const [one, two] = await twoInstances()
+    const receiver = await connect(one.url)
+    // Two peer ids from one address, one on each instance: an attacker minting ids and spreading them.
+    for (const sender of [await connect(one.url), await connect(two.url)]) {
+      await sender.request({ type: 'signal', to: receiver.peerId, data: { type: 'offer', sdp: 'o' } })
+    }
+    const tags = [(await receiver.next('signal')).origin, (await receiver.next('signal')).origin]
+    expect(tags[0]).toEqual(expect.any(String))
+    expect(tags[1]).toBe(tags[0])
+  })
+
   it('tell watchers on the other instance that the catalog changed', async () => {
     const [one, two] = await twoInstances()
     const watcher = await connect(two.url)

@@ -134,6 +134,10 @@ const MAX_STABILISE_ROUNDS = 8
 const FINGER_BUDGET = 'fingers'
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
 const FOUND_IDS = 8
+/** A peer's signals are answered through the node that handed them over for this long (composite-signaller.ts SAME_WAY_MS). */
+const SIGNAL_VIA_MS = 30_000
+/** Peers remembered for that at most; the oldest is forgotten first. */
+const MAX_SIGNAL_VIA = 256
 
 export class RingNode extends TypedEventTarget<RingEvents> {
   readonly id: string
@@ -188,6 +192,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     { peerId: string; resolve: (reply: RingMessageOf<'neighbours'> | null) => void }
   >()
   #nextAsk: number
+  /** Per peer whose signal was delivered here, the linked peer that handed it over, and when. */
+  readonly #signalVias = new Map<string, { via: string; atMs: number }>()
   /** A notifier waiting to become predecessor if the current one misses its ping (rectify). */
   #rectifyCandidate: { id: string; predecessors: string[] } | null = null
 
@@ -219,7 +225,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         towardsReplica: (key, index) => this.#towardsReplica(key, index),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
-        answer: (request, key, origin) => this.#answer(request, key, origin),
+        answer: (request, key, origin, lastHop) => this.#answer(request, key, origin, lastHop),
         knownFrom: (key) => this.#fromOwner(key),
         takeRoom: () => this.#takeRoom(),
         used: (link) => this.#used(link),
@@ -330,12 +336,17 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         clock.clearTimeout(timer)
         return resolve('NO_ROUTE')
       }
-      cancel = this.#router.request(key, { op: 'signal', data }, attempt, (reply) => {
+      const onReply = (reply: RouteReply) => {
         if (reply.result.op !== 'delivered' && reply.result.op !== 'failed') return
         clock.clearTimeout(timer)
         cancel()
         resolve(reply.result.op === 'delivered' ? 'delivered' : reply.result.code)
-      })
+      }
+      // The peer's last signal came through a node linked to it: back the same way first (attempt 0).
+      const via = attempt === 0 ? this.#signalVia(peerId) : undefined
+      cancel = via
+        ? this.#router.requestVia(via, key, { op: 'signal', data }, attempt, onReply)
+        : this.#router.request(key, { op: 'signal', data }, attempt, onReply)
     })
   }
 
@@ -1409,10 +1420,29 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return link?.remoteMember ? link : null
   }
 
-  async #answer(request: RouteOp, key: string, origin: string): Promise<RouteResult> {
+  #noteSignalVia(peerId: string, via: string): void {
+    this.#signalVias.delete(peerId)
+    if (this.#signalVias.size >= MAX_SIGNAL_VIA) {
+      const oldest = this.#signalVias.keys().next().value
+      if (oldest !== undefined) this.#signalVias.delete(oldest)
+    }
+    this.#signalVias.set(peerId, { via, atMs: this.#deps.clock.now() })
+  }
+
+  /** The link a signal to `peerId` goes back through, when its last signal came lately by a live one. */
+  #signalVia(peerId: string): LinkInfo | undefined {
+    const came = this.#signalVias.get(peerId)
+    if (!came || came.via === peerId || this.#deps.clock.now() - came.atMs >= SIGNAL_VIA_MS) return undefined
+    const link = this.links.get(came.via)
+    return link && link.nodeId !== null && link.misses < 2 ? link : undefined
+  }
+
+  async #answer(request: RouteOp, key: string, origin: string, lastHop: string | null): Promise<RouteResult> {
     switch (request.op) {
       case 'signal':
-        // The router hands a signal here only when it is for this peer (signalKey).
+        // The router hands a signal here only when it is for this peer (signalKey). The answer goes back
+        // through the node that handed it over (sendSignal).
+        if (lastHop !== null) this.#noteSignalVia(peerIdOf(origin), lastHop)
         this.emit('signal', { from: peerIdOf(origin), data: request.data })
         return { op: 'delivered' }
       case 'find': {

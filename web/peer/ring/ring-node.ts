@@ -164,6 +164,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #attaching = false
   #stabilising = false
   #detach: (() => void) | null = null
+  /** True while the transport reports the links open before this node attached. */
+  #replaying = false
   #tickTimer: unknown = null
   #checkTimer: unknown = null
   #memberTimer: unknown = null
@@ -398,11 +400,19 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #attach(): boolean {
     if (this.#started || this.#destroyed) return false
     this.#started = true
-    this.#detach = this.#deps.transport.attach({
-      onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
-      onLinkOpen: (peerId) => this.#onLinkOpen(peerId),
-      onLinkClose: (peerId) => this.#onLinkClose(peerId),
-    })
+    // Links already open are reported during attach: their far ends greeted this peer's previous node (the
+    // product host restarts the node to heal a ring of one or to become a client), so this one asks for
+    // their hello again. Without it the new node knew none of them until pingIdleMs and could not join.
+    this.#replaying = true
+    try {
+      this.#detach = this.#deps.transport.attach({
+        onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
+        onLinkOpen: (peerId) => this.#onLinkOpen(peerId),
+        onLinkClose: (peerId) => this.#onLinkClose(peerId),
+      })
+    } finally {
+      this.#replaying = false
+    }
     this.#scheduleTick(this.#random() * this.options.stabiliseMs)
     return true
   }
@@ -563,7 +573,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     const link = this.links.open(peerId, this.#deps.clock.now())
     const dialed = [...this.#dialing].find(([nodeId]) => peerIdOf(nodeId) === peerId)
     link.localWant = dialed ? dialed[1] : 'none'
-    this.#sendHello(link)
+    this.#sendHello(link, this.#replaying)
     this.#updateClaim(link)
   }
 

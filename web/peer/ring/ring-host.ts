@@ -386,9 +386,17 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
   #heal(now: number): void {
     const node = this.#node
     const snapshot = node.snapshot()
-    if (!snapshot.member || snapshot.successors.length > 0) return this.#mergeAt.clear()
+    // A predecessor means someone joined this ring already: its successor list fills at the next stabilise.
+    if (!snapshot.member || snapshot.successors.length > 0 || snapshot.pred !== null)
+      return this.#mergeAt.clear()
+    // Even the smaller id waits two stabilisations: a member that has just joined this ring of one through
+    // this node says so in its hello before its notify arrives, and leaving for "its" ring then (which is
+    // this one) broke both (the ring e2e: this tab left as a client, a joiner stuck joining).
+    const settle = 2 * node.options.stabiliseMs
     for (const link of node.links.routable()) {
-      const at = this.#mergeAt.get(link.peerId) ?? (link.peerId < node.peerId ? now : now + MERGE_WAIT_MS)
+      const at =
+        this.#mergeAt.get(link.peerId) ??
+        (link.peerId < node.peerId ? now + settle : now + MERGE_WAIT_MS + settle)
       this.#mergeAt.set(link.peerId, at)
       if (at > now) continue
       this.#mergeAt.clear()

@@ -36,7 +36,8 @@ import {
 } from '../shared/identity-proof.js'
 import { HELLO_TIMEOUT_MS } from '../shared/limits.js'
 import type { EntryPoint } from '../web/peer/entry-point.js'
-import type { IceServer, Signaller, SignalMeta } from '../web/peer/peer-link.js'
+import type { IceServer, Signaller } from '../web/peer/peer-link.js'
+import { SignalRelay } from '../web/peer/signal-relay.js'
 
 /**
  * Messages a second per connection, and the burst: one negotiation is an offer or answer and ~2–10 ICE
@@ -65,9 +66,6 @@ export interface ListenServerOptions {
   iceServers(): IceServer[]
 }
 
-type SignalListener = (from: string, data: Record<string, unknown>, meta?: SignalMeta) => void
-type UndeliverableListener = (to: string, code: ErrorCode) => void
-
 interface Client {
   socket: WebSocket
   address: string
@@ -90,8 +88,7 @@ export class ListenServer implements EntryPoint {
   readonly #byPeer = new Map<string, Client>()
   readonly #perAddress = new Map<string, number>()
   readonly #peerListeners = new Set<(peers: readonly string[]) => void>()
-  readonly #signalListeners = new Set<SignalListener>()
-  readonly #undeliverableListeners = new Set<UndeliverableListener>()
+  readonly #relay = new SignalRelay((to, data) => this.#sendSignal(to, data))
   readonly #ping: ReturnType<typeof setInterval>
   #label = 'listening'
   #destroyed = false
@@ -99,17 +96,7 @@ export class ListenServer implements EntryPoint {
   private constructor(options: ListenServerOptions, wss: WebSocketServer) {
     this.#options = options
     this.#wss = wss
-    this.signaller = {
-      send: (to, data) => this.#sendSignal(to, data),
-      onSignal: (listener) => {
-        this.#signalListeners.add(listener)
-        return () => this.#signalListeners.delete(listener)
-      },
-      onUndeliverable: (listener) => {
-        this.#undeliverableListeners.add(listener)
-        return () => this.#undeliverableListeners.delete(listener)
-      },
-    }
+    this.signaller = this.#relay.signaller
     wss.on('connection', (socket, request) =>
       this.#accept(socket, request.socket.remoteAddress, request.headers.host),
     )
@@ -170,8 +157,7 @@ export class ListenServer implements EntryPoint {
     this.#byPeer.clear()
     if (had) this.#tellPeers()
     this.#peerListeners.clear()
-    this.#signalListeners.clear()
-    this.#undeliverableListeners.clear()
+    this.#relay.clear()
   }
 
   #accept(socket: WebSocket, remoteAddress: string | undefined, hostHeader: string | undefined): void {
@@ -249,7 +235,7 @@ export class ListenServer implements EntryPoint {
           if (message.to === from) return this.#refuse(socket, 'SELF_SIGNAL', 'a signal to oneself')
           if (message.to !== this.#options.identity.peerId)
             return this.#refuse(socket, 'PEER_NOT_FOUND', 'this socket reaches the listening peer only')
-          for (const listener of this.#signalListeners) listener(from, message.data)
+          this.#relay.deliver(from, message.data)
           return
         }
         case 'bye':
@@ -291,12 +277,7 @@ export class ListenServer implements EntryPoint {
 
   #sendSignal(to: string, data: Record<string, unknown>): void {
     const client = this.#byPeer.get(to)
-    if (this.#destroyed || !client) {
-      setTimeout(() => {
-        for (const listener of this.#undeliverableListeners) listener(to, 'PEER_NOT_FOUND')
-      }, 0)
-      return
-    }
+    if (this.#destroyed || !client) return this.#relay.undeliverable(to, 'PEER_NOT_FOUND')
     this.#send(client, { type: 'signal', from: this.#options.identity.peerId, data })
   }
 

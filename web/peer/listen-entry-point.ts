@@ -24,7 +24,8 @@ import { backoffDelayMs } from './backoff.js'
 import type { Clock } from './clock.js'
 import type { EntryPoint } from './entry-point.js'
 import type { Identity } from './identity.js'
-import type { IceServer, Signaller, SignalMeta } from './peer-link.js'
+import type { IceServer, Signaller } from './peer-link.js'
+import { SignalRelay } from './signal-relay.js'
 import type { WebSocketLike } from './tracker-client.js'
 
 /** From opening the socket to the welcome: as the tracker client's CONNECT_TIMEOUT_MS. */
@@ -33,9 +34,6 @@ export const ENTRY_CONNECT_TIMEOUT_MS = 10_000
 const STABLE_MS = 10_000
 /** WHATWG `WebSocket.OPEN`; `ws` uses the same value. */
 const SOCKET_OPEN = 1
-
-type SignalListener = (from: string, data: Record<string, unknown>, meta?: SignalMeta) => void
-type UndeliverableListener = (to: string, code: ErrorCode) => void
 
 export interface ListenEntryPointOptions {
   /** The listening peer's URL, `ws://host:port` or `wss://…`. */
@@ -58,8 +56,7 @@ export class ListenEntryPoint implements EntryPoint {
   readonly #options: ListenEntryPointOptions
   readonly #random: () => number
   readonly #peerListeners = new Set<(peers: readonly string[]) => void>()
-  readonly #signalListeners = new Set<SignalListener>()
-  readonly #undeliverableListeners = new Set<UndeliverableListener>()
+  readonly #relay = new SignalRelay((to, data) => this.#sendSignal(to, data))
   #socket: WebSocketLike | undefined
   #host: string | undefined
   #welcomedAt = 0
@@ -71,17 +68,7 @@ export class ListenEntryPoint implements EntryPoint {
     this.#options = options
     this.#random = options.random ?? Math.random
     this.label = options.url
-    this.signaller = {
-      send: (to, data) => this.#sendSignal(to, data),
-      onSignal: (listener) => {
-        this.#signalListeners.add(listener)
-        return () => this.#signalListeners.delete(listener)
-      },
-      onUndeliverable: (listener) => {
-        this.#undeliverableListeners.add(listener)
-        return () => this.#undeliverableListeners.delete(listener)
-      },
-    }
+    this.signaller = this.#relay.signaller
     this.#connect()
   }
 
@@ -108,8 +95,7 @@ export class ListenEntryPoint implements EntryPoint {
     }
     this.#setHost(undefined)
     this.#peerListeners.clear()
-    this.#signalListeners.clear()
-    this.#undeliverableListeners.clear()
+    this.#relay.clear()
   }
 
   #connect(): void {
@@ -183,13 +169,12 @@ export class ListenEntryPoint implements EntryPoint {
         return
       case 'signal':
         if (message.from !== this.#host) return // only the listening peer speaks on this socket
-        for (const listener of this.#signalListeners) listener(message.from, message.data)
+        this.#relay.deliver(message.from, message.data)
         return
       case 'error':
         this.lastError = { code: message.code, message: message.message }
-        if (message.code === 'PEER_NOT_FOUND' && this.#host !== undefined) {
-          for (const listener of this.#undeliverableListeners) listener(this.#host, 'PEER_NOT_FOUND')
-        }
+        if (message.code === 'PEER_NOT_FOUND' && this.#host !== undefined)
+          this.#relay.undeliverable(this.#host, 'PEER_NOT_FOUND', this.#options.clock)
         return
       default:
         return assertNever(message)
@@ -199,11 +184,8 @@ export class ListenEntryPoint implements EntryPoint {
   #sendSignal(to: string, data: Record<string, unknown>): void {
     const socket = this.#socket
     if (this.#destroyed || socket === undefined || to !== this.#host || socket.readyState !== SOCKET_OPEN) {
-      // Not reachable this way now: say so at once (as the tracker's PEER_NOT_FOUND), not after a timeout.
-      this.#options.clock.setTimeout(() => {
-        for (const listener of this.#undeliverableListeners) listener(to, 'PEER_NOT_FOUND')
-      }, 0)
-      return
+      // Not reachable this way now.
+      return this.#relay.undeliverable(to, 'PEER_NOT_FOUND', this.#options.clock)
     }
     this.#post(socket, { type: 'signal', to, data })
   }

@@ -131,21 +131,9 @@ export class Router {
    * the returned function is called or the way back expires.
    */
   request(key: string, request: RouteOp, attempt: number, onReply: (reply: RouteReply) => void): () => void {
-    const req = this.#remember(null, 0, onReply)
-    const message: RouteMessage = {
-      type: 'route',
-      req,
-      origin: this.#host.selfId,
-      key,
-      hops: 0,
-      hopLimit: this.#host.options.hopLimit,
-      attempt: attempt & 255,
-      deliver: false,
-      clockwise: false,
-      request,
-    }
-    this.#process(message, null, req)
-    return () => this.#pending.delete(req)
+    const message = this.#ownRequest(key, request, attempt, onReply)
+    this.#process(message, null, message.req)
+    return () => this.#pending.delete(message.req)
   }
 
   /**
@@ -161,22 +149,31 @@ export class Router {
     attempt: number,
     onReply: (reply: RouteReply) => void,
   ): () => void {
-    const req = this.#remember(null, 0, onReply)
-    const message: RouteMessage = {
+    const message = { ...this.#ownRequest(key, request, attempt, onReply), hops: 1 }
+    this.#credit(message.req, via)
+    this.#hop(message, via, null)
+    return () => this.#pending.delete(message.req)
+  }
+
+  /** A request of this node's own, its way back remembered. */
+  #ownRequest(
+    key: string,
+    request: RouteOp,
+    attempt: number,
+    onReply: (reply: RouteReply) => void,
+  ): RouteMessage {
+    return {
       type: 'route',
-      req,
+      req: this.#remember(null, 0, onReply),
       origin: this.#host.selfId,
       key,
-      hops: 1,
+      hops: 0,
       hopLimit: this.#host.options.hopLimit,
       attempt: attempt & 255,
       deliver: false,
       clockwise: false,
       request,
     }
-    this.#credit(req, via)
-    this.#hop(message, via, null)
-    return () => this.#pending.delete(req)
   }
 
   /** A routed request from a linked peer. */

@@ -124,6 +124,7 @@ async function main(): Promise<void> {
   }
   const ringLinks: number[] = []
   let linkFailures = 0
+  const linkErrors = new Set<string>()
   // Dialled from peers that A's ring does not link (not its predecessor, successors or fingers), one at a
   // time, each first cut from A: their offer must travel the ring to A's neighbours, which hand it over.
   // (The first version of this bench cut every peer's link to A at once: then nobody could hand A a
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
       ringLinks.push(performance.now() - started)
     } catch (error) {
       linkFailures++
-      if (process.env.BENCH_DEBUG) console.log('link failed', String(error), performance.now() - started)
+      linkErrors.add(String(error))
     }
   }
   // Rejoin with the tracker down: a fresh peer that knows only a listening peer's URL (share --listen).
@@ -189,7 +190,9 @@ async function main(): Promise<void> {
   console.log(`lookup, tracker (baseline):      ${fmt(tracker)}`)
   console.log(`lookup, ring (tracker closed):   ${fmt(ring)}; ${failed} of ${LOOKUPS} found nothing`)
   console.log(`link open, tracker-signalled:    ${fmt(trackerLinks)}`)
-  console.log(`link open, ring-signalled:       ${fmt(ringLinks)}; ${linkFailures} of ${LINKS} failed`)
+  console.log(
+    `link open, ring-signalled:       ${fmt(ringLinks)}; ${linkFailures} of ${LINKS} failed${linkErrors.size > 0 ? ` (${[...linkErrors].join('; ')})` : ''}`,
+  )
   console.log(
     `rejoin via --listen, tracker closed: member ${fmt(rejoined)}; first lookup answered ${fmt(rejoinLookups)}; ${rejoinFailures} of ${REJOINS} failed`,
   )

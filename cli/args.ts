@@ -18,7 +18,16 @@ export interface OutputFlags {
 export type Command =
   | { kind: 'help'; topic?: CommandName }
   | { kind: 'version' }
-  | { kind: 'share'; dir: string; trackerUrl: string; output: OutputFlags }
+  | {
+      kind: 'share'
+      dir: string
+      trackerUrl: string
+      output: OutputFlags
+      /** `--listen PORT`: a signalling entry point for peers that cannot reach the tracker (issue 13). */
+      listenPort?: number
+      /** `--entry URL`: other peers' `--listen` URLs to rejoin the ring through (kept with the contacts). */
+      entryUrls?: string[]
+    }
   | { kind: 'get'; targets: Target[]; dir: string; exit: boolean; trackerUrl: string; output: OutputFlags }
   | { kind: 'list'; query?: string; trackerUrl: string; output: OutputFlags }
   | { kind: 'peers'; target: Target; trackerUrl: string; output: OutputFlags }
@@ -34,9 +43,9 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const
 
-/** Each command's own options, beside the common ones (issue 13's `--listen PORT` joins `share` here). */
+/** Each command's own options, beside the common ones. */
 const OPTIONS = {
-  share: {},
+  share: { listen: { type: 'string' }, entry: { type: 'string', multiple: true } },
   get: { dir: { type: 'string', short: 'd' }, exit: { type: 'boolean' } },
   list: {},
   peers: {},
@@ -61,7 +70,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
   if (first === '--version' || first === '-V') return { kind: 'version' }
   if (!isCommandName(first)) throw usageError(`no command "${first}": try swarmdrop --help`)
 
-  const { values, positionals } = parseOptions(first, rest)
+  const parsed = parseOptions(first, rest)
+  const positionals = parsed.positionals
+  // One command's options at a time: parseArgs types them as a union over the commands.
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>
   if (values.help) return { kind: 'help', topic: first }
   const [least, most, usage] = POSITIONALS[first]
   if (positionals.length < least || positionals.length > most) {
@@ -70,8 +82,18 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
   const output = { json: values.json === true, quiet: values.quiet === true }
   const server = (values.server as string | undefined) ?? env[SERVER_ENV]
   switch (first) {
-    case 'share':
-      return { kind: 'share', dir: resolve(cwd, positionals[0]!), trackerUrl: serverOf(server), output }
+    case 'share': {
+      const listen = values.listen as string | undefined
+      const entries = (values.entry as string[] | undefined) ?? []
+      return {
+        kind: 'share',
+        dir: resolve(cwd, positionals[0]!),
+        trackerUrl: serverOf(server),
+        output,
+        ...(listen === undefined ? {} : { listenPort: portOf(listen) }),
+        ...(entries.length > 0 ? { entryUrls: entries.map(entryUrlOf) } : {}),
+      }
+    }
     case 'get': {
       const targets = positionals.map(parseTarget)
       return {
@@ -111,6 +133,26 @@ function parseOptions(command: CommandName, args: string[]) {
 function serverOf(server: string | undefined): string {
   if (!server) throw usageError(`no server given: pass --server URL, or set ${SERVER_ENV}`)
   return trackerUrlOf(server)
+}
+
+/** A TCP port to listen on: 1–65535 (0, "any free port", only makes sense in tests, which call the API). */
+function portOf(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!(port >= 1 && port <= 65_535)) throw usageError(`--listen takes a port (1–65535), not "${text}"`)
+  return port
+}
+
+/** Another peer's `--listen` URL: ws:// or wss://, as the ring keeps them (web/peer/ring/contacts.ts). */
+function entryUrlOf(text: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw usageError(`--entry takes a ws:// or wss:// URL, not "${text}"`)
+  }
+  if ((url.protocol !== 'ws:' && url.protocol !== 'wss:') || text.length > 200 || /\s/.test(text))
+    throw usageError(`--entry takes a ws:// or wss:// URL, not "${text}"`)
+  return url.href.replace(/\/$/, '')
 }
 
 function isCommandName(name: string): name is CommandName {

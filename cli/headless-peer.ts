@@ -13,12 +13,15 @@ import { SwarmEngine } from '../web/peer/engine.js'
 import type { LinkFactory } from '../web/peer/peer-link.js'
 import { PeerRates } from '../web/peer/peer-rates.js'
 import { type PeerRow, peerRows } from '../web/peer/peer-rows.js'
+import type { RingOptions } from '../web/peer/ring/ring-options.js'
 import type { WebSocketLike } from '../web/peer/tracker-client.js'
+import { CliError, EXIT_FAILURE } from './errors.js'
 import { ensureDiskRoom } from './folder/disk-space.js'
 import { FileContactStore } from './folder/file-contact-store.js'
 import { FileKeyStore } from './folder/file-key-store.js'
 import { Folder } from './folder/folder.js'
 import type { FolderIo } from './folder/io.js'
+import { ListenServer } from './listen-server.js'
 
 export interface HeadlessPeerOptions {
   dir: string
@@ -32,6 +35,16 @@ export interface HeadlessPeerOptions {
   clock?: Clock
   /** Subscribes to the folder's events before its start-up scan, which reports what it finds. */
   listen?(folder: Folder): void
+  /**
+   * `--listen PORT`: a signalling entry point on this port (listen-server.ts); 0 picks a free one (tests).
+   * `listenHost` is the address bound; default all.
+   */
+  listenPort?: number
+  listenHost?: string
+  /** `--entry URL`: other peers' `--listen` URLs to rejoin the ring through (kept with the contacts). */
+  entryUrls?: readonly string[]
+  /** The ring's periods (tests shorten them); default the product's. */
+  ring?: RingOptions
 }
 
 export type FileState = DownloadState | 'seeding' | 'assembling'
@@ -59,6 +72,8 @@ export class HeadlessPeer {
   readonly #catalog = new Map<string, CatalogEntry>()
   readonly #watchedDownloads = new WeakSet<Download>()
   #closed: Promise<void> | undefined
+  /** The `--listen` entry point, when asked for. */
+  listenServer: ListenServer | undefined
 
   private constructor(
     readonly engine: SwarmEngine,
@@ -98,6 +113,7 @@ export class HeadlessPeer {
         // and an always-on seeder links to new peers for months.
         linkBudget: Number.POSITIVE_INFINITY,
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.ring ? { ring: options.ring } : {}),
         onComplete: (file) => folder.onComplete(file),
       })
     } catch (error) {
@@ -105,6 +121,28 @@ export class HeadlessPeer {
       throw error
     }
     const peer = new HeadlessPeer(engine, folder, options.clock)
+    if (options.listenPort !== undefined) {
+      try {
+        peer.listenServer = await ListenServer.start({
+          port: options.listenPort,
+          ...(options.listenHost ? { host: options.listenHost } : {}),
+          identity: engine.identity,
+          iceServers: () => {
+            const status = engine.tracker.status
+            return status.state === 'online' ? status.iceServers : engine.keptContacts.iceServers
+          },
+        })
+      } catch (error) {
+        engine.destroy()
+        await folder.close()
+        throw new CliError(
+          `cannot listen on port ${options.listenPort}: ${(error as Error).message}`,
+          EXIT_FAILURE,
+        )
+      }
+      engine.addEntryPoint(peer.listenServer)
+    }
+    for (const url of options.entryUrls ?? []) engine.noteEntryUrl(url)
     for (const { record } of engine.local.list()) peer.#watchDownload(record.digest)
     folder.attach(engine)
     return peer
@@ -257,6 +295,7 @@ export class HeadlessPeer {
   /** Says goodbye to the tracker, closes every link, stops the folder's work and releases it. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.listenServer?.destroy()
       this.engine.destroy()
       await this.folder.close()
     })()

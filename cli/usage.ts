@@ -6,6 +6,7 @@ const OVERVIEW = `swarmdrop — the headless Swarmdrop peer: browsers and termin
 
 Usage:
   swarmdrop share DIR --server URL              seed everything in DIR and download into it
+               [--listen PORT] [--entry URL…]
   swarmdrop get DIGEST|LINK… --server URL       download files (progress bar), then keep seeding them
                [--dir DIR] [--exit]
   swarmdrop list [QUERY] --server URL           the files the tracker knows (a table)
@@ -22,13 +23,16 @@ On a terminal, "share" opens a text UI: list, peers, get, status, pause, resume,
 Exit codes: 0 ok, 1 failure, 2 bad usage. docs/CLI.md has the details.`
 
 const COMMANDS: Record<CommandName, string> = {
-  share: `swarmdrop share DIR --server URL [--json] [--quiet]
+  share: `swarmdrop share DIR --server URL [--listen PORT] [--entry URL…] [--json] [--quiet]
 
 Joins the swarm with the folder DIR: every file in it is shared (hashed once; a cache in DIR/.swarmdrop
 remembers unchanged files), files added later are picked up and files removed stop being shared.
 Downloads land in DIR, as <digest>.<index>.chunk files until they are complete, then under their name.
 On a terminal a text UI opens (type "help"); otherwise it logs one line per event. Ctrl-C or SIGTERM
-says goodbye to the tracker and exits 0.`,
+says goodbye to the tracker and exits 0.
+--listen PORT makes this peer a way into the network for peers that cannot reach the server: they
+connect to ws://THIS-HOST:PORT, link to this peer and join the ring through it. --entry URL (repeatable)
+names such a peer to rejoin through when the server is down; it is kept in DIR/.swarmdrop/contacts.json.`,
   get: `swarmdrop get DIGEST|LINK… --server URL [--dir DIR] [--exit] [--json] [--quiet]
 
 Downloads one file or several into DIR (default: the current folder) with a progress bar: bytes, rate,

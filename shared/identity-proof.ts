@@ -19,6 +19,8 @@ export const HELLO_NONCE_BYTES = 32
 
 export const HELLO_CONTEXT = 'swarmdrop/hello/v1'
 export const SIGNAL_CONTEXT = 'swarmdrop/signal/v2'
+/** The hello to a CLI peer's `--listen` socket (shared/entry-protocol.ts): never valid as a tracker hello. */
+export const LISTEN_HELLO_CONTEXT = 'swarmdrop/listen-hello/v1'
 
 const encoder = new TextEncoder()
 
@@ -70,6 +72,15 @@ export async function verifySignature(
  */
 export function helloSignedBytes(nonce: Uint8Array, host: string): Uint8Array {
   return concat([contextBytes(HELLO_CONTEXT), nonce, encoder.encode(host)])
+}
+
+/**
+ * The bytes a client signs to answer a `--listen` socket's challenge (shared/entry-protocol.ts): the same
+ * layout as `helloSignedBytes` under its own context, so that a listening peer which passed a client the
+ * tracker's challenge (or the other way round) gets a proof that the other refuses, even on the same host.
+ */
+export function listenHelloSignedBytes(nonce: Uint8Array, host: string): Uint8Array {
+  return concat([contextBytes(LISTEN_HELLO_CONTEXT), nonce, encoder.encode(host)])
 }
 
 /** What of an offer or answer its signature covers. */

@@ -46,11 +46,19 @@ const ChunkIndexSchema = z
   .max(MAX_CHUNK_COUNT - 1)
 
 export const ControlMessageSchemas = {
-  /** First message each way: versions must match; frames are sized to the smaller maxFrameBytes. */
-  hello: z.strictObject({
+  /**
+   * First message each way: versions must match; frames are sized to the smaller maxFrameBytes.
+   * `protocols` lists the extension frame kinds (0x10–0xff) the sender handles (the ring's 0x10): a peer
+   * sends an extension frame only to a peer whose hello lists its kind, so a peer without the ring is never
+   * sent ring frames (which would close the link UNKNOWN_TYPE). A hello without it lists none (a peer from
+   * before issue 13). Fields a hello may gain later are ignored, not refused (this one message is not
+   * strict), so that the next addition does not cut links to the peers of this version.
+   */
+  hello: z.object({
     type: z.literal('hello'),
     version: z.number().int(),
     maxFrameBytes: z.number().int().min(MIN_FRAME_BYTES).max(MAX_CHUNK_BYTES),
+    protocols: z.array(z.number().int().min(FIRST_EXTENSION_KIND).max(0xff)).max(240).optional(),
   }),
   /**
    * "I want this file": the other side answers with `have` and keeps sending `have-chunk` for it (not for

@@ -29,6 +29,9 @@ export async function openPeer(options: {
   output: Output
   /** More listeners on the folder before its start-up scan. */
   listen?(folder: Folder): void
+  /** `share --listen PORT` and `--entry URL` (issue 13). */
+  listenPort?: number
+  entryUrls?: readonly string[]
 }): Promise<RunningPeer> {
   const sockets = new SocketPool()
   let peer: HeadlessPeer | undefined
@@ -39,6 +42,8 @@ export async function openPeer(options: {
     createSocket: sockets.create,
     createLink: await webrtcLinkFactory(),
     ...(options.only ? { only: options.only } : {}),
+    ...(options.listenPort !== undefined ? { listenPort: options.listenPort } : {}),
+    ...(options.entryUrls ? { entryUrls: options.entryUrls } : {}),
     listen: (folder) => {
       reportFolder(folder, options.output, nameOf)
       options.listen?.(folder)

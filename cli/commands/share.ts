@@ -29,6 +29,8 @@ export async function runShare(
       dir: command.dir,
       trackerUrl: command.trackerUrl,
       output,
+      ...(command.listenPort !== undefined ? { listenPort: command.listenPort } : {}),
+      ...(command.entryUrls ? { entryUrls: command.entryUrls } : {}),
       ...(ui ? { listen: (folder) => ui.watchFolder(folder) } : {}),
     })
   } catch (error) {
@@ -36,6 +38,14 @@ export async function runShare(
     throw error
   }
   quit = running.stop
+  const listening = running.peer.listenServer
+  if (listening) {
+    output.event(
+      'info',
+      'listening',
+      `listening for peers on port ${listening.port} (ws://THIS-HOST:${listening.port})`,
+    )
+  }
   ui?.start(running.peer)
   await running.stopped
   ui?.close()

@@ -71,6 +71,26 @@ describe('the command line', () => {
       trackerUrl: 'ws://127.0.0.1:8080/ws',
       output: { json: false, quiet: false },
     })
+    expect(
+      parseCommand(
+        [
+          'share',
+          'd',
+          '--listen',
+          '9000',
+          '--entry',
+          'ws://10.0.0.2:9000/',
+          '--entry',
+          'wss://b.example.org',
+        ],
+        env,
+        '/',
+      ),
+    ).toMatchObject({
+      kind: 'share',
+      listenPort: 9000,
+      entryUrls: ['ws://10.0.0.2:9000', 'wss://b.example.org'],
+    })
     expect(parseCommand(['get', DIGEST, '--dir', '/tmp/x', '--exit', '--json'], env, '/')).toMatchObject({
       kind: 'get',
       targets: [{ digest: DIGEST }],
@@ -107,6 +127,10 @@ describe('the command line', () => {
     [['share', 'dir'], 'no server given'],
     [['share', 'dir', '--server', 'http://x', '--frobnicate'], "Unknown option '--frobnicate'"],
     [['list', '--server'], "Option '--server <value>' argument missing"],
+    [['share', 'dir', '--server', 'http://x', '--listen', '0'], '--listen takes a port'],
+    [['share', 'dir', '--server', 'http://x', '--listen', '70000'], '--listen takes a port'],
+    [['share', 'dir', '--server', 'http://x', '--entry', 'http://x:1'], '--entry takes a ws://'],
+    [['get', DIGEST, '--server', 'http://x', '--listen', '9000'], "Unknown option '--listen'"],
     [['get', 'not-a-digest', '--server', 'http://x'], 'neither a digest'],
     [['help', 'nothing'], 'no command "nothing"'],
   ])('refuses %j as bad usage', (argv, message) => {

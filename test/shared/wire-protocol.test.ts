@@ -21,6 +21,7 @@ const digest = 'ab'.repeat(32)
 
 const EVERY_CONTROL_MESSAGE: ControlMessage[] = [
   { type: 'hello', version: 1, maxFrameBytes: 262_144 },
+  { type: 'hello', version: 1, maxFrameBytes: 262_144, protocols: [0x10, 0xff] },
   { type: 'interested', digest },
   { type: 'not-interested', digest },
   { type: 'have', digest, chunkCount: 10, have: 'all' },
@@ -99,6 +100,29 @@ describe('wire protocol', () => {
     const parsed = parseFrame(frame)
     expect(parsed.ok).toBe(false)
     if (!parsed.ok) expect(parsed.reason.length).toBeGreaterThan(0)
+  })
+
+  it('takes a hello with fields it does not know (a later version), and refuses protocols outside 0x10–0xff', () => {
+    const later = new TextEncoder().encode(
+      JSON.stringify({
+        type: 'hello',
+        version: 1,
+        maxFrameBytes: 65_536,
+        protocols: [16],
+        transports: ['x'],
+      }),
+    )
+    const frame = new Uint8Array(later.length + 1)
+    frame.set(later, 1)
+    expect(parseFrame(frame)).toEqual({
+      ok: true,
+      frame: {
+        kind: 'control',
+        message: { type: 'hello', version: 1, maxFrameBytes: 65_536, protocols: [16] },
+      },
+    })
+    const bad = encodeControl({ type: 'hello', version: 1, maxFrameBytes: 65_536, protocols: [2] })
+    expect(parseFrame(bad).ok).toBe(false)
   })
 
   it('hands frames of other protocols to their handlers untouched', () => {

@@ -127,33 +127,50 @@ describe('hello first', () => {
 })
 
 describe('the registrar and the router', () => {
-  it('routes a registered kind to its protocol on every session, present and future, and unregisters', async () => {
+  it('routes a registered kind to its protocol on every session whose peer lists it, present and future', async () => {
     const network = new MemoryNetwork()
     const registrarA = new ProtocolRegistrar()
     const registrarB = new ProtocolRegistrar()
+    const registrarD = new ProtocolRegistrar()
     const a = addNode(network, 'aaaa', undefined, { registrar: registrarA })
     addNode(network, 'bbbb', undefined, { registrar: registrarB })
     addNode(network, 'cccc')
+    addNode(network, 'dddd', undefined, { registrar: registrarD })
     const atA = recordingProtocol()
     const atB = recordingProtocol()
+    const atD = recordingProtocol()
     registrarB.handle(atB.protocol)
+    registrarD.handle(atD.protocol)
     await a.swarm.session('bbbb')
-    // Registered after the session is ready: told of it at once.
+    // Registered after the session is ready: told of it at once (B's hello listed the kind).
     registrarA.handle(atA.protocol)
     expect(atA.heard.sessions).toEqual(['bbbb'])
     await settle()
-    expect(atB.heard.sessions).toEqual(['aaaa'])
+    // A's hello went out before it registered the kind: B is not told of A, and sends it nothing.
+    expect(atB.heard.sessions).toEqual([])
     await atA.sessions.get('bbbb')!.sendFrame(RING_KIND, new Uint8Array([7, 8]))
-    await atB.sessions.get('aaaa')!.sendFrame(RING_KIND, new Uint8Array([9]))
     await settle()
     expect(atB.heard.frames).toEqual([{ peerId: 'aaaa', payload: [7, 8] }])
-    expect(atA.heard.frames).toEqual([{ peerId: 'bbbb', payload: [9] }])
-    // A future session is told of too.
+    // A future session whose peer lists the kind is told of, both ways; frames flow both ways.
+    await a.swarm.session('dddd')
+    await settle()
+    expect(atA.heard.sessions).toEqual(['bbbb', 'dddd'])
+    expect(atD.heard.sessions).toEqual(['aaaa'])
+    await atD.sessions.get('aaaa')!.sendFrame(RING_KIND, new Uint8Array([9]))
+    await settle()
+    expect(atA.heard.frames).toEqual([{ peerId: 'dddd', payload: [9] }])
+    // A peer that lists no protocols (no registrar): not told of, and nothing of the kind is sent to it.
     await a.swarm.session('cccc')
-    expect(atA.heard.sessions).toEqual(['bbbb', 'cccc'])
+    await settle()
+    expect(atA.heard.sessions).toEqual(['bbbb', 'dddd'])
+    const toC = a.swarm.sessions.find((s) => s.peerId === 'cccc')!
+    await expect(toC.sendFrame(RING_KIND, new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'UNKNOWN_TYPE',
+    })
+    expect(toC.destroyed).toBe(false)
     // And a closed one.
-    a.swarm.sessions.find((s) => s.peerId === 'cccc')!.destroy()
-    expect(atA.heard.closed).toEqual(['cccc'])
+    a.swarm.sessions.find((s) => s.peerId === 'dddd')!.destroy()
+    expect(atA.heard.closed).toEqual(['dddd'])
   })
 
   it('closes a link that sends a kind nobody registered with UNKNOWN_TYPE, and remembers it', async () => {

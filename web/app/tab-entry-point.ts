@@ -11,11 +11,11 @@
  */
 
 import { assertNever } from '../../shared/assert-never.js'
-import type { ErrorCode } from '../../shared/errors.js'
 import { encodeTabMessage, parseTabMessage, type TabMessage } from '../../shared/tab-protocol.js'
 import { type Clock, systemClock } from '../peer/clock.js'
 import type { EntryPoint } from '../peer/entry-point.js'
 import type { Signaller } from '../peer/peer-link.js'
+import { SignalRelay } from '../peer/signal-relay.js'
 
 /** How often a tab says it is here. */
 export const HEARTBEAT_MS = 5_000
@@ -39,9 +39,6 @@ export interface TabEntryPointOptions {
   clock?: Clock
 }
 
-type SignalListener = (from: string, data: Record<string, unknown>) => void
-type UndeliverableListener = (to: string, code: ErrorCode) => void
-
 export class TabEntryPoint implements EntryPoint {
   readonly label = 'Other tabs of this browser'
   readonly kind = 'tab' as const
@@ -54,8 +51,7 @@ export class TabEntryPoint implements EntryPoint {
   /** Sibling peer id → when it was last heard. */
   readonly #siblings = new Map<string, number>()
   readonly #peerListeners = new Set<(peers: readonly string[]) => void>()
-  readonly #signalListeners = new Set<SignalListener>()
-  readonly #undeliverableListeners = new Set<UndeliverableListener>()
+  readonly #relay = new SignalRelay((to, data) => this.#send(to, data))
   readonly #onMessage = (event: MessageEvent) => this.#receive(event.data)
   #heartbeat: unknown
   #away = false
@@ -65,17 +61,7 @@ export class TabEntryPoint implements EntryPoint {
     this.#peerId = options.peerId
     this.#channel = options.channel
     this.#clock = options.clock ?? systemClock
-    this.signaller = {
-      send: (to, data) => this.#send(to, data),
-      onSignal: (listener) => {
-        this.#signalListeners.add(listener)
-        return () => this.#signalListeners.delete(listener)
-      },
-      onUndeliverable: (listener) => {
-        this.#undeliverableListeners.add(listener)
-        return () => this.#undeliverableListeners.delete(listener)
-      },
-    }
+    this.signaller = this.#relay.signaller
     this.#channel.addEventListener('message', this.#onMessage)
     this.#post({ type: 'here', peerId: this.#peerId, ask: true })
     this.#scheduleHeartbeat()
@@ -119,18 +105,14 @@ export class TabEntryPoint implements EntryPoint {
     this.#siblings.clear()
     if (had) this.#tellPeers()
     this.#peerListeners.clear()
-    this.#signalListeners.clear()
-    this.#undeliverableListeners.clear()
+    this.#relay.clear()
   }
 
   #send(to: string, data: Record<string, unknown>): void {
     if (this.#destroyed) return
     if (!this.#siblings.has(to)) {
-      // Not a tab here: say so at once (as the tracker's PEER_NOT_FOUND does), not after a connect timeout.
-      this.#clock.setTimeout(() => {
-        for (const listener of this.#undeliverableListeners) listener(to, 'PEER_NOT_FOUND')
-      }, 0)
-      return
+      // Not a tab here.
+      return this.#relay.undeliverable(to, 'PEER_NOT_FOUND', this.#clock)
     }
     this.#post({ type: 'signal', from: this.#peerId, to, data })
   }
@@ -155,7 +137,7 @@ export class TabEntryPoint implements EntryPoint {
       case 'signal':
         if (message.to !== this.#peerId || message.from === this.#peerId) return
         this.#heard(message.from)
-        for (const listener of this.#signalListeners) listener(message.from, message.data)
+        this.#relay.deliver(message.from, message.data)
         return
       default:
         return assertNever(message)

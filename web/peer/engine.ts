@@ -24,6 +24,7 @@ import type { Download, DownloadProgress } from './download.js'
 import type { EntryPoint, EntryPointInfo } from './entry-point.js'
 import { type Identity, type KeyStore, loadOrCreateIdentity, MemoryKeyStore } from './identity.js'
 import { LINK_BUDGET, type LinkBudget, LinkManager } from './link-manager.js'
+import { ListenEntryPoint } from './listen-entry-point.js'
 import { type LiveSource, type LocalFile, LocalFiles } from './local-files.js'
 import type { LinkFactory, PeerLink } from './peer-link.js'
 import type { PeerSession } from './peer-session.js'
@@ -84,6 +85,12 @@ export const ANNOUNCE_BATCH_MS = 200
  * cached gets it from a peer instead.
  */
 export const MANIFESTS_PER_SECOND = 20
+/**
+ * `--listen` URLs this peer keeps a socket to at once (listen-entry-point.ts), most recent first: one that
+ * answers is enough to rejoin, and each is a socket held open for the whole session.
+ */
+export const MAX_LISTEN_ENTRIES = 4
+
 /** Catalog files whose holders a new peer may join the ring through (engine.#trackerPeers). */
 const TRACKER_BOOTSTRAP_FILES = 3
 
@@ -164,6 +171,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   #destroyed = false
   #membership: MembershipInput
   readonly #entryPoints = new Set<EntryPoint>()
+  /** The `--listen` URLs connected to, each with the function that closes it. */
+  readonly #listenEntries = new Map<string, () => void>()
   /** Names of files found through the ring's name index, for downloads picked from a ring search. */
   readonly #ringNames = new Map<string, string>()
 
@@ -292,6 +301,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       .then(parseContacts, () => parseContacts(undefined))
     const engine = new SwarmEngine(options, local, identity, contacts)
     engine.tracker.start()
+    // The `--listen` peers kept from earlier runs: with the tracker down, the way back into the ring.
+    for (const url of contacts.entryUrls) engine.#connectEntryUrl(url)
     // What is here goes into the ring from the start: it answers for this peer while the tracker is down.
     for (const { record } of local.list()) engine.#provide(record.digest)
     // Unfinished downloads go on; so does a share whose storing was cut short (the tab closed while it
@@ -362,6 +373,7 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
   /** Remembers a CLI peer's `--listen` URL, to rejoin through it later (kept with the contacts). */
   noteEntryUrl(url: string): void {
     this.#ring?.noteEntryUrl(url)
+    this.#connectEntryUrl(url)
   }
 
   /** The entry URLs and ICE servers kept from earlier runs (for a start while the tracker is down). */
@@ -383,6 +395,33 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
       this.#signaller.removeEntryPoint(entry)
       if (this.#entryPoints.delete(entry)) this.emit('entry-points', this.entryPoints())
     }
+  }
+
+  /**
+   * Keeps a socket to a CLI peer's `--listen` URL (listen-entry-point.ts) as an entry point, at most
+   * MAX_LISTEN_ENTRIES at once. Only with the ring: linking to the listening peer is the way into it.
+   */
+  #connectEntryUrl(url: string): void {
+    if (!this.#ring || this.#destroyed || this.#listenEntries.has(url)) return
+    if (this.#listenEntries.size >= MAX_LISTEN_ENTRIES) return
+    const entry = new ListenEntryPoint({
+      url,
+      createSocket: this.options.createSocket,
+      identity: this.identity,
+      clock: this.#clock,
+      ...(this.options.random ? { random: this.options.random } : {}),
+      onWelcome: (_host, iceServers) => {
+        this.#ring?.noteEntryUrl(url)
+        // A peer started with the tracker down and no ICE servers kept takes the listening peer's.
+        if (this.tracker.status.state !== 'online' && iceServers.length > 0)
+          this.#links.setIceServers(iceServers)
+      },
+    })
+    const remove = this.addEntryPoint(entry)
+    this.#listenEntries.set(url, () => {
+      remove()
+      entry.destroy()
+    })
   }
 
   /** The entry points known now (the page lists them). */
@@ -586,6 +625,8 @@ export class SwarmEngine extends TypedEventTarget<EngineEvents> {
     this.#clock.clearTimeout(this.#putTimer)
     this.#scrub.destroy()
     this.#finder.destroy()
+    for (const close of this.#listenEntries.values()) close()
+    this.#listenEntries.clear()
     // Leaves the ring while the links are still up, so its neighbours hear it; the contacts are saved.
     void this.#ring?.destroy()
     this.swarm.destroy()

@@ -102,6 +102,8 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
   #framesAfterFail = 0
   #helloSent = false
   #helloReceived = false
+  /** The extension kinds the peer's hello listed. */
+  #remoteProtocols: ReadonlySet<number> = new Set()
   #isReady = false
   readonly #helloTimer: unknown
   readonly #claims = new Set<symbol>()
@@ -211,10 +213,19 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
     return this.link.send(encodeControl(message))
   }
 
+  /** Whether the peer's hello listed extension kind `kind` (false before its hello). */
+  speaks(kind: number): boolean {
+    return this.#remoteProtocols.has(kind)
+  }
+
   sendFrame(kind: number, payload: Uint8Array): Promise<void> {
     if (this.#destroyed) return Promise.reject(new SwarmError('SESSION_CLOSED', 'the session is closed'))
     if (!Number.isInteger(kind) || kind < FIRST_EXTENSION_KIND || kind > 0xff) {
       return Promise.reject(new RangeError(`frame kind ${kind} is not in 0x10–0xff`))
+    }
+    if (!this.speaks(kind)) {
+      // It would close the link UNKNOWN_TYPE at the other end: the peer does not handle this protocol.
+      return Promise.reject(new SwarmError('UNKNOWN_TYPE', `the peer does not speak protocol ${kind}`))
     }
     if (payload.length + 1 > this.#maxFrameBytes) {
       return Promise.reject(
@@ -276,9 +287,12 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
   #sayHello(): void {
     if (this.#destroyed || this.#failing) return
     this.#helloSent = true
-    this.send({ type: 'hello', version: WIRE_PROTOCOL_VERSION, maxFrameBytes: this.#maxFrameBytes }).catch(
-      () => {},
-    )
+    this.send({
+      type: 'hello',
+      version: WIRE_PROTOCOL_VERSION,
+      maxFrameBytes: this.#maxFrameBytes,
+      protocols: this.#registrar?.kinds ?? [],
+    }).catch(() => {})
     this.#becomeReady()
   }
 
@@ -341,6 +355,7 @@ export class PeerSession extends TypedEventTarget<PeerSessionEvents> implements 
     }
     this.#helloReceived = true
     this.#maxFrameBytes = Math.min(this.#maxFrameBytes, hello.maxFrameBytes)
+    this.#remoteProtocols = new Set(hello.protocols ?? [])
     this.#becomeReady()
   }
 

@@ -7,7 +7,8 @@
  *
  * The rules, for every kind (docs/PROTOCOL.md, "The frame router"):
  * - nothing but `hello` is accepted before the handshake completes (HELLO_REQUIRED);
- * - a kind no protocol is registered for closes the link (UNKNOWN_TYPE);
+ * - a kind no protocol is registered for closes the link (UNKNOWN_TYPE); so each side lists its kinds in its
+ *   hello (`protocols`) and a protocol hears only of sessions whose peer listed its kind, and sends on no other;
  * - each frame takes one token from the protocol's bucket for that remote peer; over budget, the link is
  *   closed (RATE_LIMITED);
  * - a link closed for any of these is remembered against the peer (ban-list.ts).
@@ -35,6 +36,8 @@ export interface RouterSession {
   sendFrame(kind: number, payload: Uint8Array): Promise<void>
   /** Largest frame the link carries, the kind byte included. */
   readonly maxFrameBytes: number
+  /** Whether the peer's hello listed `kind` (it handles that protocol): only then are its frames sent. */
+  speaks(kind: number): boolean
   /** Keeps the link from the idle sweep until the returned release is called (idempotent). */
   claim(reason: string): () => void
   /**
@@ -88,7 +91,8 @@ export class ProtocolRegistrar {
       throw new RangeError(`${protocol.name}: a budget needs framesPerSecond > 0 and burst ≥ 1`)
     }
     this.#protocols.set(kind, protocol)
-    for (const session of this.#sessions.readySessions()) guarded(() => protocol.onSession?.(session))
+    for (const session of this.#sessions.readySessions())
+      if (session.speaks(kind)) guarded(() => protocol.onSession?.(session))
     return () => {
       if (this.#protocols.get(kind) === protocol) this.#protocols.delete(kind)
     }
@@ -109,9 +113,15 @@ export class ProtocolRegistrar {
     this.#sessions = sessions
   }
 
-  /** A session completed its hello: every protocol hears of it. */
+  /** The extension kinds registered, for this peer's hello (`protocols`). */
+  get kinds(): number[] {
+    return [...this.#protocols.keys()].sort((a, b) => a - b)
+  }
+
+  /** A session completed its hello: every protocol whose kind the peer listed hears of it. */
   sessionReady(session: RouterSession): void {
-    for (const protocol of [...this.#protocols.values()]) guarded(() => protocol.onSession?.(session))
+    for (const protocol of [...this.#protocols.values()])
+      if (session.speaks(protocol.kind)) guarded(() => protocol.onSession?.(session))
   }
 
   /** A session that was ready closed. */

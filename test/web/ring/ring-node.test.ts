@@ -11,6 +11,7 @@ import {
   type RingMessage,
   type RingMessageOf,
   type RouteOp,
+  signalKey,
 } from '../../../shared/ring-protocol.js'
 import {
   type ProviderRecord,
@@ -450,5 +451,35 @@ describe('records: what a storer checks', () => {
       10,
     )
     expect(replies.filter((r) => r.result.op === 'records').length).toBe(120)
+  })
+
+  it('answers a signal back through the node that handed it over, though the key of its sender lies here', async () => {
+    // The sender is a client routing through G, not linked here; alone, this node owns every key, so a
+    // signal routed by key to the sender would end here as NO_ROUTE (issue 13: a client whose gateway is
+    // not the successor of its own id yet could never open its first link through the ring).
+    const gateway = await connect()
+    const client = simSigner(prng.bytes32())
+    const clientPeerId = peerIdOf(client.nodeId)
+    const heard: { from: string; data: string }[] = []
+    node.on('signal', (signal) => heard.push(signal))
+    await gateway.send(
+      routeOf({ op: 'signal', data: '{"offer":1}' }, signalKey(node.peerId)!, client.nodeId, 5),
+    )
+    expect(heard).toEqual([{ from: clientPeerId, data: '{"offer":1}' }])
+    const mark = transport.sent.length
+    const answered = node.sendSignal(clientPeerId, '{"answer":1}')
+    await settle()
+    const routed = transport.to(gateway.peerId, 'route', mark)
+    expect(routed).toMatchObject([
+      { key: signalKey(clientPeerId), request: { op: 'signal', data: '{"answer":1}' } },
+    ])
+    await gateway.send({
+      type: 'route-reply',
+      req: routed[0]!.req,
+      hops: 2,
+      from: gateway.signer.nodeId,
+      result: { op: 'delivered' },
+    })
+    expect(await answered).toBe('delivered')
   })
 })

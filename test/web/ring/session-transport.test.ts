@@ -5,13 +5,14 @@ import type { LinkProtocol, RouterSession } from '../../../web/peer/protocol-reg
 import { RING_LINK_BUDGET } from '../../../web/peer/ring/ring-options.js'
 import { SessionRingTransport } from '../../../web/peer/ring/session-transport.js'
 
-function fakeSession(peerId: string) {
+function fakeSession(peerId: string, speaksRing = true) {
   const claims = new Set<symbol>()
   const sent: Uint8Array[] = []
   const session: RouterSession & { claims: Set<symbol>; sent: Uint8Array[] } = {
     peerId,
     destroyed: false,
     maxFrameBytes: 64,
+    speaks: (kind) => speaksRing && kind === RING_FRAME_KIND,
     claims,
     sent,
     sendFrame: async (kind, payload) => {
@@ -86,6 +87,14 @@ describe('SessionRingTransport', () => {
     expect(t.sessions.get('p1')!.claims.size).toBe(0)
     await t.transport.dial('p3')
     expect(t.transport.claimedCount).toBe(2)
+  })
+
+  it('refuses to dial a linked peer whose hello did not list the ring, and leaves its link alone', async () => {
+    const t = setUp(2)
+    t.sessions.set('old', fakeSession('old', false))
+    await expect(t.transport.dial('old')).rejects.toMatchObject({ code: 'UNKNOWN_TYPE' })
+    expect(t.sessions.get('old')!.claims.size).toBe(0)
+    expect(t.transport.claimedCount).toBe(0)
   })
 
   it('lets a link go on close (claim released, the ring told once), and takes it back on a dial', async () => {

@@ -53,6 +53,16 @@ const NEVER_MS = 2 ** 31 - 1
 /** Republishing for a grown ring happens at most this often (ring-host.ts #republishIfGrown). */
 const REPUBLISH_GAP_MS = 1_000
 
+/**
+ * A peer not in a ring of several (a ring of one, or a client without a gateway) looks for a way in again
+ * after this long, doubling while it stays alone, up to REBOOTSTRAP_MAX_MS: the tracker's holders asked
+ * again (the welcome's answer may have come before anyone announced, or named peers whose dial failed) and
+ * one bootstrap peer not linked dialled, so that a ring of one links a member and heals (#heal). Without
+ * it a tab whose first bootstrap failed stayed alone for good (the ring e2e: 2 rings of 6 not formed).
+ */
+export const REBOOTSTRAP_MS = 5_000
+const REBOOTSTRAP_MAX_MS = 60_000
+
 /** The product's ring parameters over RING_DEFAULTS: signals must reach clients (ring-options.ts). */
 const PRODUCT_RING: RingOptions = { gatewayAtOwnId: true }
 
@@ -88,6 +98,7 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
   readonly #deps: RingHostDeps
   readonly #transport: SessionRingTransport
   readonly #startedMs: number
+  readonly #random: () => number
   #node: RingNode
   #membership: MembershipInput
   #joinAsked = false
@@ -110,12 +121,17 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
   #publishedAtMs = Number.NEGATIVE_INFINITY
   #lastStatus = ''
   #destroyed = false
+  /** When this peer, alone, looks for a way in next, and how long it waits after that. */
+  #rebootstrapAtMs: number
+  #rebootstrapGapMs = REBOOTSTRAP_MS
 
   constructor(deps: RingHostDeps) {
     super()
     this.#deps = deps
     this.#membership = { ...deps.membership }
     this.#startedMs = deps.clock.now()
+    this.#random = deps.random ?? Math.random
+    this.#rebootstrapAtMs = this.#startedMs + BOOTSTRAP_WAIT_MS + REBOOTSTRAP_MS
     const router: SessionRouter = {
       handle: (protocol) => deps.router.handle(protocol),
       openSession: (peerId) =>
@@ -152,7 +168,12 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
       this.#contacts = { ...this.#contacts, iceServers }
       this.#contactsDirty = true
     }
+    this.#askTrackerPeers()
+  }
+
+  #askTrackerPeers(): void {
     void this.#deps.trackerPeers().then((peers) => {
+      if (this.#destroyed) return
       this.#trackerPeers = peers
       this.#bootstrapSettled = true
       this.#check()
@@ -348,6 +369,7 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
       node.attach()
     }
     this.#heal(now)
+    this.#rebootstrap(now)
     this.#noteContacts()
     if (this.#contactsDirty && now - this.#lastSaveMs >= CONTACTS_SAVE_MS) {
       this.#contactsDirty = false
@@ -364,9 +386,17 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
   #heal(now: number): void {
     const node = this.#node
     const snapshot = node.snapshot()
-    if (!snapshot.member || snapshot.successors.length > 0) return this.#mergeAt.clear()
+    // A predecessor means someone joined this ring already: its successor list fills at the next stabilise.
+    if (!snapshot.member || snapshot.successors.length > 0 || snapshot.pred !== null)
+      return this.#mergeAt.clear()
+    // Even the smaller id waits two stabilisations: a member that has just joined this ring of one through
+    // this node says so in its hello before its notify arrives, and leaving for "its" ring then (which is
+    // this one) broke both (the ring e2e: this tab left as a client, a joiner stuck joining).
+    const settle = 2 * node.options.stabiliseMs
     for (const link of node.links.routable()) {
-      const at = this.#mergeAt.get(link.peerId) ?? (link.peerId < node.peerId ? now : now + MERGE_WAIT_MS)
+      const at =
+        this.#mergeAt.get(link.peerId) ??
+        (link.peerId < node.peerId ? now + settle : now + MERGE_WAIT_MS + settle)
       this.#mergeAt.set(link.peerId, at)
       if (at > now) continue
       this.#mergeAt.clear()
@@ -374,6 +404,33 @@ export class RingHost extends TypedEventTarget<RingHostEvents> {
       this.#join()
       return
     }
+  }
+
+  /**
+   * Alone (a ring of one, or a client without a gateway) since the last look: asks the tracker for holders
+   * again and dials one bootstrap peer this node has no link to, at REBOOTSTRAP_MS doubling to
+   * REBOOTSTRAP_MAX_MS; back to REBOOTSTRAP_MS once it is in a ring of several or routes through a member.
+   */
+  #rebootstrap(now: number): void {
+    const node = this.#node
+    const snapshot = node.snapshot()
+    const alone = snapshot.member ? snapshot.successors.length === 0 : node.gateway === null
+    if (!alone) {
+      this.#rebootstrapGapMs = REBOOTSTRAP_MS
+      this.#rebootstrapAtMs = now + REBOOTSTRAP_MS
+      return
+    }
+    if (now < this.#rebootstrapAtMs) return
+    this.#rebootstrapAtMs = now + this.#rebootstrapGapMs
+    this.#rebootstrapGapMs = Math.min(REBOOTSTRAP_MAX_MS, this.#rebootstrapGapMs * 2)
+    if (this.#deps.trackerOnline()) this.#askTrackerPeers()
+    // A member alone heals once it links a member; a joining node or a client dials by itself (join, attach).
+    if (!snapshot.member) return
+    const unlinked = this.#bootstrap().filter((peerId) => !node.links.get(peerId))
+    const pick = unlinked[Math.floor(this.#random() * unlinked.length)]
+    // Not claimed: once the hello says it is a member, #heal joins its ring (which then keeps the links it wants).
+    if (pick !== undefined)
+      this.#deps.router.openSession(pick).catch(() => this.#dialFailedUntil.set(pick, now + DIAL_FAILED_MS))
   }
 
   /** Ring peers linked now become recent contacts. */

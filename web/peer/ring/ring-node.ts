@@ -140,6 +140,10 @@ const MAX_STABILISE_ROUNDS = 8
 const FINGER_BUDGET = 'fingers'
 /** Ids a `find` answer carries: the key's successor and a few after it, for joins and fingers. */
 const FOUND_IDS = 8
+/** A peer's signals are answered through the node that handed them over for this long (composite-signaller.ts SAME_WAY_MS). */
+const SIGNAL_VIA_MS = 30_000
+/** Peers remembered for that at most; the oldest is forgotten first. */
+const MAX_SIGNAL_VIA = 256
 
 export class RingNode extends TypedEventTarget<RingEvents> {
   readonly id: string
@@ -166,6 +170,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #attaching = false
   #stabilising = false
   #detach: (() => void) | null = null
+  /** True while the transport reports the links open before this node attached. */
+  #replaying = false
   #tickTimer: unknown = null
   #checkTimer: unknown = null
   #memberTimer: unknown = null
@@ -194,6 +200,8 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     { peerId: string; resolve: (reply: RingMessageOf<'neighbours'> | null) => void }
   >()
   #nextAsk: number
+  /** Per peer whose signal was delivered here, the linked peer that handed it over, and when. */
+  readonly #signalVias = new Map<string, { via: string; atMs: number }>()
   /** A notifier waiting to become predecessor if the current one misses its ping (rectify). */
   #rectifyCandidate: { id: string; predecessors: string[] } | null = null
 
@@ -225,7 +233,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         towardsReplica: (key, index) => this.#towardsReplica(key, index),
         fellowReplica: (key) => this.#fellowReplica(key),
         send: (peerId, message) => this.#send(peerId, message),
-        answer: (request, key, origin) => this.#answer(request, key, origin),
+        answer: (request, key, origin, lastHop) => this.#answer(request, key, origin, lastHop),
         knownFrom: (key) => this.#fromOwner(key),
         takeRoom: () => this.#takeRoom(),
         used: (link) => this.#used(link),
@@ -337,12 +345,17 @@ export class RingNode extends TypedEventTarget<RingEvents> {
         clock.clearTimeout(timer)
         return resolve('NO_ROUTE')
       }
-      cancel = this.#router.request(key, { op: 'signal', data }, attempt, (reply) => {
+      const onReply = (reply: RouteReply) => {
         if (reply.result.op !== 'delivered' && reply.result.op !== 'failed') return
         clock.clearTimeout(timer)
         cancel()
         resolve(reply.result.op === 'delivered' ? 'delivered' : reply.result.code)
-      })
+      }
+      // The peer's last signal came through a node linked to it: back the same way first (attempt 0).
+      const via = attempt === 0 ? this.#signalVia(peerId) : undefined
+      cancel = via
+        ? this.#router.requestVia(via, key, { op: 'signal', data }, attempt, onReply)
+        : this.#router.request(key, { op: 'signal', data }, attempt, onReply)
     })
   }
 
@@ -394,11 +407,19 @@ export class RingNode extends TypedEventTarget<RingEvents> {
   #attach(): boolean {
     if (this.#started || this.#destroyed) return false
     this.#started = true
-    this.#detach = this.#deps.transport.attach({
-      onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
-      onLinkOpen: (peerId) => this.#onLinkOpen(peerId),
-      onLinkClose: (peerId) => this.#onLinkClose(peerId),
-    })
+    // Links already open are reported during attach: their far ends greeted this peer's previous node (the
+    // product host restarts the node to heal a ring of one or to become a client), so this one asks for
+    // their hello again. Without it the new node knew none of them until pingIdleMs and could not join.
+    this.#replaying = true
+    try {
+      this.#detach = this.#deps.transport.attach({
+        onFrame: (peerId, payload) => this.#onFrame(peerId, payload),
+        onLinkOpen: (peerId) => this.#onLinkOpen(peerId),
+        onLinkClose: (peerId) => this.#onLinkClose(peerId),
+      })
+    } finally {
+      this.#replaying = false
+    }
     this.#scheduleTick(this.#random() * this.options.stabiliseMs)
     return true
   }
@@ -559,7 +580,7 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     const link = this.links.open(peerId, this.#deps.clock.now())
     const dialed = [...this.#dialing].find(([nodeId]) => peerIdOf(nodeId) === peerId)
     link.localWant = dialed ? dialed[1] : 'none'
-    this.#sendHello(link)
+    this.#sendHello(link, this.#replaying)
     this.#updateClaim(link)
   }
 
@@ -1464,10 +1485,29 @@ export class RingNode extends TypedEventTarget<RingEvents> {
     return link?.remoteMember ? link : null
   }
 
-  async #answer(request: RouteOp, key: string, origin: string): Promise<RouteResult> {
+  #noteSignalVia(peerId: string, via: string): void {
+    this.#signalVias.delete(peerId)
+    if (this.#signalVias.size >= MAX_SIGNAL_VIA) {
+      const oldest = this.#signalVias.keys().next().value
+      if (oldest !== undefined) this.#signalVias.delete(oldest)
+    }
+    this.#signalVias.set(peerId, { via, atMs: this.#deps.clock.now() })
+  }
+
+  /** The link a signal to `peerId` goes back through, when its last signal came lately by a live one. */
+  #signalVia(peerId: string): LinkInfo | undefined {
+    const came = this.#signalVias.get(peerId)
+    if (!came || came.via === peerId || this.#deps.clock.now() - came.atMs >= SIGNAL_VIA_MS) return undefined
+    const link = this.links.get(came.via)
+    return link && link.nodeId !== null && link.misses < 2 ? link : undefined
+  }
+
+  async #answer(request: RouteOp, key: string, origin: string, lastHop: string | null): Promise<RouteResult> {
     switch (request.op) {
       case 'signal':
-        // The router hands a signal here only when it is for this peer (signalKey).
+        // The router hands a signal here only when it is for this peer (signalKey). The answer goes back
+        // through the node that handed it over (sendSignal).
+        if (lastHop !== null) this.#noteSignalVia(peerIdOf(origin), lastHop)
         this.emit('signal', { from: peerIdOf(origin), data: request.data })
         return { op: 'delivered' }
       case 'find': {

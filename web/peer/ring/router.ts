@@ -49,8 +49,11 @@ export interface RouterHost {
   /** Another replica of `key` this node is linked to, to ask as well; null when none. */
   fellowReplica(key: string): LinkInfo | null
   send(peerId: string, message: RouterMessage): void
-  /** Answers a request here (this node is a replica, or the request was delivered to it); `origin` asked. */
-  answer(request: RouteOp, key: string, origin: string): Promise<RouteResult>
+  /**
+   * Answers a request here (this node is a replica, or the request was delivered to it); `origin` asked,
+   * `lastHop` is the peer it came from (null when this node asked itself).
+   */
+  answer(request: RouteOp, key: string, origin: string, lastHop: string | null): Promise<RouteResult>
   /** The successor list from the key on, when this node knows it (the key lies within its list). */
   knownFrom(key: string): string[] | null
   /** Whether this node has room for one more ring link; true reserves it for a moment. */
@@ -137,10 +140,40 @@ export class Router {
     onReply: (reply: RouteReply) => void,
     firstHops: Set<string> | null = null,
   ): () => void {
-    const req = this.#remember(null, 0, onReply)
-    const message: RouteMessage = {
+    const message = this.#ownRequest(key, request, attempt, onReply)
+    this.#process(message, null, message.req, firstHops)
+    return () => this.#pending.delete(message.req)
+  }
+
+  /**
+   * Sends one request towards `key` by way of `via` first, whatever the routing table says: an answer to
+   * a signal goes back through the node that handed the offer over (ring-node.ts `sendSignal`), which is
+   * linked to the peer even when the peer's key lies with another node (a client whose gateway is not the
+   * successor of its own id yet: it cannot move there before its first link through the ring opens).
+   */
+  requestVia(
+    via: LinkInfo,
+    key: string,
+    request: RouteOp,
+    attempt: number,
+    onReply: (reply: RouteReply) => void,
+  ): () => void {
+    const message = { ...this.#ownRequest(key, request, attempt, onReply), hops: 1 }
+    this.#credit(message.req, via)
+    this.#hop(message, via, null)
+    return () => this.#pending.delete(message.req)
+  }
+
+  /** A request of this node's own, its way back remembered. */
+  #ownRequest(
+    key: string,
+    request: RouteOp,
+    attempt: number,
+    onReply: (reply: RouteReply) => void,
+  ): RouteMessage {
+    return {
       type: 'route',
-      req,
+      req: this.#remember(null, 0, onReply),
       origin: this.#host.selfId,
       key,
       hops: 0,
@@ -150,8 +183,6 @@ export class Router {
       clockwise: false,
       request,
     }
-    this.#process(message, null, req, firstHops)
-    return () => this.#pending.delete(req)
   }
 
   /** A routed request from a linked peer. */
@@ -450,7 +481,7 @@ export class Router {
 
   #answerHere(message: RouteMessage, replyTo: string | null, replyReq: number): void {
     const from = this.#host.selfId
-    void this.#host.answer(message.request, message.key, message.origin).then((result) => {
+    void this.#host.answer(message.request, message.key, message.origin, replyTo).then((result) => {
       this.#reply(replyTo, { type: 'route-reply', req: replyReq, hops: message.hops, from, result })
     })
   }

@@ -78,6 +78,10 @@ export class SessionRingTransport implements RingTransport {
     const session = await this.#router.openSession(peerId)
     if (!this.#handler || session.destroyed)
       throw new SwarmError('SESSION_CLOSED', `the link to ${peerId} closed`)
+    // Linked, but the peer's hello did not list the ring: it is no way into the ring (and ring frames
+    // would close the link). The link stays for whatever else it carries.
+    if (!session.speaks(RING_FRAME_KIND))
+      throw new SwarmError('UNKNOWN_TYPE', `${peerId} does not speak the ring protocol`)
     // A session that was open before (the ring let it go) is not announced by the registrar again.
     if (this.#open.get(peerId) !== session) this.#opened(session)
     this.claim(peerId)

@@ -4,7 +4,7 @@
 // browsers install it on the next online load (issue 13). Used by vite.config.ts (build and dev server) and
 // by the browser tests, which serve the same worker over a shell of their own.
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -80,7 +80,8 @@ export function serviceWorkerPlugin() {
       })
     },
     generateBundle(_options, bundle) {
-      const contents = publicDir ? filesUnder(publicDir) : new Map()
+      // Vite names a public folder whether or not it exists (bench pages built with this config have none).
+      const contents = publicDir && existsSync(publicDir) ? filesUnder(publicDir) : new Map()
       for (const [fileName, output] of Object.entries(bundle)) {
         contents.set(`/${fileName}`, output.type === 'chunk' ? output.code : output.source)
       }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { SERVICE_WORKER_PATH, serviceWorkerSource, shellOf } from '../../scripts/service-worker.mjs'
+import {
+  SERVICE_WORKER_PATH,
+  serviceWorkerPlugin,
+  serviceWorkerSource,
+  shellOf,
+} from '../../scripts/service-worker.mjs'
 
 const build = (extra: Record<string, string> = {}) =>
   new Map<string, string | Uint8Array>(
@@ -37,5 +42,28 @@ describe('the service worker’s shell', () => {
     expect(one.split('\n')[0]).toBe('const SHELL = {"version":"aaaa","index":"/","files":["/"]}')
     expect(one).not.toBe(two)
     expect(one).toContain("const NEVER_CACHED = new Set(['/ws', '/healthz', '/stats'])")
+  })
+
+  it('builds a page whose public folder does not exist (the bench pages) instead of failing the build', () => {
+    const plugin = serviceWorkerPlugin() as unknown as {
+      configResolved(config: { publicDir: string }): void
+      generateBundle(
+        this: { emitFile(file: { fileName: string; source: string }): void },
+        o: unknown,
+        b: unknown,
+      ): void
+    }
+    plugin.configResolved({ publicDir: '/nonexistent/swarmdrop-public' })
+    const emitted: { fileName: string; source: string }[] = []
+    plugin.generateBundle.call(
+      { emitFile: (file) => emitted.push(file) },
+      {},
+      {
+        'index.html': { type: 'asset', source: '<!doctype html>' },
+        'app.js': { type: 'chunk', code: 'export {}' },
+      },
+    )
+    expect(emitted.map((file) => file.fileName)).toEqual([SERVICE_WORKER_PATH.slice(1)])
+    expect(emitted[0]!.source).toContain('"/app.js"')
   })
 })

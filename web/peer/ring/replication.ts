@@ -201,10 +201,14 @@ export class Replicator {
     const host = this.#host
     if (host.predecessors().length < host.options.replicas) return
     const nowS = Math.floor(nowMs / 1000)
-    const keys = new Set(host.store.keys())
-    for (const key of this.#handedOff.keys()) if (!keys.has(key)) this.#handedOff.delete(key)
+    // Keys that expired or were pruned leave entries behind: swept only once there are more entries than
+    // records (each live key holds one at least), not with a copy of the key list every tick.
+    if (this.#handedOff.size > host.store.size) {
+      const keys = new Set(host.store.keys())
+      for (const key of this.#handedOff.keys()) if (!keys.has(key)) this.#handedOff.delete(key)
+    }
     let sent = 0
-    for (const key of keys) {
+    for (const key of host.store.keys()) {
       if (sent >= HANDOFFS_PER_TICK) break
       if (nowMs < (this.#handedOff.get(key) ?? 0) || host.replicaIndex(key) >= 0) continue
       const records = host.store.recordsUnder(key, nowS)
